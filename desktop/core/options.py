@@ -1,0 +1,31 @@
+"""What a user asks of one stream: URL, request, reconnect and limit options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_RETRY_MS = 3000  # WHATWG leaves it to the user agent; browsers use 3 s
+DEFAULT_MAX_EVENT_BYTES = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOptions:
+    """Options of one stream.  ``retry_ms=None`` means the engine default (3000 ms)."""
+
+    url: str
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+    last_event_id: str = ""
+    retry_ms: int | None = None
+    max_attempts: int | None = None  # consecutive failed reconnection attempts
+    reconnect: bool = True
+    close_on: frozenset[str] = field(default_factory=frozenset)
+    count: int | None = None
+    max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
+    connect_timeout: float | None = 30.0
+    read_timeout: float | None = None  # a silent stall becomes a reconnect
+    max_backoff_ms: int | None = None  # opt-in exponential backoff, beyond the spec
+    reconnect_on_status: frozenset[int] = field(default_factory=frozenset)
+    comments: bool = False  # yield Comment records
+    raw: bool = False  # yield RawChunk records

@@ -1,0 +1,54 @@
+"""Suite-wide set-up: offscreen Qt, and asyncio's logged leaks fail the test."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+import pytest
+
+# Qt aborts trying xcb without a display: choose offscreen before any QApplication.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_API", "pyside6")
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+# asyncio reports these through logging, not warnings, so filterwarnings=error
+# does not see them.
+_LEAK_MARKERS = (
+    "Task was destroyed but it is pending",
+    "unclosed transport",
+    "Unclosed",
+    "unclosed",
+    "Task exception was never retrieved",
+    "Future exception was never retrieved",
+    "an error occurred during closing of asynchronous generator",
+    "asynchronous generator",
+)
+
+
+class _LeakCatcher(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if any(marker in message for marker in _LEAK_MARKERS):
+            self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_asyncio_leaks() -> Iterator[None]:
+    catcher = _LeakCatcher()
+    logger = logging.getLogger("asyncio")
+    logger.addHandler(catcher)
+    try:
+        yield
+    finally:
+        logger.removeHandler(catcher)
+    if catcher.records:
+        lines = "\n".join(r.getMessage()[:500] for r in catcher.records)
+        pytest.fail(f"asyncio logged leaks during the test:\n{lines}")
