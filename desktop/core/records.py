@@ -1,4 +1,4 @@
-"""The record types the engine yields: one vocabulary for the timeline, tail and recordings.
+"""The records the engine yields: one vocabulary for timeline, tail and recordings.
 
 Every record carries ``at`` (``time.monotonic()``) and ``wall`` (``time.time()``) of
 the network read it came from.  Records are slotted dataclasses and immutable by
@@ -10,10 +10,10 @@ nobody mutates one after it was yielded.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class DelaySource(str, Enum):
+class DelaySource(StrEnum):
     """Where the reconnection delay in force came from."""
 
     DEFAULT = "default"  # the engine's default reconnection time (3000 ms)
@@ -22,22 +22,21 @@ class DelaySource(str, Enum):
     BACKOFF = "backoff"  # opt-in exponential backoff, beyond the spec
 
 
-class Outcome(str, Enum):
-    """Why a connection ended, or why the stream closed.  Users see the value."""
+class Outcome(StrEnum):
+    """How a connection ended or why the stream closed (``reason`` says the detail)."""
 
-    EOF = "server closed the stream"
-    NETWORK = "network error"
-    TIMEOUT = "read timeout"
-    STATUS = "HTTP status"
-    CONTENT_TYPE = "wrong content type"
-    NO_CONTENT = "HTTP 204 No Content"
-    BAD_URL = "bad URL"
-    REDIRECTS = "too many redirects"
-    CLOSE_ON = "close-on event type"
-    COUNT = "event count reached"
-    MAX_ATTEMPTS = "reconnection attempts exhausted"
-    NO_RECONNECT = "reconnecting is off"
-    STOPPED = "stopped by the user"
+    EOF = "eof"  # the server closed the response body
+    NETWORK = "network"  # refused, reset, DNS failure, protocol error …
+    TIMEOUT = "timeout"  # no byte within the read timeout
+    STATUS = "status"  # an HTTP status other than 200 (and 204)
+    CONTENT_TYPE = "content-type"  # 200 but not text/event-stream
+    NO_CONTENT = "no-content"  # HTTP 204: the server says stop for good
+    BAD_URL = "bad-url"  # cannot be parsed, or not http/https
+    REDIRECTS = "redirects"  # a redirect loop, or too many redirects
+    CLOSE_ON = "close-on"  # an event of a close-on type arrived
+    COUNT = "count"  # the asked number of events arrived
+    MAX_ATTEMPTS = "max-attempts"  # consecutive failed attempts exhausted
+    STOPPED = "stopped"  # the user stopped the stream
 
 
 @dataclass(slots=True)
@@ -92,7 +91,7 @@ class Comment:
 
 @dataclass(slots=True)
 class Reconnecting:
-    """The connection ended and the engine waits ``delay_ms`` before the next attempt."""
+    """The connection ended; the engine waits ``delay_ms`` before the next attempt."""
 
     delay_ms: int
     delay_source: DelaySource
