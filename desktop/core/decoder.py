@@ -13,13 +13,16 @@ network read's complete lines in one ``bytes.decode`` and one ``str.split``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from desktop.core.records import Comment, Error, Event
+
+if TYPE_CHECKING:
+    from desktop.core.records import Record
 
 _BOM = b"\xef\xbb\xbf"
 _CR = b"\r"[0]
 _LF = b"\n"[0]
-
-Decoded = Event | Comment | Error
 
 
 class Decoder:
@@ -74,9 +77,12 @@ class Decoder:
         self._at = 0.0
         self._wall = 0.0
 
-    def feed(self, chunk: bytes, at: float = 0.0, wall: float = 0.0) -> list[Decoded]:
-        """Decode one network read; returns the items it completed, in order."""
-        out: list[Decoded] = []
+    def feed(self, chunk: bytes, at: float = 0.0, wall: float = 0.0) -> list[Record]:
+        """Decode one network read: the Event, Comment and Error records it completed.
+
+        The list is typed ``list[Record]`` so that the stream can add to it.
+        """
+        out: list[Record] = []
         if not chunk:
             return out
         self._at = at
@@ -149,7 +155,7 @@ class Decoder:
 
     # -- lines ------------------------------------------------------------
 
-    def _lines(self, lines: list[str], out: list[Decoded]) -> None:
+    def _lines(self, lines: list[str], out: list[Record]) -> None:
         # The hot path, with no size checks (the caller proved every line small).
         # State lives in locals for the loop and is written back once, and the
         # usual spellings (``data: ``, ``id: ``, ``event: ``) are recognised by
@@ -221,7 +227,7 @@ class Decoder:
         self.last_event_id = last_event_id
         self._retry_in_block = retry
 
-    def _lines_checked(self, lines: list[str], out: list[Decoded]) -> None:
+    def _lines_checked(self, lines: list[str], out: list[Record]) -> None:
         """The same as ``_lines`` for reads that may hold an oversized line or event."""
         limit = self._limit
         size = sum(map(len, self._data)) + len(self._data)
@@ -258,13 +264,13 @@ class Decoder:
                 end += 1
         return chunk[end + 1 :]
 
-    def _oversized_line(self, out: list[Decoded]) -> None:
+    def _oversized_line(self, out: list[Record]) -> None:
         """The unfinished line grew past the limit: drop it and the event it is in."""
         self._pending = b""
         self._skip_line = True
         self._oversized_line_seen(out)
 
-    def _oversized_line_seen(self, out: list[Decoded]) -> None:
+    def _oversized_line_seen(self, out: list[Record]) -> None:
         self._drop_event()
         out.append(
             Error(
@@ -275,7 +281,7 @@ class Decoder:
             )
         )
 
-    def _oversized_event(self, out: list[Decoded]) -> None:
+    def _oversized_event(self, out: list[Record]) -> None:
         self._drop_event()
         out.append(
             Error(

@@ -1,0 +1,85 @@
+"""``sse-viewer``: the composition root.
+
+``sse-viewer [URL] [--no-server]`` opens the desktop app, ``sse-viewer tail URL``
+prints a stream headless, ``sse-viewer serve`` runs the bundled server alone.
+Qt and the server are imported only by the command that needs them, so that
+``tail`` starts fast and works where Qt cannot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from desktop import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+_COMMANDS = ("tail", "serve")
+_NO_DISPLAY = (
+    "sse-viewer: no display to open a window on (DISPLAY and WAYLAND_DISPLAY are "
+    "unset); run it under Xvfb (xvfb-run -a sse-viewer) or use 'sse-viewer tail URL'"
+)
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sse-viewer",
+        description="Watch, debug and teach Server-Sent Events.",
+        epilog="Commands: 'sse-viewer tail URL' prints a stream in the terminal "
+        "(see 'sse-viewer tail --help'); 'sse-viewer serve' runs the bundled SSE "
+        "server alone (see 'sse-viewer serve --help').",
+    )
+    parser.add_argument(
+        "url",
+        nargs="?",
+        help="open this stream instead of the bundled server's live events",
+    )
+    parser.add_argument(
+        "--no-server",
+        action="store_true",
+        help="do not start the bundled server; open with no stream",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"sse-viewer {__version__}"
+    )
+    return parser
+
+
+def has_display() -> bool:
+    """Whether Qt can open a window here (offscreen and friends count)."""
+    if os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] not in (
+        "",
+        "xcb",
+        "wayland",
+    ):
+        return True
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "tail":
+        from desktop.tail import main as tail_main
+
+        return tail_main(args[1:])
+    if args and args[0] == "serve":
+        from server.__main__ import main as serve_main
+
+        return serve_main(args[1:])
+    options = _gui_parser().parse_args(args)
+    if not has_display():
+        print(_NO_DISPLAY, file=sys.stderr)
+        return 2
+    from desktop.ui.app import run
+
+    return run(options.url, no_server=options.no_server or options.url is not None)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

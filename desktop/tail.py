@@ -1,0 +1,440 @@
+"""Headless tail: command-line options -> the engine -> text or NDJSON records.
+
+Exit status: 0 when the stream closed on purpose (close-on, count, 204, the
+server ending it with --no-reconnect, Ctrl-C), 1 when it closed by failure,
+2 for a usage error.  Output is flushed after the records of each network
+read: nothing waits in a buffer while the engine waits for the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from typing import IO, TYPE_CHECKING
+
+import httpx
+import orjson
+
+from desktop.core.options import DEFAULT_MAX_EVENT_BYTES, StreamOptions
+from desktop.core.records import (
+    Closed,
+    Comment,
+    Connecting,
+    Error,
+    Event,
+    Open,
+    Outcome,
+    Reconnecting,
+)
+from desktop.core.stream import EventStream
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from desktop.core.records import Record
+
+_PROG = "sse-viewer tail"
+
+
+def _header(text: str) -> tuple[str, str]:
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip() or name != name.strip():
+        raise argparse.ArgumentTypeError(f"expected 'Name: value', got {text!r}")
+    return name, value.strip()
+
+
+def _natural(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number, got {text!r}"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _natural(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected 1 or more, got 0")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got {text}")
+    return value
+
+
+def _statuses(text: str) -> frozenset[int]:
+    try:
+        codes = frozenset(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected statuses like 502,503,504, got {text!r}"
+        ) from None
+    if not codes or any(not 100 <= code <= 599 for code in codes):
+        raise argparse.ArgumentTypeError(f"expected HTTP statuses, got {text!r}")
+    return codes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=_PROG,
+        description="Print a Server-Sent Events stream, reconnecting as a browser "
+        "EventSource does.",
+        epilog="Exit status: 0 closed on purpose, 1 closed by failure, 2 usage error.",
+    )
+    parser.add_argument("url", help="the stream's http:// or https:// URL")
+    request = parser.add_argument_group("request")
+    request.add_argument(
+        "-H", "--header", action="append", type=_header, default=[],
+        metavar="'NAME: VALUE'", help="send this header on every attempt (repeatable)",
+    )  # fmt: skip
+    request.add_argument(
+        "-X", "--method", help="HTTP method (default GET, or POST with a body)"
+    )
+    body = request.add_mutually_exclusive_group()
+    body.add_argument(
+        "--data", metavar="TEXT|@FILE", help="request body (POST streams)"
+    )
+    body.add_argument(
+        "--json", metavar="JSON|@FILE", help="JSON request body; sets Content-Type"
+    )
+    request.add_argument(
+        "--last-event-id",
+        default="",
+        metavar="ID",
+        help="Last-Event-ID for the first request",
+    )
+    request.add_argument(
+        "--timeout", type=_seconds, metavar="S",
+        help="connect and read timeout; a silent stall then becomes a reconnect",
+    )  # fmt: skip
+    request.add_argument(
+        "-k", "--insecure", action="store_true", help="do not verify TLS certificates"
+    )
+    reconnect = parser.add_argument_group("reconnecting")
+    reconnect.add_argument(
+        "--retry", type=_natural, metavar="MS",
+        help="initial reconnection time (default 3000); retry: from the server wins",
+    )  # fmt: skip
+    reconnect.add_argument(
+        "--max-attempts", type=_natural, metavar="N",
+        help="give up after N consecutive failed reconnection attempts",
+    )  # fmt: skip
+    reconnect.add_argument(
+        "--no-reconnect", action="store_true", help="never reconnect"
+    )
+    reconnect.add_argument(
+        "--max-backoff", type=_positive, metavar="MS",
+        help="opt-in exponential backoff with jitter, capped at MS (beyond the spec)",
+    )  # fmt: skip
+    reconnect.add_argument(
+        "--reconnect-on-status", type=_statuses, default=frozenset(), metavar="CODES",
+        help="reconnect on these statuses, e.g. 502,503,504 (beyond the spec)",
+    )  # fmt: skip
+    until = parser.add_argument_group("closing")
+    until.add_argument(
+        "--close-on", action="append", default=[], metavar="TYPE",
+        help="close for good after an event of this type (repeatable)",
+    )  # fmt: skip
+    until.add_argument(
+        "--count", type=_positive, metavar="N", help="close after N events"
+    )
+    until.add_argument(
+        "--max-event-bytes", type=_positive, metavar="N",
+        default=DEFAULT_MAX_EVENT_BYTES,
+        help="refuse to buffer a line or event larger than N bytes (default 1 MiB)",
+    )  # fmt: skip
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--format", choices=("text", "json"), default="text",
+        help="text (default) or json: NDJSON, one record a line",
+    )  # fmt: skip
+    output.add_argument(
+        "--comments", action="store_true", help="also print comments (pings)"
+    )
+    output.add_argument("-q", "--quiet", action="store_true", help="text: events only")
+    output.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    return parser
+
+
+def _body(args: argparse.Namespace) -> tuple[bytes | None, list[tuple[str, str]]]:
+    text = args.json if args.json is not None else args.data
+    if text is None:
+        return None, []
+    if text.startswith("@"):
+        with open(text[1:], "rb") as file:
+            body = file.read()
+    else:
+        body = text.encode()
+    extra = []
+    if args.json is not None:
+        try:
+            orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"--json is not valid JSON: {exc}") from None
+        extra.append(("Content-Type", "application/json"))
+    return body, extra
+
+
+def options_from(args: argparse.Namespace) -> StreamOptions:
+    body, extra = _body(args)
+    method = (args.method or ("POST" if body is not None else "GET")).upper()
+    return StreamOptions(
+        url=args.url,
+        method=method,
+        headers=(*extra, *args.header),
+        body=body,
+        last_event_id=args.last_event_id,
+        retry_ms=args.retry,
+        max_attempts=args.max_attempts,
+        reconnect=not args.no_reconnect,
+        close_on=frozenset(args.close_on),
+        count=args.count,
+        max_event_bytes=args.max_event_bytes,
+        connect_timeout=args.timeout or 30.0,
+        read_timeout=args.timeout,
+        max_backoff_ms=args.max_backoff,
+        reconnect_on_status=args.reconnect_on_status,
+        comments=args.comments,
+    )
+
+
+# -- output ----------------------------------------------------------------------
+
+
+def json_record(record: Record) -> bytes:
+    """The NDJSON line of one record (the contract in issue 3)."""
+    if type(record) is Event:
+        fields: dict[str, object] = {
+            "type": "event",
+            "event": record.type,
+            "data": record.data,
+            "id": record.id,
+        }
+        if record.retry is not None:
+            fields["retry"] = record.retry
+    elif isinstance(record, Connecting):
+        fields = {
+            "type": "state",
+            "state": "connecting",
+            "attempt": record.attempt,
+            "url": record.url,
+            "last_event_id": record.last_event_id,
+        }
+    elif isinstance(record, Open):
+        fields = {"type": "state", "state": "open", "status": record.status}
+    elif isinstance(record, Reconnecting):
+        fields = {
+            "type": "state",
+            "state": "reconnecting",
+            "delay_ms": record.delay_ms,
+            "reason": record.reason,
+            "delay_source": record.delay_source.value,
+        }
+    elif isinstance(record, Closed):
+        fields = {
+            "type": "state",
+            "state": "closed",
+            "reason": record.reason,
+            "failed": record.failed,
+        }
+        if record.status is not None:
+            fields["status"] = record.status
+    elif isinstance(record, Error):
+        fields = {"type": "error", "message": record.message}
+    elif isinstance(record, Comment):
+        fields = {"type": "comment", "text": record.text}
+    else:
+        return b""
+    return orjson.dumps(fields, option=orjson.OPT_APPEND_NEWLINE)
+
+
+class _Text:
+    """The readable format: events on stdout, states and errors on stderr."""
+
+    def __init__(self, quiet: bool, color: bool) -> None:
+        self.quiet = quiet
+        self.color = color
+
+    def paint(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+    def event(self, record: Event) -> str:
+        clock = time.strftime("%H:%M:%S", time.localtime(record.wall))
+        millis = f"{int(record.wall * 1000) % 1000:03d}"
+        head = (
+            self.paint("2", f"{clock}.{millis}") + " " + self.paint("1;36", record.type)
+        )
+        if record.id:
+            head += " " + self.paint("33", f"#{record.id}")
+        data = record.data.replace("\n", "\n    ")
+        return f"{head} {data}\n"
+
+    def state(self, record: Record) -> str | None:
+        if self.quiet:
+            return None
+        clock = time.strftime("%H:%M:%S", time.localtime(getattr(record, "wall", 0)))
+        if isinstance(record, Connecting):
+            lid = (
+                f" (Last-Event-ID: {record.last_event_id})"
+                if record.last_event_id
+                else ""
+            )
+            text = f"connecting #{record.attempt} to {record.url}{lid}"
+        elif isinstance(record, Open):
+            text = self.paint("32", f"open, HTTP {record.status}")
+        elif isinstance(record, Reconnecting):
+            text = self.paint(
+                "33",
+                f"{record.reason}; reconnecting in {record.delay_ms} ms "
+                f"({record.delay_source.value})",
+            )
+        elif isinstance(record, Closed):
+            if record.failed:
+                return None  # the one error line says it
+            text = f"closed: {record.reason}"
+        elif isinstance(record, Comment):
+            text = self.paint("2", f": {record.text}")
+        else:
+            return None
+        return self.paint("2", f"{clock} ") + text + "\n"
+
+
+# -- running -----------------------------------------------------------------------
+
+
+async def _consume(
+    stream: EventStream,
+    emit: Callable[[list[Record]], None],
+) -> Closed | None:
+    last: Closed | None = None
+    async for batch in stream.batches():
+        emit(batch)
+        tail = batch[-1]
+        if type(tail) is Closed:
+            last = tail
+    return last
+
+
+def _make_emitter(
+    args: argparse.Namespace, out: IO[bytes], err: IO[str]
+) -> Callable[[list[Record]], None]:
+    if args.format == "json":
+
+        def emit_json(batch: list[Record]) -> None:
+            lines = []
+            for record in batch:
+                if type(record) is Event:  # the hot path, inlined
+                    lines.append(
+                        orjson.dumps(
+                            {
+                                "type": "event",
+                                "event": record.type,
+                                "data": record.data,
+                                "id": record.id,
+                            },
+                            option=orjson.OPT_APPEND_NEWLINE,
+                        )
+                    )
+                else:
+                    lines.append(json_record(record))
+                    _stderr_line(record, err)
+            out.write(b"".join(lines))
+            out.flush()
+
+        return emit_json
+
+    color = args.color == "always" or (
+        args.color == "auto" and out.isatty() and "NO_COLOR" not in os.environ
+    )
+    text = _Text(args.quiet, color)
+
+    def emit_text(batch: list[Record]) -> None:
+        lines = []
+        for record in batch:
+            if type(record) is Event:
+                lines.append(text.event(record))
+                continue
+            line = text.state(record)
+            if line is not None:
+                err.write(line)
+            _stderr_line(record, err)
+        if lines:
+            out.write("".join(lines).encode("utf-8", "replace"))
+        out.flush()
+        err.flush()
+
+    return emit_text
+
+
+def _stderr_line(record: Record, err: IO[str]) -> None:
+    if isinstance(record, Closed) and record.failed:
+        err.write(f"{_PROG}: {record.reason}\n")
+    elif isinstance(record, Error):
+        err.write(f"{_PROG}: {record.message}\n")
+
+
+async def _run(args: argparse.Namespace, options: StreamOptions) -> int:
+    out = sys.stdout.buffer
+    err = sys.stderr
+    emit = _make_emitter(args, out, err)
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    interrupted: list[int] = []
+
+    def interrupt(signum: int) -> None:
+        interrupted.append(signum)
+        task.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, interrupt, signum)
+    client = httpx.AsyncClient(
+        verify=not args.insecure, follow_redirects=True, max_redirects=20
+    )
+    try:
+        async with client, EventStream(options, client=client) as stream:
+            closed = await _consume(stream, emit)
+    except asyncio.CancelledError:
+        if not interrupted:
+            raise
+        task.uncancel()
+        now = time.monotonic()
+        emit([Closed("interrupted", Outcome.STOPPED, False, None, now, time.time())])
+        return 0
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    return 1 if closed is None or closed.failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        options = options_from(args)
+    except (OSError, ValueError) as exc:
+        print(f"{_PROG}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_run(args, options))
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error.  Point stdout at
+        # /dev/null so that the interpreter's final flush does not complain.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -1,0 +1,74 @@
+"""A row's payload made readable: pretty JSON when it parses, raw text otherwise."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import orjson
+
+from desktop.core.records import Comment, Event
+from desktop.ui import rowtext
+from desktop.ui.session import Row
+
+PARSE_LIMIT = 8 << 20  # characters; bigger payloads are shown raw
+SHOW_LIMIT = 1 << 20  # characters put in the detail pane; Copy still gets everything
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    text: str  # what the detail pane shows (maybe cut at SHOW_LIMIT)
+    is_json: bool
+    note: str  # e.g. "showing the first 1.0 MB of 10.0 MB"
+
+
+def payload(row: Row) -> str:
+    """The text a row carries: event data, comment text, or its summary."""
+    if isinstance(row, Event):
+        return row.data
+    if isinstance(row, Comment):
+        return row.text
+    return rowtext.summary(row)
+
+
+def pretty(text: str) -> str | None:
+    """Indented JSON if ``text`` is a JSON object or array, else None."""
+    stripped = text.lstrip()
+    if not stripped or stripped[0] not in "[{" or len(text) > PARSE_LIMIT:
+        return None
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:  # orjson refuses integers beyond 64 bits; json does not
+            value = json.loads(text)
+        except ValueError:
+            return None
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")
+
+
+def render(row: Row) -> Rendered:
+    text = payload(row)
+    formatted = pretty(text)
+    shown = text if formatted is None else formatted
+    note = ""
+    if len(shown) > SHOW_LIMIT:
+        note = (
+            f"showing the first {rowtext.human_bytes(SHOW_LIMIT)} of "
+            f"{rowtext.human_bytes(rowtext.data_size(text))}; Copy takes it all"
+        )
+        shown = shown[:SHOW_LIMIT]
+    return Rendered(shown, formatted is not None, note)
+
+
+def as_json(row: Row) -> str:
+    """The row as one JSON object (what "Copy as JSON" puts on the clipboard)."""
+    fields: dict[str, object] = {"record": type(row).__name__.lower()}
+    for name in type(row).__slots__:
+        value = getattr(row, name)
+        if name == "headers":
+            value = [list(pair) for pair in value]
+        elif hasattr(value, "value"):
+            value = value.value
+        fields[name] = value
+    return json.dumps(fields, indent=2, ensure_ascii=False, default=str)

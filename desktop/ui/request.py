@@ -1,0 +1,124 @@
+"""What the connection bar asks for, checked and turned into engine options."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from desktop.core.options import StreamOptions
+
+MAX_EVENT_BYTES = 64 << 20  # a 10 MB event is shown whole, not dropped
+_SECRET_WORDS = ("authorization", "cookie", "token", "secret", "key", "password")
+_EVENTS_PATH = "/api/events"
+
+
+class RequestError(ValueError):
+    """The form cannot become a request; ``field`` names the widget to point at."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class RequestForm:
+    """The connection bar's values, as typed."""
+
+    url: str
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = ""
+    retry_ms: int | None = None
+
+
+def is_secret(name: str) -> bool:
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def mask(value: str) -> str:
+    """Show a secret's shape, not its content: scheme word and last 2 characters."""
+    if not value:
+        return ""
+    scheme, _, rest = value.partition(" ")
+    if rest and scheme.isalpha():
+        return f"{scheme} {'•' * 8}{rest[-2:] if len(rest) > 8 else ''}"
+    return "•" * 8 + (value[-2:] if len(value) > 8 else "")
+
+
+def check_url(url: str) -> str:
+    """The URL, trimmed; an error message names what is wrong with it."""
+    url = url.strip()
+    if not url:
+        raise RequestError("url", "Enter the URL of an event stream.")
+    if "://" not in url:
+        url = "http://" + url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise RequestError("url", f"Only http and https URLs work, not {parts.scheme}:")
+    if not parts.hostname:
+        raise RequestError("url", f"{url!r} has no host name.")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise RequestError("url", f"{url!r} has a bad port number.") from None
+    return url
+
+
+def build_options(form: RequestForm, *, comments: bool = True) -> StreamOptions:
+    """Turn the form into options for the engine; raises :class:`RequestError`."""
+    url = check_url(form.url)
+    headers: list[tuple[str, str]] = []
+    for name, value in form.headers:
+        name = name.strip()
+        if not name and not value:
+            continue
+        if not name or any(c in name for c in " :\t\r\n"):
+            raise RequestError("headers", f"Bad header name {name!r}.")
+        if any(c in value for c in "\r\n"):
+            raise RequestError("headers", f"The value of {name} has a line break.")
+        headers.append((name, value.strip()))
+    method = form.method.upper()
+    body: bytes | None = None
+    if method == "POST":
+        body = form.body.encode("utf-8")
+        has_type = any(name.lower() == "content-type" for name, _ in headers)
+        if body and not has_type:
+            headers.append(("Content-Type", _content_type(form.body)))
+    if form.retry_ms is not None and form.retry_ms < 0:
+        raise RequestError("retry", "The retry time cannot be negative.")
+    return StreamOptions(
+        url=url,
+        method=method,
+        headers=tuple(headers),
+        body=body,
+        retry_ms=form.retry_ms,
+        max_event_bytes=MAX_EVENT_BYTES,
+        comments=comments,
+        raw=True,  # the app counts bytes from raw chunks and drops them
+    )
+
+
+def _content_type(body: str) -> str:
+    try:
+        json.loads(body)
+    except ValueError:
+        return "text/plain; charset=utf-8"
+    return "application/json"
+
+
+def origin(url: str) -> str:
+    """``scheme://host:port`` of a URL (where its server's API lives)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def events_url(base: str) -> str:
+    return base.rstrip("/") + _EVENTS_PATH
+
+
+def bearer(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The auth headers of a stream, for calls to the same server's API."""
+    return tuple((k, v) for k, v in headers if k.lower() == "authorization")

@@ -1,0 +1,254 @@
+"""One stream as the app sees it: options, lifecycle state, counters, attempts, pending rows.
+
+Qt-free, so the bookkeeping is testable without a display.  The controller feeds it
+the engine's batches (:meth:`StreamSession.ingest`); the timeline takes what is
+pending on its flush timer (:meth:`StreamSession.take_pending`).  ``ingest`` is the
+one per-record loop of the app, kept tight on purpose.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from desktop.core.options import DEFAULT_RETRY_MS
+from desktop.core.records import (
+    Closed,
+    Comment,
+    Connecting,
+    DelaySource,
+    Error,
+    Event,
+    Open,
+    Outcome,
+    RawChunk,
+    Reconnecting,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from desktop.core.options import StreamOptions
+    from desktop.core.records import Record
+
+Row = Event | Comment | Connecting | Open | Reconnecting | Closed | Error
+"""What the timeline holds: every record but raw chunks."""
+
+
+class Phase(Enum):
+    """Lifecycle of a stream, as users see it (DESIGN.md's states, plus IDLE)."""
+
+    IDLE = "idle"  # not started yet, or stopped before its first attempt
+    CONNECTING = "connecting"  # an attempt is under way, no response yet
+    OPEN = "open"  # 200 + text/event-stream: events flow
+    RECONNECTING = "reconnecting"  # the connection ended; waiting to try again
+    CLOSED = "closed"  # over for good (see ``StreamSession.failed``)
+
+
+@dataclass(slots=True)
+class AttemptRow:
+    """One connection attempt; mutable while it is the current one."""
+
+    number: int
+    url: str
+    last_event_id: str
+    started_wall: float
+    started_at: float
+    delay_asked_ms: int | None = None  # what the previous Reconnecting announced
+    delay_waited_ms: float | None = None  # what actually passed before this attempt
+    status: int | None = None
+    ended_at: float | None = None
+    outcome: str = "…"
+    events: int = 0
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.ended_at is None else self.ended_at - self.started_at
+
+
+@dataclass(slots=True, eq=False)
+class StreamSession:
+    """Everything the app knows about one stream.  Only the UI thread touches it."""
+
+    options: StreamOptions
+    retention: int = 100_000
+    phase: Phase = Phase.IDLE
+    failed: bool = False
+    message: str = ""  # the latest thing worth telling the user (closed reason, error)
+    attempt: int = 0
+    next_attempt_at: float | None = None  # monotonic time of the next attempt
+    retry_ms: int = DEFAULT_RETRY_MS
+    retry_source: DelaySource = DelaySource.DEFAULT
+    last_event_id: str = ""
+    status: int | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    received_bytes: int = 0
+    events: int = 0
+    comments: int = 0
+    errors: int = 0
+    last_byte_at: float | None = None
+    types: set[str] = field(default_factory=set)
+    attempts: list[AttemptRow] = field(default_factory=list)
+    paused: bool = False
+    pending: list[Row] = field(default_factory=list)
+    pending_dropped: int = 0  # dropped from the pending buffer while paused
+    _reconnecting: Reconnecting | None = field(default=None, init=False)
+    _rate: deque[tuple[float, int]] = field(
+        default_factory=lambda: deque(maxlen=8), init=False
+    )
+
+    def __post_init__(self) -> None:
+        self.reset_options(self.options)
+
+    def reset_options(self, options: StreamOptions) -> None:
+        """Start over with new options (a new connect): counters of the old run stay."""
+        self.options = options
+        self.last_event_id = options.last_event_id
+        if options.retry_ms is not None:
+            self.retry_ms, self.retry_source = options.retry_ms, DelaySource.OPTION
+        else:
+            self.retry_ms, self.retry_source = DEFAULT_RETRY_MS, DelaySource.DEFAULT
+        self.failed = False
+        self.message = ""
+        self.next_attempt_at = None
+
+    # -- the hot path -------------------------------------------------------------
+
+    def ingest(self, batch: Iterable[Record]) -> None:
+        """Account for one network read's records and queue them for the timeline."""
+        pending = self.pending
+        add_type = self.types.add
+        events = 0
+        last_event: Event | None = None
+        for record in batch:
+            cls = record.__class__
+            if cls is Event:
+                events += 1
+                last_event = record  # type: ignore[assignment]
+                add_type(record.type)  # type: ignore[union-attr]
+                if record.retry is not None:  # type: ignore[union-attr]
+                    self.retry_ms = record.retry  # type: ignore[union-attr]
+                    self.retry_source = DelaySource.SERVER
+            elif cls is RawChunk:
+                self.received_bytes += len(record.data)  # type: ignore[union-attr]
+                self.last_byte_at = record.at
+                continue
+            elif cls is Comment:
+                self.comments += 1
+            else:
+                if events:
+                    self._count_events(events)
+                    events = 0
+                self._on_state(record)  # type: ignore[arg-type]
+            pending.append(record)  # type: ignore[arg-type]
+        if events:
+            self._count_events(events)
+        if last_event is not None:
+            self.last_event_id = last_event.id
+        if self.paused and len(pending) > 2 * self.retention:
+            extra = len(pending) - self.retention
+            del pending[:extra]
+            self.pending_dropped += extra
+
+    def _count_events(self, n: int) -> None:
+        self.events += n
+        if self.attempts:
+            self.attempts[-1].events += n
+
+    def _on_state(
+        self, record: Connecting | Open | Reconnecting | Closed | Error
+    ) -> None:
+        if isinstance(record, Connecting):
+            self._on_connecting(record)
+        elif isinstance(record, Open):
+            self.phase = Phase.OPEN
+            self.status, self.headers = record.status, record.headers
+            self.message = ""
+            if self.attempts:
+                self.attempts[-1].status = record.status
+                self.attempts[-1].outcome = "open"
+        elif isinstance(record, Reconnecting):
+            self.phase = Phase.RECONNECTING
+            self.retry_ms, self.retry_source = record.delay_ms, record.delay_source
+            self.next_attempt_at = record.at + record.delay_ms / 1000
+            self.message = record.reason
+            self._reconnecting = record
+            self._end_attempt(record.at, record.reason)
+        elif isinstance(record, Closed):
+            self.phase = Phase.CLOSED
+            self.failed = record.failed
+            self.message = record.reason
+            self.next_attempt_at = None
+            if record.status is not None:
+                self.status = record.status
+            self._end_attempt(record.at, record.reason)
+        else:
+            self.errors += 1
+            self.message = record.message
+
+    def _on_connecting(self, record: Connecting) -> None:
+        self.phase = Phase.CONNECTING
+        self.attempt = record.attempt
+        self.next_attempt_at = None
+        self.status, self.headers = None, ()
+        row = AttemptRow(
+            record.attempt, record.url, record.last_event_id, record.wall, record.at
+        )
+        previous = self._reconnecting
+        if previous is not None:
+            row.delay_asked_ms = previous.delay_ms
+            row.delay_waited_ms = (record.at - previous.at) * 1000
+            self._reconnecting = None
+        self.attempts.append(row)
+
+    def _end_attempt(self, at: float, outcome: str) -> None:
+        if self.attempts and self.attempts[-1].ended_at is None:
+            row = self.attempts[-1]
+            row.ended_at = at
+            row.outcome = outcome if row.status is None else f"open → {outcome}"
+
+    # -- what the UI asks ---------------------------------------------------------
+
+    def stopped(self, reason: str = Outcome.STOPPED.value) -> None:
+        """The task ended without a Closed record (cancelled by the user, or crashed)."""
+        if self.phase is Phase.CLOSED:
+            return
+        now = time.monotonic()
+        self.ingest([Closed(reason, Outcome.STOPPED, False, None, now, time.time())])
+
+    def crashed(self, message: str) -> None:
+        """The engine raised: say so as a failed close, keep everything received."""
+        now = time.monotonic()
+        self.ingest([Closed(message, Outcome.STOPPED, True, None, now, time.time())])
+
+    def take_pending(self) -> list[Row]:
+        """Rows for the timeline since the last flush; nothing while paused."""
+        if self.paused or not self.pending:
+            return []
+        rows, self.pending = self.pending, []
+        return rows
+
+    @property
+    def waiting(self) -> int:
+        """Rows held back by pause."""
+        return len(self.pending) if self.paused else 0
+
+    def rate(self, now: float) -> float:
+        """Events per second over the last few seconds (call about twice a second)."""
+        samples = self._rate
+        samples.append((now, self.events))
+        t0, n0 = samples[0]
+        return (self.events - n0) / (now - t0) if now > t0 else 0.0
+
+    def countdown(self, now: float) -> float | None:
+        """Seconds to the next attempt while reconnecting."""
+        if self.phase is not Phase.RECONNECTING or self.next_attempt_at is None:
+            return None
+        return max(0.0, self.next_attempt_at - now)
+
+    @property
+    def running(self) -> bool:
+        return self.phase in (Phase.CONNECTING, Phase.OPEN, Phase.RECONNECTING)
