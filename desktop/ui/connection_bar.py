@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -25,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.ui.request import RequestForm, is_secret, mask
+from desktop.ui.theme import named
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QObject
@@ -65,7 +72,8 @@ class HeadersModel(QAbstractTableModel):
         if not index.isValid() or role != _EDIT:
             return False
         self._rows[index.row()][index.column()] = str(value)
-        self.dataChanged.emit(index.siblingAtColumn(0), index.siblingAtColumn(1))
+        row = index.row()
+        self.dataChanged.emit(self.index(row, 0), self.index(row, 1))
         return True
 
     def headerData(  # noqa: N802
@@ -88,7 +96,7 @@ class HeadersModel(QAbstractTableModel):
         self.endResetModel()
 
     def set_header(self, name: str, value: str) -> None:
-        """Replace the header called ``name`` (any case), or add it; empty removes it."""
+        """Replace the header ``name`` (any case), or add it; empty removes it."""
         rows = [r for r in self._rows if r[0].lower() != name.lower()]
         if value:
             rows.append([name, value])
@@ -115,33 +123,34 @@ class HeadersModel(QAbstractTableModel):
 
 
 class ConnectionBar(QFrame):
-    """Emits what the user asks for; shows whether the stream runs and what went wrong."""
+    """Emits what the user asks for; shows whether the stream runs, and errors."""
 
-    connectRequested = Signal(object)  # RequestForm
-    stopRequested = Signal()
+    connectRequested = Signal(object)  # noqa: N815 (a RequestForm)
+    stopRequested = Signal()  # noqa: N815
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("connectionBar")
-        self.method = QComboBox(objectName="methodCombo")
+        self.method = named(QComboBox(), "methodCombo")
         self.method.addItems(["GET", "POST"])
-        self.url = QLineEdit(objectName="urlEdit")
+        self.url = named(QLineEdit(), "urlEdit")
         self.url.setPlaceholderText("http://127.0.0.1:8000/api/events — any SSE URL")
         self.url.setClearButtonEnabled(True)
-        self.more = QToolButton(objectName="requestToggle", text="Headers · Body")
+        self.more = named(QToolButton(), "requestToggle")
+        self.more.setText("Headers · Body")
         self.more.setCheckable(True)
-        self.retry = QSpinBox(objectName="retrySpin")
+        self.retry = named(QSpinBox(), "retrySpin")
         self.retry.setRange(-1, 3_600_000)
         self.retry.setSingleStep(500)
         self.retry.setSpecialValueText("default retry")
         self.retry.setSuffix(" ms retry")
         self.retry.setValue(-1)
         self.retry.setToolTip("Initial reconnection time; a server's retry: field wins")
-        self.connect_button = QPushButton("Connect", objectName="connectButton")
+        self.connect_button = named(QPushButton("Connect"), "connectButton")
         self.connect_button.setDefault(True)
-        self.stop_button = QPushButton("Stop", objectName="stopButton")
+        self.stop_button = named(QPushButton("Stop"), "stopButton")
         self.stop_button.setEnabled(False)
-        self.error = QLabel(objectName="formError")
+        self.error = named(QLabel(), "formError")
         self.error.setWordWrap(True)
         self.error.hide()
 
@@ -170,24 +179,30 @@ class ConnectionBar(QFrame):
         self._method_changed(self.method.currentText())
 
     def _build_details(self) -> QWidget:
-        box = QWidget(objectName="requestDetails")
+        box = named(QWidget(), "requestDetails")
         self.headers = HeadersModel(self)
-        self.headers_view = QTableView(objectName="headersTable")
+        self.headers_view = named(QTableView(), "headersTable")
         self.headers_view.setModel(self.headers)
         self.headers_view.verticalHeader().hide()
         self.headers_view.horizontalHeader().setSectionResizeMode(
             1, QHeaderView.ResizeMode.Stretch
         )
         self.headers_view.setColumnWidth(0, 160)
-        self.headers_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.headers_view.setSelectionBehavior(
+            QAbstractItemView.SelectionBehavior.SelectRows
+        )
         self.headers_view.setMaximumHeight(110)
-        add = QToolButton(text="+", objectName="addHeader", toolTip="Add a header")
-        remove = QToolButton(text="−", objectName="removeHeader", toolTip="Remove header")
-        self.reveal = QCheckBox("Show secrets", objectName="revealSecrets")
-        self.token = QLineEdit(objectName="bearerEdit")
+        add = named(QToolButton(), "addHeader")
+        add.setText("+")
+        add.setToolTip("Add a header")
+        remove = named(QToolButton(), "removeHeader")
+        remove.setText("\N{MINUS SIGN}")
+        remove.setToolTip("Remove the selected header")
+        self.reveal = named(QCheckBox("Show secrets"), "revealSecrets")
+        self.token = named(QLineEdit(), "bearerEdit")
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.token.setPlaceholderText("Bearer token → Authorization header")
-        self.body = QPlainTextEdit(objectName="bodyEdit")
+        self.body = named(QPlainTextEdit(), "bodyEdit")
         self.body.setPlaceholderText('POST body, e.g. {"prompt": "hi"}')
         self.body.setMaximumHeight(110)
 
@@ -231,7 +246,7 @@ class ConnectionBar(QFrame):
         self._apply_token()
         self.connectRequested.emit(self.form())
 
-    # -- what the owner sets ----------------------------------------------------------
+    # -- what the owner sets ----------
 
     def form(self) -> RequestForm:
         retry = self.retry.value()

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.records import Event
 from desktop.ui import payload, rowtext, theme
+from desktop.ui.theme import named
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QColor, QTextDocument
@@ -75,31 +76,36 @@ class JsonHighlighter(QSyntaxHighlighter):
 
 
 class DetailPane(QFrame):
-    """Renders one row; the copy buttons put its data or the whole record on the clipboard."""
+    """Renders one row; Copy puts its data, or the whole record, on the clipboard."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("detailPane")
         self._row: Row | None = None
-        self.title = QLabel("Select a row to see it whole", objectName="detailTitle")
+        self.title = named(QLabel("Select a row to see it whole"), "detailTitle")
         self.fields = QFormLayout()
         self.fields.setContentsMargins(0, 0, 0, 0)
         self.fields.setHorizontalSpacing(12)
         self.fields.setVerticalSpacing(1)
         self._values: dict[str, QLabel] = {}
         for name in ("id", "type", "retry", "connection", "received", "size"):
-            label = QLabel(objectName="detailValue")
-            label.setTextInteractionFlags(label.textInteractionFlags().TextSelectableByMouse)
+            label = named(QLabel(), "detailValue")
+            label.setTextInteractionFlags(
+                label.textInteractionFlags().TextSelectableByMouse
+            )
             self._values[name] = label
-            self.fields.addRow(QLabel(name, objectName="detailKey"), label)
-        self.note = QLabel(objectName="detailNote")
+            self.fields.addRow(named(QLabel(name), "detailKey"), label)
+        self.note = named(QLabel(), "detailNote")
         self.note.hide()
-        self.text = QPlainTextEdit(objectName="detailText", readOnly=True)
+        self.text = named(QPlainTextEdit(), "detailText")
+        self.text.setReadOnly(True)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.highlighter = JsonHighlighter(self.text.document())
-        self.copy_text = QPushButton("Copy data", objectName="copyText", enabled=False)
-        self.copy_json = QPushButton("Copy as JSON", objectName="copyJson", enabled=False)
+        self.copy_text = named(QPushButton("Copy data"), "copyText")
+        self.copy_json = named(QPushButton("Copy as JSON"), "copyJson")
+        self.copy_text.setEnabled(False)
+        self.copy_json.setEnabled(False)
 
         head = QHBoxLayout()
         head.addWidget(self.title, 1)
@@ -134,7 +140,9 @@ class DetailPane(QFrame):
         rendered = payload.render(row)
         is_event = isinstance(row, Event)
         kind = "JSON" if rendered.is_json else "text"
-        self.title.setText(f"{rowtext.kind(row)} · {kind}" if is_event else rowtext.kind(row))
+        self.title.setText(
+            f"{rowtext.kind(row)} · {kind}" if is_event else rowtext.kind(row)
+        )
         number = rowtext.connection(row)
         values = {
             "id": row.id if is_event else "",  # type: ignore[union-attr]
@@ -148,7 +156,9 @@ class DetailPane(QFrame):
             self._values[name].setText(value or "—")
         self.note.setText(rendered.note)
         self.note.setVisible(bool(rendered.note))
-        self.highlighter.enabled = rendered.is_json and len(rendered.text) < HIGHLIGHT_LIMIT
+        self.highlighter.enabled = (
+            rendered.is_json and len(rendered.text) < HIGHLIGHT_LIMIT
+        )
         self.text.setPlainText(rendered.text)
 
     def shown_text(self) -> str:

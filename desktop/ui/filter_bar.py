@@ -1,4 +1,4 @@
-"""The bar above a timeline: type checklist, search, toggles, pause, retention, clear."""
+"""The bar above a timeline: types, search, toggles, pause, retention, clear."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidgetAction,
 )
 
+from desktop.ui.theme import named
+
 
 class _TypeList(QWidget):
     """A checkable list of the event types seen so far, with All / None."""
@@ -28,10 +30,10 @@ class _TypeList(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.list = QListWidget(objectName="typeList")
+        self.list = named(QListWidget(), "typeList")
         self.list.setMinimumWidth(220)
-        all_button = QPushButton("All", objectName="typesAll")
-        none_button = QPushButton("None", objectName="typesNone")
+        all_button = named(QPushButton("All"), "typesAll")
+        none_button = named(QPushButton("None"), "typesNone")
         buttons = QHBoxLayout()
         buttons.addWidget(all_button)
         buttons.addWidget(none_button)
@@ -76,16 +78,17 @@ class _TypeList(QWidget):
 class FilterBar(QFrame):
     """Intent signals only; the stream view turns them into a filter and actions."""
 
-    filterChanged = Signal()
-    pauseToggled = Signal(bool)
-    clearRequested = Signal()
-    retentionChanged = Signal(int)
+    filterChanged = Signal()  # noqa: N815
+    pauseToggled = Signal(bool)  # noqa: N815
+    clearRequested = Signal()  # noqa: N815
+    retentionChanged = Signal(int)  # noqa: N815
 
     def __init__(self, retention: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("filterBar")
         self.types = _TypeList()
-        self.types_button = QToolButton(objectName="typesButton", text="All types")
+        self.types_button = named(QToolButton(), "typesButton")
+        self.types_button.setText("All types")
         self.types_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.types_button)
         action = QWidgetAction(menu)
@@ -93,29 +96,35 @@ class FilterBar(QFrame):
         menu.addAction(action)
         self.types_button.setMenu(menu)
 
-        self.search = QLineEdit(objectName="searchEdit")
+        self.search = named(QLineEdit(), "searchEdit")
         self.search.setPlaceholderText("Search data, type, id")
         self.search.setClearButtonEnabled(True)
-        self.regex = QCheckBox(".*", objectName="regexCheck", toolTip="Regular expression")
-        self.this_connection = QCheckBox("This connection", objectName="connectionCheck")
-        self.this_connection.setToolTip("Only rows of the selected (or current) connection")
-        self.comments = QCheckBox("Pings", objectName="commentsCheck")
+        self.regex = named(QCheckBox(".*"), "regexCheck")
+        self.regex.setToolTip("Regular expression")
+        self.this_connection = named(QCheckBox("This connection"), "connectionCheck")
+        self.this_connection.setToolTip(
+            "Only rows of the selected (or current) connection"
+        )
+        self.comments = named(QCheckBox("Pings"), "commentsCheck")
         self.comments.setToolTip("Show comment lines (keep-alive pings) as rows")
-        self.states = QCheckBox("States", objectName="statesCheck", checked=True)
+        self.states = named(QCheckBox("States"), "statesCheck")
+        self.states.setChecked(True)
         self.states.setToolTip("Show connection state changes as rows")
-        self.pause = QPushButton("Pause", objectName="pauseButton", checkable=True)
-        self.waiting = QLabel(objectName="waitingLabel")
-        self.counts = QLabel(objectName="countsLabel")
-        self.retention = QSpinBox(objectName="retentionSpin")
+        self.pause = named(QPushButton("Pause"), "pauseButton")
+        self.pause.setCheckable(True)
+        self.waiting = named(QLabel(), "waitingLabel")
+        self.counts = named(QLabel(), "countsLabel")
+        self.retention = named(QSpinBox(), "retentionSpin")
         self.retention.setRange(100, 10_000_000)
         self.retention.setSingleStep(10_000)
         self.retention.setValue(retention)
         self.retention.setPrefix("keep ")
         self.retention.setToolTip("How many rows this stream keeps; older ones drop")
-        self.clear = QPushButton("Clear", objectName="clearButton")
+        self.clear = named(QPushButton("Clear"), "clearButton")
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 2, 8, 2)
+        widget: QWidget
         for widget in (
             self.types_button,
             self.search,
@@ -126,11 +135,19 @@ class FilterBar(QFrame):
         ):
             layout.addWidget(widget)
         layout.addStretch(1)
-        for widget in (self.counts, self.waiting, self.pause, self.retention, self.clear):
+        for widget in (
+            self.counts,
+            self.waiting,
+            self.pause,
+            self.retention,
+            self.clear,
+        ):
             layout.addWidget(widget)
         layout.setStretch(1, 3)
 
-        self._debounce = QTimer(self, singleShot=True, interval=150)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(150)
         self._debounce.timeout.connect(self.filterChanged)
         self.search.textChanged.connect(self._debounce.start)
         for box in (self.regex, self.this_connection, self.comments, self.states):

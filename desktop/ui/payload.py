@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import orjson
 
 from desktop.core.records import Comment, Event
 from desktop.ui import rowtext
-from desktop.ui.session import Row
+
+if TYPE_CHECKING:
+    from desktop.ui.session import Row
 
 PARSE_LIMIT = 8 << 20  # characters; bigger payloads are shown raw
 SHOW_LIMIT = 1 << 20  # characters put in the detail pane; Copy still gets everything

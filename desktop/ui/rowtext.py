@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from desktop.core.records import (
     Closed,
@@ -13,7 +14,9 @@ from desktop.core.records import (
     Open,
     Reconnecting,
 )
-from desktop.ui.session import Row
+
+if TYPE_CHECKING:
+    from desktop.ui.session import Row
 
 _BIG = 1 << 16
 _size_cache: dict[int, tuple[str, int]] = {}
@@ -22,7 +25,7 @@ _size_cache: dict[int, tuple[str, int]] = {}
 def kind(row: Row) -> str:
     """The Type column: the event type, or what kind of record this is."""
     if row.__class__ is Event:
-        return row.type  # type: ignore[union-attr]
+        return row.type
     return _KINDS[row.__class__]
 
 
@@ -37,7 +40,7 @@ _KINDS: dict[type, str] = {
 
 
 def connection(row: Row) -> int | None:
-    """The connection a row belongs to; a Connecting row opens connection ``attempt``."""
+    """The connection of a row; a Connecting row opens connection ``attempt``."""
     if isinstance(row, Connecting | Reconnecting):
         return row.attempt
     return getattr(row, "connection", None)

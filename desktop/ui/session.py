@@ -1,4 +1,4 @@
-"""One stream as the app sees it: options, lifecycle state, counters, attempts, pending rows.
+"""One stream as the app sees it: options, state, counters, attempts, pending rows.
 
 Qt-free, so the bookkeeping is testable without a display.  The controller feeds it
 the engine's batches (:meth:`StreamSession.ingest`); the timeline takes what is
@@ -115,7 +115,7 @@ class StreamSession:
         self.message = ""
         self.next_attempt_at = None
 
-    # -- the hot path -------------------------------------------------------------
+    # -- the hot path ----------
 
     def ingest(self, batch: Iterable[Record]) -> None:
         """Account for one network read's records and queue them for the timeline."""
@@ -210,10 +210,10 @@ class StreamSession:
             row.ended_at = at
             row.outcome = outcome if row.status is None else f"open → {outcome}"
 
-    # -- what the UI asks ---------------------------------------------------------
+    # -- what the UI asks ----------
 
     def stopped(self, reason: str = Outcome.STOPPED.value) -> None:
-        """The task ended without a Closed record (cancelled by the user, or crashed)."""
+        """The task ended without a Closed record (cancelled by the user)."""
         if self.phase is Phase.CLOSED:
             return
         now = time.monotonic()

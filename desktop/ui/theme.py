@@ -5,17 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 import desktop
 from desktop.ui.session import Phase
 
+_Named = TypeVar("_Named", bound=QObject)
+
 
 def assets_dir() -> Path:
-    """The wheel ships assets inside the package; an editable install uses the repo's."""
+    """Wheels ship assets in the package; an editable install uses the repo's."""
     package = Path(desktop.__file__).parent
     shipped = package / "_assets"
     return shipped if shipped.is_dir() else package.parent / "assets"
@@ -99,3 +102,9 @@ def state_icon(phase: Phase, *, failed: bool = False) -> QIcon:
 def state_key(phase: Phase, *, failed: bool = False) -> str:
     """The value of the ``state`` property QSS selects on."""
     return "failed" if phase is Phase.CLOSED and failed else phase.value
+
+
+def named(widget: _Named, name: str) -> _Named:
+    """Set the objectName QSS selects on, inline where the widget is built."""
+    widget.setObjectName(name)
+    return widget

@@ -58,7 +58,7 @@ class TimelineModel(QAbstractTableModel):
         self._italic = QFont()
         self._italic.setItalic(True)
 
-    # -- Qt model interface ---------------------------------------------------------
+    # -- Qt model interface ----------
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._rows)
@@ -86,7 +86,7 @@ class TimelineModel(QAbstractTableModel):
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
-    # -- cells ----------------------------------------------------------------------
+    # -- cells ----------
 
     def cell(self, row: int, column: int, role: int) -> object:
         """``data()`` without a QModelIndex, for the proxy (paints call it a lot)."""
@@ -129,15 +129,15 @@ class TimelineModel(QAbstractTableModel):
                 return ""
             return "+" + rowtext.seconds(max(0.0, record.at - self._rows[row - 1].at))
         if column == ID:
-            return record.id if record.__class__ is Event else ""  # type: ignore[union-attr]
+            return record.id if record.__class__ is Event else ""
         if column == CONN:
             number = rowtext.connection(record)
             return "" if number is None else str(number)
         if record.__class__ is Event:
-            return rowtext.human_bytes(rowtext.data_size(record.data))  # type: ignore[union-attr]
+            return rowtext.human_bytes(rowtext.data_size(record.data))
         return ""
 
-    # -- the ring ---------------------------------------------------------------------
+    # -- the ring ----------
 
     def append(self, batch: Sequence[Row]) -> None:
         """Add one flush's rows: at most one removal (retention) and one insertion."""
@@ -264,7 +264,7 @@ class TimelineFilter(QAbstractProxyModel):
         i = bisect_left(self._seqs, seq)
         return i if i < len(self._seqs) and self._seqs[i] == seq else None
 
-    # -- source changes -----------------------------------------------------------------
+    # -- source changes ----------
 
     def _refilter(self) -> None:
         accepts, base = self._accepts, self._source.base
@@ -296,7 +296,7 @@ class TimelineFilter(QAbstractProxyModel):
         self._refilter()
         self.endResetModel()
 
-    # -- Qt proxy interface -------------------------------------------------------------
+    # -- Qt proxy interface ----------
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._seqs)
@@ -305,8 +305,11 @@ class TimelineFilter(QAbstractProxyModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def index(
-        self, row: int, column: int, parent: Index = QModelIndex()
-    ) -> QModelIndex:  # noqa: B008
+        self,
+        row: int,
+        column: int,
+        parent: Index = QModelIndex(),  # noqa: B008
+    ) -> QModelIndex:
         if parent.isValid() or not self.hasIndex(row, column, parent):
             return QModelIndex()
         return self.createIndex(row, column)

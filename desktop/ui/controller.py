@@ -1,0 +1,192 @@
+"""Owns one engine task per stream, feeds the models, cancels everything on close.
+
+The engine's batches go into each stream's :class:`StreamSession` (one pass per
+network read); a single-shot 40 ms timer then moves what is pending into the
+timeline models, one insertion per model per flush.  Every task started here is
+kept in a handle or in ``_tasks`` and is cancelled and awaited by :meth:`shutdown`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from desktop.core.stream import EventStream
+from desktop.ui.attempts import AttemptsModel
+from desktop.ui.request import RequestError, RequestForm, build_options
+from desktop.ui.session import StreamSession
+from desktop.ui.timeline import TimelineModel
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from desktop.core.options import StreamOptions
+
+log = logging.getLogger(__name__)
+FLUSH_MS = 40
+DEFAULT_RETENTION = 100_000
+
+
+@dataclass(eq=False)
+class StreamHandle:
+    """One stream of the app: its bookkeeping, its models and its engine task."""
+
+    session: StreamSession
+    timeline: TimelineModel
+    attempts: AttemptsModel
+    form: RequestForm
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+
+class StreamController(QObject):
+    """Streams and their tasks.  Widgets call in with intents; views poll sessions."""
+
+    streamsChanged = Signal()  # noqa: N815
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.handles: list[StreamHandle] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._flush = QTimer(self)
+        self._flush.setSingleShot(True)
+        self._flush.setInterval(FLUSH_MS)
+        self._flush.timeout.connect(self.flush)
+        self._closing = False
+
+    # -- streams ----------
+
+    def new_stream(
+        self, form: RequestForm | None = None, retention: int = DEFAULT_RETENTION
+    ) -> StreamHandle:
+        form = form or RequestForm(url="")
+        try:
+            options = build_options(form)
+        except RequestError:
+            options = build_options(RequestForm(url="http://localhost/"))
+        session = StreamSession(options, retention=retention)
+        handle = StreamHandle(
+            session,
+            TimelineModel(retention, self),
+            AttemptsModel(session.attempts, self),
+            form,
+        )
+        self.handles.append(handle)
+        self.streamsChanged.emit()
+        return handle
+
+    def connect_stream(self, handle: StreamHandle, form: RequestForm) -> str:
+        """Start (or restart) ``handle`` with ``form``; returns an error or ""."""
+        if self._closing:
+            return "The app is closing."
+        try:
+            options = build_options(form)
+        except RequestError as exc:
+            return exc.message
+        handle.form = form
+        previous = handle.task
+        if previous is not None:
+            previous.cancel()
+        handle.session.reset_options(options)
+        handle.task = asyncio.ensure_future(self._run(handle, options, previous))
+        return ""
+
+    def stop(self, handle: StreamHandle) -> asyncio.Task[None] | None:
+        """Cancel the stream's task: the engine closes its socket at once."""
+        task = handle.task
+        if task is not None and not task.done():
+            task.cancel()
+            return task
+        return None
+
+    def close_stream(self, handle: StreamHandle) -> None:
+        task = self.stop(handle)
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if handle in self.handles:
+            self.handles.remove(handle)
+            self.streamsChanged.emit()
+
+    async def _run(
+        self,
+        handle: StreamHandle,
+        options: StreamOptions,
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        session = handle.session
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        try:
+            async with EventStream(options) as stream:
+                async for batch in stream.batches():
+                    session.ingest(batch)
+                    if not self._flush.isActive():
+                        self._flush.start()
+        except asyncio.CancelledError:
+            session.stopped()
+            self._wake()
+            raise
+        except Exception as exc:
+            # The engine maps network failures to records; anything that still
+            # escapes is a bug, shown in the stream (type and message), never a dialog.
+            log.exception("stream %s crashed", options.url)
+            session.crashed(f"internal error: {type(exc).__name__}: {exc}")
+        else:
+            session.stopped("the stream ended")
+        self._wake()
+
+    def _wake(self) -> None:
+        if not self._flush.isActive():
+            self._flush.start()
+
+    # -- what the stream view asks ----------
+
+    def flush(self) -> None:
+        """Move pending rows into every timeline: one insertion per model."""
+        for handle in self.handles:
+            rows = handle.session.take_pending()
+            if rows:
+                handle.timeline.append(rows)
+
+    def set_paused(self, handle: StreamHandle, paused: bool) -> None:
+        handle.session.paused = paused
+        if not paused:
+            self._wake()
+
+    def clear(self, handle: StreamHandle) -> None:
+        handle.session.pending.clear()
+        handle.session.pending_dropped = 0
+        handle.session.types.clear()
+        handle.timeline.clear()
+
+    def set_retention(self, handle: StreamHandle, retention: int) -> None:
+        handle.session.retention = retention
+        handle.timeline.set_retention(retention)
+
+    # -- tasks that are not streams ----------
+
+    def spawn(self, coro: Coroutine[object, object, None]) -> asyncio.Task[None]:
+        """Run ``coro`` as a task this controller owns (cancelled on shutdown)."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def shutdown(self) -> None:
+        """Cancel every task and wait for them: sockets are closed when this returns."""
+        self._closing = True
+        tasks = [h.task for h in self.handles if h.task is not None]
+        tasks += list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._flush.stop()

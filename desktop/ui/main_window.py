@@ -1,0 +1,228 @@
+"""The main window: composition of the stream tabs, the jobs dock and the server bar."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.ui import theme
+from desktop.ui.stream_view import StreamView
+from desktop.ui.theme import named
+
+if TYPE_CHECKING:
+    from desktop.ui.controller import StreamController, StreamHandle
+
+REFRESH_MS = 250
+
+
+class ServerBar(QFrame):
+    """Says what the bundled server is doing; offers a restart when it died."""
+
+    restartRequested = Signal()  # noqa: N815
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("serverBar")
+        self.label = named(QLabel(), "serverLabel")
+        self.label.setWordWrap(True)
+        self.restart = named(QPushButton("Restart server"), "restartServer")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.restart)
+        self.restart.clicked.connect(self.restartRequested)
+        self.hide()
+
+    def show_state(self, text: str, *, problem: bool) -> None:
+        self.label.setText(text)
+        self.setProperty("problem", problem)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.restart.setVisible(problem)
+        self.setVisible(problem)
+
+
+class MainWindow(QMainWindow):
+    closeRequested = Signal()  # noqa: N815
+    restartServerRequested = Signal()  # noqa: N815
+
+    def __init__(
+        self, controller: StreamController, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("SSE Viewer")
+        self.setWindowIcon(theme.icon("app"))
+        self.resize(1280, 800)
+        self.controller = controller
+        self.server_bar = ServerBar()
+        self.tabs = named(QTabWidget(), "streamTabs")
+        self.tabs.setTabsClosable(True)
+        self.tabs.setMovable(True)
+        self.tabs.setDocumentMode(True)
+        plus = named(QToolButton(), "newStreamButton")
+        plus.setText("+")
+        plus.setToolTip("New stream (Ctrl+T)")
+        self.tabs.setCornerWidget(plus, Qt.Corner.TopRightCorner)
+        self.server_status = named(QLabel(), "serverStatus")
+        self.statusBar().addPermanentWidget(self.server_status)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.server_bar)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self.jobs_dock = named(QDockWidget("Jobs", self), "jobsDock")
+        self.jobs_dock.setAllowedAreas(
+            Qt.DockWidgetArea.RightDockWidgetArea
+            | Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.jobs_dock)
+        self.jobs_dock.hide()
+
+        self._actions()
+        plus.clicked.connect(self.new_stream)
+        self.tabs.tabCloseRequested.connect(self._close_tab)
+        self.tabs.currentChanged.connect(lambda _i: self.refresh())
+        self.server_bar.restartRequested.connect(self.restartServerRequested)
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+
+    def _actions(self) -> None:
+        menu = self.menuBar()
+        streams = menu.addMenu("&Stream")
+        view = menu.addMenu("&View")
+        server = menu.addMenu("Se&rver")
+        entries = (
+            (streams, "&New stream", QKeySequence.StandardKey.AddTab, self.new_stream),
+            (
+                streams,
+                "&Close stream",
+                QKeySequence.StandardKey.Close,
+                self.close_current,
+            ),
+            (streams, "Connect", "Ctrl+Return", lambda: self._on_view("connect")),
+            (streams, "Stop", "Ctrl+.", lambda: self._on_view("stop")),
+            (streams, "Pause / resume", "Ctrl+P", lambda: self._on_view("pause")),
+            (streams, "Clear", "Ctrl+K", lambda: self._on_view("clear")),
+            (
+                streams,
+                "Find",
+                QKeySequence.StandardKey.Find,
+                lambda: self._on_view("find"),
+            ),
+            (streams, "Go to URL", "Ctrl+L", lambda: self._on_view("url")),
+            (streams, "&Quit", QKeySequence.StandardKey.Quit, self.close),
+            (server, "&Restart bundled server", None, self.restartServerRequested.emit),
+        )
+        for target, text, keys, slot in entries:
+            action = QAction(text, self)
+            if keys is not None:
+                action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(slot)
+            target.addAction(action)
+        toggle = self.jobs_dock.toggleViewAction()
+        toggle.setShortcut(QKeySequence("Ctrl+J"))
+        view.addAction(toggle)
+
+    def _on_view(self, what: str) -> None:
+        view = self.current_view()
+        if view is None:
+            return
+        if what == "connect":
+            view.bar.connect_button.click()
+        elif what == "stop":
+            view.bar.stop_button.click()
+        elif what == "pause":
+            view.filters.pause.toggle()
+        elif what == "clear":
+            view.filters.clear.click()
+        elif what == "find":
+            view.filters.search.setFocus()
+            view.filters.search.selectAll()
+        elif what == "url":
+            view.bar.url.setFocus()
+            view.bar.url.selectAll()
+
+    # -- tabs ----------
+
+    def add_stream(self, handle: StreamHandle) -> StreamView:
+        view = StreamView(handle, self.controller)
+        index = self.tabs.addTab(view, view.title())
+        view.titleChanged.connect(lambda: self._retitle(view))
+        self.tabs.setCurrentIndex(index)
+        return view
+
+    def new_stream(self) -> StreamView:
+        view = self.add_stream(self.controller.new_stream())
+        view.bar.url.setFocus()
+        return view
+
+    def views(self) -> list[StreamView]:
+        return [
+            w
+            for i in range(self.tabs.count())
+            if isinstance(w := self.tabs.widget(i), StreamView)
+        ]
+
+    def current_view(self) -> StreamView | None:
+        widget = self.tabs.currentWidget()
+        return widget if isinstance(widget, StreamView) else None
+
+    def close_current(self) -> None:
+        self._close_tab(self.tabs.currentIndex())
+
+    def _close_tab(self, index: int) -> None:
+        view = self.tabs.widget(index)
+        if isinstance(view, StreamView):
+            self.controller.close_stream(view.handle)
+            self.tabs.removeTab(index)
+            view.deleteLater()
+
+    def _retitle(self, view: StreamView) -> None:
+        index = self.tabs.indexOf(view)
+        if index >= 0:
+            self.tabs.setTabText(index, view.title())
+            self.tabs.setTabToolTip(index, view.handle.form.url)
+
+    def refresh(self) -> None:
+        for index, view in enumerate(self.views()):
+            session = view.handle.session
+            self.tabs.setTabIcon(
+                index, theme.state_icon(session.phase, failed=session.failed)
+            )
+        current = self.current_view()
+        if current is not None:
+            current.refresh()
+
+    # -- server ----------
+
+    def show_server(self, text: str, *, problem: bool = False) -> None:
+        self.server_status.setText(text)
+        self.server_bar.show_state(text, problem=problem)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        # The app keeps running (setQuitOnLastWindowClosed(False)) until every
+        # stream task and the server child are gone; then it quits.
+        self._timer.stop()
+        self.closeRequested.emit()
+        event.accept()

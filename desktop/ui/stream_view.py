@@ -1,0 +1,253 @@
+"""One stream's tab: connection bar, filters, timeline, detail, state, attempts."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.ui import rowtext
+from desktop.ui.attempts import AttemptsView
+from desktop.ui.connection_bar import ConnectionBar
+from desktop.ui.detail import DetailPane
+from desktop.ui.filter_bar import FilterBar
+from desktop.ui.state_panel import StatePanel
+from desktop.ui.theme import named
+from desktop.ui.timeline import COLUMNS, RECORD_ROLE, FilterSpec, TimelineFilter
+
+if TYPE_CHECKING:
+    from desktop.ui.controller import StreamController, StreamHandle
+    from desktop.ui.session import Row
+
+_WIDTHS = {"Received": 96, "Δ": 70, "Conn": 44, "ID": 110, "Type": 110, "Size": 70}
+
+
+class TimelineView(QTableView):
+    """A plain table tuned for many uniform rows (no per-row sizing)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("timelineView")
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setWordWrap(False)
+        self.setShowGrid(False)
+        self.setAlternatingRowColors(True)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        vertical = self.verticalHeader()
+        vertical.hide()
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(22)
+        header = self.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        )
+
+    def size_columns(self) -> None:
+        for i, name in enumerate(COLUMNS):
+            if name in _WIDTHS:
+                self.setColumnWidth(i, _WIDTHS[name])
+
+    def at_bottom(self) -> bool:
+        bar = self.verticalScrollBar()
+        return bar.value() >= bar.maximum() - 1
+
+
+class StreamView(QWidget):
+    """Renders one :class:`StreamHandle`; intents go to the controller."""
+
+    titleChanged = Signal()  # noqa: N815
+
+    def __init__(
+        self,
+        handle: StreamHandle,
+        controller: StreamController,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("streamView")
+        self.handle = handle
+        self.controller = controller
+        self.proxy = TimelineFilter(handle.timeline, self)
+        self.bar = ConnectionBar()
+        self.bar.set_form(handle.form)
+        self.banner = named(QLabel(), "streamBanner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        self.filters = FilterBar(handle.session.retention)
+        self.table = TimelineView()
+        self.table.setModel(self.proxy)
+        self.table.size_columns()
+        self.detail = DetailPane()
+        self.state = StatePanel()
+        self.attempts = AttemptsView()
+        self.attempts.setModel(handle.attempts)
+        self.attempts.setColumnWidth(4, 220)
+
+        left = named(QSplitter(Qt.Orientation.Vertical), "timelineSplit")
+        left.addWidget(self.table)
+        left.addWidget(self.detail)
+        left.setStretchFactor(0, 3)
+        left.setStretchFactor(1, 2)
+        right = named(QSplitter(Qt.Orientation.Vertical), "stateSplit")
+        right.addWidget(self.state)
+        right.addWidget(self.attempts)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+        self.split = named(QSplitter(Qt.Orientation.Horizontal), "streamSplit")
+        self.split.addWidget(left)
+        self.split.addWidget(right)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 1)
+        self.split.setSizes([900, 380])
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.filters)
+        layout.addWidget(self.split, 1)
+
+        self._follow = True
+        self._title = ""
+        self.bar.connectRequested.connect(self._connect)
+        self.bar.stopRequested.connect(lambda: controller.stop(handle))
+        self.filters.filterChanged.connect(self.apply_filter)
+        self.filters.pauseToggled.connect(self._pause)
+        self.filters.clearRequested.connect(self._clear)
+        self.filters.retentionChanged.connect(
+            lambda n: controller.set_retention(handle, n)
+        )
+        self.proxy.rowsAboutToBeInserted.connect(self._before_insert)
+        self.proxy.rowsInserted.connect(self._after_insert)
+        self.proxy.rowsRemoved.connect(self._after_remove)
+        selection = self.table.selectionModel()
+        selection.selectionChanged.connect(self._selection_changed)
+        self.refresh()
+
+    # -- intents ----------
+
+    def _connect(self) -> None:
+        error = self.controller.connect_stream(self.handle, self.bar.form())
+        self.bar.show_error(error)
+        if not error:
+            self._follow = True
+            self.refresh()
+
+    def _pause(self, paused: bool) -> None:
+        self.controller.set_paused(self.handle, paused)
+        self.refresh()
+
+    def _clear(self) -> None:
+        self.controller.clear(self.handle)
+        self.filters.types.clear()
+        self.detail.show_row(None)
+        self.refresh()
+
+    def apply_filter(self) -> None:
+        spec = FilterSpec(
+            hidden_types=self.filters.types.hidden(),
+            text=self.filters.search.text(),
+            regex=self.filters.regex.isChecked(),
+            connection=self._connection()
+            if self.filters.this_connection.isChecked()
+            else None,
+            comments=self.filters.comments.isChecked(),
+            states=self.filters.states.isChecked(),
+        )
+        selected = self.detail.row
+        try:
+            self.proxy.set_spec(spec)
+        except re.error as exc:
+            self.filters.show_search_error(f"Not a valid regular expression: {exc}")
+            return
+        self.filters.show_search_error("")
+        if selected is not None:
+            self._reselect(selected)
+        self.refresh()
+
+    def _connection(self) -> int | None:
+        row = self.detail.row
+        number = rowtext.connection(row) if row is not None else None
+        return number if number is not None else (self.handle.session.attempt or None)
+
+    def _reselect(self, row: Row) -> None:
+        timeline = self.handle.timeline
+        for seq in range(
+            timeline.base + timeline.rowCount() - 1, timeline.base - 1, -1
+        ):
+            if timeline.at_seq(seq) is row:
+                proxy_row = self.proxy.row_of_seq(seq)
+                if proxy_row is not None:
+                    self.table.selectRow(proxy_row)
+                    self.table.scrollTo(self.proxy.index(proxy_row, 0))
+                    self._follow = False
+                return
+
+    # -- following the tail ----------
+
+    def _before_insert(self) -> None:
+        self._follow = self.table.at_bottom()
+
+    def _after_insert(self) -> None:
+        if self._follow:
+            self.table.scrollToBottom()
+
+    def _after_remove(self, _parent: QModelIndex, first: int, last: int) -> None:
+        if not self._follow and first == 0:  # keep the rows the user looks at in place
+            bar = self.table.verticalScrollBar()
+            bar.setValue(max(0, bar.value() - (last + 1) * self.table.rowHeight(0)))
+
+    def _selection_changed(
+        self, selected: QItemSelection, _old: QItemSelection
+    ) -> None:
+        indexes = selected.indexes()
+        row = indexes[0].data(RECORD_ROLE) if indexes else None
+        if row is not None:
+            self.detail.show_row(row)
+
+    # -- rendering ----------
+
+    def refresh(self) -> None:
+        """Repaint the numbers (a 4 Hz timer calls this for the visible tab)."""
+        session = self.handle.session
+        now = time.monotonic()
+        self.state.show_session(session, now, session.rate(now))
+        self.handle.attempts.refresh()
+        self.bar.set_running(self.handle.running)
+        self.filters.add_types(session.types)
+        timeline = self.handle.timeline
+        dropped = timeline.dropped + session.pending_dropped
+        self.filters.show_counts(self.proxy.rowCount(), timeline.rowCount(), dropped)
+        self.filters.show_waiting(session.waiting)
+        banner = session.message if session.failed else ""
+        if self.banner.text() != banner:
+            self.banner.setText(banner)
+            self.banner.setVisible(bool(banner))
+        title = self.title()
+        if title != self._title:
+            self._title = title
+            self.titleChanged.emit()
+
+    def title(self) -> str:
+        url = self.handle.form.url
+        if not url:
+            return "New stream"
+        rest = url.split("://", 1)[-1]
+        host, _, path = rest.partition("/")
+        return f"/{path}" if path else host
