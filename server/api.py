@@ -1,0 +1,129 @@
+"""API: the JSON routes (jobs, info) and a readable 422 for every validation error."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+
+from server import __version__, events
+from server.jobs import JobFinishedError, UnknownJobError, UnknownKindError
+from server.kinds import describe_kinds
+from server.runtime import Runtime, runtime_of
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from starlette.requests import Request
+
+Rt = Annotated[Runtime, Depends(runtime_of)]
+router = APIRouter(tags=["api"])
+
+
+class JobRequest(BaseModel):
+    """`POST /api/jobs`: a kind and its parameters (every one has a default)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(description="see GET /api/jobs/kinds")
+    params: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+def readable(errors: Sequence[object]) -> str:
+    """``params.steps: Input should be ...; kind: ...`` from pydantic error dicts."""
+    parts = []
+    for error in errors:
+        if isinstance(error, dict):
+            loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query")]
+            parts.append(f"{'.'.join(loc) or 'request'}: {error.get('msg', '')}")
+    return "; ".join(parts)
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 with FastAPI's ``detail`` list plus one ``message`` a person can read."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [
+        {k: v for k, v in e.items() if k in ("loc", "msg", "type")}
+        for e in errors
+        if isinstance(e, dict)
+    ]
+    return JSONResponse(
+        {"message": readable(detail), "detail": detail}, status_code=422
+    )
+
+
+@router.get("/api/info")
+async def info(rt: Rt) -> dict[str, object]:
+    """Name, version, run id, features, settings and the event catalogue."""
+    settings = rt.settings
+    return {
+        "name": settings.name,
+        "version": __version__,
+        "run_id": rt.broker.run_id,
+        "features": {
+            "jobs": True,
+            "lab": settings.lab,
+            "token_required": settings.token is not None,
+        },
+        "settings": settings.public(),
+        "streams": {"all": events.ALL, "job": events.JOB, "ticker": events.TICKER},
+        "events": events.catalogue(),
+    }
+
+
+@router.get("/api/jobs/kinds")
+async def job_kinds() -> list[dict[str, object]]:
+    """Every job kind: name, description, JSON Schema of its parameters."""
+    return describe_kinds()
+
+
+@router.post("/api/jobs", status_code=201)
+async def create_job(body: JobRequest, rt: Rt) -> dict[str, object]:
+    """Start a job; 422 for an unknown kind or bad parameters."""
+    try:
+        params = rt.jobs.parse(body.kind, body.params)
+    except UnknownKindError as exc:
+        msg = str(exc.args[0])
+        raise RequestValidationError(
+            [{"loc": ("body", "kind"), "msg": msg, "type": "value_error"}]
+        ) from None
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "params", *e["loc"]),
+                    "msg": e["msg"],
+                    "type": e["type"],
+                }
+                for e in exc.errors(include_url=False, include_context=False)
+            ]
+        ) from None
+    job = await rt.jobs.start(params)
+    return job.describe()
+
+
+@router.get("/api/jobs")
+async def list_jobs(rt: Rt) -> list[dict[str, object]]:
+    """Running jobs and the most recent finished ones."""
+    return [job.describe() for job in rt.jobs.all()]
+
+
+@router.get("/api/jobs/{job_id}")
+async def get_job(job_id: str, rt: Rt) -> dict[str, object]:
+    try:
+        return rt.jobs.get(job_id).describe()
+    except UnknownJobError:
+        raise HTTPException(404, f"no job {job_id!r}") from None
+
+
+@router.post("/api/jobs/{job_id}/cancel")
+async def cancel_job(job_id: str, rt: Rt) -> dict[str, object]:
+    """Ask a job to stop; 409 if it already finished."""
+    try:
+        return rt.jobs.cancel(job_id).describe()
+    except UnknownJobError:
+        raise HTTPException(404, f"no job {job_id!r}") from None
+    except JobFinishedError as exc:
+        raise HTTPException(409, str(exc)) from None

@@ -1,0 +1,80 @@
+"""App: ``create_app(settings) -> FastAPI``; its lifespan owns broker, jobs, gauge."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.middleware.cors import CORSMiddleware
+
+from server import __version__, api, events, lab, page, streams
+from server.accesslog import AccessLog
+from server.auth import TokenGuard
+from server.broker import MemoryBroker
+from server.jobs import EVENTS_TOPIC, JobManager
+from server.runtime import Runtime
+from server.stats import StatsGauge
+from server.subscriptions import Hub
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from server.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """A server instance; nothing runs until uvicorn starts its lifespan."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        broker = MemoryBroker()
+        await broker.open_topic(EVENTS_TOPIC, settings.log_size)
+        jobs = JobManager(
+            broker,
+            job_log_size=settings.job_log_size,
+            max_finished=settings.max_finished_jobs,
+        )
+        rt = Runtime(settings, broker, Hub(), jobs, lab.LabState())
+        stats = StatsGauge(rt)
+        app.state.runtime, app.state.stats = rt, stats
+        await rt.publish(
+            "server",
+            events.Server(state="started", run_id=broker.run_id, version=__version__),
+        )
+        gauge = asyncio.create_task(stats.run(), name="stats gauge")
+        try:
+            yield
+        finally:
+            await rt.begin_shutdown()  # no-op when the runner already began it
+            gauge.cancel()
+            await asyncio.wait({gauge})
+            await jobs.close()
+
+    app = FastAPI(
+        title=settings.name,
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.add_exception_handler(RequestValidationError, api.validation_error)
+    app.include_router(api.router)
+    app.include_router(streams.router)
+    if settings.lab:
+        app.include_router(lab.router)
+    app.include_router(page.router)
+    # Added innermost first: AccessLog wraps CORS wraps TokenGuard wraps the routes.
+    if settings.token is not None:
+        app.add_middleware(TokenGuard, token=settings.token)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+        )
+    app.add_middleware(AccessLog)
+    return app

@@ -1,0 +1,265 @@
+"""Jobs: what users start and stop; runner tasks publish each job's story to the broker.
+
+A job's topic is ``job:<id>``: ``status``, ``progress``, ``log`` … and one ``end``,
+after which the topic closes.  Lifecycle changes also go to the ``events`` topic as
+``job`` events.  A cancel is a request the job sees at its next ``ctx.sleep``;
+asyncio cancellation is kept for server shutdown only.  No FastAPI here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from server import events
+from server.events import EndStatus, JobStatus
+from server.kinds import KINDS, JobFailedError, JobParams, Level
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pydantic import BaseModel
+
+    from server.broker import Broker
+
+log = logging.getLogger("server.jobs")
+
+EVENTS_TOPIC = "events"
+
+
+_END: dict[JobStatus, EndStatus] = {
+    JobStatus.SUCCEEDED: "succeeded",
+    JobStatus.FAILED: "failed",
+    JobStatus.CANCELLED: "cancelled",
+}
+
+
+class UnknownKindError(LookupError):
+    """No job kind of that name."""
+
+
+class UnknownJobError(LookupError):
+    """No job of that id (never existed, or finished long ago and was forgotten)."""
+
+
+class JobFinishedError(Exception):
+    """The job already finished: it cannot be cancelled."""
+
+
+class JobCancelledError(Exception):
+    """Raised inside a job at its next wait after a cancel request."""
+
+
+@dataclass(slots=True)
+class Job:
+    """A job and its state, as the routes show it."""
+
+    id: str
+    params: JobParams
+    state: JobStatus = JobStatus.QUEUED
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str | None = None
+    done: int = 0
+    total: int = 0
+    phase: str | None = None
+    omit_end: bool = False
+    cancel_requested: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def topic(self) -> str:
+        return f"job:{self.id}"
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "kind": self.params.kind,
+            "params": self.params.model_dump(),
+            "status": self.state.value,
+            "phase": self.phase,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "error": self.error,
+            "progress": {"done": self.done, "total": self.total},
+            "events_url": f"/api/jobs/{self.id}/events",
+        }
+
+
+class _Context:
+    """The `kinds.Context` of one job: publishes to its topic."""
+
+    def __init__(self, job: Job, broker: Broker) -> None:
+        self._job = job
+        self._broker = broker
+
+    async def _publish(self, type_: str, payload: BaseModel) -> None:
+        await self._broker.publish(self._job.topic, type_, payload.model_dump_json())
+
+    async def phase(self, name: str) -> None:
+        self._job.phase = name
+        await self._publish(
+            "status",
+            events.Status(job=self._job.id, status=JobStatus.RUNNING, phase=name),
+        )
+
+    async def progress(
+        self,
+        done: int,
+        total: int,
+        *,
+        unit: str = "steps",
+        rate: float | None = None,
+        eta_s: float | None = None,
+    ) -> None:
+        self._job.done, self._job.total = done, total
+        percent = round(100 * done / total, 2) if total else 0.0
+        payload = events.Progress(
+            job=self._job.id,
+            done=done,
+            total=total,
+            percent=percent,
+            unit=unit,
+            rate=rate,
+            eta_s=eta_s,
+        )
+        await self._publish("progress", payload)
+
+    async def log(self, level: Level, line: str) -> None:
+        await self._publish("log", events.Log(job=self._job.id, level=level, line=line))
+
+    async def sleep(self, seconds: float) -> None:
+        if self._job.cancel_requested.is_set():
+            raise JobCancelledError
+        try:
+            async with asyncio.timeout(seconds):
+                await self._job.cancel_requested.wait()
+        except TimeoutError:
+            return
+        raise JobCancelledError
+
+
+class JobManager:
+    """Creates, runs, cancels and forgets jobs; owns their tasks."""
+
+    def __init__(self, broker: Broker, *, job_log_size: int, max_finished: int) -> None:
+        self._broker = broker
+        self._job_log_size = job_log_size
+        self._max_finished = max_finished
+        self._jobs: dict[str, Job] = {}
+        self._finished: deque[str] = deque()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._numbers = itertools.count(1)
+        self.omit_end_next = 0  # lab: this many next jobs end without an `end` event
+
+    def get(self, job_id: str) -> Job:
+        try:
+            return self._jobs[job_id]
+        except KeyError:
+            raise UnknownJobError(job_id) from None
+
+    def all(self) -> list[Job]:
+        return list(self._jobs.values())
+
+    @property
+    def running(self) -> int:
+        return sum(1 for j in self._jobs.values() if not j.state.finished)
+
+    def parse(self, kind: str, params: Mapping[str, object]) -> JobParams:
+        """Validated parameters; pydantic's ValidationError on bad ones."""
+        try:
+            model = KINDS[kind]
+        except KeyError:
+            known = ", ".join(KINDS)
+            raise UnknownKindError(
+                f"unknown job kind {kind!r}; known kinds: {known}"
+            ) from None
+        return model.model_validate(params)
+
+    async def start(self, params: JobParams) -> Job:
+        job = Job(f"{self._broker.run_id}-j{next(self._numbers)}", params)
+        if self.omit_end_next > 0:
+            self.omit_end_next -= 1
+            job.omit_end = True
+        self._jobs[job.id] = job
+        await self._broker.open_topic(job.topic, self._job_log_size)
+        await self._lifecycle(job)
+        task = asyncio.create_task(self._run(job), name=f"job {job.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job
+
+    def cancel(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        if job.state.finished:
+            raise JobFinishedError(f"job {job_id} already {job.state.value}")
+        job.cancel_requested.set()
+        return job
+
+    async def close(self) -> None:
+        """Server shutdown: cancel every running job and wait for their `end`."""
+        tasks = set(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def _lifecycle(self, job: Job) -> None:
+        payload = events.Job(
+            job=job.id, kind=job.params.kind, status=job.state, error=job.error
+        )
+        await self._broker.publish(EVENTS_TOPIC, "job", payload.model_dump_json())
+
+    async def _run(self, job: Job) -> None:
+        ctx = _Context(job, self._broker)
+        job.state, job.started_at = JobStatus.RUNNING, time.time()
+        started = time.monotonic()
+        await ctx._publish(
+            "status", events.Status(job=job.id, status=JobStatus.RUNNING)
+        )
+        await self._lifecycle(job)
+        try:
+            await job.params.run(ctx)
+        except JobCancelledError:
+            await self._finish(
+                job, JobStatus.CANCELLED, "cancelled on request", started
+            )
+        except JobFailedError as exc:
+            await self._finish(job, JobStatus.FAILED, str(exc), started)
+        except asyncio.CancelledError:
+            await self._finish(
+                job, JobStatus.CANCELLED, "server shutting down", started
+            )
+            raise
+        except Exception as exc:
+            log.exception("job %s (%s) crashed", job.id, job.params.kind)
+            await self._finish(
+                job, JobStatus.FAILED, f"{type(exc).__name__}: {exc}", started
+            )
+        else:
+            await self._finish(job, JobStatus.SUCCEEDED, None, started)
+
+    async def _finish(
+        self, job: Job, state: JobStatus, error: str | None, started: float
+    ) -> None:
+        job.state, job.error, job.finished_at = state, error, time.time()
+        if not job.omit_end:
+            end = events.End(
+                job=job.id,
+                status=_END[state],
+                error=error,
+                duration_s=round(time.monotonic() - started, 3),
+            )
+            await self._broker.publish(job.topic, "end", end.model_dump_json())
+        await self._broker.close_topic(job.topic)
+        await self._lifecycle(job)
+        self._finished.append(job.id)
+        while len(self._finished) > self._max_finished:
+            old = self._jobs.pop(self._finished.popleft())
+            await self._broker.delete_topic(old.topic)

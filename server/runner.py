@@ -1,0 +1,162 @@
+"""Runner: binds the socket, runs uvicorn, says READY, and drains streams on shutdown.
+
+The socket is bound here (not by uvicorn) so port 0 works and TCP keepalive is set
+once on the listener, which accepted sockets inherit.  uvicorn runs the lifespan's
+shutdown only after every connection has closed, so streams would never learn of a
+SIGTERM from it: the `Server` subclass ends them first, then lets uvicorn wait (at
+most ``shutdown_timeout_s``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+
+from server import tcp
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from fastapi import FastAPI
+
+    from server.runtime import Runtime
+
+LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        # stdout carries only the READY line: a launcher reads it from a pipe.
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "stream": "ext://sys.stderr",
+        },
+    },
+    "loggers": {
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        "server": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+}
+
+
+def is_loopback(host: str) -> bool:
+    """True if every address ``host`` names is a loopback one."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(
+        ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback
+        for info in infos
+    )
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket with keepalive options set."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if host not in ("", "0.0.0.0", "::") and ":" not in host:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tcp.keep_alive(sock)
+        sock.bind((host, port))
+        sock.listen(2048)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, plus a READY callback and a stream drain before shutdown."""
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        app: FastAPI,
+        on_ready: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(config)
+        self._app = app
+        self._on_ready = on_ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self._on_ready is not None:
+            self._on_ready()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        rt: Runtime | None = getattr(self._app.state, "runtime", None)
+        if rt is not None:  # None if the lifespan never started
+            await rt.begin_shutdown()
+        await super().shutdown(sockets)
+
+
+def make_server(
+    app: FastAPI,
+    *,
+    shutdown_timeout_s: float = 2.0,
+    on_ready: Callable[[], None] | None = None,
+    log_config: dict[str, Any] | None = None,
+) -> Server:
+    config = uvicorn.Config(
+        app,
+        lifespan="on",
+        access_log=False,  # server.accesslog writes a redacted one
+        log_config=log_config if log_config is not None else LOG_CONFIG,
+        timeout_graceful_shutdown=int(max(1, shutdown_timeout_s)),
+        ws="none",
+    )
+    return Server(config, app, on_ready)
+
+
+def watch_stdin(server: Server) -> threading.Thread:
+    """Exit when stdin reaches EOF: the launcher died (or closed the pipe)."""
+
+    def wait_for_eof() -> None:
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        except (OSError, ValueError):
+            pass
+        server.should_exit = True
+
+    thread = threading.Thread(target=wait_for_eof, name="stdin watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def serve(app: FastAPI, sock: socket.socket, *, watch: bool, timeout_s: float) -> None:
+    """Run until SIGINT/SIGTERM (or stdin EOF with ``watch``); print READY when up."""
+
+    def ready() -> None:
+        print(f"READY {url_of(sock)}", flush=True)
+
+    server = make_server(app, shutdown_timeout_s=timeout_s, on_ready=ready)
+    if watch:
+        watch_stdin(server)
+    asyncio.run(server.serve(sockets=[sock]))

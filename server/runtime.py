@@ -1,0 +1,55 @@
+"""Runtime: the live parts of one server (broker, jobs, hub, lab); lifespan-made."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request  # noqa: TC002 (FastAPI reads it at runtime)
+
+from server import __version__, events
+from server.jobs import EVENTS_TOPIC
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from server.broker import Broker
+    from server.jobs import JobManager
+    from server.lab import LabState
+    from server.settings import Settings
+    from server.subscriptions import Hub
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything a route needs; one per app, on ``app.state.runtime``."""
+
+    settings: Settings
+    broker: Broker
+    hub: Hub
+    jobs: JobManager
+    lab: LabState
+    started_at: float = field(default_factory=time.monotonic)
+
+    async def publish(self, type_: str, payload: BaseModel) -> None:
+        """Publish on the all-events topic (logged, with an id)."""
+        await self.broker.publish(EVENTS_TOPIC, type_, payload.model_dump_json())
+
+    async def begin_shutdown(self) -> None:
+        """SIGTERM: say so on /api/events, then end every stream (comment, close)."""
+        if self.hub.closing:
+            return
+        await self.publish(
+            "server",
+            events.Server(
+                state="stopping", run_id=self.broker.run_id, version=__version__
+            ),
+        )
+        self.hub.shutdown()
+
+
+def runtime_of(request: Request) -> Runtime:
+    """FastAPI dependency: the app's runtime."""
+    rt: Runtime = request.app.state.runtime
+    return rt

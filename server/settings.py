@@ -1,0 +1,40 @@
+"""Settings: every knob of one server instance, as one value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What `create_app` needs; tests use pings and retries of tens of ms."""
+
+    retry_ms: int = 3000  # announced with ``retry:`` on every connect
+    ping_s: float = 15.0  # a keep-alive comment after this long without a write
+    ping_event: bool = False  # send ``event: ping`` instead of a comment
+    log_size: int = 10_000  # events kept by the all-events topic for replay
+    job_log_size: int = 10_000  # events kept per job topic (its whole story)
+    max_finished_jobs: int = 100  # finished jobs kept, then forgotten (404)
+    token: str | None = None  # bearer token every route needs, if set
+    lab: bool = False  # mount /api/lab/... (fault injection)
+    cors_origins: tuple[str, ...] = ()  # CORS off unless origins are given
+    backlog_bytes: int = 1_000_000  # unsent bytes a subscription may queue
+    send_timeout_s: float = 10.0  # a write blocked this long drops the subscription
+    batch_bytes: int = 64 * 1024  # largest single write of ready events
+    stats_interval_s: float = 1.0  # period of the `stats` gauge on /api/events
+    shutdown_timeout_s: float = 2.0  # streams are closed within this on SIGTERM
+    name: str = field(default="sse-viewer server")
+
+    def public(self) -> dict[str, object]:
+        """The settings `/api/info` shows (never the token)."""
+        return {
+            "retry_ms": self.retry_ms,
+            "ping_s": self.ping_s,
+            "ping_event": self.ping_event,
+            "log_size": self.log_size,
+            "job_log_size": self.job_log_size,
+            "max_finished_jobs": self.max_finished_jobs,
+            "backlog_bytes": self.backlog_bytes,
+            "send_timeout_s": self.send_timeout_s,
+            "stats_interval_s": self.stats_interval_s,
+        }

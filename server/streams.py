@@ -1,0 +1,211 @@
+"""Streams: the SSE routes (ids, retry, replay, ping, disconnects) and `/api/streams`.
+
+| request                                   | answer                                   |
+|-------------------------------------------|------------------------------------------|
+| job events, no Last-Event-ID              | whole story, then live, `end`, close     |
+| job events, Last-Event-ID of that job     | right after it                           |
+| job events, Last-Event-ID of its last one | 204 once the job has ended               |
+| /api/events, no Last-Event-ID             | live from now; `stats` at once, each 1 s |
+| logged topic, Last-Event-ID not in log    | `replay-gap`, then the oldest retained   |
+| /api/ticker, Last-Event-ID i              | event i + 1 onward                       |
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from starlette.responses import Response
+
+from server import events
+from server.auth import path_of
+from server.broker import Gap, UnknownTopicError
+from server.jobs import EVENTS_TOPIC, UnknownJobError
+from server.lab import refusal_response
+from server.response import EventStreamResponse
+from server.runtime import Runtime, runtime_of
+from server.subscriptions import Chunk, Source, Subscription
+from server.ticker import MAX_COUNT, MAX_RATE, MAX_SIZE, Ticker
+from server.wire import event_frame, retry_frame
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from server.stats import StatsGauge
+
+Rt = Annotated[Runtime, Depends(runtime_of)]
+LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
+router = APIRouter(tags=["streams"])
+
+
+def _gap_frame(gap: Gap) -> bytes:
+    payload = events.ReplayGap(
+        last_event_id=gap.last_event_id,
+        lost=gap.lost,
+        reason="evicted" if gap.reason == "evicted" else "unknown",
+    )
+    return event_frame("replay-gap", payload.model_dump_json())
+
+
+def _chunks(frames: Iterable[tuple[bytes, str | None]], limit: int) -> list[Chunk]:
+    """Group frames into writes of at most ``limit`` bytes (one frame may exceed it)."""
+    out: list[Chunk] = []
+    parts: list[bytes] = []
+    size = count = 0
+    last: str | None = None
+    for frame, event_id in frames:
+        if parts and size + len(frame) > limit:
+            out.append(Chunk(b"".join(parts), count, last))
+            parts, size, count, last = [], 0, 0, None
+        parts.append(frame)
+        size += len(frame)
+        if event_id is not None:
+            count += 1
+            last = event_id
+    if parts:
+        out.append(Chunk(b"".join(parts), count, last))
+    return out
+
+
+def _subscription(
+    rt: Runtime, request: Request, topic: str, source: Source | None = None
+) -> Subscription:
+    client = request.client
+    return Subscription(
+        rt.hub.new_number(),
+        client=f"{client.host}:{client.port}" if client else "?",
+        path=path_of(request.scope),
+        topic=topic,
+        backlog_bytes=rt.settings.backlog_bytes,
+        source=source,
+    )
+
+
+def _opening(rt: Runtime) -> Response | None:
+    """A lab refusal or a shutdown answer instead of a stream, if any."""
+    if rt.hub.closing:
+        return Response("server shutting down\n", 503, headers={"Retry-After": "1"})
+    refusal = rt.lab.take_refusal()
+    return None if refusal is None else refusal_response(refusal, rt.lab.retry_after_s)
+
+
+def _retry(rt: Runtime) -> bytes:
+    ms = rt.lab.retry_ms if rt.lab.retry_ms is not None else rt.settings.retry_ms
+    return retry_frame(ms)
+
+
+async def _topic_stream(
+    rt: Runtime,
+    sub: Subscription,
+    last_event_id: str | None,
+    *,
+    history: bool,
+    extra: bytes = b"",
+) -> Response:
+    replay = await rt.broker.subscribe(sub.topic, sub, last_event_id, history=history)
+    if (
+        last_event_id is not None
+        and replay.closed
+        and not replay.events
+        and replay.gap is None
+    ):
+        return Response(status_code=204)  # nothing will ever follow that id
+    frames: list[tuple[bytes, str | None]] = [(_retry(rt), None)]
+    if replay.gap is not None:
+        frames.append((_gap_frame(replay.gap), None))
+    frames.extend((e.frame, e.id) for e in replay.events)
+    if extra:
+        frames.append((extra, None))
+    if replay.closed:
+        sub.finish()
+    return EventStreamResponse(
+        sub,
+        rt.hub,
+        rt.settings,
+        preamble=_chunks(frames, rt.settings.batch_bytes),
+        encoder=rt.lab.encoder(),
+        on_close=lambda: rt.broker.unsubscribe(sub.topic, sub),
+    )
+
+
+@router.get("/api/events", response_class=Response)
+async def all_events(
+    request: Request, rt: Rt, last_event_id: LastEventId = None
+) -> Response:
+    """Every job's lifecycle, lab actions and server lifecycle; `stats` each second."""
+    refused = _opening(rt)
+    if refused is not None:
+        return refused
+    sub = _subscription(rt, request, EVENTS_TOPIC)
+    stats: StatsGauge = request.app.state.stats
+    return await _topic_stream(
+        rt, sub, last_event_id or None, history=False, extra=stats.frame()
+    )
+
+
+@router.get("/api/jobs/{job_id}/events", response_class=Response)
+async def job_events(
+    job_id: str, request: Request, rt: Rt, last_event_id: LastEventId = None
+) -> Response:
+    """One job's story: `status`, `progress`, `log` … and one `end`, then close."""
+    try:
+        job = rt.jobs.get(job_id)
+    except UnknownJobError:
+        raise HTTPException(404, f"no job {job_id!r}") from None
+    refused = _opening(rt)
+    if refused is not None:
+        return refused
+    sub = _subscription(rt, request, job.topic)
+    try:
+        return await _topic_stream(rt, sub, last_event_id or None, history=True)
+    except UnknownTopicError:
+        raise HTTPException(404, f"no job {job_id!r}") from None
+
+
+@router.get("/api/ticker", response_class=Response)
+async def ticker(
+    request: Request,
+    rt: Rt,
+    last_event_id: LastEventId = None,
+    rate: Annotated[
+        float, Query(ge=0, le=MAX_RATE, description="events/s, 0: max")
+    ] = 10,
+    size: Annotated[int, Query(ge=0, le=MAX_SIZE, description="bytes of data")] = 64,
+    count: Annotated[
+        int, Query(ge=1, le=MAX_COUNT, description="events in all")
+    ] = 100_000,
+) -> Response:
+    """Synthetic load: event i is a pure function of i, its id is i."""
+    start, gap = 0, None
+    if last_event_id:
+        if last_event_id.isascii() and last_event_id.isdigit():
+            start = int(last_event_id) + 1
+            if start >= count:
+                return Response(status_code=204)
+        else:
+            gap = Gap(last_event_id, None, "unknown")
+    refused = _opening(rt)
+    if refused is not None:
+        return refused
+    source = Ticker(
+        start=start, count=count, rate=rate, size=size, now=time.monotonic()
+    )
+    sub = _subscription(rt, request, "ticker", source)
+    frames = [(_retry(rt), None)]
+    if gap is not None:
+        frames.append((_gap_frame(gap), None))
+    return EventStreamResponse(
+        sub,
+        rt.hub,
+        rt.settings,
+        preamble=_chunks(frames, rt.settings.batch_bytes),
+        encoder=rt.lab.encoder(),
+    )
+
+
+@router.get("/api/streams")
+async def open_streams(rt: Rt) -> dict[str, object]:
+    """Open subscriptions: client, path, since, events sent, last id."""
+    subs = [s.describe() for s in rt.hub]
+    return {"count": len(subs), "subscriptions": subs}

@@ -1,0 +1,224 @@
+"""Subscriptions: open connections as the server sees them, and their registry.
+
+A `Subscription` is the meeting point of three parties: producers push frames into
+its outbox (the broker, as a `Sink`; the stats gauge; the lab), its writer (see
+`server.response`) takes everything ready in one chunk, and control calls (lab,
+shutdown, overflow, client gone) change its `Ending` and wake the writer.  Producers
+never block: when the unsent backlog passes the bound the subscription ends itself
+and frees the queue, so a client that stops reading cannot make the server buffer
+without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from server.broker import StoredEvent
+
+
+class Ending(Enum):
+    """Why a subscription stops; OPEN while it runs."""
+
+    OPEN = "open"  # running
+    FINISHED = (
+        "finished"  # the topic ended (job `end`, ticker count): drain, then close
+    )
+    GONE = "gone"  # the client closed its socket
+    OVERFLOW = "overflow"  # unsent backlog passed the bound
+    SEND_TIMEOUT = "send-timeout"  # one write stayed blocked past the timeout
+    DROPPED = "dropped"  # the lab dropped it
+    CUT = "cut"  # the lab closes it mid-event
+    SHUTDOWN = "shutdown"  # the server is stopping
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Bytes to write in one send, how many events they hold, the last id among them."""
+
+    data: bytes
+    events: int
+    last_id: str | None
+
+
+class Source(Protocol):
+    """A pull producer (the ticker): computes its events when the writer asks."""
+
+    def take(self, now: float, budget: int) -> Chunk: ...
+
+    def next_due(self) -> float | None:
+        """Monotonic time of the next event, or None when `done`."""
+        ...
+
+    @property
+    def done(self) -> bool: ...
+
+
+class Subscription:
+    """One open connection; also the broker's `Sink` for its topic."""
+
+    def __init__(
+        self,
+        number: int,
+        *,
+        client: str,
+        path: str,
+        topic: str,
+        backlog_bytes: int,
+        source: Source | None = None,
+    ) -> None:
+        self.number = number
+        self.client = client
+        self.path = path
+        self.topic = topic
+        self.since = time.time()
+        self.events_sent = 0
+        self.bytes_sent = 0
+        self.last_id: str | None = None
+        self.ending = Ending.OPEN
+        self.stalled_until = 0.0
+        self.source = source
+        self.wake = asyncio.Event()
+        self.interrupt_write: Callable[[], None] | None = None  # set by the writer
+        self._backlog_bytes = backlog_bytes
+        self._frames: list[bytes] = []
+        self._pending_bytes = 0
+        self._pending_events = 0
+        self._pending_last_id: str | None = None
+
+    # -- producers -------------------------------------------------------------------
+
+    def push(
+        self, frame: bytes, *, events: int = 1, last_id: str | None = None
+    ) -> None:
+        """Queue a frame for the writer; ends it if the backlog overflows."""
+        if self.ending is not Ending.OPEN:
+            return
+        self._frames.append(frame)
+        self._pending_bytes += len(frame)
+        self._pending_events += events
+        if last_id is not None:
+            self._pending_last_id = last_id
+        if self._pending_bytes > self._backlog_bytes:
+            self.end(Ending.OVERFLOW)
+            return
+        self.wake.set()
+
+    def deliver(self, event: StoredEvent) -> None:
+        self.push(event.frame, last_id=event.id)
+
+    def finish(self) -> None:
+        """The topic publishes nothing more: the writer drains the queue and closes."""
+        if self.ending is Ending.OPEN:
+            self.ending = Ending.FINISHED
+            self.wake.set()
+
+    # -- control ---------------------------------------------------------------------
+
+    def end(self, ending: Ending) -> None:
+        """Stop now; a write blocked on a client that does not read is interrupted."""
+        if self.ending not in (Ending.OPEN, Ending.FINISHED):
+            return
+        self.ending = ending
+        if ending in (Ending.OVERFLOW, Ending.SEND_TIMEOUT, Ending.GONE):
+            self._frames.clear()
+            self._pending_bytes = 0
+        if self.interrupt_write is not None:
+            self.interrupt_write()
+        self.wake.set()
+
+    def stall(self, seconds: float) -> None:
+        """Write nothing at all, pings included, for ``seconds``."""
+        self.stalled_until = time.monotonic() + seconds
+        self.wake.set()
+
+    # -- the writer ------------------------------------------------------------------
+
+    def take(self, now: float, budget: int) -> Chunk:
+        """Everything ready now: queued frames first, then the source's due events."""
+        frames, self._frames = self._frames, []
+        chunk = Chunk(b"".join(frames), self._pending_events, self._pending_last_id)
+        self._pending_bytes = self._pending_events = 0
+        self._pending_last_id = None
+        if self.source is not None and len(chunk.data) < budget:
+            more = self.source.take(now, budget - len(chunk.data))
+            if more.events:
+                chunk = Chunk(
+                    chunk.data + more.data,
+                    chunk.events + more.events,
+                    more.last_id or chunk.last_id,
+                )
+        return chunk
+
+    @property
+    def drained(self) -> bool:
+        """Nothing queued and nothing more will come."""
+        if self._frames:
+            return False
+        if self.source is not None:
+            return self.source.done
+        return self.ending is Ending.FINISHED
+
+    def sent(self, chunk: Chunk) -> None:
+        self.events_sent += chunk.events
+        self.bytes_sent += len(chunk.data)
+        if chunk.last_id is not None:
+            self.last_id = chunk.last_id
+
+    def describe(self) -> dict[str, object]:
+        """The row `/api/streams` shows."""
+        return {
+            "id": self.number,
+            "client": self.client,
+            "path": self.path,
+            "topic": self.topic,
+            "since": self.since,
+            "events_sent": self.events_sent,
+            "bytes_sent": self.bytes_sent,
+            "last_id": self.last_id,
+            "stalled": self.stalled_until > time.monotonic(),
+        }
+
+
+class Hub:
+    """The registry of open subscriptions: `/api/streams`, lab faults, shutdown."""
+
+    def __init__(self) -> None:
+        self._subs: dict[int, Subscription] = {}
+        self._numbers = itertools.count(1)
+        self.closing = False  # the server is shutting down: refuse new streams
+
+    def new_number(self) -> int:
+        return next(self._numbers)
+
+    def add(self, sub: Subscription) -> None:
+        self._subs[sub.number] = sub
+
+    def remove(self, sub: Subscription) -> None:
+        self._subs.pop(sub.number, None)
+
+    def __iter__(self) -> Iterator[Subscription]:
+        return iter(tuple(self._subs.values()))
+
+    def __len__(self) -> int:
+        return len(self._subs)
+
+    def on_topic(self, topic: str) -> Iterator[Subscription]:
+        return (s for s in self if s.topic == topic)
+
+    def end_all(self, ending: Ending) -> int:
+        subs = tuple(self)
+        for sub in subs:
+            sub.end(ending)
+        return len(subs)
+
+    def shutdown(self) -> int:
+        self.closing = True
+        return self.end_all(Ending.SHUTDOWN)
