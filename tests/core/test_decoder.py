@@ -87,7 +87,7 @@ def all_cuts(data: bytes) -> Iterable[list[bytes]]:
             yield cut(data, chosen)
 
 
-# -- the oracle ---------------------------------------------------------------
+# -- the oracle ----------------------------------------------------------------
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
@@ -131,7 +131,7 @@ def spec_decode(
     return out
 
 
-# -- one row per rule ---------------------------------------------------------
+# -- one row per rule ----------------------------------------------------------
 
 INVALID_RETRIES = [
     b" 12",  # "retry:  12": two spaces, one is stripped, the other is not a digit
@@ -328,7 +328,7 @@ def test_oracle_agrees_with_table(
     assert spec_decode(stream, comments=comments) == expected
 
 
-# -- split invariance ---------------------------------------------------------
+# -- split invariance ----------------------------------------------------------
 
 SHORT = [row for row in ALL if len(row[1]) <= 12]
 LONG = [row for row in ALL if len(row[1]) > 12]
@@ -411,7 +411,7 @@ def test_truncated_sequence_at_end_of_read_followed_by_line_end() -> None:
     assert decode([b"data: \xe2", b"\x82", b"(\n\n"]) == [E("\ufffd(")]
 
 
-# -- generated streams against the oracle -------------------------------------
+# -- generated streams against the oracle --------------------------------------
 
 LINES = [
     b"",
@@ -481,7 +481,7 @@ def test_arbitrary_bytes_never_crash_and_are_split_invariant(
     assert decode(chunks, comments=True) == expected
 
 
-# -- decoder state and record fields ------------------------------------------
+# -- decoder state and record fields -------------------------------------------
 
 
 def test_seeded_last_event_id_is_in_force_until_an_id_arrives() -> None:
@@ -568,7 +568,7 @@ def test_each_connection_gets_a_fresh_decoder_state() -> None:
     assert norm(second.feed(b"\xef\xbb\xbfdata: b\n\n")) == [E("b")]
 
 
-# -- limits -------------------------------------------------------------------
+# -- limits --------------------------------------------------------------------
 
 LIMIT = 100
 BIG_LINE = b"data: " + b"x" * 1000 + b"\n"

@@ -127,7 +127,7 @@ def test_agree(name: str, stream: bytes, expected: list[Item]) -> None:
         assert our_decode(chunks) == expected, chunks
 
 
-# -- divergences ----------------------------------------------------------------
+# -- divergences ---------------------------------------------------------------
 
 
 def test_keepalive_comment_after_an_id_is_an_empty_message_in_httpx_sse() -> None:

@@ -335,7 +335,7 @@ def test_event_ending_in_cr_cr_is_not_held_back(raw_server: RawServer) -> None:
     assert time.monotonic() - started < 2
 
 
-# -- reconnection timing and the retry field ------------------------------------
+# -- reconnection timing and the retry field -----------------------------------
 
 
 def test_server_retry_overrides_the_option_and_is_honoured(
@@ -405,7 +405,7 @@ def test_default_delay_is_3000_ms(raw_server: RawServer) -> None:
     assert time.monotonic() - started < 2, "stopping during the wait must not wait"
 
 
-# -- how attempts end -----------------------------------------------------------
+# -- how attempts end ----------------------------------------------------------
 
 
 def test_204_closes_for_good(raw_server: RawServer) -> None:
@@ -585,7 +585,7 @@ def test_bad_url_fails_at_once(url: str) -> None:
     assert (closed.outcome, closed.failed) == (Outcome.BAD_URL, True)
 
 
-# -- redirects --------------------------------------------------------------------
+# -- redirects -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
@@ -632,7 +632,7 @@ def test_post_redirects_follow_browser_rules(
     assert second.body == (b"q=1" if method == "POST" else b"")
 
 
-# -- closing on purpose -----------------------------------------------------------
+# -- closing on purpose --------------------------------------------------------
 
 
 def test_close_on_type_closes_after_that_event(raw_server: RawServer) -> None:
@@ -678,7 +678,7 @@ def test_count_spans_reconnects(raw_server: RawServer) -> None:
     assert [e.data for e in of(records, Event)] == ["1", "2", "3"]
 
 
-# -- optional records ----------------------------------------------------------------
+# -- optional records ----------------------------------------------------------
 
 
 def test_comments_only_on_request(raw_server: RawServer) -> None:
@@ -712,7 +712,7 @@ def test_oversized_event_is_an_error_and_the_stream_goes_on(
     assert kinds(records) == ["Connecting", "Open", "Event", "Error", "Event", "Closed"]
 
 
-# -- batches -------------------------------------------------------------------------
+# -- batches -------------------------------------------------------------------
 
 
 def test_batches_group_the_records_of_one_network_read(raw_server: RawServer) -> None:
@@ -748,7 +748,7 @@ def test_batches_group_the_records_of_one_network_read(raw_server: RawServer) ->
     assert [e.data for e in of(together, Event)] == ["1", "2", "3"]
 
 
-# -- cancellation and cleanup -----------------------------------------------------
+# -- cancellation and cleanup --------------------------------------------------
 
 
 def test_cancelling_the_consumer_closes_the_socket_at_once(

@@ -51,7 +51,7 @@ def _env() -> dict[str, str]:
     return env
 
 
-# -- the one validator ---------------------------------------------------------------
+# -- the one validator ---------------------------------------------------------
 
 STATES = {"connecting", "open", "reconnecting", "closed"}
 
@@ -126,7 +126,7 @@ def parse(stdout: str) -> list[Rec]:
     return records
 
 
-# -- running tail -------------------------------------------------------------------
+# -- running tail --------------------------------------------------------------
 
 
 @dataclass
@@ -290,7 +290,7 @@ def is_state(state: str) -> Callable[[Rec], bool]:
     return lambda r: r.get("state") == state
 
 
-# -- the command ---------------------------------------------------------------------
+# -- the command ---------------------------------------------------------------
 
 
 def test_console_script_is_installed_and_documents_the_options() -> None:
@@ -312,7 +312,7 @@ def test_console_script_is_installed_and_documents_the_options() -> None:
         assert option in run.stdout, option
 
 
-# -- records --------------------------------------------------------------------------
+# -- records -------------------------------------------------------------------
 
 
 def test_record_shapes_and_request(raw_server: RawServer) -> None:
@@ -412,7 +412,7 @@ def test_ctrl_c_while_connecting(raw_server: RawServer) -> None:
     assert run.states() == ["connecting", "closed"]
 
 
-# -- options ------------------------------------------------------------------------
+# -- options -------------------------------------------------------------------
 
 
 def test_header_option_is_repeatable_and_sent_on_reconnects(
