@@ -13,6 +13,7 @@ network read's complete lines in one ``bytes.decode`` and one ``str.split``.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from desktop.core.records import Comment, Error, Event
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
 _BOM = b"\xef\xbb\xbf"
 _CR = b"\r"[0]
 _LF = b"\n"[0]
+# An event block of the usual shape, whole; or else any one line (see _text).
+_BLOCK = re.compile(
+    r"(id: [^\n\0]*\n)?(event: .*\n)?(data: .*)\n\n"
+    r"|(.*)\n"
+)
 
 
 class Decoder:
@@ -130,13 +136,14 @@ class Decoder:
             complete = complete.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         # A line end is never inside a UTF-8 sequence, so decoding whole lines
         # matches decoding the stream at once; invalid bytes become U+FFFD.
-        lines = complete.decode("utf-8", "replace").split("\n")
-        lines.pop()  # the empty string after the final line end
+        text = complete.decode("utf-8", "replace")
         held = sum(map(len, self._data)) + len(self._data) if self._data else 0
         if held + len(complete) > self._limit or self._skip_event:
+            lines = text.split("\n")
+            lines.pop()  # the empty string after the final line end
             self._lines_checked(lines, out)
         else:
-            self._lines(lines, out)
+            self._text(text, out)
         if self._data and not self._skip_event:
             size = sum(map(len, self._data)) + len(self._data)
             if size > self._limit:
@@ -154,6 +161,55 @@ class Decoder:
         return discarded
 
     # -- lines ------------------------------------------------------------
+
+    def _text(self, text: str, out: list[Record]) -> None:
+        """Decode complete lines known to hold no oversized line or event.
+
+        The hot path.  ``_BLOCK`` finds, in C, each event block of the usual
+        shape (optional ``id: ``, optional ``event: ``, one ``data: `` line, blank
+        line) and otherwise single lines, which go through ``_lines``; a usual
+        block is taken whole only when no field of an earlier line is pending,
+        so the result is exactly what line-by-line decoding gives.  Measured,
+        this is about twice as fast as a Python loop over the lines.
+        """
+        append = out.append
+        make = Event
+        connection, at, wall = self._connection, self._at, self._wall
+        id_buffer = self._id_buffer
+        clean = not self._data and not self._type and self._retry_in_block is None
+        dispatched = False  # a usual block was taken since ``_lines`` last ran
+        for id_line, event_line, data_line, line in _BLOCK.findall(text):
+            if data_line and clean:
+                if id_line:
+                    id_buffer = id_line[4:-1]
+                append(
+                    make(
+                        event_line[7:-1] or "message",
+                        data_line[6:],
+                        id_buffer,
+                        None,
+                        connection,
+                        at,
+                        wall,
+                    )
+                )
+                dispatched = True
+                continue
+            self._id_buffer = id_buffer
+            if dispatched:
+                self.last_event_id = id_buffer
+                dispatched = False
+            if data_line:
+                lines = [x[:-1] for x in (id_line, event_line) if x]
+                lines += (data_line, "")
+                self._lines(lines, out)
+            else:
+                self._lines([line], out)
+            id_buffer = self._id_buffer
+            clean = not self._data and not self._type and self._retry_in_block is None
+        self._id_buffer = id_buffer
+        if dispatched:
+            self.last_event_id = id_buffer
 
     def _lines(self, lines: list[str], out: list[Record]) -> None:
         # The hot path, with no size checks (the caller proved every line small).
