@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from typing import TYPE_CHECKING
@@ -54,6 +55,14 @@ async def wait_done(client: httpx.AsyncClient, job_id: str, at_least: int) -> No
             return
         await asyncio.sleep(0.01)
     raise AssertionError("job made no progress")
+
+
+async def wait_finished(client: httpx.AsyncClient, job_id: str) -> None:
+    for _ in range(500):
+        if (await client.get(f"/api/jobs/{job_id}")).json()["finished_at"]:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("job did not finish")
 
 
 async def test_headers_retry_first_and_ids_on_logged_events(
@@ -223,6 +232,7 @@ async def test_job_log_bound_makes_the_story_start_with_a_gap(
     live = make_server(fast(job_log_size=10))
     async with httpx.AsyncClient(base_url=live.url) as client:
         job = await start_job(client, "build", lines=20, interval_s=0, warning_every=0)
+        await wait_finished(client, job)
         _, items = await read(client, f"/api/jobs/{job}/events")
     events = events_only(items)
     gap = json.loads(events[0].data)
@@ -296,6 +306,6 @@ async def test_pings_are_comments_on_the_interval_when_idle(
                     if len(pings) == 8:
                         break
         await client.post(f"/api/jobs/{job}/cancel")
-    gaps = [b - a for a, b in zip(pings, pings[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(pings)]
     assert all(0.03 < g < 0.2 for g in gaps), gaps
     assert 0.04 < sum(gaps) / len(gaps) < 0.09
