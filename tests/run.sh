@@ -14,15 +14,23 @@ ensure_venv test
 export QT_QPA_PLATFORM=offscreen
 export PYTHONDONTWRITEBYTECODE=1
 
+# Every check runs, so one failure does not hide another; any failure fails.
+failed=""
 say "== ruff"
-"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" check . || failed="$failed ruff"
 say "== mypy (strict: desktop/core, desktop/tail.py, desktop/cli.py, server)"
-"$VENV/bin/mypy"
+"$VENV/bin/mypy" || failed="$failed mypy"
 say "== pytest"
 status=0
 "$VENV/bin/python" -m pytest "$@" || status=$?
 if [ "$status" = 5 ]; then
     say "pytest collected no tests: that is a failure here."
+    failed="$failed pytest(no-tests)"
+elif [ "$status" != 0 ]; then
+    failed="$failed pytest"
+fi
+if [ -n "$failed" ]; then
+    say "FAILED:$failed"
     exit 1
 fi
-exit "$status"
+say "All checks passed."
