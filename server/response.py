@@ -208,6 +208,11 @@ class EventStreamResponse(Response):
         ending = self._sub.ending
         if ending is Ending.GONE:
             return
+        if ending in (Ending.SHUTDOWN, Ending.DROPPED, Ending.CUT):
+            # What was queued before the cause (e.g. the lab's own report) goes first.
+            queued = self._sub.take_queued()
+            if queued.data and not await self._write(send, queued):
+                ending = Ending.SEND_TIMEOUT  # it does not read: abort
         if ending is Ending.SHUTDOWN:
             await self._complete(send, comment_frame("server shutting down"))
             return
@@ -224,9 +229,11 @@ class EventStreamResponse(Response):
             # No transport to close: end the body; a client sees the server close.
             await self._complete(send, _CUT_FRAME if ending is Ending.CUT else b"")
             return
+        elif ending is Ending.CUT and not await self._write(
+            send, Chunk(_CUT_FRAME, 0, None)
+        ):
+            self._abort()
         else:
-            if ending is Ending.CUT:
-                await self._write(send, Chunk(_CUT_FRAME, 0, None))
             self._transport.close()  # FIN after the bytes already queued
         # Let uvicorn see the connection lost before we return, so it does not log
         # "returned without completing response".

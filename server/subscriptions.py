@@ -141,12 +141,17 @@ class Subscription:
 
     # -- the writer ------------------------------------------------------------------
 
-    def take(self, now: float, budget: int) -> Chunk:
-        """Everything ready now: queued frames first, then the source's due events."""
+    def take_queued(self) -> Chunk:
+        """The queued frames only (what producers pushed)."""
         frames, self._frames = self._frames, []
         chunk = Chunk(b"".join(frames), self._pending_events, self._pending_last_id)
         self._pending_bytes = self._pending_events = 0
         self._pending_last_id = None
+        return chunk
+
+    def take(self, now: float, budget: int) -> Chunk:
+        """Everything ready now: queued frames first, then the source's due events."""
+        chunk = self.take_queued()
         if self.source is not None and len(chunk.data) < budget:
             more = self.source.take(now, budget - len(chunk.data))
             if more.events:
