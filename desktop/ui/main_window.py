@@ -20,11 +20,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.ui import theme
+from desktop.ui.jobs_panel import JobsPanel
+from desktop.ui.request import RequestForm, bearer, origin
 from desktop.ui.stream_view import StreamView
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:
     from desktop.ui.controller import StreamController, StreamHandle
+    from desktop.ui.jobs_controller import JobsController
 
 REFRESH_MS = 250
 
@@ -61,7 +64,10 @@ class MainWindow(QMainWindow):
     restartServerRequested = Signal()  # noqa: N815
 
     def __init__(
-        self, controller: StreamController, parent: QWidget | None = None
+        self,
+        controller: StreamController,
+        jobs: JobsController,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
@@ -69,6 +75,8 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(theme.icon("app"))
         self.resize(1280, 800)
         self.controller = controller
+        self.jobs = jobs
+        self.jobs_panel = JobsPanel(jobs.model)
         self.server_bar = ServerBar()
         self.tabs = named(QTabWidget(), "streamTabs")
         self.tabs.setTabsClosable(True)
@@ -94,13 +102,15 @@ class MainWindow(QMainWindow):
             Qt.DockWidgetArea.RightDockWidgetArea
             | Qt.DockWidgetArea.BottomDockWidgetArea
         )
+        self.jobs_dock.setWidget(self.jobs_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.jobs_dock)
         self.jobs_dock.hide()
+        self._wire_jobs()
 
         self._actions()
         plus.clicked.connect(self.new_stream)
         self.tabs.tabCloseRequested.connect(self._close_tab)
-        self.tabs.currentChanged.connect(lambda _i: self.refresh())
+        self.tabs.currentChanged.connect(self._tab_changed)
         self.server_bar.restartRequested.connect(self.restartServerRequested)
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
@@ -163,12 +173,53 @@ class MainWindow(QMainWindow):
             view.bar.url.setFocus()
             view.bar.url.selectAll()
 
+    def _wire_jobs(self) -> None:
+        jobs, panel = self.jobs, self.jobs_panel
+        panel.startRequested.connect(jobs.start_job)
+        panel.cancelRequested.connect(jobs.cancel_job)
+        panel.stopFollowingRequested.connect(jobs.stop_following)
+        panel.followRequested.connect(self._follow_job)
+        panel.openRequested.connect(self._open_job)
+        jobs.availabilityChanged.connect(self._jobs_available)
+        jobs.kindsChanged.connect(panel.set_kinds)
+        jobs.messageShown.connect(panel.show_message)
+
+    def _jobs_available(self, available: bool, message: str) -> None:
+        self.jobs_panel.set_available(available, message)
+        if available:
+            self.jobs_dock.show()
+
+    def _follow_job(self, job_id: str) -> None:
+        row = self.jobs.model.find(job_id)
+        if row is not None:
+            self.jobs.follow(row)
+
+    def _open_job(self, job_id: str) -> None:
+        row = self.jobs.model.find(job_id)
+        if row is not None:
+            form = RequestForm(row.events_url, headers=self.jobs.headers)
+            view = self.add_stream(self.controller.new_stream(form))
+            view.bar.connect_button.click()
+
+    def _tab_changed(self, _index: int) -> None:
+        view = self.current_view()
+        if view is not None:
+            self.point_jobs_at(view)
+        self.refresh()
+
+    def point_jobs_at(self, view: StreamView) -> None:
+        """The jobs panel works on the server of the stream in front, with its token."""
+        form = view.handle.form
+        if form.url and view.handle.task is not None:
+            self.jobs.set_server(origin(form.url), bearer(form.headers))
+
     # -- tabs ----------
 
     def add_stream(self, handle: StreamHandle) -> StreamView:
         view = StreamView(handle, self.controller)
         index = self.tabs.addTab(view, view.title())
         view.titleChanged.connect(lambda: self._retitle(view))
+        view.bar.connectRequested.connect(lambda _form: self.point_jobs_at(view))
         self.tabs.setCurrentIndex(index)
         return view
 

@@ -1,133 +1,165 @@
-"""The bundled server as a child process: start, read READY, notice death, stop.
+"""The bundled server as a child process: spawn, read READY, notice death, stop.
 
 ``python -m server --port 0 --lab --watch-stdin`` prints ``READY <url>`` once it
 listens, and exits when its stdin reaches EOF.  We keep that pipe open for the
 child's whole life, so when this process ends in any way, even SIGKILL, the kernel
 closes it and the child follows: no orphan.
+
+Qt-free and stdlib-only on purpose: ``run()`` spawns the child before it imports
+Qt, so the server's start-up (about a second) overlaps the GUI's.  Two small
+threads read the child's pipes (blocking reads, no transports to leak) and hand
+what they see to the event loop with ``call_soon_threadsafe``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import subprocess
 import sys
+import threading
 from collections import deque
-from typing import TYPE_CHECKING
-
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 READY = "READY "
 
 
-class BundledServer(QObject):
-    """One child server at a time; :meth:`start` again after it died restarts it."""
+class ServerChild:
+    """One child server at a time; :meth:`spawn` again after it died restarts it."""
 
-    ready = Signal(str)  # the base URL, e.g. http://127.0.0.1:41234
-    died = Signal(str)  # what to tell the user
-
-    def __init__(self, args: Sequence[str] = (), parent: QObject | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, args: Sequence[str] = ()) -> None:
         self.args = tuple(args)
         self.url: str | None = None
         self.port = 0
-        self._process: QProcess | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.stderr: deque[str] = deque(maxlen=20)
+        self.on_ready: Callable[[str], None] | None = None
+        self.on_exit: Callable[[str], None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
-        self._stderr: deque[str] = deque(maxlen=20)
-        self._finished: asyncio.Future[None] | None = None
+        self._exited = threading.Event()
+        self._early: list[tuple[str, str]] = []  # what happened before attach()
+        self._lock = threading.Lock()  # guards _loop/_early against the pumps
 
     @property
     def running(self) -> bool:
-        process = self._process
-        return (
-            process is not None and process.state() != QProcess.ProcessState.NotRunning
-        )
+        return self.process is not None and not self._exited.is_set()
 
     @property
     def pid(self) -> int | None:
-        return None if self._process is None else int(self._process.processId()) or None
+        return None if self.process is None else self.process.pid
 
-    def start(self, port: int | None = None) -> None:
+    def spawn(self, port: int | None = None) -> None:
         """Start the child, by default on the port it had (so URLs stay valid)."""
         if self.running:
             return
-        process = QProcess(self)
-        environment = QProcessEnvironment.systemEnvironment()
-        environment.insert("PYTHONUNBUFFERED", "1")
-        process.setProcessEnvironment(environment)
-        process.setProgram(sys.executable)
         port = self.port if port is None else port
-        process.setArguments(
-            ["-m", "server", "--port", str(port), "--lab", "--watch-stdin", *self.args]
-        )
-        process.readyReadStandardOutput.connect(self._read_stdout)
-        process.readyReadStandardError.connect(self._read_stderr)
-        process.finished.connect(self._on_finished)
-        process.errorOccurred.connect(self._on_error)
-        self._process, self._stopping, self.url = process, False, None
-        self._stderr.clear()
-        process.start()  # stdin stays open: the child's lifeline
-
-    def _read_stdout(self) -> None:
-        process = self._process
-        if process is None:
+        command = [sys.executable, "-m", "server", "--port", str(port)]
+        command += ["--lab", "--watch-stdin", *self.args]
+        environment = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.url, self._stopping = None, False
+        self._exited = threading.Event()
+        self.stderr.clear()
+        try:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,  # the child's lifeline: EOF means "we are gone"
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=environment,
+            )
+        except OSError as exc:
+            self.process = None
+            self._report("exit", f"The bundled server did not start: {exc}")
             return
-        while process.canReadLine():
-            line = bytes(process.readLine().data()).decode("utf-8", "replace").strip()
-            if line.startswith(READY) and self.url is None:
-                self.url = line[len(READY) :].strip().rstrip("/")
-                self.port = int(self.url.rsplit(":", 1)[-1])
-                self.ready.emit(self.url)
+        self.process = process
+        assert process.stdout is not None and process.stderr is not None
+        exited = self._exited
+        threading.Thread(
+            target=self._pump_stdout, args=(process, exited), daemon=True
+        ).start()
+        threading.Thread(
+            target=self._pump_stderr, args=(process.stderr,), daemon=True
+        ).start()
 
-    def _read_stderr(self) -> None:
-        process = self._process
-        if process is None:
-            return
-        text = bytes(process.readAllStandardError().data()).decode("utf-8", "replace")
-        self._stderr.extend(line for line in text.splitlines() if line.strip())
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """From now on, call ``on_ready`` and ``on_exit`` on ``loop``."""
+        with self._lock:
+            self._loop = loop
+            early, self._early = self._early, []
+        for what, value in early:
+            loop.call_soon(self._deliver, what, value)
 
-    def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
-        self._read_stderr()
-        if self._finished is not None and not self._finished.done():
-            self._finished.set_result(None)
+    # -- the pump threads ------------------------------------------------------------
+
+    def _pump_stdout(
+        self, process: subprocess.Popen[bytes], exited: threading.Event
+    ) -> None:
+        assert process.stdout is not None
+        with process.stdout:
+            for raw in process.stdout:
+                line = raw.decode("utf-8", "replace").strip()
+                if line.startswith(READY) and self.url is None:
+                    url = line[len(READY) :].strip().rstrip("/")
+                    self.url, self.port = url, int(url.rsplit(":", 1)[-1])
+                    self._report("ready", url)
+        code = process.wait()
+        if process.stdin is not None:
+            process.stdin.close()
+        exited.set()
         if self._stopping:
             return
-        how = (
-            "crashed" if status is QProcess.ExitStatus.CrashExit else f"exited ({code})"
-        )
-        last = self._stderr[-1] if self._stderr else ""
-        self.died.emit(f"The bundled server {how}{': ' + last if last else '.'}")
+        how = "was killed" if code < 0 else f"exited with code {code}"
+        last = self.stderr[-1] if self.stderr else ""
+        self._report("exit", f"The bundled server {how}{': ' + last if last else '.'}")
 
-    def _on_error(self, error: QProcess.ProcessError) -> None:
-        if error is QProcess.ProcessError.FailedToStart and not self._stopping:
-            self.died.emit(
-                f"The bundled server did not start: {sys.executable} -m server"
-            )
+    def _pump_stderr(self, pipe: IO[bytes]) -> None:
+        with pipe:
+            for raw in pipe:
+                line = raw.decode("utf-8", "replace").rstrip()
+                if line:
+                    self.stderr.append(line)
 
-    def stderr_tail(self) -> list[str]:
-        return list(self._stderr)
+    def _report(self, what: str, value: str) -> None:
+        with self._lock:
+            loop = self._loop
+            if loop is None:
+                self._early.append((what, value))
+                return
+        # A closed loop raises RuntimeError: nobody is listening any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._deliver, what, value)
+
+    def _deliver(self, what: str, value: str) -> None:
+        callback = self.on_ready if what == "ready" else self.on_exit
+        if callback is not None:
+            callback(value)
+
+    # -- stopping -----------------------------------------------------------------
 
     async def stop(self, grace_s: float = 3.0) -> None:
         """Close the child's stdin (it exits on EOF); terminate, then kill, if not."""
-        process = self._process
+        process = self.process
         if process is None or not self.running:
             return
         self._stopping = True
-        loop = asyncio.get_running_loop()
-        self._finished = loop.create_future()
-        process.closeWriteChannel()
-        if not await self._wait(grace_s):
-            process.terminate()
-            if not await self._wait(1.0):
-                process.kill()
-                await self._wait(1.0)
+        if process.stdin is not None:
+            process.stdin.close()
+        for step in (process.terminate, process.kill, None):
+            if await self._wait(grace_s):
+                break
+            if step is not None:
+                step()
+            grace_s = 1.0
 
     async def _wait(self, seconds: float) -> bool:
-        assert self._finished is not None
-        try:
-            async with asyncio.timeout(seconds):
-                await asyncio.shield(self._finished)
-        except TimeoutError:
-            return False
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not self._exited.is_set():
+            if asyncio.get_running_loop().time() > deadline:
+                return False
+            await asyncio.sleep(0.02)
         return True

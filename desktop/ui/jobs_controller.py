@@ -1,0 +1,227 @@
+"""Jobs of one server: probe its API, start and cancel jobs, follow each job's stream.
+
+A job's stream is followed with the engine's close-on ``end``: the server closes
+the stream after ``end``, and without close-on a client would reconnect to a
+finished job (the classic SSE bug).  Every task is owned here and cancelled and
+awaited by :meth:`JobsController.shutdown`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from desktop.core.jobs import (
+    END,
+    JobsAPIError,
+    JobsClient,
+    NoJobsAPIError,
+    parse_update,
+)
+from desktop.core.options import StreamOptions
+from desktop.core.records import Event
+from desktop.core.stream import EventStream
+from desktop.ui.jobs_model import JobsModel
+from desktop.ui.session import StreamSession
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine, Mapping
+
+    import httpx
+
+    from desktop.core.jobs import Job, JobKind
+    from desktop.ui.jobs_model import JobRow
+
+log = logging.getLogger(__name__)
+TICK_MS = 500
+
+
+class JobsController(QObject):
+    availabilityChanged = Signal(bool, str)  # noqa: N815 (available, what to say)
+    kindsChanged = Signal(object)  # noqa: N815 (list[JobKind])
+    messageShown = Signal(str)  # noqa: N815
+
+    def __init__(
+        self, client: Callable[[], httpx.AsyncClient], parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._http = client  # the app's shared client, made on first use
+        self.model = JobsModel(self)
+        self.base_url: str | None = None
+        self.headers: tuple[tuple[str, str], ...] = ()
+        self.kinds: list[JobKind] = []
+        self.available = False
+        self._client: JobsClient | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._followers: dict[str, asyncio.Task[None]] = {}
+        self._tick = QTimer(self)
+        self._tick.setInterval(TICK_MS)
+        self._tick.timeout.connect(self._refresh)
+        self._tick.start()
+
+    # -- which server ------------------------------------------------------------
+
+    def set_server(
+        self, base_url: str | None, headers: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        """Point the panel at ``base_url`` (None: no server); re-probes on change."""
+        if base_url == self.base_url and headers == self.headers:
+            return
+        self.base_url, self.headers = base_url, headers
+        for task in self._followers.values():
+            task.cancel()
+            self._tasks.add(task)  # awaited by shutdown like any other
+            task.add_done_callback(self._tasks.discard)
+        self._followers.clear()
+        self.model.clear()
+        self.kinds = []
+        self.available = False
+        self._client = None
+        if base_url is None:
+            self.availabilityChanged.emit(False, "No server to run jobs on.")
+            return
+        self._client = JobsClient(base_url, headers=headers, client=self._http())
+        self.availabilityChanged.emit(False, f"Asking {base_url} for its jobs API…")
+        self._spawn(self._probe(self._client))
+
+    def reprobe(self) -> None:
+        if self._client is not None:
+            self._spawn(self._probe(self._client))
+
+    async def _probe(self, client: JobsClient) -> None:
+        try:
+            info = await client.info()
+            kinds = await client.kinds()
+            jobs = await client.jobs()
+        except NoJobsAPIError as exc:
+            self._unavailable(
+                client, f"{client.base_url} has no jobs API: {exc.message}"
+            )
+            return
+        except JobsAPIError as exc:
+            hint = " Add its token in the connection bar." if exc.status == 401 else ""
+            self._unavailable(
+                client, f"Cannot use jobs on {client.base_url}: {exc}.{hint}"
+            )
+            return
+        if client is not self._client:
+            return
+        self.kinds, self.available = kinds, True
+        self.kindsChanged.emit(kinds)
+        for job in reversed(jobs):
+            self.model.upsert(job)
+        self.availabilityChanged.emit(
+            True, f"{info.name} {info.version} · {client.base_url}"
+        )
+
+    def _unavailable(self, client: JobsClient, message: str) -> None:
+        if client is self._client:
+            self.available = False
+            self.availabilityChanged.emit(False, message)
+
+    # -- intents -----------------------------------------------------------------
+
+    def start_job(self, kind: str, params: Mapping[str, object]) -> asyncio.Task[None]:
+        return self._spawn(self._start(kind, params))
+
+    async def _start(self, kind: str, params: Mapping[str, object]) -> None:
+        client = self._client
+        if client is None:
+            return
+        try:
+            job = await client.start(kind, params)
+        except JobsAPIError as exc:
+            self.messageShown.emit(f"Could not start {kind}: {exc.message}")
+            return
+        self.messageShown.emit(f"Started {job.kind} job {job.id}")
+        self.follow(self.model.upsert(job))
+
+    def cancel_job(self, job_id: str) -> asyncio.Task[None]:
+        return self._spawn(self._cancel(job_id))
+
+    async def _cancel(self, job_id: str) -> None:
+        client = self._client
+        if client is None:
+            return
+        try:
+            job: Job = await client.cancel(job_id)
+        except JobsAPIError as exc:
+            self.messageShown.emit(f"Could not cancel {job_id}: {exc.message}")
+            return
+        self.messageShown.emit(f"Asked job {job_id} to stop")
+        self.model.upsert(job)
+
+    def follow(self, row: JobRow) -> asyncio.Task[None]:
+        """Follow the job's stream until ``end``, resuming after its last id, if any."""
+        task = self._followers.get(row.id)
+        if task is not None and not task.done():
+            return task
+        resume = row.follower.last_event_id if row.follower is not None else ""
+        options = StreamOptions(
+            url=row.events_url,
+            headers=self.headers,
+            last_event_id=resume,
+            close_on=frozenset({END}),
+            raw=True,
+        )
+        row.follower = StreamSession(options)
+        task = asyncio.ensure_future(self._follow(row, row.follower))
+        self._followers[row.id] = task
+        return task
+
+    def stop_following(self, job_id: str) -> asyncio.Task[None] | None:
+        """Close the job's stream; the job itself runs on."""
+        task = self._followers.get(job_id)
+        if task is not None and not task.done():
+            task.cancel()
+            return task
+        return None
+
+    def following(self, job_id: str) -> bool:
+        task = self._followers.get(job_id)
+        return task is not None and not task.done()
+
+    async def _follow(self, row: JobRow, session: StreamSession) -> None:
+        try:
+            async with EventStream(session.options, client=self._http()) as stream:
+                async for batch in stream.batches():
+                    session.ingest(batch)
+                    session.pending.clear()  # no timeline here: keep only the state
+                    for record in batch:
+                        if record.__class__ is Event:
+                            update = parse_update(record.type, record.data)
+                            if update is not None:
+                                row.apply(update, record.wall)
+                    self.model.changed(row)
+        except asyncio.CancelledError:
+            session.stopped()
+            self.model.changed(row)
+            raise
+        except Exception as exc:  # a bug, shown on the row, never a dialog
+            log.exception("following job %s crashed", row.id)
+            session.crashed(f"internal error: {type(exc).__name__}: {exc}")
+        self.model.changed(row)
+
+    # -- housekeeping ----------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        if any(row.finished_at is None for row in self.model.rows):
+            self.model.changed()
+
+    def _spawn(self, coro: Coroutine[object, object, None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def shutdown(self) -> None:
+        self._tick.stop()
+        tasks = [*self._tasks, *self._followers.values()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._client = None

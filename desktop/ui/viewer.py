@@ -1,0 +1,97 @@
+"""The running app: window, stream and jobs controllers, the bundled server child."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from desktop.ui.controller import StreamController
+from desktop.ui.jobs_controller import JobsController
+from desktop.ui.main_window import MainWindow
+from desktop.ui.request import RequestForm, events_url
+
+if TYPE_CHECKING:
+    from desktop.ui.server_child import ServerChild
+    from desktop.ui.stream_view import StreamView
+
+
+class Viewer:
+    """Wires the parts together; ``start``, then ``closed``, then ``shutdown``."""
+
+    def __init__(
+        self, url: str | None = None, *, server: ServerChild | None = None
+    ) -> None:
+        self.controller = StreamController()
+        self.jobs = JobsController(lambda: self.controller.client)
+        self.window = MainWindow(self.controller, self.jobs)
+        self.server = server
+        self.url = url
+        self._closed: asyncio.Future[None] | None = None
+        self._bundled_view: StreamView | None = None
+        self.window.closeRequested.connect(self._close_requested)
+        self.window.restartServerRequested.connect(self.restart_server)
+
+    def start(self) -> None:
+        """Show the window at once; the bundled stream connects when READY arrives."""
+        server = self.server
+        if server is not None:
+            server.on_ready = self._server_ready
+            server.on_exit = self._server_died
+            view = self.window.add_stream(self.controller.new_stream())
+            view.state.message.setText("Starting the bundled server…")
+            view.state.message.show()
+            self._bundled_view = view
+            self.window.show_server("Starting the bundled server…")
+            if server.process is None:
+                server.spawn(0)
+            server.attach(asyncio.get_running_loop())
+        elif self.url:
+            form = RequestForm(self.url)
+            view = self.window.add_stream(self.controller.new_stream(form))
+            view.bar.connect_button.click()
+        else:
+            self.window.new_stream()
+        self.window.show()
+        # Build the shared HTTP client while the server starts, not when READY comes.
+        asyncio.get_running_loop().call_later(0.05, lambda: self.controller.client)
+
+    def _server_ready(self, url: str) -> None:
+        self.window.show_server(f"Bundled server {url}")
+        view = self._bundled_view
+        if view is not None and not view.handle.running:
+            form = view.handle.form
+            target = form.url or events_url(url)
+            view.bar.set_form(
+                RequestForm(target, form.method, form.headers, form.body, form.retry_ms)
+            )
+            view.bar.connect_button.click()
+        if self.jobs.base_url == url:  # a restart on the same port
+            self.jobs.reprobe()
+        elif self.jobs.base_url is None:
+            self.jobs.set_server(url)
+
+    def _server_died(self, message: str) -> None:
+        self.window.show_server(message, problem=True)
+
+    def restart_server(self) -> None:
+        """On the same port as before: open streams reconnect to it by themselves."""
+        if self.server is not None and not self.server.running:
+            self.window.show_server("Restarting the bundled server…")
+            self.server.spawn()
+
+    def _close_requested(self) -> None:
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
+
+    async def closed(self) -> None:
+        """Wait until the user closes the window."""
+        self._closed = asyncio.get_running_loop().create_future()
+        await self._closed
+
+    async def shutdown(self) -> None:
+        """Streams first (their sockets close), then the child server."""
+        self.window.hide()
+        await self.jobs.shutdown()
+        await self.controller.shutdown()  # closes the shared client last
+        if self.server is not None:
+            await self.server.stop()
