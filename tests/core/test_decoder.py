@@ -684,3 +684,24 @@ def test_many_short_lines_without_a_blank_line_keep_memory_bounded() -> None:
     assert items == [ERR]
     assert peak < 4 * (256 * 1024 + CHUNK), f"peak {peak / MIB:.1f} MiB"
     assert norm(decoder.feed(b"\ndata: ok\n\n")) == [E("ok")]
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        ("data: " + "😀" * 400 + "\n\n").encode(),  # one line of 1606 bytes
+        ("data: " + "é" * 800 + "\n\n").encode(),  # one line of 1606 bytes
+        ("data: " + "😀" * 100 + "\n").encode() * 8 + b"\n",  # 8 lines, 3248 bytes
+    ],
+    ids=["emoji-line", "latin-line", "emoji-event"],
+)
+@pytest.mark.parametrize("size", [None, 7])
+def test_limit_counts_bytes_not_characters(stream: bytes, size: int | None) -> None:
+    """--max-event-bytes is in bytes: 400 emoji are 1600 bytes, not 400."""
+    stream += b"data: ok\n\n"
+    chunks = (
+        [stream]
+        if size is None
+        else [stream[i : i + size] for i in range(0, len(stream), size)]
+    )
+    assert decode(chunks, max_event_bytes=1000) == [ERR, E("ok")]

@@ -283,6 +283,42 @@ def test_each_connection_decodes_afresh(raw_server: RawServer) -> None:
     assert events(records) == [("message", "a", ""), ("message", "b", "")]
 
 
+@pytest.mark.parametrize("ident", ["café", "😀", "\ufffd"])
+def test_non_ascii_last_event_id_is_sent_as_utf8(
+    raw_server: RawServer, ident: str
+) -> None:
+    """WHATWG: Last-Event-ID is the last event ID string, encoded as UTF-8."""
+    raw_server.add(
+        sse(b"id: " + ident.encode() + b"\ndata: a\n\n"),
+        sse(b"data: b\n\n", end=Hang()),
+    )
+    records = run(collect(options(raw_server.url(), count=2)))
+    assert events(records) == [("message", "a", ident), ("message", "b", ident)]
+    sent = raw_server.requests[1].header("Last-Event-ID")
+    assert sent is not None
+    assert sent.encode("latin-1") == ident.encode()
+
+
+def test_non_ascii_last_event_id_option_is_sent_as_utf8(raw_server: RawServer) -> None:
+    raw_server.add(sse(b"data: a\n\n", end=Hang()))
+    run(collect(options(raw_server.url(), last_event_id="é-1", count=1)))
+    sent = raw_server.requests[0].header("Last-Event-ID")
+    assert sent is not None
+    assert sent.encode("latin-1") == "é-1".encode()
+
+
+def test_undecodable_body_ends_in_records_not_an_exception(
+    raw_server: RawServer,
+) -> None:
+    """A body httpx cannot decode (bad gzip) is a failed attempt, not a crash."""
+    bad = sse(b"data: a\n\n", headers=[("Content-Encoding", "gzip")])
+    raw_server.add(bad, bad, bad)
+    records = run(collect(options(raw_server.url(), max_attempts=1)))
+    closed = records[-1]
+    assert isinstance(closed, Closed)
+    assert closed.failed is True
+
+
 def test_headers_option_on_every_attempt(raw_server: RawServer) -> None:
     raw_server.add(sse(b"data: a\n\n"), sse(b"data: b\n\n", end=Hang()))
     headers = (("Authorization", "Bearer t0k"), ("X-Two", "2"))

@@ -585,6 +585,76 @@ def test_oversized_line_keeps_memory_bounded(raw_server: RawServer) -> None:
     )
 
 
+def test_non_ascii_id_is_sent_as_utf8_on_reconnect(raw_server: RawServer) -> None:
+    raw_server.add(
+        sse("id: café\ndata: a\n\n".encode()),
+        sse(b"data: b\n\n", end=Hang()),
+    )
+    run = jtail(raw_server.url(), "--retry", "10", "--count", "2")
+    assert run.returncode == 0, run
+    assert run.events() == [("message", "a", "café"), ("message", "b", "café")]
+    sent = raw_server.requests[1].header("Last-Event-ID")
+    assert sent is not None
+    assert sent.encode("latin-1") == "café".encode()
+
+
+def test_huge_valid_retry_is_not_a_crash(raw_server: RawServer) -> None:
+    """All ASCII digits is a valid retry, however large; tail must print it."""
+    raw_server.add(sse(b"retry: 99999999999999999999\ndata: a\n\n"))
+    with LiveTail(raw_server.url()) as live:
+        live.expect(is_state("reconnecting"))
+        run = live.interrupt()
+    assert run.returncode == 0
+    assert run.states()[-2:] == ["reconnecting", "closed"]
+
+
+def test_undecodable_body_is_one_stderr_line(raw_server: RawServer) -> None:
+    bad = sse(b"data: a\n\n", headers=[("Content-Encoding", "gzip")])
+    raw_server.add(bad, bad, bad)
+    run = jtail(raw_server.url(), "--max-attempts", "1", "--retry", "10")
+    run.assert_failure_reported()
+
+
+def test_non_ascii_header_value_is_sent_or_refused_cleanly(
+    raw_server: RawServer,
+) -> None:
+    raw_server.add(sse(b"data: a\n\n", end=Hang()))
+    run = tail(raw_server.url(), "-H", "X-Name: café", "--count", "1")
+    if run.returncode == 0:
+        sent = raw_server.requests[0].header("X-Name")
+        assert sent is not None
+        assert sent.encode("latin-1") == "café".encode()
+    else:
+        assert run.returncode in (1, 2)
+        assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+def test_closed_stdout_is_not_a_traceback(raw_server: RawServer) -> None:
+    """``sse-viewer tail URL | head -1``: the reader goes away."""
+    steps = [s for i in range(300) for s in (Send(b"data: %d\n\n" % i), Pause(0.005))]
+    raw_server.add((Send(head()), *steps, Hang()))
+    proc = subprocess.Popen(
+        [str(SSE_VIEWER), "tail", raw_server.url()],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        assert proc.stdout.readline()
+        proc.stdout.close()
+        assert proc.wait(10) in (0, 1, -signal.SIGPIPE)
+        assert b"Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
 def test_204_closes_with_exit_0(raw_server: RawServer) -> None:
     raw_server.add(respond(204))
     run = jtail(raw_server.url(), "--retry", "10")
