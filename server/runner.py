@@ -73,7 +73,9 @@ def bind(host: str, port: int) -> socket.socket:
             ipaddress.ip_address(host)
         except ValueError:
             family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto must be IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only
+    # then, and without it Nagle + delayed ACK add ~40 ms to keep-alive requests.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         tcp.keep_alive(sock)

@@ -37,15 +37,20 @@ class Runtime:
         await self.broker.publish(EVENTS_TOPIC, type_, payload.model_dump_json())
 
     async def begin_shutdown(self) -> None:
-        """SIGTERM: say so on /api/events, then end every stream (comment, close)."""
+        """SIGTERM: say so, cancel jobs (their `end` goes out), end every stream.
+
+        Jobs go first so a job stream's client gets its `end` and does not reconnect.
+        """
         if self.hub.closing:
             return
+        self.hub.closing = True  # new streams get 503 from here on
         await self.publish(
             "server",
             events.Server(
                 state="stopping", run_id=self.broker.run_id, version=__version__
             ),
         )
+        await self.jobs.close()
         self.hub.shutdown()
 
 

@@ -44,8 +44,11 @@ async def wait_count(client: httpx.AsyncClient, count: int, within: float) -> fl
 
 
 def raw_get(url: str, path: str) -> socket.socket:
+    """A client that sends a GET and then never reads (small buffer: fills fast)."""
     host, port = url.removeprefix("http://").split(":")
-    sock = socket.create_connection((host, int(port)))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
     sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
     return sock
 
@@ -165,6 +168,7 @@ async def test_fifty_killed_clients_leave_no_subscription(
 def test_listening_socket_has_keepalive_and_a_user_timeout() -> None:
     sock = bind("127.0.0.1", 0)
     with sock:
+        assert sock.proto == socket.IPPROTO_TCP  # so asyncio sets TCP_NODELAY
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
         if hasattr(socket, "TCP_USER_TIMEOUT"):
             value = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT)
