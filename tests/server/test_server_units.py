@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import httpx
+from typing import TYPE_CHECKING
+
 import pytest
 from liveserver import Parser
 
@@ -10,6 +11,9 @@ from server.broker import MemoryBroker, StoredEvent
 from server.page import assets_dir
 from server.ticker import Ticker, tick_data, tick_frames
 from server.wire import comment_frame, event_frame, retry_frame
+
+if TYPE_CHECKING:
+    import httpx
 
 pytestmark = pytest.mark.anyio
 
