@@ -348,6 +348,13 @@ async def consume_line(url: str) -> dict[str, float | list[str]]:
     }
 
 
+async def open_client() -> dict[str, float]:
+    """Only what every consumer does besides consuming: a client, opened, closed."""
+    async with httpx.AsyncClient():
+        pass
+    return {"seconds": 0.0}
+
+
 def child(argv: Sequence[str]) -> None:
     """``--child KIND ...``: one measurement in this fresh process, JSON out."""
     kind, *rest = argv
@@ -365,6 +372,8 @@ def child(argv: Sequence[str]) -> None:
         result = asyncio.run(consume_engine(rest[0], int(rest[1]), int(rest[2])))
     elif kind == "line":
         result = asyncio.run(consume_line(rest[0]))
+    elif kind == "noop":  # the start-up every consumer child pays
+        result = asyncio.run(open_client())
     else:
         raise SystemExit(f"unknown child {kind!r}")
     print(json.dumps(result))
@@ -601,7 +610,7 @@ def bench_end_to_end(server: Server, sizes: Sizes, report: Report) -> None:
     count = sizes.events
     url = server.events_url(count)
     check_tail(server.events_url(1000), 1000)
-    names = ("socket", "bytes", "httpx-sse", "engine", "tail", "startup")
+    names = ("socket", "bytes", "httpx-sse", "engine", "tail", "startup", "noop")
     seconds: dict[str, list[float]] = {name: [] for name in names}
     cpu: dict[str, list[float]] = {name: [] for name in names}
     faults: dict[str, list[float]] = {name: [] for name in names}
@@ -611,6 +620,8 @@ def bench_end_to_end(server: Server, sizes: Sizes, report: Report) -> None:
                 result = run_tail(url, count)
             elif name == "startup":
                 result = run_tail(server.events_url(1000), 1)
+            elif name == "noop":
+                result = run_child("noop")
             else:
                 args = (url, str(count)) + (("0",) if name == "engine" else ())
                 result = run_child(name, *args)
@@ -673,6 +684,7 @@ def bench_end_to_end(server: Server, sizes: Sizes, report: Report) -> None:
     report.details += [
         f"end-to-end runs (s): {name} {spread(values)}"
         for name, values in seconds.items()
+        if name != "noop"
     ]
     base_runs = seconds["httpx-sse"]
     report.details.append(
@@ -690,16 +702,23 @@ def bench_end_to_end(server: Server, sizes: Sizes, report: Report) -> None:
     # CPU time is less noisy than wall time on a shared machine; minor page
     # faults are costly in this VM (a few us each), so they are worth watching.
     whole = {name: statistics.median(cpu[name]) for name in names}
+    net = {
+        name: (whole[name] - whole["startup" if name == "tail" else "noop"]) / count
+        for name in names[1:5]
+    }
     flt = {name: statistics.median(faults[name]) for name in names}
     report.details.append(
-        "consumer process CPU per event (us, startup included): "
-        + ", ".join(f"{name} {whole[name] / count * 1e6:.3f}" for name in names[1:5])
-        + f"; tail startup {whole['startup']:.3f} s"
+        "CPU per event, process start-up taken off (us): "
+        + ", ".join(f"{name} {net[name] * 1e6:.3f}" for name in names[1:5])
+        + f"; CPU ratios: engine {net['httpx-sse'] / net['engine']:.2f}x, tail "
+        f"{net['httpx-sse'] / net['tail']:.2f}x (start-up included: "
+        f"{whole['httpx-sse'] / whole['tail']:.2f}x); start-up CPU: consumer "
+        f"{whole['noop']:.3f} s, tail --count 1 {whole['startup']:.3f} s"
     )
     report.details.append(
-        "minor page faults per event (startup included): "
+        "minor page faults per event (start-up included): "
         + ", ".join(f"{name} {flt[name] / count:.3f}" for name in names[1:5])
-        + f"; tail startup {flt['startup']:.0f} faults"
+        + f"; tail --count 1: {flt['startup']:.0f} faults"
     )
 
 
