@@ -226,6 +226,12 @@ ROWS: list[tuple[str, bytes, list[Item]]] = [
         [E("a", id="1"), E("b", id="1")],
     ),
     ("nul-id-alone-ignored", b"id: \x00\ndata: a\n\n", [E("a")]),
+    (
+        "nul-id-without-space-ignored",
+        b"id:1\ndata: a\n\nid:2\x00\ndata: b\n\n",
+        [E("a", id="1"), E("b", id="1")],
+    ),
+    ("nul-id-two-spaces-ignored", b"id:  \x00\ndata: a\n\n", [E("a")]),
     ("empty-id-resets", b"id: 1\ndata: a\n\nid\ndata: b\n\n", [E("a", id="1"), E("b")]),
     (
         "empty-id-with-colon-resets",
@@ -431,6 +437,8 @@ LINES = [
     b"id: 22",
     b"id",
     b"id: \x00x",
+    b"id:\x00",
+    b"id:3",
     b"retry: 10",
     b"retry: 1x",
     b"retry:  5",

@@ -370,6 +370,24 @@ def test_spec_rules_end_to_end(raw_server: RawServer) -> None:
     ]
 
 
+def test_unfinished_event_at_end_of_stream_is_discarded(raw_server: RawServer) -> None:
+    raw_server.add(sse(b"id: 1\ndata: a\n\nid: 2\ndata: partial\n"))
+    run = jtail(raw_server.url(), "--no-reconnect")
+    assert run.returncode == 0, run
+    assert run.events() == [("message", "a", "1")]
+
+
+def test_event_stream_content_type_parameters_are_allowed(
+    raw_server: RawServer,
+) -> None:
+    raw_server.add(
+        sse(b"data: a\n\n", content_type="text/event-stream; charset=utf-8", end=Hang())
+    )
+    run = jtail(raw_server.url(), "--count", "1")
+    assert run.returncode == 0, run
+    assert run.states() == ["connecting", "open", "event", "closed"]
+
+
 def test_records_are_flushed_while_waiting_and_ctrl_c_closes(
     raw_server: RawServer,
 ) -> None:
