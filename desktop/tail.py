@@ -20,7 +20,7 @@ from typing import IO, TYPE_CHECKING
 import httpx
 import orjson
 
-from desktop.core.options import DEFAULT_MAX_EVENT_BYTES, StreamOptions
+from desktop.core.options import DEFAULT_MAX_EVENT_BYTES, StreamOptions, check_header
 from desktop.core.records import (
     Closed,
     Comment,
@@ -43,9 +43,12 @@ _PROG = "sse-viewer tail"
 
 def _header(text: str) -> tuple[str, str]:
     name, colon, value = text.partition(":")
-    if not colon or not name.strip() or name != name.strip():
+    if not colon:
         raise argparse.ArgumentTypeError(f"expected 'Name: value', got {text!r}")
-    return name, value.strip()
+    try:
+        return check_header(name, value.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _natural(text: str) -> int:

@@ -31,6 +31,11 @@ _BLOCK = re.compile(
 )
 
 
+def _utf8_len(text: str) -> int:
+    """Limits count bytes, as received (U+FFFD counts 3 for 1 invalid byte)."""
+    return len(text) if text.isascii() else len(text.encode())
+
+
 class Decoder:
     """Decode one connection's body.  Create a new one per connection.
 
@@ -137,7 +142,7 @@ class Decoder:
         # A line end is never inside a UTF-8 sequence, so decoding whole lines
         # matches decoding the stream at once; invalid bytes become U+FFFD.
         text = complete.decode("utf-8", "replace")
-        held = sum(map(len, self._data)) + len(self._data) if self._data else 0
+        held = self._held() if self._data else 0
         if held + len(complete) > self._limit or self._skip_event:
             lines = text.split("\n")
             lines.pop()  # the empty string after the final line end
@@ -145,7 +150,7 @@ class Decoder:
         else:
             self._text(text, out)
         if self._data and not self._skip_event:
-            size = sum(map(len, self._data)) + len(self._data)
+            size = self._held()
             if size > self._limit:
                 self._oversized_event(out)
         if len(self._pending) > self._limit:
@@ -286,17 +291,18 @@ class Decoder:
     def _lines_checked(self, lines: list[str], out: list[Record]) -> None:
         """The same as ``_lines`` for reads that may hold an oversized line or event."""
         limit = self._limit
-        size = sum(map(len, self._data)) + len(self._data)
+        size = self._held()
         for line in lines:
             if self._skip_event:
                 if not line:
                     self._skip_event = False
                 continue
-            if len(line) > limit:
+            length = _utf8_len(line)
+            if length > limit:
                 self._oversized_line_seen(out)
                 continue
             if line.startswith("data"):
-                size += len(line) - 4
+                size += length - 4
                 if size > limit:
                     self._oversized_event(out)
                     size = 0
@@ -306,6 +312,10 @@ class Decoder:
                 size = 0
 
     # -- limits -----------------------------------------------------------
+
+    def _held(self) -> int:
+        """Bytes of the data buffer of the event being decoded."""
+        return sum(map(_utf8_len, self._data)) + len(self._data)
 
     def _skip_to_line_end(self, chunk: bytes) -> bytes:
         cut = [i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0]

@@ -20,6 +20,10 @@ from desktop.core.records import DelaySource, Outcome
 if TYPE_CHECKING:
     from desktop.core.options import StreamOptions
 
+# Browsers clamp timers to 2**31 - 1 ms (about 24.8 days); a larger ``retry:``
+# is valid but would overflow the event loop's clock.
+MAX_DELAY_MS = 2**31 - 1
+
 # Outcomes that end the stream for good whatever the options say.
 _FINAL_OK = frozenset(
     {Outcome.NO_CONTENT, Outcome.CLOSE_ON, Outcome.COUNT, Outcome.STOPPED}
@@ -61,9 +65,9 @@ class ReconnectPolicy:
 
     def delay_in_force(self) -> tuple[int, DelaySource]:
         if self.server_retry_ms is not None:
-            return self.server_retry_ms, DelaySource.SERVER
+            return min(self.server_retry_ms, MAX_DELAY_MS), DelaySource.SERVER
         if self._options.retry_ms is not None:
-            return self._options.retry_ms, DelaySource.OPTION
+            return min(self._options.retry_ms, MAX_DELAY_MS), DelaySource.OPTION
         return DEFAULT_RETRY_MS, DelaySource.DEFAULT
 
     def opened(self) -> None:
@@ -98,5 +102,5 @@ class ReconnectPolicy:
             delay = max(delay, grown // 2 + self._rng.randint(0, grown - grown // 2))
             source = DelaySource.BACKOFF
         if retry_after_ms is not None and retry_after_ms > delay:
-            delay, source = retry_after_ms, DelaySource.SERVER
+            delay, source = min(retry_after_ms, MAX_DELAY_MS), DelaySource.SERVER
         return Retry(delay, source)

@@ -71,12 +71,16 @@ def check_url(url: str) -> httpx.URL:
 
 def request_headers(
     options: StreamOptions, last_event_id: str
-) -> list[tuple[str, str]]:
-    """The headers of one attempt: SSE's own, then the user's."""
-    headers = [("Accept", "text/event-stream"), ("Cache-Control", "no-cache")]
+) -> list[tuple[bytes, bytes]]:
+    """The headers of one attempt: SSE's own, then the user's.
+
+    Values go out as UTF-8, as browsers send ``Last-Event-ID`` (httpx would
+    refuse a non-ASCII ``str``).
+    """
+    headers = [(b"Accept", b"text/event-stream"), (b"Cache-Control", b"no-cache")]
     if last_event_id:  # WHATWG: only when the last event ID string is not empty
-        headers.append(("Last-Event-ID", last_event_id))
-    headers.extend(options.headers)
+        headers.append((b"Last-Event-ID", last_event_id.encode()))
+    headers.extend((name.encode(), value.encode()) for name, value in options.headers)
     return headers
 
 
@@ -285,6 +289,12 @@ class EventStream:
             raise BadURLError(options.url, str(exc)) from exc
         except httpx.TransportError as exc:
             raise _network_error(exc) from exc
+        except httpx.DecodingError as exc:
+            # A body that cannot be decoded (bad gzip …) is a network error to a
+            # browser too: the connection is dropped and the stream reconnects.
+            raise NetworkError(f"cannot decode the response body: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
 
     def _check_response(self, response: httpx.Response) -> None:
         status = response.status_code
