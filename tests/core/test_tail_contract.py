@@ -119,8 +119,12 @@ def check_records(records: Sequence[Rec]) -> None:
 
 
 def parse(stdout: str) -> list[Rec]:
+    """NDJSON: records separated by LF only (str.splitlines would also cut at
+    U+2028, U+0085 or U+001C, which JSON strings may hold raw)."""
+    lines = stdout.split("\n")
+    assert lines[-1] == "", "the last record must end with a line feed"
     records = []
-    for line in stdout.splitlines():
+    for line in lines[:-1]:
         assert line.strip(), "blank line in NDJSON output"
         records.append(json.loads(line))
     return records
@@ -385,6 +389,53 @@ def test_event_stream_content_type_parameters_are_allowed(
     )
     run = jtail(raw_server.url(), "--count", "1")
     assert run.returncode == 0, run
+    assert run.states() == ["connecting", "open", "event", "closed"]
+
+
+def test_ndjson_lines_survive_unicode_line_separators(raw_server: RawServer) -> None:
+    data = 'a\u2028b\u2029c\x85d\x1ce\x0bf\x0cg"h\\i'
+    raw_server.add(sse(("data: " + data + "\n\n").encode(), end=Hang()))
+    run = jtail(raw_server.url(), "--count", "1")
+    assert run.events() == [("message", data, "")]
+
+
+def test_error_record_is_flushed_while_the_server_is_quiet(
+    raw_server: RawServer,
+) -> None:
+    raw_server.add(sse(b"data: " + b"x" * 3000 + b"\n\n", end=Hang()))
+    with LiveTail(raw_server.url(), "--max-event-bytes", "1000") as live:
+        live.expect(lambda r: r["type"] == "error")
+        run = live.interrupt()
+    assert run.returncode == 0
+    assert [r["type"] for r in run.records].count("error") == 1
+
+
+def test_ctrl_c_in_text_mode(raw_server: RawServer) -> None:
+    raw_server.add(sse(b"data: hello\n\n", end=Hang()))
+    proc = subprocess.Popen(
+        [str(SSE_VIEWER), "tail", raw_server.url()],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        assert b"hello" in proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=5)
+        assert proc.returncode == 0
+        assert b"Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=5)
+
+
+def test_no_reconnect_after_reset_mid_stream_exits_1(raw_server: RawServer) -> None:
+    raw_server.add(sse(b"data: a\n\n", end=Reset()))
+    run = jtail(raw_server.url(), "--no-reconnect")
+    run.assert_failure_reported()
     assert run.states() == ["connecting", "open", "event", "closed"]
 
 
