@@ -44,13 +44,19 @@ def create_app(settings: Settings) -> FastAPI:
             "server",
             events.Server(state="started", run_id=broker.run_id, version=__version__),
         )
-        gauge = asyncio.create_task(stats.run(), name="stats gauge")
+        tasks = {
+            asyncio.create_task(stats.run(), name="stats gauge"),
+            asyncio.create_task(
+                rt.hub.watch(settings.ping_s, settings.send_timeout_s), name="watchdog"
+            ),
+        }
         try:
             yield
         finally:
             await rt.begin_shutdown()  # no-op when the runner already began it
-            gauge.cancel()
-            await asyncio.wait({gauge})
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
             await jobs.close()
 
     app = FastAPI(

@@ -83,7 +83,10 @@ class Subscription:
         self.bytes_sent = 0
         self.last_id: str | None = None
         self.ending = Ending.OPEN
-        self.stalled_until = 0.0
+        self.stalled_until = 0.0  # monotonic
+        self.last_write = time.monotonic()
+        self.writing_since: float | None = None  # monotonic start of a pending send
+        self.ping_wanted = False  # set by the hub's watchdog
         self.source = source
         self.wake = asyncio.Event()
         self.interrupt_write: Callable[[], None] | None = None  # set by the writer
@@ -172,6 +175,7 @@ class Subscription:
         return self.ending is Ending.FINISHED
 
     def sent(self, chunk: Chunk) -> None:
+        self.last_write = time.monotonic()
         self.events_sent += chunk.events
         self.bytes_sent += len(chunk.data)
         if chunk.last_id is not None:
@@ -227,3 +231,21 @@ class Hub:
     def shutdown(self) -> int:
         self.closing = True
         return self.end_all(Ending.SHUTDOWN)
+
+    async def watch(self, ping_s: float, send_timeout_s: float) -> None:
+        """The watchdog, until cancelled: pings idle writers, ends blocked ones.
+
+        One sweep every quarter of the shorter period, so a ping comes between
+        ``ping_s`` and 1.25 ``ping_s`` after the last write.
+        """
+        tick = min(1.0, max(0.005, min(ping_s, send_timeout_s) / 4))
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            for sub in tuple(self._subs.values()):
+                if sub.writing_since is not None:
+                    if now - sub.writing_since > send_timeout_s:
+                        sub.end(Ending.SEND_TIMEOUT)
+                elif now - sub.last_write >= ping_s and sub.stalled_until <= now:
+                    sub.ping_wanted = True
+                    sub.wake.set()

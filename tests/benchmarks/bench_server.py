@@ -1,0 +1,511 @@
+"""Server benchmark (issue 4, "Speed and scale"), run on demand; prints a table.
+
+    /work/venv/bin/python tests/benchmarks/bench_server.py [--quick]
+
+Each server runs in its own child process (one uvicorn worker), so its CPU and
+memory are measured apart from the clients.  Baselines are the libraries'
+documented usage, measured in the same run:
+
+- fan-out: sse-starlette's ``EventSourceResponse`` over an async generator that
+  yields ``{"event": ..., "data": ...}`` dicts from a per-client ``asyncio.Queue``;
+- ticker: Starlette's ``StreamingResponse`` yielding one pre-formatted event per
+  iteration, and sse-starlette yielding one ``ServerSentEvent`` per event.
+
+Ours runs with ``serve`` defaults (lab off, ping 15 s, access log on); a bench-only
+route publishes ``bench`` events on the all-events topic through the broker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+HOST = "127.0.0.1"
+TICK_SIZE = 32
+
+
+# -- child servers --------------------------------------------------------------------
+
+
+def _listen() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, 0))
+    sock.listen(4096)
+    return sock
+
+
+async def _publisher(publish: object, rate: float, seconds: float) -> None:
+    """Publish ``bench`` events carrying their wall-clock send time and a number."""
+    assert callable(publish)
+    start = time.monotonic()
+    n = 0
+    while (now := time.monotonic()) - start < seconds:
+        await publish(json.dumps({"t": time.time(), "n": n}))
+        n += 1
+        await asyncio.sleep(max(0.0, start + n / rate - now))
+
+
+def serve_ours() -> None:
+    import uvicorn
+
+    from server.app import create_app
+    from server.jobs import EVENTS_TOPIC
+    from server.runner import LOG_CONFIG, Server, bind, url_of
+    from server.settings import Settings
+
+    app = create_app(Settings())  # `serve` defaults: lab off
+    tasks: set[asyncio.Task[None]] = set()
+
+    @app.post("/bench/start")
+    async def start(rate: float, seconds: float) -> dict[str, str]:
+        broker = app.state.runtime.broker
+
+        async def publish(data: str) -> None:
+            await broker.publish(EVENTS_TOPIC, "bench", data)
+
+        task = asyncio.create_task(_publisher(publish, rate, seconds))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        return {"ok": "started"}
+
+    sock = bind(HOST, 0)
+    config = uvicorn.Config(app, access_log=False, log_config=LOG_CONFIG, ws="none")
+    from server.runner import watch_stdin
+
+    server = Server(
+        config, app, on_ready=lambda: print(f"READY {url_of(sock)}", flush=True)
+    )
+    watch_stdin(server)  # stop by closing stdin: a clean exit, so a profile is written
+    profile = os.environ.get("BENCH_PROFILE")
+    if profile:  # BENCH_PROFILE=file.prof: where the server's time goes
+        import cProfile
+
+        cProfile.runctx(
+            "asyncio.run(server.serve(sockets=[sock]))", globals(), locals(), profile
+        )
+    else:
+        asyncio.run(server.serve(sockets=[sock]))
+
+
+def serve_baseline() -> None:
+    import uvicorn
+    from fastapi import FastAPI
+    from sse_starlette import EventSourceResponse, ServerSentEvent
+    from starlette.responses import StreamingResponse
+
+    from server.ticker import tick_data, tick_frames
+
+    app = FastAPI()
+    queues: set[asyncio.Queue[dict[str, str]]] = set()
+    tasks: set[asyncio.Task[None]] = set()
+
+    @app.get("/api/events")
+    async def events() -> EventSourceResponse:
+        queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        queues.add(queue)
+
+        async def gen():  # type: ignore[no-untyped-def]
+            try:
+                while True:
+                    yield await queue.get()
+            finally:
+                queues.discard(queue)
+
+        return EventSourceResponse(gen())
+
+    @app.post("/bench/start")
+    async def start(rate: float, seconds: float) -> dict[str, str]:
+        async def publish(data: str) -> None:
+            for queue in queues:
+                queue.put_nowait({"event": "bench", "data": data})
+
+        task = asyncio.create_task(_publisher(publish, rate, seconds))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        return {"ok": "started"}
+
+    @app.get("/stream")
+    async def stream(count: int, size: int) -> StreamingResponse:
+        frames = [tick_frames(i, i + 1, size) for i in range(min(count, 100_000))]
+
+        async def gen():  # type: ignore[no-untyped-def]
+            for i in range(count):
+                yield frames[i % len(frames)]
+
+        return StreamingResponse(gen(), media_type="text/event-stream")
+
+    @app.get("/sse")
+    async def sse(count: int, size: int) -> EventSourceResponse:
+        async def gen():  # type: ignore[no-untyped-def]
+            for i in range(count):
+                yield ServerSentEvent(data=tick_data(i, size), event="tick", id=str(i))
+
+        return EventSourceResponse(gen())
+
+    sock = _listen()
+
+    class Ready(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            port = sock.getsockname()[1]
+            print(f"READY http://{HOST}:{port}", flush=True)
+
+    config = uvicorn.Config(app, access_log=False, log_level="warning", ws="none")
+    asyncio.run(Ready(config).serve(sockets=[sock]))
+
+
+# -- the measuring side ---------------------------------------------------------------
+
+
+@dataclass
+class Child:
+    proc: subprocess.Popen[str]
+    url: str
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def rss_kb(self) -> int:
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def cpu_s(self) -> float:
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+
+    def stop(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        else:
+            self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def spawn(mode: str) -> Child:
+    proc = subprocess.Popen(
+        [sys.executable, __file__, mode],
+        stdin=subprocess.PIPE if mode == "serve-ours" else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("READY "):
+        proc.kill()
+        raise RuntimeError(f"{mode} did not start: {line!r}")
+    return Child(proc, line.split()[1])
+
+
+async def http(port: int, method: str, path: str) -> bytes:
+    reader, writer = await asyncio.open_connection(HOST, port)
+    writer.write(
+        f"{method} {path} HTTP/1.0\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode()
+    )
+    body = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    return body
+
+
+@dataclass
+class Receiver:
+    """One subscriber: numbers and latencies of the ``bench`` events it got."""
+
+    numbers: list[int] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    last_id: str | None = None
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def feed_block(self, block: bytes, now: float) -> None:
+        if b"event: bench" not in block:
+            return
+        for line in block.split(b"\n"):
+            line = line.rstrip(b"\r")
+            if line.startswith(b"data: "):
+                payload = json.loads(line[6:])
+                self.numbers.append(payload["n"])
+                self.latencies.append(now - payload["t"])
+            elif line.startswith(b"id: "):
+                self.last_id = line[4:].decode()
+
+
+async def subscribe(port: int, receiver: Receiver) -> None:
+    """Read /api/events over HTTP/1.0 (no chunking) until cancelled or closed."""
+    headers = f"Last-Event-ID: {receiver.last_id}\r\n" if receiver.last_id else ""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        writer.write(f"GET /api/events HTTP/1.0\r\nHost: x\r\n{headers}\r\n".encode())
+        await reader.readuntil(b"\r\n\r\n")
+        receiver.connected.set()
+        buf = b""
+        while chunk := await reader.read(65536):
+            now = time.time()
+            buf += chunk
+            *blocks, buf = buf.replace(b"\r\n", b"\n").split(b"\n\n")
+            for block in blocks:
+                receiver.feed_block(block, now)
+    finally:
+        writer.close()
+
+
+async def stop_all(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def p99_ms(values: list[float]) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000
+
+
+@dataclass
+class FanOut:
+    subscribers: int
+    p50_ms: float
+    p99_ms: float
+    kb_per_stream: float
+    cpu_core: float
+    complete: int  # subscribers that got every event
+
+
+async def fan_out(
+    child: Child, subscribers: int, seconds: float, rate: float = 10
+) -> FanOut:
+    receivers = [Receiver() for _ in range(subscribers)]
+    rss_idle = child.rss_kb()
+    tasks = []
+    for i in range(0, subscribers, 100):  # connect in waves, as a crowd would
+        for r in receivers[i : i + 100]:
+            tasks.append(asyncio.create_task(subscribe(child.port, r)))
+        await asyncio.gather(*(r.connected.wait() for r in receivers[i : i + 100]))
+    await asyncio.sleep(0.5)
+    cpu0 = child.cpu_s()
+    await http(child.port, "POST", f"/bench/start?rate={rate}&seconds={seconds}")
+    await asyncio.sleep(min(3.0, seconds / 2))
+    rss_busy = child.rss_kb()
+    await asyncio.sleep(seconds - min(3.0, seconds / 2) + 0.5)
+    cpu = (child.cpu_s() - cpu0) / (seconds + 0.5)
+    last = -1
+    for _ in range(50):  # a loaded client may lag: let it drain before judging
+        total = sum(len(r.numbers) for r in receivers)
+        if total == last:
+            break
+        last = total
+        await asyncio.sleep(0.3)
+    await stop_all(tasks)
+    expected = int(seconds * rate)
+    complete = sum(
+        1
+        for r in receivers
+        if r.numbers == list(range(len(r.numbers))) and len(r.numbers) >= expected
+    )
+    latencies = [x for r in receivers for x in r.latencies]
+    return FanOut(
+        subscribers,
+        statistics.median(latencies) * 1000 if latencies else float("nan"),
+        p99_ms(latencies),
+        (rss_busy - rss_idle) / subscribers,
+        cpu,
+        complete,
+    )
+
+
+def ticker_rate(url: str, count: int) -> tuple[float, float]:
+    """Events/s and seconds for curl to read ``count`` events to /dev/null."""
+    out = subprocess.run(
+        [
+            "curl",
+            "-s",
+            "-N",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{time_total} %{size_download}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    seconds = float(out[0])
+    return count / seconds, seconds
+
+
+async def resume_under_load(
+    child: Child, subscribers: int, drops: int, seconds: float
+) -> tuple[int, int, int]:
+    """Lost, duplicated, received over all subscribers with random forced drops."""
+    receivers = [Receiver() for _ in range(subscribers)]
+    rng = random.Random(7)
+
+    async def one(receiver: Receiver) -> None:
+        times = sorted(rng.uniform(0.5, seconds - 0.5) for _ in range(drops))
+        started = time.monotonic()
+        for at in [*times, seconds + 1.0]:
+            task = asyncio.create_task(subscribe(child.port, receiver))
+            await asyncio.sleep(max(0.0, started + at - time.monotonic()))
+            await stop_all([task])
+
+    tasks = [asyncio.create_task(one(r)) for r in receivers]
+    await asyncio.sleep(0.3)
+    await http(child.port, "POST", f"/bench/start?rate=20&seconds={seconds}")
+    await asyncio.gather(*tasks)
+    lost = dup = got = 0
+    for r in receivers:
+        if not r.numbers:
+            continue
+        expected = set(range(r.numbers[0], max(r.numbers) + 1))
+        lost += len(expected - set(r.numbers))
+        dup += len(r.numbers) - len(set(r.numbers))
+        got += len(r.numbers)
+    return lost, dup, got
+
+
+def row(metric: str, ours: str, base: str, ratio: str, target: str) -> None:
+    print(f"| {metric:<34} | {ours:>14} | {base:>14} | {ratio:>8} | {target:<22} |")
+
+
+async def main(quick: bool) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    seconds = 8.0 if quick else 30.0
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, ulimit -n {hard}")
+    ours, base = spawn("serve-ours"), spawn("serve-baseline")
+    try:
+        # Ticker throughput (curl, one subscriber, as fast as possible)
+        n_ours = 300_000 if quick else 2_000_000
+        n_base = 100_000 if quick else 300_000
+        t_ours, s_ours = ticker_rate(
+            f"{ours.url}/api/ticker?rate=0&size={TICK_SIZE}&count={n_ours}", n_ours
+        )
+        t_stream, s_stream = ticker_rate(
+            f"{base.url}/stream?size={TICK_SIZE}&count={n_base}", n_base
+        )
+        t_sse, s_sse = ticker_rate(
+            f"{base.url}/sse?size={TICK_SIZE}&count={n_base // 3}", n_base // 3
+        )
+
+        fan_ours = await fan_out(ours, 1000, seconds)
+        fan_base = await fan_out(base, 1000, seconds)
+
+        knee: list[FanOut] = []
+        for count in (2000, 3000, 4000, 6000) if not quick else (2000,):
+            result = await fan_out(ours, count, 8.0)
+            knee.append(result)
+            if result.p99_ms > 100:
+                break
+
+        r_seconds = 15.0 if quick else 60.0
+        lost, dup, got = await resume_under_load(ours, 200, 20, r_seconds)
+    finally:
+        ours.stop()
+        base.stop()
+
+    print()
+    row("metric", "ours", "baseline", "ratio", "target")
+    print(f"|{'-' * 36}|{'-' * 16}|{'-' * 16}|{'-' * 10}|{'-' * 24}|")
+    row(
+        "ticker events/s vs StreamingResponse",
+        f"{t_ours:,.0f}",
+        f"{t_stream:,.0f}",
+        f"{t_ours / t_stream:.2f}x",
+        ">= 0.5x",
+    )
+    row(
+        "ticker events/s vs sse-starlette",
+        f"{t_ours:,.0f}",
+        f"{t_sse:,.0f}",
+        f"{t_ours / t_sse:.1f}x",
+        "(for scale)",
+    )
+    row(
+        f"fan-out 1000 x 10/s, {seconds:.0f}s: p50 ms",
+        f"{fan_ours.p50_ms:.1f}",
+        f"{fan_base.p50_ms:.1f}",
+        f"{fan_ours.p50_ms / fan_base.p50_ms:.2f}x",
+        "",
+    )
+    row(
+        "fan-out p99 ms",
+        f"{fan_ours.p99_ms:.1f}",
+        f"{fan_base.p99_ms:.1f}",
+        f"{fan_ours.p99_ms / fan_base.p99_ms:.2f}x",
+        "<= 1.2x",
+    )
+    row(
+        "fan-out KB per stream",
+        f"{fan_ours.kb_per_stream:.1f}",
+        f"{fan_base.kb_per_stream:.1f}",
+        f"{fan_ours.kb_per_stream - fan_base.kb_per_stream:+.1f} KB",
+        "<= +10 KB",
+    )
+    row(
+        "fan-out CPU (share of one core)",
+        f"{fan_ours.cpu_core:.0%}",
+        f"{fan_base.cpu_core:.0%}",
+        f"{fan_ours.cpu_core / fan_base.cpu_core:.2f}x",
+        "<= 1.3x",
+    )
+    row(
+        "fan-out subscribers with every event",
+        f"{fan_ours.complete}/1000",
+        f"{fan_base.complete}/1000",
+        "",
+        "all",
+    )
+    for k in knee:
+        row(
+            f"knee: {k.subscribers} subscribers p99 ms",
+            f"{k.p99_ms:.1f}",
+            "",
+            "",
+            "find p99 > 100 ms",
+        )
+    row(f"resume 200 x 20 drops, {r_seconds:.0f}s: lost", f"{lost}", "", "", "0")
+    row("resume: duplicated", f"{dup}", "", "", "0")
+    row("resume: events received", f"{got:,}", "", "", "")
+    print()
+    print(
+        f"ticker seconds: ours {s_ours:.2f} for {n_ours:,}, "
+        f"StreamingResponse {s_stream:.2f} for {n_base:,}, "
+        f"sse-starlette {s_sse:.2f} for {n_base // 3:,}; "
+        f"data {TICK_SIZE} B/event; uvloop/httptools not installed (asyncio + h11)"
+    )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "serve-ours":
+        serve_ours()
+    elif len(sys.argv) > 1 and sys.argv[1] == "serve-baseline":
+        serve_baseline()
+    else:
+        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+        parser.add_argument("--quick", action="store_true", help="short runs (~1 min)")
+        asyncio.run(main(parser.parse_args().quick))
