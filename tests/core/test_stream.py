@@ -612,9 +612,18 @@ def test_backoff_is_capped(raw_server: RawServer) -> None:
     assert DelaySource.BACKOFF in {s for _, s in delays}, delays
 
 
-@pytest.mark.parametrize("url", ["ftp://127.0.0.1/x", "not a url", "http://[::1/x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://127.0.0.1/x",
+        "not a url",
+        "http://[::1/x",
+        "http://127.0.0.1:99999/",
+        "http://exa mple.com/",
+    ],
+)
 def test_bad_url_fails_at_once(url: str) -> None:
-    records = run(collect(options(url), timeout=3))
+    records = run(collect(options(url, max_attempts=1), timeout=3))
     assert kinds(records) == ["Connecting", "Closed"]
     closed = records[-1]
     assert isinstance(closed, Closed)

@@ -755,10 +755,19 @@ def test_wrong_content_type_closes_with_exit_1(
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://127.0.0.1/x", "notaurl", "http://[::1/x", "file:///etc/passwd", "http://"],
+    [
+        "ftp://127.0.0.1/x",
+        "notaurl",
+        "http://[::1/x",
+        "file:///etc/passwd",
+        "http://",
+        "http://127.0.0.1:99999/",  # port out of range
+        "http://exa mple.com/",  # a space is a forbidden host code point
+    ],
 )
 def test_bad_url_closes_at_once_with_exit_1(url: str) -> None:
-    run = jtail(url, "--retry", "10")
+    # (--max-attempts only bounds a run that wrongly retries.)
+    run = jtail(url, "--retry", "10", "--max-attempts", "1")
     run.assert_failure_reported()
     assert run.states() == ["connecting", "closed"]
     assert run.records[0]["url"] == url
