@@ -299,6 +299,23 @@ def test_non_ascii_last_event_id_is_sent_as_utf8(
     assert sent.encode("latin-1") == ident.encode()
 
 
+def test_last_event_id_with_surrounding_spaces_still_reconnects(
+    raw_server: RawServer,
+) -> None:
+    """``id:  7 `` sets the id to " 7 " (one space stripped): valid SSE.
+
+    A browser sends it as it is (the server's HTTP parser then strips the
+    whitespace around a header value); the reconnection must not fail.
+    """
+    raw_server.add(
+        sse(b"id:  7 \ndata: a\n\n"),
+        sse(b"data: b\n\n", end=Hang()),
+    )
+    records = run(collect(options(raw_server.url(), count=2, max_attempts=2)))
+    assert events(records) == [("message", "a", " 7 "), ("message", "b", " 7 ")]
+    assert raw_server.requests[1].header("Last-Event-ID") == "7"
+
+
 def test_non_ascii_last_event_id_option_is_sent_as_utf8(raw_server: RawServer) -> None:
     raw_server.add(sse(b"data: a\n\n", end=Hang()))
     run(collect(options(raw_server.url(), last_event_id="é-1", count=1)))
