@@ -583,6 +583,22 @@ def test_read_timeout_reconnects(raw_server: RawServer) -> None:
     assert stalled.client_closed is not None, "the stalled connection must be closed"
 
 
+def test_read_timeout_while_waiting_for_headers_reconnects(
+    raw_server: RawServer,
+) -> None:
+    raw_server.add((Hang(),), sse(b"data: b\n\n", end=Hang()))
+    records = run(collect(options(raw_server.url(), read_timeout=0.3, count=1)))
+    assert kinds(records) == [
+        "Connecting",
+        "Reconnecting",
+        "Connecting",
+        "Open",
+        "Event",
+        "Closed",
+    ]
+    assert of(records, Reconnecting)[0].outcome is Outcome.TIMEOUT
+
+
 def test_no_reconnect_after_server_close_is_not_a_failure(
     raw_server: RawServer,
 ) -> None:

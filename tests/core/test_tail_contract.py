@@ -890,6 +890,28 @@ def test_reconnect_on_status_is_opt_in(raw_server: RawServer) -> None:
     ]
 
 
+def test_comments_only_with_the_opt_in_flag(raw_server: RawServer) -> None:
+    body = b": ping\n\ndata: a\n\n"
+    raw_server.add(sse(body, end=Hang()), sse(body, end=Hang()))
+    plain = jtail(raw_server.url(), "--count", "1")  # validated: no other types
+    assert "ping" not in plain.stdout
+    args = ["tail", raw_server.url(), "--format", "json", "--comments", "--count", "1"]
+    proc = subprocess.run(
+        [str(SSE_VIEWER), *args],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        env=_env(),
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    records = parse(proc.stdout)
+    comments = [r for r in records if r["type"] not in ("state", "event", "error")]
+    assert len(comments) == 1
+    assert "ping" in json.dumps(comments[0])
+    check_records([r for r in records if r not in comments])
+
+
 def test_text_format(raw_server: RawServer) -> None:
     raw_server.add(sse(b"event: greet\nid: 42\ndata: hello world\n\n", end=Hang()))
     run = tail(raw_server.url(), "--count", "1")
