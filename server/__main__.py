@@ -46,6 +46,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--watch-stdin", action="store_true", help="exit when stdin reaches EOF"
     )
+    p.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        default="info",
+        help="stderr log level (info: one JSON access line per request)",
+    )
     return p
 
 
@@ -91,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             sock,
             watch=args.watch_stdin,
             timeout_s=settings.shutdown_timeout_s,
+            log_level=args.log_level.upper(),
         )
     return 0
 

@@ -10,6 +10,7 @@ most ``shutdown_timeout_s``).
 from __future__ import annotations
 
 import asyncio
+import copy
 import ipaddress
 import socket
 import sys
@@ -152,13 +153,25 @@ def watch_stdin(server: Server) -> threading.Thread:
     return thread
 
 
-def serve(app: FastAPI, sock: socket.socket, *, watch: bool, timeout_s: float) -> None:
+def serve(
+    app: FastAPI,
+    sock: socket.socket,
+    *,
+    watch: bool,
+    timeout_s: float,
+    log_level: str = "INFO",
+) -> None:
     """Run until SIGINT/SIGTERM (or stdin EOF with ``watch``); print READY when up."""
 
     def ready() -> None:
         print(f"READY {url_of(sock)}", flush=True)
 
-    server = make_server(app, shutdown_timeout_s=timeout_s, on_ready=ready)
+    log_config = copy.deepcopy(LOG_CONFIG)
+    for name in ("uvicorn", "server"):
+        log_config["loggers"][name]["level"] = log_level
+    server = make_server(
+        app, shutdown_timeout_s=timeout_s, on_ready=ready, log_config=log_config
+    )
     if watch:
         watch_stdin(server)
     asyncio.run(server.serve(sockets=[sock]))

@@ -23,10 +23,11 @@ class StatsGauge:
         self._last_at = time.monotonic()
         self._rate = 0.0
 
-    def frame(self) -> bytes:
+    def frame(self, joining: int = 0) -> bytes:
+        """The gauge now; ``joining`` counts a subscription not in the hub yet."""
         rt = self._rt
         stats = events.Stats(
-            subscriptions=len(rt.hub),
+            subscriptions=len(rt.hub) + joining,
             running_jobs=rt.jobs.running,
             events_per_s=round(self._rate, 1),
             published=rt.broker.published,

@@ -140,7 +140,7 @@ async def all_events(
     sub = _subscription(rt, request, EVENTS_TOPIC)
     stats: StatsGauge = request.app.state.stats
     return await _topic_stream(
-        rt, sub, last_event_id or None, history=False, extra=stats.frame()
+        rt, sub, last_event_id or None, history=False, extra=stats.frame(joining=1)
     )
 
 

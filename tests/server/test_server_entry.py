@@ -18,12 +18,14 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
-def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def spawn(
+    *args: str, env: dict[str, str] | None = None, stderr: int = subprocess.DEVNULL
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "server", "--port", "0", *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
         text=True,
         env={**os.environ, **(env or {})},
     )
@@ -45,7 +47,7 @@ def children() -> Iterator[list[subprocess.Popen[str]]]:
         if child.poll() is None:
             child.kill()
         child.wait()
-        for stream in (child.stdin, child.stdout):
+        for stream in (child.stdin, child.stdout, child.stderr):
             if stream is not None:
                 stream.close()
 
@@ -84,6 +86,26 @@ def test_watch_stdin_exits_when_the_launcher_goes_away(
     assert child.stdin is not None
     child.stdin.close()
     assert child.wait(timeout=5) == 0
+
+
+def test_log_level_quiets_the_access_log(children: list[subprocess.Popen[str]]) -> None:
+    loud = spawn("--watch-stdin", stderr=subprocess.PIPE)
+    quiet = spawn("--watch-stdin", "--log-level", "warning", stderr=subprocess.PIPE)
+    children.extend((loud, quiet))
+    logs = []
+    for child in (loud, quiet):
+        url = ready_url(child)
+        assert (
+            httpx.get(f"{url}/api/jobs", params={"access_token": "x"}).status_code
+            == 200
+        )
+        assert child.stdin is not None and child.stderr is not None
+        child.stdin.close()
+        child.wait(timeout=5)
+        logs.append(child.stderr.read())
+        child.stderr.close()
+    assert '"path":"/api/jobs?access_token=***"' in logs[0]
+    assert "server.access" not in logs[1]
 
 
 def test_token_from_the_environment(children: list[subprocess.Popen[str]]) -> None:

@@ -151,6 +151,7 @@ async def test_all_events_is_live_from_now_with_stats_first(
                 break
     events = events_only(seen)
     assert events[0].type == "stats" and events[0].id is None
+    assert json.loads(events[0].data)["subscriptions"] == 1  # this one
     jobs = [json.loads(e.data)["job"] for e in events if e.type == "job"]
     assert old not in jobs and set(jobs) == {new}
 
