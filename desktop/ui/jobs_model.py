@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from desktop.core.jobs import JobEnd, LogLine, ProgressUpdate, StatusUpdate
+from desktop.core.jobs import FINISHED, JobEnd, LogLine, ProgressUpdate, StatusUpdate
 from desktop.ui import rowtext
 from desktop.ui.session import Phase
 
@@ -49,6 +49,13 @@ class JobRow:
     log_version: int = 0  # bumps on every new line, so the log view knows
 
     def update(self, job: Job) -> None:
+        """Take a snapshot from the API, unless the stream already told us more.
+
+        A cancel's response shows the job still running while its stream may
+        already have delivered ``end``: a finished row never goes back.
+        """
+        if self.end is not None or self.status in FINISHED:
+            return
         self.status, self.phase, self.error = job.status, job.phase, job.error
         self.started_at, self.finished_at = job.started_at, job.finished_at
         if job.total:

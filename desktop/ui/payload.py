@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 PARSE_LIMIT = 8 << 20  # characters; bigger payloads are shown raw
 SHOW_LIMIT = 1 << 20  # characters put in the detail pane; Copy still gets everything
+# Qt's text layout crashes (SIGSEGV, Qt 6.11) on a single line of ~0.5M characters:
+# longer lines are broken for display only.
+LINE_LIMIT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +57,28 @@ def render(row: Row) -> Rendered:
     text = payload(row)
     formatted = pretty(text)
     shown = text if formatted is None else formatted
-    note = ""
+    notes = []
     if len(shown) > SHOW_LIMIT:
-        note = (
+        notes.append(
             f"showing the first {rowtext.human_bytes(SHOW_LIMIT)} of "
             f"{rowtext.human_bytes(rowtext.data_size(text))}; Copy takes it all"
         )
         shown = shown[:SHOW_LIMIT]
-    return Rendered(shown, formatted is not None, note)
+    if len(shown) > LINE_LIMIT and any(
+        len(line) > LINE_LIMIT for line in shown.split("\n")
+    ):
+        shown = "\n".join(_broken(shown.split("\n")))
+        notes.append(f"lines over {LINE_LIMIT:,} characters are broken for display")
+    return Rendered(shown, formatted is not None, "; ".join(notes))
+
+
+def _broken(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        out.extend(
+            line[i : i + LINE_LIMIT] for i in range(0, len(line) or 1, LINE_LIMIT)
+        )
+    return out
 
 
 def as_json(row: Row) -> str:

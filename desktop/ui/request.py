@@ -60,6 +60,8 @@ def check_url(url: str) -> str:
         raise RequestError("url", f"Only http and https URLs work, not {parts.scheme}:")
     if not parts.hostname:
         raise RequestError("url", f"{url!r} has no host name.")
+    if any(c.isspace() for c in parts.netloc):
+        raise RequestError("url", f"{url!r} has a space in its host name.")
     try:
         _ = parts.port
     except ValueError:

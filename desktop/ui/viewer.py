@@ -95,3 +95,18 @@ class Viewer:
         await self.controller.shutdown()  # closes the shared client last
         if self.server is not None:
             await self.server.stop()
+        await _settle()
+
+
+async def _settle() -> None:
+    """Let the aclose() tasks of abandoned async generators finish on a running loop.
+
+    A cancelled httpx stream leaves inner async generators to the loop's finalizer
+    hook, which schedules their aclose(); qasync's run_until_complete would
+    otherwise run them after the loop stopped, where anyio has no loop to find.
+    """
+    await asyncio.sleep(0.01)
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current]
+    if pending:
+        await asyncio.wait(pending, timeout=1.0)

@@ -1,0 +1,166 @@
+"""Launch with the bundled child server: live events fast, death noticed, no orphans."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from desktop.ui.server_child import ServerChild
+from desktop.ui.session import Phase
+from desktop.ui.timeline import RECORD_ROLE
+from desktop.ui.viewer import Viewer
+from tests.ui.conftest import SERVER_ARGS, drive, until
+
+if TYPE_CHECKING:
+    from desktop.ui.loop import AppLoop
+
+_APP = (
+    "import sys; from desktop.ui.app import run; sys.exit(run(None, no_server=False))"
+)
+_NOISE = (
+    "Traceback",
+    "Task was destroyed",
+    "nclosed",
+    "Exception ignored",
+    "RuntimeWarning",
+    "asynchronous generator",
+)
+
+
+def _types_shown(app: Viewer) -> set[str]:
+    view = app.window.current_view()
+    assert view is not None
+    proxy = view.proxy
+    return {
+        getattr(proxy.index(r, 0).data(RECORD_ROLE), "type", "")
+        for r in range(proxy.rowCount())
+    }
+
+
+def test_launch_shows_live_stats_and_jobs_and_stops_the_child(loop: AppLoop) -> None:
+    started = time.perf_counter()
+    child = ServerChild(SERVER_ARGS)
+    child.spawn(0)
+    app = Viewer(None, server=child)
+    times: dict[str, float] = {}
+
+    async def scenario() -> None:
+        app.start()
+        times["window"] = time.perf_counter() - started
+        assert app.window.isVisible()
+        await until(lambda: "stats" in _types_shown(app), 15, "the first stats event")
+        times["first event"] = time.perf_counter() - started
+        view = app.window.current_view()
+        assert view is not None
+        assert view.handle.form.url == f"{child.url}/api/events"
+        assert view.handle.session.phase is Phase.OPEN
+        await until(lambda: app.jobs.available, 10, "the jobs panel")
+        assert app.window.jobs_dock.isVisible()
+        assert child.url is not None and child.url in app.window.server_status.text()
+
+    drive(loop, scenario(), app)
+    print(f"launch timings (loaded test box): {times}")
+    assert not child.running
+    assert child.process is not None and child.process.returncode is not None
+    app.window.deleteLater()
+
+
+def test_a_dead_server_is_reported_and_restarted_on_the_same_port(
+    loop: AppLoop,
+) -> None:
+    child = ServerChild(SERVER_ARGS)
+    child.spawn(0)
+    app = Viewer(None, server=child)
+
+    async def scenario() -> None:
+        app.start()
+        view = app.window.current_view()
+        assert view is not None
+        session = view.handle.session
+        await until(lambda: session.phase is Phase.OPEN and session.events, 15, "open")
+        port = child.port
+        assert child.pid is not None
+        os.kill(child.pid, signal.SIGKILL)
+        bar = app.window.server_bar
+        await until(bar.isVisible, 10, "the server bar")
+        assert "was killed" in bar.label.text()
+        assert bar.restart.isVisible()
+        await until(lambda: session.phase is Phase.RECONNECTING, 5, "reconnecting")
+        bar.restart.click()
+        await until(lambda: child.url is not None, 15, "the new READY")
+        assert child.port == port
+        await until(lambda: not bar.isVisible(), 5, "the bar to go")
+        await until(lambda: session.phase is Phase.OPEN and session.attempt >= 2, 15)
+
+    drive(loop, scenario(), app)
+    assert not child.running
+    app.window.deleteLater()
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.extend(int(p) for p in text)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _launch() -> tuple[subprocess.Popen[str], int]:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    app = subprocess.Popen(
+        [sys.executable, "-c", _APP],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        servers = [
+            c
+            for c in _children(app.pid)
+            if "server" in Path(f"/proc/{c}/cmdline").read_text()
+        ]
+        if servers:
+            break
+        assert app.poll() is None, app.communicate()
+        assert time.monotonic() < deadline, "no server child"
+        time.sleep(0.05)
+    time.sleep(3)  # READY, the window, the stream
+    assert app.poll() is None, app.communicate()
+    return app, servers[0]
+
+
+def test_no_orphan_server_after_the_app_is_killed() -> None:
+    app, server = _launch()
+    app.kill()
+    app.communicate()
+    deadline = time.monotonic() + 10
+    while _alive(server):
+        assert time.monotonic() < deadline, "the server child outlived the app"
+        time.sleep(0.05)
+
+
+def test_quit_with_streams_open_is_clean() -> None:
+    app, server = _launch()
+    app.send_signal(signal.SIGTERM)
+    _out, err = app.communicate(timeout=20)
+    assert app.returncode == 0, err
+    assert not any(noise in err for noise in _NOISE), err
+    deadline = time.monotonic() + 5
+    while _alive(server):
+        assert time.monotonic() < deadline, "the server child outlived the app"
+        time.sleep(0.05)

@@ -1,0 +1,173 @@
+"""Streams in the app: state changes in order, attempts, Stop, several at once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from desktop.core.records import Closed, Connecting, Event, Open, Reconnecting
+from desktop.ui.session import Phase
+from tests.rawserver import RawServer, sse
+from tests.ui.conftest import api_async, drive, open_stream, until
+
+if TYPE_CHECKING:
+    from desktop.ui.loop import AppLoop
+    from desktop.ui.viewer import Viewer
+
+
+async def _ticker_subscriptions(base: str) -> int:
+    streams = await api_async(base, "GET", "/api/streams")
+    assert isinstance(streams, dict)
+    return sum(
+        1 for s in streams["subscriptions"] if s["path"].startswith("/api/ticker")
+    )
+
+
+def test_a_dropped_stream_shows_reconnecting_then_open_in_order_and_loses_nothing(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    async def scenario() -> None:
+        view = open_stream(viewer, f"{base}/api/ticker?rate=40&size=20&count=100000")
+        session = view.handle.session
+        phases: list[Phase] = []
+        badges: list[str] = []
+
+        async def watch() -> None:
+            while True:
+                if not phases or phases[-1] is not session.phase:
+                    phases.append(session.phase)
+                view.refresh()
+                text = view.state.badge.text()
+                if not badges or badges[-1] != text:
+                    badges.append(text)
+                await asyncio.sleep(0.005)
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            await until(lambda: session.events >= 10, 10, "events")
+            await api_async(base, "POST", "/api/lab/drop")
+            await until(
+                lambda: session.attempt == 2 and session.phase is Phase.OPEN, 10
+            )
+            await until(lambda: session.attempts[-1].events >= 10, 10, "more events")
+        finally:
+            watcher.cancel()
+        assert phases[:2] == [Phase.CONNECTING, Phase.OPEN] or phases[0] is Phase.IDLE
+        tail = [p for p in phases if p is not Phase.IDLE]
+        assert tail[-3:] == [Phase.RECONNECTING, Phase.CONNECTING, Phase.OPEN]
+        assert any(b.startswith("Reconnecting in") for b in badges)
+        assert badges[-1] == "Open"
+        assert view.state.badge.property("state") == "open"
+
+        await until(lambda: not session.pending, 2, "the flush")
+        rows = view.handle.timeline.rows()
+        kinds = [type(r) for r in rows if not isinstance(r, Event)]
+        assert kinds[:5] == [Connecting, Open, Reconnecting, Connecting, Open]
+        first, second = session.attempts
+        # the lab's drop is a FIN mid-body: the engine calls it a lost connection
+        assert first.outcome.startswith("open → connection lost")
+        assert second.delay_asked_ms == 200  # the server's retry:
+        assert second.delay_waited_ms is not None and second.delay_waited_ms >= 190
+        ids = [int(r.id) for r in rows if isinstance(r, Event)]
+        assert second.last_event_id == str(ids[first.events - 1])
+        assert ids == list(
+            range(len(ids))
+        )  # resumed after Last-Event-ID: no gap, no repeat
+        view.refresh()
+        assert view.state.values["attempt"].text() == "2"
+        assert "server retry" in view.state.values["retry"].text()
+        assert view.handle.attempts.rowCount() == 2
+        outcome = view.handle.attempts.index(0, 4).data()
+        assert outcome == first.outcome
+
+        view.bar.stop_button.click()
+        await until(lambda: session.phase is Phase.CLOSED, 5, "closed")
+        assert not session.failed and "stopped" in session.message
+        view.refresh()
+        assert view.bar.connect_button.text() == "Connect"
+        assert not view.bar.stop_button.isEnabled()
+        last = (
+            view.handle.timeline.rows()[-1]
+            if not session.pending
+            else session.pending[-1]
+        )
+        assert isinstance(last, Closed)
+
+    drive(loop, scenario(), viewer)
+
+
+def test_stop_closes_the_socket_at_once_the_server_sees_it_gone(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    async def scenario() -> None:
+        view = open_stream(viewer, f"{base}/api/ticker?rate=20&size=10&count=100000")
+        await until(lambda: view.handle.session.events >= 3, 10, "events")
+        assert await _ticker_subscriptions(base) == 1
+        view.bar.stop_button.click()
+        stopped = time.monotonic()
+        while await _ticker_subscriptions(base):
+            assert time.monotonic() - stopped < 1.0, "still in /api/streams after 1 s"
+            await asyncio.sleep(0.05)
+
+    drive(loop, scenario(), viewer)
+
+
+def test_several_streams_run_at_once_each_with_its_own_task(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    async def scenario() -> None:
+        one = open_stream(viewer, f"{base}/api/ticker?rate=30&size=10&count=100000")
+        two = open_stream(viewer, f"{base}/api/events")
+        three = open_stream(viewer, f"{base}/api/ticker?rate=10&size=500&count=100000")
+        assert viewer.window.tabs.count() == 3
+        for view in (one, two, three):
+            await until(lambda v=view: v.handle.session.events >= 1, 10, "events")
+        assert await _ticker_subscriptions(base) == 2
+        viewer.window.tabs.setCurrentWidget(one)
+        viewer.window.close_current()  # closing a tab stops its stream
+        assert viewer.window.tabs.count() == 2
+        await until(lambda: one.handle.session.phase is Phase.CLOSED, 5, "tab closed")
+        count = three.handle.session.events
+        await until(lambda: three.handle.session.events > count, 5, "the others run on")
+        assert two.handle.session.phase is Phase.OPEN
+        # a reconnect with new options replaces the task, it does not add one
+        three.bar.url.setText(f"{base}/api/ticker?rate=10&size=5&count=100000")
+        three.bar.connect_button.click()
+        await until(lambda: len(three.handle.session.attempts) == 2, 5, "a new attempt")
+        await until(lambda: three.handle.session.phase is Phase.OPEN, 5, "open again")
+        assert await _ticker_subscriptions(base) == 1
+
+    drive(loop, scenario(), viewer)
+
+
+def test_a_post_stream_with_headers_and_body_reaches_the_server(
+    loop: AppLoop, viewer: Viewer
+) -> None:
+    # two scripts: the jobs panel's GET /api/info may take either one
+    with RawServer([sse(b"data: ok\n\n"), sse(b"data: ok\n\n")]) as raw:
+
+        async def scenario() -> None:
+            view = open_stream(
+                viewer,
+                raw.url("/post"),
+                method="POST",
+                headers=(("Authorization", "Bearer s3cret-token"), ("X-Trace", "1")),
+                body='{"prompt": "hi"}',
+                retry_ms=100,
+            )
+            await until(lambda: view.handle.session.events >= 1, 10, "the event")
+            view.bar.stop_button.click()
+            await until(lambda: view.handle.session.phase is Phase.CLOSED, 5)
+            shown = view.bar.headers.index(0, 1).data()
+            assert "s3cret" not in shown and shown.startswith("Bearer ••")
+            view.bar.reveal.setChecked(True)
+            assert view.bar.headers.index(0, 1).data() == "Bearer s3cret-token"
+
+        drive(loop, scenario(), viewer)
+        (request,) = [r for r in raw.requests if r.path == "/post"][:1]
+        assert request.method == "POST"
+        assert request.header("authorization") == "Bearer s3cret-token"
+        assert request.header("x-trace") == "1"
+        assert request.header("content-type") == "application/json"
+        assert request.body == b'{"prompt": "hi"}'
