@@ -304,7 +304,7 @@ def _param(name: str, prop: JSON, required: bool) -> Param:
     return Param(
         name=name,
         type=str(kind),
-        title=_opt_str(prop, "title") or name.replace("_", " "),
+        title=_label(name),
         description=_opt_str(prop, "description") or "",
         default=prop.get("default"),
         minimum=_opt_float(prop, "minimum"),
@@ -313,6 +313,17 @@ def _param(name: str, prop: JSON, required: bool) -> Param:
         choices=options,
         required=required,
     )
+
+
+_UNITS = {"_s": "s", "_bytes": "bytes", "_bps": "B/s", "_ms": "ms"}
+
+
+def _label(name: str) -> str:
+    """``interval_s`` -> ``interval (s)``: schema titles ("Interval S") read worse."""
+    for suffix, unit in _UNITS.items():
+        if name.endswith(suffix):
+            return f"{name[: -len(suffix)].replace('_', ' ')} ({unit})"
+    return name.replace("_", " ")
 
 
 def _dict(raw: object) -> JSON:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 DEFAULT_RETRY_MS = 3000  # WHATWG leaves it to the user agent; browsers use 3 s
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
 
+# What HTTP cannot carry in a field value: control characters but HTAB.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name
 
 
@@ -15,9 +17,9 @@ def check_header(name: str, value: str) -> tuple[str, str]:
     """Return the header, or raise ValueError saying what is wrong with it."""
     if not _TOKEN.fullmatch(name):
         raise ValueError(f"{name!r} is not a valid header name")
-    if any(c in value for c in "\r\n\0"):
-        raise ValueError(f"the value of {name} contains a line break or NUL")
-    return name, value
+    if CONTROL_CHARS.search(value):
+        raise ValueError(f"the value of {name} contains a control character")
+    return name, value.strip(" \t")
 
 
 @dataclass(frozen=True, slots=True)

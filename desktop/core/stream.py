@@ -33,6 +33,7 @@ from desktop.core.errors import (
     ServerClosedError,
     StreamError,
 )
+from desktop.core.options import CONTROL_CHARS
 from desktop.core.policy import ReconnectPolicy, Stop
 from desktop.core.records import (
     Closed,
@@ -53,7 +54,10 @@ if TYPE_CHECKING:
 
     from desktop.core.options import StreamOptions
 
-_MAX_REDIRECTS = 20  # as browsers (Fetch: "redirect count is twenty")
+_MAX_REDIRECTS = 20
+_CTL = re.compile(
+    r"[\x00-\x08\x0a-\x1f\x7f]"
+)  # control characters but HTAB  # as browsers (Fetch: "redirect count is twenty")
 
 
 def check_url(url: str) -> httpx.URL:
@@ -66,6 +70,11 @@ def check_url(url: str) -> httpx.URL:
         raise BadURLError(url, "the scheme must be http or https")
     if not parsed.host:
         raise BadURLError(url, "no host")
+    if "%" in parsed.raw_host.decode("ascii", "replace"):
+        # httpx percent-encodes what a host cannot hold (a space …); DNS can't.
+        raise BadURLError(url, f"invalid host {parsed.host!r}")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise BadURLError(url, f"port {parsed.port} is out of range")
     return parsed
 
 
@@ -79,7 +88,11 @@ def request_headers(
     """
     headers = [(b"Accept", b"text/event-stream"), (b"Cache-Control", b"no-cache")]
     if last_event_id:  # WHATWG: only when the last event ID string is not empty
-        headers.append((b"Last-Event-ID", last_event_id.encode()))
+        # An id may hold what HTTP cannot carry in a field value (" 7 ", a
+        # control character): send what a server's parser would keep of it.
+        value = CONTROL_CHARS.sub("", last_event_id).strip(" \t")
+        if value:
+            headers.append((b"Last-Event-ID", value.encode()))
     headers.extend((name.encode(), value.encode()) for name, value in options.headers)
     return headers
 
