@@ -54,10 +54,7 @@ if TYPE_CHECKING:
 
     from desktop.core.options import StreamOptions
 
-_MAX_REDIRECTS = 20
-_CTL = re.compile(
-    r"[\x00-\x08\x0a-\x1f\x7f]"
-)  # control characters but HTAB  # as browsers (Fetch: "redirect count is twenty")
+_MAX_REDIRECTS = 20  # as browsers (Fetch: "redirect count is twenty")
 
 
 def check_url(url: str) -> httpx.URL:

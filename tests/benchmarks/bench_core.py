@@ -3,6 +3,7 @@
     python tests/benchmarks/bench_core.py            # full run, a few minutes at most
     python tests/benchmarks/bench_core.py --quick    # smaller sizes, a smoke run
     python tests/benchmarks/bench_core.py --profile  # also: where the time goes
+    python tests/benchmarks/bench_core.py --rev HEAD # desktop/ as committed
 
 It measures what issue 3 ("Speed and memory") asks, all in one run against one
 local server, and prints one table with absolute figures beside the ratios (each
@@ -66,6 +67,7 @@ from httpx._decoders import TextDecoder
 from httpx_sse import aconnect_sse
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
+import desktop
 from desktop.core.decoder import Decoder
 from desktop.core.options import StreamOptions
 from desktop.core.records import Error, Event
@@ -848,17 +850,63 @@ def _profiler(run: Callable[..., object], *args: object) -> cProfile.Profile:
 
 # -- main --------------------------------------------------------------------------
 
+ROOT = Path(__file__).resolve().parents[2]
+_PINNED = "BENCH_CORE_REV"  # set in the environment of a run made by --rev
+
+
+def at_revision(rev: str, argv: Sequence[str]) -> int:
+    """Run this benchmark again with ``desktop/`` exported from ``rev`` first on
+    PYTHONPATH: every child, ``sse-viewer tail`` included, then imports it."""
+    commit = git("rev-parse", "--short", rev).strip()
+    with tempfile.TemporaryDirectory(prefix="bench-core-") as folder:
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", commit, "desktop"],
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        path = os.pathsep.join(filter(None, [folder, os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONPATH": path, _PINNED: commit}
+        return subprocess.call([sys.executable, __file__, *argv], env=env)
+
+
+def git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def engine_source() -> str:
+    """Which ``desktop`` this run measures."""
+    where = Path(desktop.__file__).parent
+    if _PINNED in os.environ:
+        return f"desktop/ at commit {os.environ[_PINNED]} (exported to {where})"
+    head = git("rev-parse", "--short", "HEAD").strip()
+    dirty = git("status", "--porcelain", "--", "desktop").strip()
+    state = "with uncommitted changes in desktop/" if dirty else "clean"
+    return f"the working tree {where}, HEAD {head}, {state}"
+
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument("--runs", type=int, help="runs per figure (default 5, quick 3)")
     parser.add_argument("--profile", action="store_true", help="also profile ours")
+    parser.add_argument(
+        "--rev",
+        help="measure desktop/ as committed at this git revision (e.g. HEAD) "
+        "instead of the shared working tree, which others may be editing",
+    )
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args.child)
         return
+    if args.rev:
+        again = ["--quick"] * args.quick + ["--profile"] * args.profile
+        if args.runs is not None:
+            again += ["--runs", str(args.runs)]
+        sys.exit(at_revision(args.rev, again))
     sizes = QUICK if args.quick else FULL
     if args.runs is not None:
         sizes = dataclasses.replace(sizes, runs=max(3, args.runs))
@@ -869,7 +917,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load "
         f"{load[0]:.2f}; httpx {version('httpx')}, httpx-sse {version('httpx-sse')}, "
         f"uvicorn {version('uvicorn')}, starlette {version('starlette')}; "
-        f"event {len(event_bytes(500_000))} bytes; median of {sizes.runs} runs",
+        f"event {len(event_bytes(500_000))} bytes; median of {sizes.runs} runs\n"
+        f"engine measured: {engine_source()}",
         flush=True,
     )
     bench_decoder(sizes, report)
