@@ -120,3 +120,8 @@ class AttemptsView(QTableView):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setDefaultSectionSize(84)
+
+    def size_columns(self) -> None:
+        for column, width in enumerate((40, 96, 96, 72, 330, 120, 120, 70)):
+            self.setColumnWidth(column, width)
+        self.horizontalHeader().setStretchLastSection(True)

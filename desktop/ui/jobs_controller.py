@@ -67,8 +67,19 @@ class JobsController(QObject):
     def set_server(
         self, base_url: str | None, headers: tuple[tuple[str, str], ...] = ()
     ) -> None:
-        """Point the panel at ``base_url`` (None: no server); re-probes on change."""
-        if base_url == self.base_url and headers == self.headers:
+        """Point the panel at ``base_url`` (None: no server); re-probes on change.
+
+        The same server with other headers (another tab's token) keeps its jobs
+        and their streams; it is probed again only if it was not usable yet.
+        """
+        if base_url == self.base_url:
+            if headers != self.headers and base_url is not None:
+                self.headers = headers
+                self._client = JobsClient(
+                    base_url, headers=headers, client=self._http()
+                )
+                if not self.available:
+                    self.reprobe()
             return
         self.base_url, self.headers = base_url, headers
         for task in self._followers.values():

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from desktop.ui.session import StreamSession
 
 Index = QModelIndex | QPersistentModelIndex
-COLUMNS = ("Job", "Kind", "Status", "Progress", "Elapsed", "Stream")
-JOB, KIND, STATUS, PROGRESS, ELAPSED, STREAM = range(len(COLUMNS))
+COLUMNS = ("Kind", "Progress", "Status", "Elapsed", "Stream", "Job")
+KIND, PROGRESS, STATUS, ELAPSED, STREAM, JOB = range(len(COLUMNS))
 PERCENT_ROLE = Qt.ItemDataRole.UserRole + 1
 LOG_LINES = 5_000
 _DISPLAY = Qt.ItemDataRole.DisplayRole

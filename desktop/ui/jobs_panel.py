@@ -107,15 +107,18 @@ class JobsPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents
-        )
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in enumerate((76, 110, 130, 60, 150)):
+            self.table.setColumnWidth(column, width)
         self.cancel = named(QPushButton("Cancel job"), "cancelJob")
         self.follow = named(QPushButton("Stop stream"), "followJob")
         self.open = named(QPushButton("Open in tab"), "openJob")
         self.log = named(QPlainTextEdit(), "jobLog")
         self.log.setReadOnly(True)
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.log.setMaximumBlockCount(LOG_LINES)
         self.log.setPlaceholderText("The selected job's log")
         self.status = named(QLabel(), "jobsStatus")
@@ -236,6 +239,8 @@ class JobsPanel(QWidget):
         shown = self._log_shown
         if shown is None or shown[0] != row.id:
             self.log.setPlainText("\n".join(row.log))
+            bar = self.log.verticalScrollBar()
+            bar.setValue(bar.maximum())  # follow the tail from here on
         elif shown[1] != row.log_version:
             new = min(row.log_version - shown[1], len(row.log))
             lines = list(row.log)[-new:]

@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
         self.jobs_dock.setWidget(self.jobs_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.jobs_dock)
         self.jobs_dock.hide()
+        self._jobs_offered = False
         self._wire_jobs()
 
         self._actions()
@@ -186,8 +187,11 @@ class MainWindow(QMainWindow):
 
     def _jobs_available(self, available: bool, message: str) -> None:
         self.jobs_panel.set_available(available, message)
-        if available:
+        if available and not self._jobs_offered:
+            self._jobs_offered = True  # once: after that the user decides (Ctrl+J)
             self.jobs_dock.show()
+            width = max(400, self.width() * 2 // 7)
+            self.resizeDocks([self.jobs_dock], [width], Qt.Orientation.Horizontal)
 
     def _follow_job(self, job_id: str) -> None:
         row = self.jobs.model.find(job_id)
@@ -217,7 +221,7 @@ class MainWindow(QMainWindow):
 
     def add_stream(self, handle: StreamHandle) -> StreamView:
         view = StreamView(handle, self.controller)
-        index = self.tabs.addTab(view, view.title())
+        index = self.tabs.addTab(view, _tab_text(view.title()))
         view.titleChanged.connect(lambda: self._retitle(view))
         view.bar.connectRequested.connect(lambda _form: self.point_jobs_at(view))
         self.tabs.setCurrentIndex(index)
@@ -252,7 +256,7 @@ class MainWindow(QMainWindow):
     def _retitle(self, view: StreamView) -> None:
         index = self.tabs.indexOf(view)
         if index >= 0:
-            self.tabs.setTabText(index, view.title())
+            self.tabs.setTabText(index, _tab_text(view.title()))
             self.tabs.setTabToolTip(index, view.handle.form.url)
 
     def refresh(self) -> None:
@@ -277,3 +281,7 @@ class MainWindow(QMainWindow):
         self._timer.stop()
         self.closeRequested.emit()
         event.accept()
+
+
+def _tab_text(title: str) -> str:
+    return title.replace("&", "&&")  # a lone & would underline the next letter

@@ -59,7 +59,8 @@ class ServerChild:
             return
         port = self.port if port is None else port
         command = [sys.executable, "-m", "server", "--port", str(port)]
-        command += ["--lab", "--watch-stdin", *self.args]
+        # warnings only: the access log would be one line per request on our pipe
+        command += ["--lab", "--watch-stdin", "--log-level", "warning", *self.args]
         environment = dict(os.environ, PYTHONUNBUFFERED="1")
         self.url, self._stopping = None, False
         self._exited = threading.Event()

@@ -74,6 +74,7 @@ class StatePanel(QFrame):
         layout.addLayout(form)
         layout.addWidget(named(QLabel("Response headers"), "stateKey"))
         layout.addWidget(self.headers)
+        layout.addStretch(1)
         self._shown: tuple[object, ...] = ()
         self._headers_shown: tuple[tuple[str, str], ...] | None = None
 

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QSplitter,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from desktop.ui.controller import StreamController, StreamHandle
     from desktop.ui.session import Row
 
-_WIDTHS = {"Received": 96, "Δ": 70, "Conn": 44, "ID": 110, "Type": 110, "Size": 70}
+_WIDTHS = {"Received": 96, "Δ": 74, "Conn": 50, "ID": 110, "Type": 110, "Size": 70}
 
 
 class TimelineView(QTableView):
@@ -96,24 +97,25 @@ class StreamView(QWidget):
         self.state = StatePanel()
         self.attempts = AttemptsView()
         self.attempts.setModel(handle.attempts)
-        self.attempts.setColumnWidth(4, 220)
+        self.attempts.size_columns()
+        # Detail and attempts share the wide bottom pane; the state panel stays in view.
+        self.bottom = named(QTabWidget(), "lowerTabs")
+        self.bottom.setDocumentMode(True)
+        self.bottom.addTab(self.detail, "Detail")
+        self.bottom.addTab(self.attempts, "Attempts")
 
         left = named(QSplitter(Qt.Orientation.Vertical), "timelineSplit")
         left.addWidget(self.table)
-        left.addWidget(self.detail)
+        left.addWidget(self.bottom)
         left.setStretchFactor(0, 3)
         left.setStretchFactor(1, 2)
-        right = named(QSplitter(Qt.Orientation.Vertical), "stateSplit")
-        right.addWidget(self.state)
-        right.addWidget(self.attempts)
-        right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 2)
+        right = self.state
         self.split = named(QSplitter(Qt.Orientation.Horizontal), "streamSplit")
         self.split.addWidget(left)
         self.split.addWidget(right)
         self.split.setStretchFactor(0, 3)
         self.split.setStretchFactor(1, 1)
-        self.split.setSizes([900, 380])
+        self.split.setSizes([960, 320])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -229,6 +231,8 @@ class StreamView(QWidget):
         now = time.monotonic()
         self.state.show_session(session, now, session.rate(now))
         self.handle.attempts.refresh()
+        attempts = len(session.attempts)
+        self.bottom.setTabText(1, f"Attempts ({attempts})" if attempts else "Attempts")
         self.bar.set_running(self.handle.running)
         self.filters.add_types(session.types)
         timeline = self.handle.timeline
@@ -250,4 +254,5 @@ class StreamView(QWidget):
             return "New stream"
         rest = url.split("://", 1)[-1]
         host, _, path = rest.partition("/")
-        return f"/{path}" if path else host
+        title = f"/{path}" if path else host
+        return title if len(title) <= 36 else title[:35] + "…"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TypeVar
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 import desktop
@@ -66,26 +67,81 @@ _DARK = Palette(
 )
 
 
-def is_dark() -> bool:
-    hints = QGuiApplication.styleHints()
-    return hints.colorScheme() == Qt.ColorScheme.Dark
+_active = _LIGHT
+# Window, text, base, alternate base, button, highlight, placeholder, disabled text
+_DARK_ROLES = (
+    "#1c1e22",
+    "#e5e7eb",
+    "#16181c",
+    "#202327",
+    "#2a2d33",
+    "#2563eb",
+    "#6b7280",
+    "#6b7280",
+)
+
+
+def wants_dark() -> bool:
+    """SSE_VIEWER_THEME=dark|light, else the desktop's colour scheme."""
+    choice = os.environ.get("SSE_VIEWER_THEME", "").lower()
+    if choice in ("dark", "light"):
+        return choice == "dark"
+    return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
 
 
 def palette() -> Palette:
-    return _DARK if is_dark() else _LIGHT
+    """Colours for code that paints (models, highlighter), matching the QSS."""
+    return _active
 
 
 def apply(app: QApplication, *, dark: bool | None = None) -> None:
-    """Fusion everywhere (same look on every desktop) plus our QSS for the scheme."""
+    """Fusion everywhere (same look on every desktop), its palette, and our QSS."""
+    global _active
     if dark is None:
-        dark = is_dark()
-    app.setStyle(QStyleFactory.create("Fusion"))
-    if dark:
-        QGuiApplication.styleHints().setColorScheme(Qt.ColorScheme.Dark)
+        dark = wants_dark()
+    _active = _DARK if dark else _LIGHT
+    style = QStyleFactory.create("Fusion")
+    app.setStyle(style)
+    app.setPalette(_dark_palette() if dark else style.standardPalette())
     qss = assets_dir() / "qss"
     parts = [(qss / "base.qss").read_text(encoding="utf-8")]
     parts.append((qss / ("dark.qss" if dark else "light.qss")).read_text("utf-8"))
-    app.setStyleSheet("\n".join(parts))
+    icons = (assets_dir() / "icons").as_posix()
+    app.setStyleSheet("\n".join(parts).replace("@ICONS@", icons))
+
+
+def _dark_palette() -> QPalette:
+    window, text, base, alternate, button, highlight, placeholder, disabled = (
+        QColor(c) for c in _DARK_ROLES
+    )
+    roles = QPalette.ColorRole
+    result = QPalette()
+    for role, colour in (
+        (roles.Window, window),
+        (roles.WindowText, text),
+        (roles.Base, base),
+        (roles.AlternateBase, alternate),
+        (roles.ToolTipBase, button),
+        (roles.ToolTipText, text),
+        (roles.Text, text),
+        (roles.Button, button),
+        (roles.ButtonText, text),
+        (roles.BrightText, QColor("#ffffff")),
+        (roles.Highlight, highlight),
+        (roles.HighlightedText, QColor("#ffffff")),
+        (roles.Link, QColor("#93c5fd")),
+        (roles.PlaceholderText, placeholder),
+        (roles.Light, QColor("#3a3e45")),
+        (roles.Midlight, QColor("#30343a")),
+        (roles.Mid, QColor("#25282d")),
+        (roles.Dark, QColor("#121417")),
+        (roles.Shadow, QColor("#000000")),
+    ):
+        result.setColor(role, colour)
+    group = QPalette.ColorGroup.Disabled
+    for role in (roles.WindowText, roles.Text, roles.ButtonText):
+        result.setColor(group, role, disabled)
+    return result
 
 
 @cache

@@ -54,7 +54,6 @@ class TimelineModel(QAbstractTableModel):
         self.base = 0
         self.dropped = 0
         self._rows: list[Row] = []
-        self._palette = theme.palette()
         self._italic = QFont()
         self._italic.setItalic(True)
 
@@ -77,7 +76,11 @@ class TimelineModel(QAbstractTableModel):
         if orientation is Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
             if role == _DISPLAY:
                 return COLUMNS[section]
-            if role == Qt.ItemDataRole.TextAlignmentRole and section in (DELTA, SIZE):
+            if role == Qt.ItemDataRole.TextAlignmentRole and section in (
+                DELTA,
+                CONN,
+                SIZE,
+            ):
                 return _RIGHT
         return None
 
@@ -102,11 +105,12 @@ class TimelineModel(QAbstractTableModel):
             cls = record.__class__
             if cls is Event:
                 return None
+            colours = theme.palette()
             if cls is Comment:
-                return self._palette.comment
+                return colours.comment
             if cls is Error or (cls is Closed and record.failed):  # type: ignore[union-attr]
-                return self._palette.error
-            return self._palette.state
+                return colours.error
+            return colours.state
         if role == Qt.ItemDataRole.FontRole:
             return None if record.__class__ is Event else self._italic
         if role == Qt.ItemDataRole.TextAlignmentRole:

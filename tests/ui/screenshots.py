@@ -1,0 +1,142 @@
+"""Render the app's main views to PNG for review (run it under Xvfb).
+
+    xvfb-run -a -s "-screen 0 1440x900x24" env QT_QPA_PLATFORM=xcb \\
+        python tests/ui/screenshots.py [OUT_DIR] [--dark]
+
+It launches the real app the way ``sse-viewer`` does (bundled server child), then
+plays scenes: live events with a job running, a stream the lab drops again and
+again (reconnect attempts), a stream that fails with 401.  Files: ``01-live.png``,
+``02-reconnect.png``, ``03-failed.png`` (``-dark`` before ``.png`` with --dark).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from desktop.ui.server_child import ServerChild
+
+
+def _post(base: str, path: str, body: object = None) -> None:
+    data = json.dumps(body or {}).encode()
+    request = urllib.request.Request(base + path, data=data, method="POST")
+    request.add_header("Content-Type", "application/json")
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+async def _until(predicate: object, limit_s: float = 15.0) -> None:
+    deadline = time.monotonic() + limit_s
+    while not predicate():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise TimeoutError("scene did not get ready")
+        await asyncio.sleep(0.05)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", nargs="?", default="/tmp/sse-viewer-shots")
+    parser.add_argument("--dark", action="store_true")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = "-dark" if args.dark else ""
+
+    child = ServerChild(("--retry", "1500", "--ping", "5"))
+    child.spawn(0)
+
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.core.records import Event, Reconnecting
+    from desktop.ui import theme
+    from desktop.ui.loop import AppLoop
+    from desktop.ui.timeline import RECORD_ROLE
+    from desktop.ui.viewer import Viewer
+
+    app = QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)
+    theme.apply(app, dark=args.dark)
+    loop = AppLoop(app)
+    asyncio.set_event_loop(loop)
+    viewer = Viewer(None, server=child)
+    window = viewer.window
+
+    def shot(name: str) -> None:
+        app.processEvents()
+        path = out / f"{name}{suffix}.png"
+        window.grab().save(str(path))
+        print(path)
+
+    def select_last(view: object, match: object) -> None:
+        proxy = view.proxy  # type: ignore[attr-defined]
+        for row in range(proxy.rowCount() - 1, -1, -1):
+            if match(proxy.index(row, 0).data(RECORD_ROLE)):  # type: ignore[operator]
+                view.table.selectRow(row)  # type: ignore[attr-defined]
+                return
+
+    async def scenes() -> None:
+        window.resize(1440, 900)
+        viewer.start()
+        view = window.current_view()
+        assert view is not None
+        await _until(lambda: viewer.jobs.available and view.handle.session.events >= 1)
+        base = child.url
+        assert base is not None
+        panel = window.jobs_panel
+        panel.kind.setCurrentText("build")
+        panel.form("build").set_value("lines", 400)
+        panel.form("build").set_value("interval_s", 0.02)
+        panel.start.click()
+        await _until(lambda: bool(viewer.jobs.model.rows))
+        panel.table.selectRow(0)
+        await asyncio.sleep(3.2)
+        select_last(view, lambda r: isinstance(r, Event) and r.type == "stats")
+        window.refresh()
+        shot("01-live")
+
+        window.jobs_dock.hide()
+        ticker = window.new_stream()
+        ticker.bar.url.setText(f"{base}/api/ticker?rate=5&size=24&count=100000")
+        ticker.bar.connect_button.click()
+        await asyncio.sleep(2.5)
+        _post(base, "/api/lab/drop")
+        await asyncio.sleep(2.5)
+        _post(base, "/api/lab/drop")
+        await _until(lambda: len(ticker.handle.session.attempts) >= 3, 20)
+        await asyncio.sleep(1.2)
+        _post(base, "/api/lab/drop")
+        await asyncio.sleep(0.6)
+        select_last(ticker, lambda r: isinstance(r, Reconnecting))
+        window.refresh()
+        shot("02-reconnect")
+
+        _post(base, "/api/lab/refuse", {"count": 1, "status": 401})
+        failed = window.new_stream()
+        failed.bar.url.setText(f"{base}/api/events")
+        failed.bar.token.setText("not-the-token")
+        failed.bar.more.setChecked(True)
+        failed.bar.connect_button.click()
+        await _until(lambda: failed.handle.session.failed)
+        await asyncio.sleep(0.2)  # the last flush
+        window.refresh()
+        shot("03-failed")
+        window.close()
+
+    async def run() -> None:
+        try:
+            await scenes()
+        finally:
+            await viewer.shutdown()
+
+    loop.run_until_complete(run())
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
