@@ -831,6 +831,7 @@ def profile(server: Server, sizes: Sizes) -> None:
         subprocess.run(
             [*command, "tail", url, "--format", "json", "--count", str(sizes.events)],
             stdout=subprocess.DEVNULL,
+            cwd=folder,  # ``-m`` puts the working directory first on sys.path
             timeout=300,
             check=True,
         )
