@@ -207,6 +207,7 @@ class EventStreamResponse(Response):
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if self._interrupted and task is not None and task.uncancel() == 0:
+                    self._interrupted = False  # handled: a later cancel is not ours
                     return False
                 raise
             finally:

@@ -246,6 +246,8 @@ class Hub:
                 if sub.writing_since is not None:
                     if now - sub.writing_since > send_timeout_s:
                         sub.end(Ending.SEND_TIMEOUT)
+                        if sub.interrupt_write is not None:  # already ending: still
+                            sub.interrupt_write()  # a blocked final write must stop
                 elif now - sub.last_write >= ping_s and sub.stalled_until <= now:
                     sub.ping_wanted = True
                     sub.wake.set()

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
-from liveserver import Parser
+from liveserver import Parser, fast
 
 from server.broker import MemoryBroker, StoredEvent
+from server.encoding import Identity
 from server.page import assets_dir
+from server.response import EventStreamResponse
+from server.subscriptions import Ending, Hub, Subscription
 from server.ticker import Ticker, tick_data, tick_frames
 from server.wire import comment_frame, event_frame, retry_frame
 
 if TYPE_CHECKING:
     import httpx
+    from starlette.types import Message
 
 pytestmark = pytest.mark.anyio
 
@@ -123,3 +128,35 @@ async def test_page_is_served(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     assert "new EventSource" in r.text
+
+
+async def test_a_blocked_final_write_after_a_drop_is_still_cut_off() -> None:
+    """The writer flushes queued frames on a drop; a client that never reads
+    must not hold it there past the send timeout."""
+    hub = Hub()
+    sub = Subscription(1, client="c", path="/p", topic="t", backlog_bytes=10**6)
+    settings = fast(send_timeout_s=0.1, ping_s=30)
+    response = EventStreamResponse(sub, hub, settings, preamble=[], encoder=Identity())
+    forever = asyncio.Event()
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            await forever.wait()  # the client never reads
+
+    async def receive() -> Message:
+        await forever.wait()
+        return {"type": "http.disconnect"}
+
+    watchdog = asyncio.create_task(hub.watch(30, 0.1))
+    writer = asyncio.create_task(response({"type": "http"}, receive, send))
+    try:
+        await asyncio.sleep(0.02)
+        sub.stall(60)
+        sub.push(b"data: queued\n\n")
+        sub.end(Ending.DROPPED)
+        async with asyncio.timeout(3):
+            await writer
+    finally:
+        watchdog.cancel()
+        await asyncio.wait({watchdog})
+    assert len(hub) == 0
