@@ -9,6 +9,7 @@ kept in a handle or in ``_tasks`` and is cancelled and awaited by :meth:`shutdow
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -36,10 +37,14 @@ _MAX_REDIRECTS = 20  # as the engine's own client (Fetch: twenty)
 def make_client() -> httpx.AsyncClient:
     """One client for every stream and API call of the app.
 
-    Building one loads the CA bundle (0.1-0.2 s here), so the app does it once.  A
+    Building one loads the CA bundle (0.1-0.2 s here), so the app does it once, at
+    start-up.  So are httpcore's anyio modules, which it otherwise imports on the
+    first request: PySide6's import hook reads and tokenizes the source of every
+    new module, a 50 ms stall on the UI loop just as the first stream opens.  A
     streaming response that is cancelled is closed, not pooled: Stop still closes
     the socket at once.
     """
+    importlib.import_module("anyio._backends._asyncio")
     return httpx.AsyncClient(
         follow_redirects=True,
         max_redirects=_MAX_REDIRECTS,

@@ -20,14 +20,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.ui import theme
-from desktop.ui.jobs_panel import JobsPanel
 from desktop.ui.request import RequestForm, bearer, origin
-from desktop.ui.stream_view import StreamView
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:
     from desktop.ui.controller import StreamController, StreamHandle
     from desktop.ui.jobs_controller import JobsController
+    from desktop.ui.jobs_panel import JobsPanel
+    from desktop.ui.stream_view import StreamView
 
 REFRESH_MS = 250
 
@@ -63,26 +63,26 @@ class MainWindow(QMainWindow):
     closeRequested = Signal()  # noqa: N815
     restartServerRequested = Signal()  # noqa: N815
 
-    def __init__(
-        self,
-        controller: StreamController,
-        jobs: JobsController,
-        parent: QWidget | None = None,
-    ) -> None:
+    """Built and shown before the network stack is imported; :meth:`attach` then
+    gives it the controllers (the window is up ~0.3 s sooner that way)."""
+
+    controller: StreamController
+    jobs: JobsController
+    jobs_panel: JobsPanel
+
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle("SSE Viewer")
         self.setWindowIcon(theme.icon("app"))
         self.resize(1280, 800)
-        self.controller = controller
-        self.jobs = jobs
-        self.jobs_panel = JobsPanel(jobs.model)
         self.server_bar = ServerBar()
         self.tabs = named(QTabWidget(), "streamTabs")
         self.tabs.setTabsClosable(True)
         self.tabs.setMovable(True)
         self.tabs.setDocumentMode(True)
-        plus = named(QToolButton(), "newStreamButton")
+        self.plus = plus = named(QToolButton(), "newStreamButton")
+        plus.setEnabled(False)  # until attach()
         plus.setText("+")
         plus.setToolTip("New stream (Ctrl+T)")
         self.tabs.setCornerWidget(plus, Qt.Corner.TopRightCorner)
@@ -102,20 +102,31 @@ class MainWindow(QMainWindow):
             Qt.DockWidgetArea.RightDockWidgetArea
             | Qt.DockWidgetArea.BottomDockWidgetArea
         )
-        self.jobs_dock.setWidget(self.jobs_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.jobs_dock)
         self.jobs_dock.hide()
         self._jobs_offered = False
-        self._wire_jobs()
-
+        self._stream_actions: list[QAction] = []
+        self._views: list[StreamView] = []
         self._actions()
-        plus.clicked.connect(self.new_stream)
-        self.tabs.tabCloseRequested.connect(self._close_tab)
-        self.tabs.currentChanged.connect(self._tab_changed)
-        self.server_bar.restartRequested.connect(self.restartServerRequested)
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
+
+    def attach(self, controller: StreamController, jobs: JobsController) -> None:
+        """Give the window its controllers: streams and jobs work from now on."""
+        from desktop.ui.jobs_panel import JobsPanel  # imports the HTTP client
+
+        self.controller, self.jobs = controller, jobs
+        self.jobs_panel = JobsPanel(jobs.model)
+        self.jobs_dock.setWidget(self.jobs_panel)
+        self._wire_jobs()
+        self.plus.clicked.connect(self.new_stream)
+        self.tabs.tabCloseRequested.connect(self._close_tab)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.server_bar.restartRequested.connect(self.restartServerRequested)
+        self.plus.setEnabled(True)
+        for action in self._stream_actions:
+            action.setEnabled(True)
         self._timer.start()
 
     def _actions(self) -> None:
@@ -151,6 +162,9 @@ class MainWindow(QMainWindow):
                 action.setShortcut(QKeySequence(keys))
             action.triggered.connect(slot)
             target.addAction(action)
+            if target is streams and slot != self.close:
+                action.setEnabled(False)  # until attach()
+                self._stream_actions.append(action)
         toggle = self.jobs_dock.toggleViewAction()
         toggle.setShortcut(QKeySequence("Ctrl+J"))
         view.addAction(toggle)
@@ -220,7 +234,10 @@ class MainWindow(QMainWindow):
     # -- tabs ----------
 
     def add_stream(self, handle: StreamHandle) -> StreamView:
+        from desktop.ui.stream_view import StreamView  # not needed for the first paint
+
         view = StreamView(handle, self.controller)
+        self._views.append(view)
         index = self.tabs.addTab(view, _tab_text(view.title()))
         view.titleChanged.connect(lambda: self._retitle(view))
         view.bar.connectRequested.connect(lambda _form: self.point_jobs_at(view))
@@ -233,22 +250,21 @@ class MainWindow(QMainWindow):
         return view
 
     def views(self) -> list[StreamView]:
-        return [
-            w
-            for i in range(self.tabs.count())
-            if isinstance(w := self.tabs.widget(i), StreamView)
-        ]
+        """The stream views in tab order."""
+        return sorted(self._views, key=self.tabs.indexOf)
 
     def current_view(self) -> StreamView | None:
         widget = self.tabs.currentWidget()
-        return widget if isinstance(widget, StreamView) else None
+        return next((view for view in self._views if view is widget), None)
 
     def close_current(self) -> None:
         self._close_tab(self.tabs.currentIndex())
 
     def _close_tab(self, index: int) -> None:
-        view = self.tabs.widget(index)
-        if isinstance(view, StreamView):
+        widget = self.tabs.widget(index)
+        view = next((view for view in self._views if view is widget), None)
+        if view is not None:
+            self._views.remove(view)
             self.controller.close_stream(view.handle)
             self.tabs.removeTab(index)
             view.deleteLater()

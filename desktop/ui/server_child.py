@@ -13,7 +13,6 @@ what they see to the event loop with ``call_soon_threadsafe``.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import subprocess
@@ -23,6 +22,7 @@ from collections import deque
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import asyncio
     from collections.abc import Callable, Sequence
 
 READY = "READY "
@@ -158,6 +158,8 @@ class ServerChild:
             grace_s = 1.0
 
     async def _wait(self, seconds: float) -> bool:
+        import asyncio  # not at the top: spawning must not wait for asyncio's import
+
         deadline = asyncio.get_running_loop().time() + seconds
         while not self._exited.is_set():
             if asyncio.get_running_loop().time() > deadline:

@@ -43,6 +43,18 @@ RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 _PREVIEW = 400
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _DISPLAY = Qt.ItemDataRole.DisplayRole
+# The roles cell() answers; paints ask for a dozen, so the rest stop at the door.
+_ROLES = frozenset(
+    int(role)
+    for role in (
+        _DISPLAY,
+        RECORD_ROLE,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.FontRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.ToolTipRole,
+    )
+)
 
 
 class TimelineModel(QAbstractTableModel):
@@ -66,7 +78,7 @@ class TimelineModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index: Index, role: int = _DISPLAY) -> object:
-        if not index.isValid():
+        if role not in _ROLES or not index.isValid():
             return None
         return self.cell(index.row(), index.column(), role)
 
@@ -337,7 +349,7 @@ class TimelineFilter(QAbstractProxyModel):
         return QModelIndex() if row is None else self.createIndex(row, source.column())
 
     def data(self, index: Index, role: int = _DISPLAY) -> object:
-        if not index.isValid():
+        if role not in _ROLES or not index.isValid():
             return None
         row = index.row()
         if row >= len(self._seqs):

@@ -19,11 +19,16 @@ class Viewer:
     """Wires the parts together; ``start``, then ``closed``, then ``shutdown``."""
 
     def __init__(
-        self, url: str | None = None, *, server: ServerChild | None = None
+        self,
+        url: str | None = None,
+        *,
+        server: ServerChild | None = None,
+        window: MainWindow | None = None,
     ) -> None:
         self.controller = StreamController()
         self.jobs = JobsController(lambda: self.controller.client)
-        self.window = MainWindow(self.controller, self.jobs)
+        self.window = window or MainWindow()
+        self.window.attach(self.controller, self.jobs)
         self.server = server
         self.url = url
         self._closed: asyncio.Future[None] | None = None
