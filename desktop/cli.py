@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -65,6 +66,10 @@ def has_display() -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "tail":
+        # Hold Ctrl-C while the engine's imports run (about half a second): tail
+        # unblocks it once its handler is in place, so an early Ctrl-C still
+        # ends in a clean `closed` record and exit 0, never a traceback.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         from desktop.tail import main as tail_main
 
         return tail_main(args[1:])

@@ -90,6 +90,7 @@ class ContentTypeError(StreamError):
 
 class NoContentError(StreamError):
     outcome = Outcome.NO_CONTENT
+    status = 204
 
     def __init__(self) -> None:
         super().__init__(
