@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from desktop.core.options import StreamOptions
 
 log = logging.getLogger(__name__)
-FLUSH_MS = 40
+FLUSH_MS = 50  # each flush repaints a following view: 20 paints/s at most
 DEFAULT_RETENTION = 100_000
 _MAX_REDIRECTS = 20  # as the engine's own client (Fetch: twenty)
 
