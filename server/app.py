@@ -14,6 +14,7 @@ from server import __version__, api, events, lab, page, streams
 from server.accesslog import AccessLog
 from server.auth import TokenGuard
 from server.broker import MemoryBroker
+from server.faults import LabState
 from server.jobs import EVENTS_TOPIC, JobManager
 from server.runtime import Runtime
 from server.stats import StatsGauge
@@ -37,7 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
             job_log_size=settings.job_log_size,
             max_finished=settings.max_finished_jobs,
         )
-        rt = Runtime(settings, broker, Hub(), jobs, lab.LabState())
+        rt = Runtime(settings, broker, Hub(), jobs, LabState())
         stats = StatsGauge(rt)
         app.state.runtime, app.state.stats = rt, stats
         await rt.publish(

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from server.broker import Broker
+    from server.faults import LabState
     from server.jobs import JobManager
-    from server.lab import LabState
     from server.settings import Settings
     from server.subscriptions import Hub
 

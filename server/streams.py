@@ -21,8 +21,8 @@ from starlette.responses import Response
 from server import events
 from server.auth import path_of
 from server.broker import Gap, UnknownTopicError
+from server.faults import refusal_response
 from server.jobs import EVENTS_TOPIC, UnknownJobError
-from server.lab import refusal_response
 from server.response import EventStreamResponse
 from server.runtime import Runtime, runtime_of
 from server.subscriptions import Chunk, Source, Subscription

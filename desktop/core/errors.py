@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from desktop.core.records import Outcome
 
 if TYPE_CHECKING:
-    from desktop.core.state import State
+    from enum import Enum
 
 
 class StreamError(Exception):
@@ -109,7 +109,7 @@ _ILLEGAL = {
 class InvalidTransition(Exception):  # noqa: N818 - the name STYLE.md gives it
     """A state machine was asked for a move its table does not allow."""
 
-    def __init__(self, state: State | None, to: State) -> None:
+    def __init__(self, state: Enum | None, to: Enum) -> None:
         why = _ILLEGAL[state.value] if state else "the stream has not started"
         super().__init__(f"cannot go to {to.value}: {why}")
         self.state = state
