@@ -378,7 +378,7 @@ class EventStream:
                 continue
             self._counted += 1
             if item.type in close_on:
-                reason = f"received a {item.type!r} event"
+                reason = f"closed on a {item.type!r} event (close-on)"
                 outcome = Outcome.CLOSE_ON
             elif count is not None and self._counted >= count:
                 reason = f"received {self._counted} events"
