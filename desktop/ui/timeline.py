@@ -121,6 +121,8 @@ class TimelineModel(QAbstractTableModel):
 
         A paint asks each visible cell for about seven roles; one Python call per
         cell instead of seven halves the time a repaint of the timeline takes.
+        Delegates reuse the span from cell to cell: a role without data must be
+        cleared, or the previous cell's value shows through.
         """
         rows = self._rows
         if not 0 <= row < len(rows):
@@ -131,13 +133,16 @@ class TimelineModel(QAbstractTableModel):
             role = slot.role()
             if role == _DISPLAY_INT:
                 slot.setData(self._display(row, record, column))
-            elif role == _ALIGN_INT:
-                if column in _RIGHT_COLUMNS:
-                    slot.setData(_RIGHT)
+            elif role == _ALIGN_INT and column in _RIGHT_COLUMNS:
+                slot.setData(_RIGHT)
             elif not plain and role in _ROLES:
                 value = self._value(row, record, column, role)
-                if value is not None:
+                if value is None:
+                    slot.clearData()
+                else:
                     slot.setData(value)
+            else:
+                slot.clearData()
 
     def _value(self, row: int, record: Row, column: int, role: int) -> object:
         if role == _DISPLAY:

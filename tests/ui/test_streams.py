@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from desktop.core.records import Closed, Connecting, Event, Open, Reconnecting
@@ -171,3 +174,33 @@ def test_a_post_stream_with_headers_and_body_reaches_the_server(
         assert request.header("x-trace") == "1"
         assert request.header("content-type") == "application/json"
         assert request.body == b'{"prompt": "hi"}'
+
+
+def _sockets() -> int:
+    fds = Path("/proc/self/fd")
+    count = 0
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):
+            count += os.readlink(fd).startswith("socket:")
+    return count
+
+
+def test_quitting_with_streams_open_closes_every_socket(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    async def scenario() -> None:
+        before = _sockets()
+        views = [
+            open_stream(viewer, f"{base}/api/ticker?rate=50&size=10&count=100000"),
+            open_stream(viewer, f"{base}/api/events"),
+        ]
+        viewer.jobs.set_server(base)
+        for view in views:
+            await until(lambda v=view: v.handle.session.events >= 1, 10, "events")
+        await until(lambda: viewer.jobs.available, 10, "the jobs probe")
+        assert _sockets() > before
+        await viewer.shutdown()
+        assert _sockets() == before
+        assert await _ticker_subscriptions(base) == 0
+
+    drive(loop, scenario(), viewer)

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QStyleOptionViewItem
 
 from desktop.core.records import Comment, Event
 from desktop.ui.session import Phase
-from desktop.ui.timeline import RECORD_ROLE
+from desktop.ui.timeline import DATA, DELTA, RECORD_ROLE
 from tests.ui.conftest import api_async, drive, open_stream, until
 
 if TYPE_CHECKING:
@@ -269,5 +270,34 @@ def test_detail_pane_pretty_prints_and_colours_json_and_copies(
         )
         view.table.selectRow(log_row)
         assert view.detail.row is proxy.index(log_row, 0).data(RECORD_ROLE)
+
+    drive(loop, scenario(), viewer)
+
+
+def test_cells_keep_their_own_style_when_the_delegate_reuses_its_roles(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    """multiData fills a span the delegate reuses: nothing may leak between cells."""
+
+    async def scenario() -> None:
+        view, _job = await _job_stream(viewer, base)
+        proxy, delegate = view.proxy, view.table.itemDelegate()
+        rows = [proxy.index(r, 0).data(RECORD_ROLE) for r in range(proxy.rowCount())]
+        state = next(r for r, rec in enumerate(rows) if not isinstance(rec, Event))
+        event = next(r for r, rec in enumerate(rows) if isinstance(rec, Event))
+        styles = {}
+        for row in (state, event, state, event):  # alternate: a leak would show
+            for column in (DELTA, DATA):
+                option = QStyleOptionViewItem()
+                delegate.initStyleOption(option, proxy.index(row, column))
+                styles[row, column] = (
+                    option.font.italic(),
+                    bool(option.displayAlignment & Qt.AlignmentFlag.AlignRight),
+                    option.palette.color(option.palette.ColorRole.Text).name(),
+                )
+        assert styles[state, DATA][0] and not styles[event, DATA][0]  # italics
+        assert styles[state, DELTA][1] and styles[event, DELTA][1]  # numbers right
+        assert not styles[state, DATA][1] and not styles[event, DATA][1]
+        assert styles[state, DATA][2] != styles[event, DATA][2]  # state colour
 
     drive(loop, scenario(), viewer)
