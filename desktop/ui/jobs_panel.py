@@ -12,6 +12,7 @@ from PySide6.QtCore import (
     Signal,
     SignalInstance,
 )
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -237,12 +238,19 @@ class JobsPanel(QWidget):
         followed = row.follower is not None and row.follower.running
         self.follow.setText("Stop stream" if followed else "Follow stream")
         shown = self._log_shown
+        bar = self.log.verticalScrollBar()
+        follow = bar.value() >= bar.maximum() - 2  # unless the user scrolled up
         if shown is None or shown[0] != row.id:
             self.log.setPlainText("\n".join(row.log))
-            bar = self.log.verticalScrollBar()
-            bar.setValue(bar.maximum())  # follow the tail from here on
+            follow = True
         elif shown[1] != row.log_version:
             new = min(row.log_version - shown[1], len(row.log))
             lines = list(row.log)[-new:]
             self.log.appendPlainText("\n".join(lines))
+        else:
+            follow = False
+        if follow:  # the layout is lazy: a cursor at the end scrolls for sure
+            self.log.moveCursor(QTextCursor.MoveOperation.End)
+            self.log.moveCursor(QTextCursor.MoveOperation.StartOfBlock)
+            self.log.ensureCursorVisible()
         self._log_shown = (row.id, row.log_version)
