@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from desktop.core.records import Comment, Error, Event
+from desktop.core.records import Comment, Error, Event, RetryField
 
 if TYPE_CHECKING:
     from desktop.core.records import Record
@@ -89,7 +89,7 @@ class Decoder:
         self._wall = 0.0
 
     def feed(self, chunk: bytes, at: float = 0.0, wall: float = 0.0) -> list[Record]:
-        """Decode one network read: the Event, Comment and Error records it completed.
+        """Decode one network read: the Event, Comment, RetryField and Error records.
 
         The list is typed ``list[Record]`` so that the stream can add to it.
         """
@@ -281,6 +281,7 @@ class Decoder:
                     id_buffer = value
             elif name == "retry" and value.isascii() and value.isdigit():
                 self.retry = retry = int(value)  # WHATWG: only if all ASCII digits
+                append(RetryField(retry, connection, at, wall))
             # Any other field name is ignored (WHATWG 9.2.6).
         self._data = data
         self._type = etype

@@ -90,6 +90,20 @@ class Comment:
 
 
 @dataclass(slots=True)
+class RetryField:
+    """A valid ``retry:`` field set the reconnection time to ``ms``.
+
+    Given apart from events because a ``retry:`` usually comes in a block of its
+    own, which dispatches nothing (sse-starlette sends one on connect).
+    """
+
+    ms: int
+    connection: int
+    at: float
+    wall: float
+
+
+@dataclass(slots=True)
 class Reconnecting:
     """The connection ended; the engine waits ``delay_ms`` before the next attempt."""
 
@@ -134,7 +148,17 @@ class RawChunk:
     wall: float
 
 
-Record = Connecting | Open | Event | Comment | Reconnecting | Closed | Error | RawChunk
+Record = (
+    Connecting
+    | Open
+    | Event
+    | Comment
+    | RetryField
+    | Reconnecting
+    | Closed
+    | Error
+    | RawChunk
+)
 Item = Event | Comment
 
 __all__ = [
@@ -150,4 +174,5 @@ __all__ = [
     "RawChunk",
     "Reconnecting",
     "Record",
+    "RetryField",
 ]

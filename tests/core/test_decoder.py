@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from desktop.core.decoder import Decoder
-from desktop.core.records import Comment, Error, Event
+from desktop.core.records import Comment, Error, Event, RetryField
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -61,6 +61,8 @@ def norm(items: Iterable[object]) -> list[Item]:
             assert isinstance(item.message, str)
             assert item.message, "an Error must say what went wrong"
             out.append(ERR)
+        elif isinstance(item, RetryField):
+            continue  # checked on its own in test_retry_field_records
         else:
             raise AssertionError(f"decoder returned an unexpected item: {item!r}")
     return out
@@ -713,3 +715,27 @@ def test_limit_counts_bytes_not_characters(stream: bytes, size: int | None) -> N
         else [stream[i : i + size] for i in range(0, len(stream), size)]
     )
     assert decode(chunks, max_event_bytes=1000) == [ERR, E("ok")]
+
+
+@pytest.mark.parametrize(
+    ("stream", "expected"),
+    [
+        (b"retry: 3000\n\n", [3000]),  # a block of its own: dispatches nothing
+        (b"retry: 10\ndata: a\n\nretry: 20\n\n", [10, 20]),
+        (b"retry: -5\nretry: 1.5\nretry:\nretry: x\n\n", []),  # ignored: no record
+        (b"retry:7\r\nretry: 8\r\rdata: b\n\n", [7, 8]),
+    ],
+)
+def test_retry_field_records(stream: bytes, expected: list[int]) -> None:
+    """Each valid retry: gives a RetryField, so consumers see the delay change."""
+    for size in (1, 3, len(stream)):
+        decoder = Decoder(connection=4)
+        items = [
+            item
+            for i in range(0, len(stream), size)
+            for item in decoder.feed(stream[i : i + size], at=1.0, wall=2.0)
+        ]
+        fields = [item for item in items if isinstance(item, RetryField)]
+        assert [f.ms for f in fields] == expected
+        assert all((f.connection, f.at, f.wall) == (4, 1.0, 2.0) for f in fields)
+        assert decoder.retry == (expected[-1] if expected else None)

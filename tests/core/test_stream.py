@@ -39,6 +39,7 @@ from desktop.core.records import (
     Outcome,
     RawChunk,
     Reconnecting,
+    RetryField,
 )
 from desktop.core.stream import EventStream
 
@@ -85,7 +86,7 @@ def check_records(records: list[Record], *, finished: bool = True) -> None:
         elif isinstance(record, Event | Comment):
             assert state == "open", f"{record!r} while {state}"
             assert record.connection == connection
-        elif isinstance(record, RawChunk):
+        elif isinstance(record, RawChunk | RetryField):
             assert state == "open"
         elif isinstance(record, Reconnecting):
             assert state in ("connecting", "open"), f"Reconnecting while {state}"
@@ -201,7 +202,9 @@ def test_open_and_event_fields(raw_server: RawServer) -> None:
     before_mono, before_wall = time.monotonic(), time.time()
     records = run(collect(options(raw_server.url(), count=1)))
     after_mono, after_wall = time.monotonic(), time.time()
-    _, opened, event, _ = records
+    _, opened, retry, event, _ = records
+    assert isinstance(retry, RetryField)
+    assert (retry.ms, retry.connection) == (30, opened.connection)
     assert isinstance(opened, Open)
     assert opened.status == 200
     assert opened.url == raw_server.url()
