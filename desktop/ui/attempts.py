@@ -38,6 +38,7 @@ class AttemptsModel(QAbstractTableModel):
         super().__init__(parent)
         self._attempts = attempts
         self._known = len(attempts)
+        self._last: tuple[object, ...] = ()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else self._known
@@ -72,14 +73,19 @@ class AttemptsModel(QAbstractTableModel):
             self.endInsertRows()
         if total:
             last = total - 1
-            self.dataChanged.emit(
-                self.index(last, 0), self.index(last, len(COLUMNS) - 1)
-            )
+            row = self._attempts[last]
+            shown = (last, row.events, row.outcome, row.ended_at)
+            if shown != self._last:  # repaint only what changed
+                self._last = shown
+                self.dataChanged.emit(
+                    self.index(last, 0), self.index(last, len(COLUMNS) - 1)
+                )
 
     def reset(self, attempts: list[AttemptRow]) -> None:
         self.beginResetModel()
         self._attempts = attempts
         self._known = len(attempts)
+        self._last = ()
         self.endResetModel()
 
 

@@ -13,6 +13,7 @@ from desktop.core.records import (
     Event,
     Open,
     Reconnecting,
+    RetryField,
 )
 
 if TYPE_CHECKING:
@@ -26,11 +27,12 @@ def kind(row: Row) -> str:
     """The Type column: the event type, or what kind of record this is."""
     if row.__class__ is Event:
         return row.type
-    return _KINDS[row.__class__]
+    return _KINDS.get(row.__class__) or type(row).__name__.lower()
 
 
 _KINDS: dict[type, str] = {
     Comment: "comment",
+    RetryField: "retry",
     Connecting: "connecting",
     Open: "open",
     Reconnecting: "reconnecting",
@@ -52,6 +54,8 @@ def summary(row: Row) -> str:
         return row.data
     if isinstance(row, Comment):
         return row.text
+    if isinstance(row, RetryField):
+        return f"retry: {row.ms} — the server sets the reconnection time"
     if isinstance(row, Connecting):
         sent = f" · Last-Event-ID: {row.last_event_id}" if row.last_event_id else ""
         return f"attempt {row.attempt} → {row.url}{sent}"
@@ -65,7 +69,7 @@ def summary(row: Row) -> str:
         )
     if isinstance(row, Closed):
         return f"{row.reason}{' (failed)' if row.failed else ''}"
-    return row.message
+    return getattr(row, "message", "")
 
 
 def data_size(text: str) -> int:

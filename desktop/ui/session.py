@@ -26,6 +26,7 @@ from desktop.core.records import (
     Outcome,
     RawChunk,
     Reconnecting,
+    RetryField,
 )
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from desktop.core.options import StreamOptions
     from desktop.core.records import Record
 
-Row = Event | Comment | Connecting | Open | Reconnecting | Closed | Error
+Row = Event | Comment | RetryField | Connecting | Open | Reconnecting | Closed | Error
 """What the timeline holds: every record but raw chunks."""
 
 
@@ -142,7 +143,7 @@ class StreamSession:
                 if events:
                     self._count_events(events)
                     events = 0
-                self._on_state(record)  # type: ignore[arg-type]
+                self._on_state(record)
             pending.append(record)  # type: ignore[arg-type]
         if events:
             self._count_events(events)
@@ -158,10 +159,10 @@ class StreamSession:
         if self.attempts:
             self.attempts[-1].events += n
 
-    def _on_state(
-        self, record: Connecting | Open | Reconnecting | Closed | Error
-    ) -> None:
-        if isinstance(record, Connecting):
+    def _on_state(self, record: Record) -> None:
+        if isinstance(record, RetryField):
+            self.retry_ms, self.retry_source = record.ms, DelaySource.SERVER
+        elif isinstance(record, Connecting):
             self._on_connecting(record)
         elif isinstance(record, Open):
             self.phase = Phase.OPEN
@@ -185,9 +186,10 @@ class StreamSession:
             if record.status is not None:
                 self.status = record.status
             self._end_attempt(record.at, record.reason)
-        else:
+        elif isinstance(record, Error):
             self.errors += 1
             self.message = record.message
+        # a record type this app does not know yet is kept as a row, nothing more
 
     def _on_connecting(self, record: Connecting) -> None:
         self.phase = Phase.CONNECTING

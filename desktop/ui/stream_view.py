@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFrame,
     QHeaderView,
     QLabel,
+    QScrollArea,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -109,7 +111,12 @@ class StreamView(QWidget):
         left.addWidget(self.bottom)
         left.setStretchFactor(0, 3)
         left.setStretchFactor(1, 2)
-        right = self.state
+        # The panel's numbers change 4 times a second; inside a scroll area their
+        # layout requests stop there instead of repainting the whole tab.
+        right = named(QScrollArea(), "stateScroll")
+        right.setWidget(self.state)
+        right.setWidgetResizable(True)
+        right.setFrameShape(QFrame.Shape.NoFrame)
         self.split = named(QSplitter(Qt.Orientation.Horizontal), "streamSplit")
         self.split.addWidget(left)
         self.split.addWidget(right)
@@ -232,7 +239,9 @@ class StreamView(QWidget):
         self.state.show_session(session, now, session.rate(now))
         self.handle.attempts.refresh()
         attempts = len(session.attempts)
-        self.bottom.setTabText(1, f"Attempts ({attempts})" if attempts else "Attempts")
+        tab = f"Attempts ({attempts})" if attempts else "Attempts"
+        if self.bottom.tabText(1) != tab:  # setTabText relayouts even when equal
+            self.bottom.setTabText(1, tab)
         self.bar.set_running(self.handle.running)
         self.filters.add_types(session.types)
         timeline = self.handle.timeline

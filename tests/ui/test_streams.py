@@ -9,7 +9,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from desktop.core.records import Closed, Connecting, Event, Open, Reconnecting
+from desktop.core.records import (
+    Closed,
+    Connecting,
+    Event,
+    Open,
+    Reconnecting,
+    RetryField,
+)
 from desktop.ui.session import Phase
 from tests.rawserver import RawServer, sse
 from tests.ui.conftest import api_async, drive, open_stream, until
@@ -65,8 +72,11 @@ def test_a_dropped_stream_shows_reconnecting_then_open_in_order_and_loses_nothin
 
         await until(lambda: not session.pending, 2, "the flush")
         rows = view.handle.timeline.rows()
-        kinds = [type(r) for r in rows if not isinstance(r, Event)]
+        states = (Connecting, Open, Reconnecting, Closed)
+        kinds = [type(r) for r in rows if isinstance(r, states)]
         assert kinds[:5] == [Connecting, Open, Reconnecting, Connecting, Open]
+        retries = [r for r in rows if isinstance(r, RetryField)]
+        assert [(r.ms, r.connection) for r in retries] == [(200, 1), (200, 2)]
         first, second = session.attempts
         # the lab's drop is a FIN mid-body: the engine calls it a lost connection
         assert first.outcome.startswith("open → connection lost")
