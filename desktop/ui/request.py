@@ -49,23 +49,21 @@ def mask(value: str) -> str:
 
 
 def check_url(url: str) -> str:
-    """The URL, trimmed; an error message names what is wrong with it."""
+    """The URL, trimmed (``http://`` added if it has no scheme), as the engine
+    accepts it; the engine's own check says what is wrong, before any request."""
+    # Imported here, at connect time: the window is built before httpx is loaded.
+    from desktop.core.errors import BadURLError
+    from desktop.core.stream import check_url as engine_check
+
     url = url.strip()
     if not url:
         raise RequestError("url", "Enter the URL of an event stream.")
     if "://" not in url:
         url = "http://" + url
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise RequestError("url", f"Only http and https URLs work, not {parts.scheme}:")
-    if not parts.hostname:
-        raise RequestError("url", f"{url!r} has no host name.")
-    if any(c.isspace() for c in parts.netloc):
-        raise RequestError("url", f"{url!r} has a space in its host name.")
     try:
-        _ = parts.port
-    except ValueError:
-        raise RequestError("url", f"{url!r} has a bad port number.") from None
+        engine_check(url)
+    except BadURLError as exc:
+        raise RequestError("url", f"Bad URL: {exc.detail}.") from None
     return url
 
 

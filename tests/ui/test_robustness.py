@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     ("url", "message"),
     [
         ("", "Enter the URL"),
-        ("ftp://example.com/feed", "Only http and https"),
-        ("http://", "no host name"),
-        ("http://exa mple.com/", "space"),
-        ("http://127.0.0.1:99999/x", "bad port"),
+        ("ftp://example.com/feed", "scheme must be http or https"),
+        ("http://", "no host"),
+        ("http://exa mple.com/", "invalid host"),
+        ("http://127.0.0.1:99999/x", "99999"),
     ],
 )
 def test_a_bad_url_is_refused_in_the_bar(
