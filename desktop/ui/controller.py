@@ -1,7 +1,7 @@
 """Owns one engine task per stream, feeds the models, cancels everything on close.
 
 The engine's batches go into each stream's :class:`StreamSession` (one pass per
-network read); a single-shot 40 ms timer then moves what is pending into the
+network read); a single-shot 50 ms timer then moves what is pending into the
 timeline models, one insertion per model per flush.  Every task started here is
 kept in a handle or in ``_tasks`` and is cancelled and awaited by :meth:`shutdown`.
 """
@@ -21,11 +21,10 @@ from desktop.core.stream import EventStream
 from desktop.ui.attempts import AttemptsModel
 from desktop.ui.request import RequestError, RequestForm, build_options
 from desktop.ui.session import StreamSession
+from desktop.ui.tasks import TaskSet
 from desktop.ui.timeline import TimelineModel
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
-
     from desktop.core.options import StreamOptions
 
 log = logging.getLogger(__name__)
@@ -79,7 +78,7 @@ class StreamController(QObject):
         super().__init__(parent)
         self._client = client
         self.handles: list[StreamHandle] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
         self._flush = QTimer(self)
         self._flush.setSingleShot(True)
         self._flush.setInterval(FLUSH_MS)
@@ -140,8 +139,7 @@ class StreamController(QObject):
     def close_stream(self, handle: StreamHandle) -> None:
         task = self.stop(handle)
         if task is not None:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.keep(task)  # shutdown still awaits it
         if handle in self.handles:
             self.handles.remove(handle)
             self.streamsChanged.emit()
@@ -204,22 +202,10 @@ class StreamController(QObject):
 
     # -- tasks that are not streams ----------
 
-    def spawn(self, coro: Coroutine[object, object, None]) -> asyncio.Task[None]:
-        """Run ``coro`` as a task this controller owns (cancelled on shutdown)."""
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
     async def shutdown(self) -> None:
         """Cancel every task and wait for them: sockets are closed when this returns."""
         self._closing = True
-        tasks = [h.task for h in self.handles if h.task is not None]
-        tasks += list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.cancel_all(*(handle.task for handle in self.handles))
         self._flush.stop()
         if self._client is not None:
             await self._client.aclose()

@@ -26,9 +26,10 @@ from desktop.core.records import Event
 from desktop.core.stream import EventStream
 from desktop.ui.jobs_model import JobsModel
 from desktop.ui.session import StreamSession
+from desktop.ui.tasks import TaskSet
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine, Mapping
+    from collections.abc import Callable, Mapping
 
     import httpx
 
@@ -55,7 +56,7 @@ class JobsController(QObject):
         self.kinds: list[JobKind] = []
         self.available = False
         self._client: JobsClient | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
@@ -84,8 +85,7 @@ class JobsController(QObject):
         self.base_url, self.headers = base_url, headers
         for task in self._followers.values():
             task.cancel()
-            self._tasks.add(task)  # awaited by shutdown like any other
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.keep(task)  # awaited by shutdown like any other
         self._followers.clear()
         self.model.clear()
         self.kinds = []
@@ -96,11 +96,11 @@ class JobsController(QObject):
             return
         self._client = JobsClient(base_url, headers=headers, client=self._http())
         self.availabilityChanged.emit(False, f"Asking {base_url} for its jobs API…")
-        self._spawn(self._probe(self._client))
+        self._tasks.spawn(self._probe(self._client))
 
     def reprobe(self) -> None:
         if self._client is not None:
-            self._spawn(self._probe(self._client))
+            self._tasks.spawn(self._probe(self._client))
 
     async def _probe(self, client: JobsClient) -> None:
         try:
@@ -136,7 +136,7 @@ class JobsController(QObject):
     # -- intents -----------------------------------------------------------------
 
     def start_job(self, kind: str, params: Mapping[str, object]) -> asyncio.Task[None]:
-        return self._spawn(self._start(kind, params))
+        return self._tasks.spawn(self._start(kind, params))
 
     async def _start(self, kind: str, params: Mapping[str, object]) -> None:
         client = self._client
@@ -151,7 +151,7 @@ class JobsController(QObject):
         self.follow(self.model.upsert(job))
 
     def cancel_job(self, job_id: str) -> asyncio.Task[None]:
-        return self._spawn(self._cancel(job_id))
+        return self._tasks.spawn(self._cancel(job_id))
 
     async def _cancel(self, job_id: str) -> None:
         client = self._client
@@ -222,17 +222,7 @@ class JobsController(QObject):
         if any(row.finished_at is None for row in self.model.rows):
             self.model.changed()
 
-    def _spawn(self, coro: Coroutine[object, object, None]) -> asyncio.Task[None]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
-
     async def shutdown(self) -> None:
         self._tick.stop()
-        tasks = [*self._tasks, *self._followers.values()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.cancel_all(*self._followers.values())
         self._client = None
