@@ -25,7 +25,10 @@ from desktop.ui.tasks import TaskSet
 from desktop.ui.timeline import TimelineModel
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from desktop.core.options import StreamOptions
+    from desktop.core.records import Record
 
 log = logging.getLogger(__name__)
 FLUSH_MS = 50  # each flush repaints a following view: 20 paints/s at most
@@ -65,6 +68,36 @@ class StreamHandle:
     @property
     def running(self) -> bool:
         return self.task is not None and not self.task.done()
+
+
+async def feed(
+    session: StreamSession,
+    client: httpx.AsyncClient,
+    on_batch: Callable[[list[Record]], None],
+    on_end: Callable[[], None],
+) -> None:
+    """Run the engine for ``session`` until the stream closes or the task is cancelled.
+
+    ``on_batch`` follows each ingested batch, ``on_end`` the last record whatever
+    ended the stream.
+    """
+    try:
+        async with EventStream(session.options, client=client) as stream:
+            async for batch in stream.batches():
+                session.ingest(batch)
+                on_batch(batch)
+    except asyncio.CancelledError:
+        session.stopped()
+        raise
+    except Exception as exc:
+        # The engine maps network failures to records; anything that still
+        # escapes is a bug, shown in the stream (type and message), never a dialog.
+        log.exception("stream %s crashed", session.options.url)
+        session.crashed(f"internal error: {type(exc).__name__}: {exc}")
+    else:
+        session.stopped("the stream ended")
+    finally:
+        on_end()
 
 
 class StreamController(QObject):
@@ -150,27 +183,9 @@ class StreamController(QObject):
         options: StreamOptions,
         previous: asyncio.Task[None] | None,
     ) -> None:
-        session = handle.session
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
-        try:
-            async with EventStream(options, client=self.client) as stream:
-                async for batch in stream.batches():
-                    session.ingest(batch)
-                    if not self._flush.isActive():
-                        self._flush.start()
-        except asyncio.CancelledError:
-            session.stopped()
-            self._wake()
-            raise
-        except Exception as exc:
-            # The engine maps network failures to records; anything that still
-            # escapes is a bug, shown in the stream (type and message), never a dialog.
-            log.exception("stream %s crashed", options.url)
-            session.crashed(f"internal error: {type(exc).__name__}: {exc}")
-        else:
-            session.stopped("the stream ended")
-        self._wake()
+        await feed(handle.session, self.client, lambda _batch: self._wake(), self._wake)
 
     def _wake(self) -> None:
         if not self._flush.isActive():

@@ -9,7 +9,6 @@ awaited by :meth:`JobsController.shutdown`.
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -23,7 +22,7 @@ from desktop.core.jobs import (
 )
 from desktop.core.options import StreamOptions
 from desktop.core.records import Event
-from desktop.core.stream import EventStream
+from desktop.ui.controller import feed
 from desktop.ui.jobs_model import JobsModel
 from desktop.ui.session import StreamSession
 from desktop.ui.tasks import TaskSet
@@ -34,9 +33,9 @@ if TYPE_CHECKING:
     import httpx
 
     from desktop.core.jobs import Job, JobKind
+    from desktop.core.records import Record
     from desktop.ui.jobs_model import JobRow
 
-log = logging.getLogger(__name__)
 TICK_MS = 500
 
 
@@ -196,25 +195,16 @@ class JobsController(QObject):
         return task is not None and not task.done()
 
     async def _follow(self, row: JobRow, session: StreamSession) -> None:
-        try:
-            async with EventStream(session.options, client=self._http()) as stream:
-                async for batch in stream.batches():
-                    session.ingest(batch)
-                    session.pending.clear()  # no timeline here: keep only the state
-                    for record in batch:
-                        if record.__class__ is Event:
-                            update = parse_update(record.type, record.data)
-                            if update is not None:
-                                row.apply(update, record.wall)
-                    self.model.changed(row)
-        except asyncio.CancelledError:
-            session.stopped()
+        def apply(batch: list[Record]) -> None:
+            session.pending.clear()  # no timeline here: keep only the state
+            for record in batch:
+                if isinstance(record, Event):
+                    update = parse_update(record.type, record.data)
+                    if update is not None:
+                        row.apply(update, record.wall)
             self.model.changed(row)
-            raise
-        except Exception as exc:  # a bug, shown on the row, never a dialog
-            log.exception("following job %s crashed", row.id)
-            session.crashed(f"internal error: {type(exc).__name__}: {exc}")
-        self.model.changed(row)
+
+        await feed(session, self._http(), apply, lambda: self.model.changed(row))
 
     # -- housekeeping ----------------------------------------------------------------
 
