@@ -9,6 +9,7 @@ cancel reaches it (``ctx.sleep`` raises).
 from __future__ import annotations
 
 import hashlib
+from abc import abstractmethod
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -50,8 +51,9 @@ class JobParams(BaseModel):
     kind: ClassVar[str]
     description: ClassVar[str]
 
+    @abstractmethod
     async def run(self, ctx: Context) -> None:
-        raise NotImplementedError
+        """Do the job, reporting through ``ctx``; cancellation stops it."""
 
 
 class Countdown(JobParams):
