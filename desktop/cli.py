@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] == "serve":
         from server.__main__ import main as serve_main
 
-        return serve_main(args[1:])
+        return serve_main(args[1:], prog="sse-viewer serve")
     options = _gui_parser().parse_args(args)
     if not has_display():
         print(_NO_DISPLAY, file=sys.stderr)

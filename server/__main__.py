@@ -13,9 +13,9 @@ from server.settings import Settings
 TOKEN_ENV = "SSE_VIEWER_TOKEN"
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m server",
+        prog=prog,
         description="The sse-viewer SSE server: jobs, streams with replay, lab faults.",
     )
     p.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1)")
@@ -55,8 +55,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> int:
+    args = parser(prog).parse_args(argv)
     token = args.token or os.environ.get(TOKEN_ENV) or None
     problems = []
     if not 0 <= args.port <= 65535:
