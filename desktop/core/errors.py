@@ -25,6 +25,8 @@ class StreamError(Exception):
     """An attempt ended without (or after) a usable response."""
 
     outcome: Outcome = Outcome.NETWORK
+    status: int | None = None  # the response's status, when there was one
+    retry_after_ms: int | None = None  # the response's Retry-After, when given
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -103,8 +103,9 @@ def _retry_after_ms(value: str | None) -> int | None:
         return None
     if value.strip().isdigit():
         return int(value.strip()) * 1000
-    moment = email.utils.parsedate_to_datetime(value) if "," in value else None
-    if moment is None:
+    try:  # an HTTP date; anything else is ignored, as browsers do
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
         return None
     return max(0, int((moment.timestamp() - time.time()) * 1000))
 
@@ -221,11 +222,9 @@ class EventStream:
                     raise AssertionError("an attempt ends with Closed or an error")
                 except StreamError as exc:
                     error = exc
-                status = getattr(error, "status", None)
+                status = error.status
                 decision = self.policy.decide(
-                    error.outcome,
-                    status=status,
-                    retry_after_ms=getattr(error, "retry_after_ms", None),
+                    error.outcome, status=status, retry_after_ms=error.retry_after_ms
                 )
                 now, wall = time.monotonic(), time.time()
                 if isinstance(decision, Stop):

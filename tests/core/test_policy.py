@@ -11,6 +11,7 @@ from desktop.core.options import StreamOptions
 from desktop.core.policy import ReconnectPolicy, Retry, Stop
 from desktop.core.records import DelaySource, Outcome
 from desktop.core.state import State, transition
+from desktop.core.stream import _retry_after_ms
 
 URL = "http://127.0.0.1:1/s"
 
@@ -119,3 +120,16 @@ def test_transition_table(current: State | None, to: State) -> None:
         with pytest.raises(InvalidTransition) as caught:
             transition(current, to)
         assert to.value in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("5", 5000), (" 2 ", 2000), ("foo, bar", None), ("soon", None), ("", None)],
+)
+def test_retry_after_parsing_never_raises(header: str, expected: int | None) -> None:
+    """A malformed Retry-After (e.g. from a hostile server) is ignored, not a crash."""
+    assert _retry_after_ms(header) == expected
+
+
+def test_retry_after_http_date_in_the_past_is_zero() -> None:
+    assert _retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT") == 0
