@@ -18,7 +18,7 @@ export PYTHONDONTWRITEBYTECODE=1
 failed=""
 say "== ruff"
 "$VENV/bin/ruff" check . || failed="$failed ruff"
-say "== mypy (strict: desktop/core, desktop/tail.py, desktop/cli.py, server)"
+say "== mypy (strict: desktop/core, tail, cli, server)"
 "$VENV/bin/mypy" || failed="$failed mypy"
 say "== pytest"
 status=0
