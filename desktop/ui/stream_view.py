@@ -117,6 +117,10 @@ class StreamView(QWidget):
         right.setWidget(self.state)
         right.setWidgetResizable(True)
         right.setFrameShape(QFrame.Shape.NoFrame)
+        # With the jobs dock open the splitter squeezed the panel until values
+        # such as "1,500 ms · server retry: field" were cut; keep them whole.
+        # (The panel's hint is taken while its values are still empty.)
+        right.setMinimumWidth(max(self.state.sizeHint().width() + 24, 340))
         self.split = named(QSplitter(Qt.Orientation.Horizontal), "streamSplit")
         self.split.addWidget(left)
         self.split.addWidget(right)
