@@ -21,11 +21,8 @@ import httpx
 import orjson
 
 from desktop.core.options import DEFAULT_MAX_EVENT_BYTES, StreamOptions, check_header
-from desktop.core.records import (
-    Closed,
-    Outcome,
-)
-from desktop.core.stream import EventStream
+from desktop.core.records import Closed, Outcome
+from desktop.core.stream import MAX_REDIRECTS, EventStream
 from desktop.tail_output import PROG, make_emitter
 
 if TYPE_CHECKING:
@@ -246,7 +243,7 @@ async def _run(args: argparse.Namespace, options: StreamOptions) -> int:
     # delivered now, to the handler above.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     client = httpx.AsyncClient(
-        verify=not args.insecure, follow_redirects=True, max_redirects=20
+        verify=not args.insecure, follow_redirects=True, max_redirects=MAX_REDIRECTS
     )
     try:
         async with client, EventStream(options, client=client) as stream:

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
     from desktop.core.options import StreamOptions
 
-_MAX_REDIRECTS = 20  # as browsers (Fetch: "redirect count is twenty")
+MAX_REDIRECTS = 20  # as browsers (Fetch: "redirect count is twenty")
 
 
 def check_url(url: str) -> httpx.URL:
@@ -194,7 +194,7 @@ class EventStream:
     async def _run(self) -> AsyncGenerator[list[Record], None]:
         options = self.options
         client = self._client or httpx.AsyncClient(
-            follow_redirects=True, max_redirects=_MAX_REDIRECTS
+            follow_redirects=True, max_redirects=MAX_REDIRECTS
         )
         attempt = 0
         try:
