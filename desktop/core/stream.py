@@ -128,6 +128,20 @@ def _network_error(exc: httpx.TransportError) -> NetworkError:
     return NetworkError(f"network error: {detail}")
 
 
+async def _wait_until(deadline: float) -> None:
+    """Sleep until ``time.monotonic()`` reaches ``deadline``, never less.
+
+    A loop's timers may fire early (Qt's coarse timers under qasync by up to
+    5 %: a 200 ms retry measured 189.7 ms), and a client must not reconnect
+    before the reconnection time it shows.
+    """
+    for _ in range(4):  # an early wake-up leaves a remainder 20x smaller each time
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        await asyncio.sleep(remaining)
+
+
 class EventStream:
     """A reconnecting event stream.
 
@@ -252,7 +266,7 @@ class EventStream:
                         )
                     ]
                 )
-                await asyncio.sleep(decision.delay_ms / 1000)
+                await _wait_until(now + decision.delay_ms / 1000)
         finally:
             if self._client is None:
                 await client.aclose()
