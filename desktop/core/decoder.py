@@ -183,8 +183,18 @@ class Decoder:
         id_buffer = self._id_buffer
         clean = not self._data and not self._type and self._retry_in_block is None
         dispatched = False  # a usual block was taken since ``_lines`` last ran
+        backlog: list[str] = []  # other lines, decoded together by one ``_lines``
         for id_line, event_line, data_line, line in _BLOCK.findall(text):
-            if data_line and clean:
+            if not data_line:
+                backlog.append(line)
+                continue
+            if backlog:
+                id_buffer = self._catch_up(backlog, out, id_buffer, dispatched)
+                dispatched = False
+                backlog = []
+                clean = not self._data and not self._type
+                clean = clean and self._retry_in_block is None
+            if clean:
                 if id_line:
                     id_buffer = id_line[4:-1]
                 append(
@@ -200,28 +210,31 @@ class Decoder:
                 )
                 dispatched = True
                 continue
+            backlog += [x[:-1] for x in (id_line, event_line) if x]
+            backlog += (data_line, "")
+        if backlog:
+            self._catch_up(backlog, out, id_buffer, dispatched)
+        else:
             self._id_buffer = id_buffer
             if dispatched:
                 self.last_event_id = id_buffer
-                dispatched = False
-            if data_line:
-                lines = [x[:-1] for x in (id_line, event_line) if x]
-                lines += (data_line, "")
-                self._lines(lines, out)
-            else:
-                self._lines([line], out)
-            id_buffer = self._id_buffer
-            clean = not self._data and not self._type and self._retry_in_block is None
+
+    def _catch_up(
+        self, lines: list[str], out: list[Record], id_buffer: str, dispatched: bool
+    ) -> str:
+        """Hand ``_text``'s state to ``_lines`` for ``lines``; return the id buffer."""
         self._id_buffer = id_buffer
         if dispatched:
             self.last_event_id = id_buffer
+        self._lines(lines, out)
+        return self._id_buffer
 
     def _lines(self, lines: list[str], out: list[Record]) -> None:
-        # The hot path, with no size checks (the caller proved every line small).
-        # State lives in locals for the loop and is written back once, and the
-        # usual spellings (``data: ``, ``id: ``, ``event: ``) are recognised by
-        # their first character and one slice instead of ``partition``: measured,
-        # this loop is most of the engine's per-event cost.
+        # The line state machine, for what ``_text`` does not take whole
+        # (several data lines, ``data:x``, ``retry:`` …) and for reads checked
+        # for size.  State lives in locals and is written back once, and the usual
+        # spellings are recognised by their first character and one slice instead
+        # of ``partition``: streams of multi-line events spend their time here.
         data = self._data
         etype = self._type
         id_buffer = self._id_buffer
