@@ -15,6 +15,7 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from desktop.core.options import DEFAULT_RETRY_MS
+from desktop.core.rates import RateSeries
 from desktop.core.records import (
     Closed,
     Comment,
@@ -96,6 +97,7 @@ class StreamSession:
     paused: bool = False
     pending: list[Row] = field(default_factory=list)
     pending_dropped: int = 0  # dropped from the pending buffer while paused
+    rates: RateSeries = field(default_factory=RateSeries)  # for the rate plot
     _reconnecting: Reconnecting | None = field(default=None, init=False)
     _rate: deque[tuple[float, int]] = field(
         default_factory=lambda: deque(maxlen=8), init=False
@@ -124,6 +126,7 @@ class StreamSession:
         add_type = self.types.add
         events = 0
         last_event: Event | None = None
+        record: Record | None = None
         for record in batch:
             cls = record.__class__
             if cls is Event:
@@ -149,6 +152,10 @@ class StreamSession:
             self._count_events(events)
         if last_event is not None:
             self.last_event_id = last_event.id
+        if record is not None:  # once per read, from the running totals: O(1)
+            self.rates.update(
+                record.at, record.wall, self.events, self.received_bytes, self.comments
+            )
         if self.paused and len(pending) > 2 * self.retention:
             extra = len(pending) - self.retention
             del pending[:extra]
@@ -166,6 +173,7 @@ class StreamSession:
             self._on_connecting(record)
         elif isinstance(record, Open):
             self.phase = Phase.OPEN
+            self.rates.connected(record.at)
             self.status, self.headers = record.status, record.headers
             self.message = ""
             if self.attempts:
@@ -173,6 +181,7 @@ class StreamSession:
                 self.attempts[-1].outcome = "open"
         elif isinstance(record, Reconnecting):
             self.phase = Phase.RECONNECTING
+            self.rates.disconnected(record.at)
             self.retry_ms, self.retry_source = record.delay_ms, record.delay_source
             self.next_attempt_at = record.at + record.delay_ms / 1000
             self.message = record.reason
@@ -180,6 +189,7 @@ class StreamSession:
             self._end_attempt(record.at, record.reason)
         elif isinstance(record, Closed):
             self.phase = Phase.CLOSED
+            self.rates.disconnected(record.at)
             self.failed = record.failed
             self.message = record.reason
             self.next_attempt_at = None
