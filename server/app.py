@@ -38,7 +38,9 @@ def create_app(settings: Settings) -> FastAPI:
             job_log_size=settings.job_log_size,
             max_finished=settings.max_finished_jobs,
         )
-        rt = Runtime(settings, broker, Hub(), jobs, LabState())
+        rt = Runtime(
+            settings, broker, Hub(200 if settings.lab else 0), jobs, LabState()
+        )
         stats = StatsGauge(rt)
         app.state.runtime, app.state.stats = rt, stats
         await rt.publish(
@@ -55,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             await rt.begin_shutdown()  # no-op when the runner already began it
+            await rt.lab.stop_pulse()
             for task in tasks:
                 task.cancel()
             await asyncio.wait(tasks)
@@ -70,8 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(RequestValidationError, api.validation_error)
     app.include_router(api.router)
     app.include_router(streams.router)
-    if settings.lab:
-        app.include_router(lab.router)
+    app.include_router(lab.router if settings.lab else lab.off_router)
     app.include_router(page.router)
     # Added innermost first: AccessLog wraps CORS wraps TokenGuard wraps the routes.
     if settings.token is not None:

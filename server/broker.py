@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import secrets
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -39,6 +40,7 @@ class StoredEvent:
     data: str
     frame: bytes
     n: int  # position in its topic, from 0
+    published: float  # wall time (time.time()) of the publish, for the lab
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,16 @@ class Broker(Protocol):
 
     async def forget(self) -> int: ...
 
+    async def published_between(
+        self, topic: str, since: float, until: float
+    ) -> tuple[list[StoredEvent], bool]:
+        """Logged events published in [since, until] (wall s), and whether that is all.
+
+        False when part of the span already fell out of the bounded log (or the lab
+        forgot it): the answer then lacks events that were published.
+        """
+        ...
+
 
 @dataclass(slots=True)
 class _Topic:
@@ -105,6 +117,8 @@ class _Topic:
     log: deque[StoredEvent]
     next_n: int = 0
     closed: bool = False
+    # Publish wall time of the newest event no longer in the log (0: none yet).
+    evicted_until: float = 0.0
     sinks: set[Sink] = field(default_factory=set)
 
     def first_n(self) -> int:
@@ -147,9 +161,16 @@ class MemoryBroker:
             raise ValueError(f"topic {topic!r} is closed")
         event_id = f"{self._run_id}-{t.number}-{t.next_n}"
         event = StoredEvent(
-            event_id, type_, data, event_frame(type_, data, event_id), t.next_n
+            event_id,
+            type_,
+            data,
+            event_frame(type_, data, event_id),
+            t.next_n,
+            time.time(),
         )
         t.next_n += 1
+        if len(t.log) == t.log.maxlen:  # the append below evicts the oldest
+            t.evicted_until = t.log[0].published
         t.log.append(event)
         self._published += 1
         for sink in tuple(t.sinks):
@@ -218,8 +239,17 @@ class MemoryBroker:
         dropped = 0
         for t in self._topics.values():
             dropped += len(t.log)
+            if t.log:
+                t.evicted_until = t.log[-1].published
             t.log.clear()
         return dropped
+
+    async def published_between(
+        self, topic: str, since: float, until: float
+    ) -> tuple[list[StoredEvent], bool]:
+        t = self._topic(topic)
+        events = [e for e in t.log if since <= e.published <= until]
+        return events, not t.evicted_until or since > t.evicted_until
 
     def retained(self, topic: str) -> int:
         """Events the topic's log holds now."""

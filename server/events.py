@@ -90,6 +90,16 @@ class Lab(_Payload):
     detail: dict[str, JSONScalar]
 
 
+class Pulse(_Payload):
+    """The lab's steady beat on /api/events (``POST /api/lab/pulse``), with an id.
+
+    ``n`` counts the beats since the pulse started, ``every_ms`` is its period.
+    """
+
+    n: int
+    every_ms: int
+
+
 class Server(_Payload):
     """The server's own lifecycle."""
 
@@ -156,6 +166,7 @@ CATALOGUE: tuple[EventType, ...] = (
     EventType("end", End, (JOB,)),
     EventType("job", Job, (ALL,)),
     EventType("lab", Lab, (ALL,)),
+    EventType("pulse", Pulse, (ALL,)),
     EventType("server", Server, (ALL,)),
     EventType("stats", Stats, (ALL,)),
     EventType("replay-gap", ReplayGap, (JOB, ALL, TICKER)),

@@ -1,8 +1,15 @@
-"""The lab's switches, consulted when a stream connects, and the answers they give."""
+"""The lab's switches, consulted when a stream connects, and the answers they give.
+
+Also the lab's own records: what a browser's EventSource reported (`/api/lab/browser`)
+and the steady `pulse` publisher (`/api/lab/pulse`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Literal
 
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
@@ -10,6 +17,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from server.encoding import Buffering, Encoder, Gzip, Identity
 
 RefuseWith = Literal[204, 401, 503, "html"]
+BROWSER_OBSERVATIONS = 10_000
 
 
 @dataclass(slots=True)
@@ -22,6 +30,20 @@ class LabState:
     retry_ms: int | None = None  # overrides Settings.retry_ms when set
     encoding: Literal["identity", "gzip", "buffer"] = "identity"
     buffer_bytes: int = 4096
+    # What browsers' EventSources reported (page at `/`), oldest first, bounded.
+    browser: deque[dict[str, object]] = field(
+        default_factory=lambda: deque(maxlen=BROWSER_OBSERVATIONS)
+    )
+    pulse_ms: int = 0  # the pulse publisher's period; 0: off
+    pulse: asyncio.Task[None] | None = None
+
+    async def stop_pulse(self) -> None:
+        """Stop the pulse publisher, if it runs, and wait until it has."""
+        task, self.pulse, self.pulse_ms = self.pulse, None, 0
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def take_refusal(self) -> RefuseWith | None:
         """The answer for this connect instead of a stream, if the lab asked for one."""

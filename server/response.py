@@ -238,6 +238,13 @@ class EventStreamResponse(Response):
         if ending is Ending.SHUTDOWN:
             await self._complete(send, comment_frame("server shutting down"))
             return
+        if ending is Ending.DROPPED:
+            # The server ends the stream: a proper end of body, EOF to the client,
+            # which reconnects after `retry`.  The connection stays open for HTTP
+            # keep-alive, as after any finished response: closing it as well would
+            # race a client reusing it for its next request (a spurious ReadError).
+            await self._complete(send, b"")
+            return
         if ending in (Ending.OVERFLOW, Ending.SEND_TIMEOUT):
             log.warning(
                 "dropped subscription %d (%s, %s): %s",

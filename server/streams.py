@@ -32,8 +32,11 @@ from server.wire import event_frame, retry_frame
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from server.broker import StoredEvent
     from server.stats import StatsGauge
+    from server.subscriptions import Sent
 
+SENT_LOG = 10_000  # events each subscription's sent log keeps (lab on only)
 Rt = Annotated[Runtime, Depends(runtime_of)]
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID")]
 router = APIRouter(tags=["streams"])
@@ -48,28 +51,35 @@ def _gap_frame(gap: Gap) -> bytes:
     return event_frame("replay-gap", payload.model_dump_json())
 
 
-def _chunks(frames: Iterable[tuple[bytes, str | None]], limit: int) -> list[Chunk]:
+def _chunks(
+    frames: Iterable[tuple[bytes, StoredEvent | None]], limit: int
+) -> list[Chunk]:
     """Group frames into writes of at most ``limit`` bytes (one frame may exceed it)."""
     out: list[Chunk] = []
     parts: list[bytes] = []
-    size = count = 0
-    last: str | None = None
-    for frame, event_id in frames:
+    meta: list[Sent] = []
+    size = 0
+    for frame, event in frames:
         if parts and size + len(frame) > limit:
-            out.append(Chunk(b"".join(parts), count, last))
-            parts, size, count, last = [], 0, 0, None
+            last = meta[-1].id if meta else None
+            out.append(Chunk(b"".join(parts), len(meta), last, meta))
+            parts, meta, size = [], [], 0
         parts.append(frame)
         size += len(frame)
-        if event_id is not None:
-            count += 1
-            last = event_id
+        if event is not None:
+            meta.append(event)
     if parts:
-        out.append(Chunk(b"".join(parts), count, last))
+        last = meta[-1].id if meta else None
+        out.append(Chunk(b"".join(parts), len(meta), last, meta))
     return out
 
 
 def _subscription(
-    rt: Runtime, request: Request, topic: str, source: Source | None = None
+    rt: Runtime,
+    request: Request,
+    topic: str,
+    source: Source | None = None,
+    last_event_id: str | None = None,
 ) -> Subscription:
     client = request.client
     return Subscription(
@@ -79,6 +89,8 @@ def _subscription(
         topic=topic,
         backlog_bytes=rt.settings.backlog_bytes,
         source=source,
+        last_event_id=last_event_id or "",
+        sent_log=SENT_LOG if rt.settings.lab else 0,
     )
 
 
@@ -111,10 +123,10 @@ async def _topic_stream(
         and replay.gap is None
     ):
         return Response(status_code=204)  # nothing will ever follow that id
-    frames: list[tuple[bytes, str | None]] = [(_retry(rt), None)]
+    frames: list[tuple[bytes, StoredEvent | None]] = [(_retry(rt), None)]
     if replay.gap is not None:
         frames.append((_gap_frame(replay.gap), None))
-    frames.extend((e.frame, e.id) for e in replay.events)
+    frames.extend((e.frame, e) for e in replay.events)
     if extra:
         frames.append((extra, None))
     if replay.closed:
@@ -137,7 +149,7 @@ async def all_events(
     refused = _opening(rt)
     if refused is not None:
         return refused
-    sub = _subscription(rt, request, EVENTS_TOPIC)
+    sub = _subscription(rt, request, EVENTS_TOPIC, last_event_id=last_event_id)
     stats: StatsGauge = request.app.state.stats
     return await _topic_stream(
         rt, sub, last_event_id or None, history=False, extra=stats.frame(joining=1)
@@ -156,7 +168,7 @@ async def job_events(
     refused = _opening(rt)
     if refused is not None:
         return refused
-    sub = _subscription(rt, request, job.topic)
+    sub = _subscription(rt, request, job.topic, last_event_id=last_event_id)
     try:
         return await _topic_stream(rt, sub, last_event_id or None, history=True)
     except UnknownTopicError:
@@ -191,8 +203,8 @@ async def ticker(
     source = Ticker(
         start=start, count=count, rate=rate, size=size, now=time.monotonic()
     )
-    sub = _subscription(rt, request, "ticker", source)
-    frames = [(_retry(rt), None)]
+    sub = _subscription(rt, request, "ticker", source, last_event_id)
+    frames: list[tuple[bytes, StoredEvent | None]] = [(_retry(rt), None)]
     if gap is not None:
         frames.append((_gap_frame(gap), None))
     return EventStreamResponse(

@@ -7,6 +7,11 @@ shutdown, overflow, client gone) change its `Ending` and wake the writer.  Produ
 never block: when the unsent backlog passes the bound the subscription ends itself
 and frees the queue, so a client that stops reading cannot make the server buffer
 without bound.
+
+With the lab on, each subscription also keeps a bounded log of what it sent (id,
+type, wall time of the write) and the hub keeps the last closed subscriptions, so
+`/api/lab/sent` can show what went out on each connection.  The log costs one
+list append per event (the event itself, no new object) and one tuple per write.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
@@ -39,13 +45,71 @@ class Ending(Enum):
     SHUTDOWN = "shutdown"  # the server is stopping
 
 
+class Sent(Protocol):
+    """One event with an id as the sent log keeps it (a `StoredEvent`, a tick)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+
+class Sents(Protocol):
+    """The events with an id one write holds, in order."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Sent]: ...
+
+
 @dataclass(slots=True)
 class Chunk:
-    """Bytes to write in one send, how many events they hold, the last id among them."""
+    """Bytes to write in one send, how many events they hold, the last id among them.
+
+    ``meta`` names the events with an id it holds, for the lab's sent log; producers
+    that cannot name them cheaply leave it empty.
+    """
 
     data: bytes
     events: int
     last_id: str | None
+    meta: Sents = ()
+
+
+class SentLog:
+    """What one subscription sent: per write, its events and the write's wall time.
+
+    Bounded by events, not writes: whole writes are dropped from the old end while
+    the rest still holds ``limit`` events; `entries` trims to exactly ``limit``.
+    """
+
+    __slots__ = ("_held", "_writes", "limit", "total")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.total = 0  # events with an id sent, all time
+        self._held = 0
+        self._writes: deque[tuple[Sents, float]] = deque()
+
+    def add(self, events: Sents, wall: float) -> None:
+        n = len(events)
+        if not n:
+            return
+        self._writes.append((events, wall))
+        self._held += n
+        self.total += n
+        while self._held - len(self._writes[0][0]) >= self.limit:
+            self._held -= len(self._writes.popleft()[0])
+
+    def entries(self) -> list[dict[str, object]]:
+        """The last ``limit`` events sent, oldest first."""
+        out = [
+            {"id": e.id, "type": e.type, "sent": wall}
+            for events, wall in self._writes
+            for e in events
+        ]
+        return out[-self.limit :] if len(out) > self.limit else out
 
 
 class Source(Protocol):
@@ -73,12 +137,17 @@ class Subscription:
         topic: str,
         backlog_bytes: int,
         source: Source | None = None,
+        last_event_id: str = "",
+        sent_log: int = 0,
     ) -> None:
         self.number = number
         self.client = client
         self.path = path
         self.topic = topic
+        self.last_event_id = last_event_id  # what the request carried ("" if none)
         self.since = time.time()
+        self.closed: float | None = None  # wall time it left the hub
+        self.log = SentLog(sent_log) if sent_log > 0 else None
         self.events_sent = 0
         self.bytes_sent = 0
         self.last_id: str | None = None
@@ -95,11 +164,17 @@ class Subscription:
         self._pending_bytes = 0
         self._pending_events = 0
         self._pending_last_id: str | None = None
+        self._meta: list[Sent] | None = [] if self.log is not None else None
 
     # -- producers -------------------------------------------------------------------
 
     def push(
-        self, frame: bytes, *, events: int = 1, last_id: str | None = None
+        self,
+        frame: bytes,
+        *,
+        events: int = 1,
+        last_id: str | None = None,
+        meta: Sent | None = None,
     ) -> None:
         """Queue a frame for the writer; ends it if the backlog overflows."""
         if self.ending is not Ending.OPEN:
@@ -109,13 +184,15 @@ class Subscription:
         self._pending_events += events
         if last_id is not None:
             self._pending_last_id = last_id
+        if meta is not None and self._meta is not None:
+            self._meta.append(meta)
         if self._pending_bytes > self._backlog_bytes:
             self.end(Ending.OVERFLOW)
             return
         self.wake.set()
 
     def deliver(self, event: StoredEvent) -> None:
-        self.push(event.frame, last_id=event.id)
+        self.push(event.frame, last_id=event.id, meta=event)
 
     def finish(self) -> None:
         """The topic publishes nothing more: the writer drains the queue and closes."""
@@ -133,6 +210,8 @@ class Subscription:
         if ending in (Ending.OVERFLOW, Ending.SEND_TIMEOUT, Ending.GONE):
             self._frames.clear()
             self._pending_bytes = 0
+            if self._meta is not None:
+                self._meta = []
         if self.interrupt_write is not None:
             self.interrupt_write()
         self.wake.set()
@@ -147,7 +226,12 @@ class Subscription:
     def take_queued(self) -> Chunk:
         """The queued frames only (what producers pushed)."""
         frames, self._frames = self._frames, []
-        chunk = Chunk(b"".join(frames), self._pending_events, self._pending_last_id)
+        meta: Sents = ()
+        if self._meta:
+            meta, self._meta = self._meta, []
+        chunk = Chunk(
+            b"".join(frames), self._pending_events, self._pending_last_id, meta
+        )
         self._pending_bytes = self._pending_events = 0
         self._pending_last_id = None
         return chunk
@@ -158,10 +242,14 @@ class Subscription:
         if self.source is not None and len(chunk.data) < budget:
             more = self.source.take(now, budget - len(chunk.data))
             if more.events:
+                meta = more.meta
+                if len(chunk.meta):
+                    meta = [*chunk.meta, *more.meta]
                 chunk = Chunk(
                     chunk.data + more.data,
                     chunk.events + more.events,
                     more.last_id or chunk.last_id,
+                    meta,
                 )
         return chunk
 
@@ -180,6 +268,8 @@ class Subscription:
         self.bytes_sent += len(chunk.data)
         if chunk.last_id is not None:
             self.last_id = chunk.last_id
+        if self.log is not None:
+            self.log.add(chunk.meta, time.time())
 
     def describe(self) -> dict[str, object]:
         """The row `/api/streams` shows."""
@@ -195,14 +285,38 @@ class Subscription:
             "stalled": self.stalled_until > time.monotonic(),
         }
 
+    def _ending_shown(self) -> str | None:
+        if self.ending is not Ending.OPEN:
+            return self.ending.value
+        # A pull source that ran out ends its response without a control call.
+        return None if self.closed is None else Ending.FINISHED.value
+
+    def describe_sent(self) -> dict[str, object]:
+        """The row of `/api/lab/sent`: the Last-Event-ID asked, the ending, the log."""
+        log = self.log
+        return {
+            "number": self.number,
+            "topic": self.topic,
+            "client": self.client,
+            "path": self.path,
+            "opened": self.since,
+            "closed": self.closed,
+            "last_event_id": self.last_event_id,
+            "ending": self._ending_shown(),
+            "sent": log.entries() if log is not None else [],
+            "sent_total": log.total if log is not None else 0,
+        }
+
 
 class Hub:
     """The registry of open subscriptions: `/api/streams`, lab faults, shutdown."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_closed: int = 0) -> None:
         self._subs: dict[int, Subscription] = {}
         self._numbers = itertools.count(1)
         self.closing = False  # the server is shutting down: refuse new streams
+        # The last closed subscriptions (lab: what they sent), newest last.
+        self.closed: deque[Subscription] = deque(maxlen=keep_closed)
 
     def new_number(self) -> int:
         return next(self._numbers)
@@ -211,7 +325,10 @@ class Hub:
         self._subs[sub.number] = sub
 
     def remove(self, sub: Subscription) -> None:
-        self._subs.pop(sub.number, None)
+        if self._subs.pop(sub.number, None) is not None:
+            sub.closed = time.time()
+            if self.closed.maxlen:
+                self.closed.append(sub)
 
     def __iter__(self) -> Iterator[Subscription]:
         return iter(tuple(self._subs.values()))

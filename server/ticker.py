@@ -8,8 +8,12 @@ together are formatted into one chunk (one send), which is where the speed comes
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, NamedTuple
 
 from server.subscriptions import Chunk
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _PATTERN = "abcdefghijklmnopqrstuvwxyz0123456789"
 MAX_COUNT = 100_000_000
@@ -39,6 +43,28 @@ def tick_frames(start: int, stop: int, size: int) -> bytes:
             for i in range(start, stop)
         ]
     ).encode()
+
+
+class TickRef(NamedTuple):
+    """Tick i as the lab's sent log names it."""
+
+    id: str
+    type: str
+
+
+class TickIds:
+    """Ticks ``start`` .. ``stop - 1`` of one write, named only when the lab asks."""
+
+    __slots__ = ("start", "stop")
+
+    def __init__(self, start: int, stop: int) -> None:
+        self.start, self.stop = start, stop
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __iter__(self) -> Iterator[TickRef]:
+        return (TickRef(str(i), "tick") for i in range(self.start, self.stop))
 
 
 class Ticker:
@@ -76,6 +102,6 @@ class Ticker:
         if stop <= self._next:
             return Chunk(b"", 0, None)
         data = tick_frames(self._next, stop, self._size)
-        chunk = Chunk(data, stop - self._next, str(stop - 1))
+        chunk = Chunk(data, stop - self._next, str(stop - 1), TickIds(self._next, stop))
         self._next = stop
         return chunk

@@ -60,7 +60,7 @@ async def test_drop_ends_every_stream_after_reporting_it(
         assert r.json() == {"action": "drop", "subscriptions": 2}
         seen, how = await collect(events)
         ticks, how_ticker = await collect(ticker)
-    assert how == how_ticker == "error"  # FIN without the last chunk: a cut connection
+    assert how == how_ticker == "eof"  # a clean end of body: the server ended it
     lab = [json.loads(e.data) for e in events_only(seen) if e.type == "lab"]
     assert lab == [{"action": "drop", "detail": {"subscriptions": 2}}]
     assert events_only(ticks)

@@ -78,8 +78,8 @@ def test_a_dropped_stream_shows_reconnecting_then_open_in_order_and_loses_nothin
         retries = [r for r in rows if isinstance(r, RetryField)]
         assert [(r.ms, r.connection) for r in retries] == [(200, 1), (200, 2)]
         first, second = session.attempts
-        # the lab's drop is a FIN mid-body: the engine calls it a lost connection
-        assert first.outcome.startswith("open → connection lost")
+        # the lab's drop ends the body cleanly: the server closed the stream
+        assert first.outcome.startswith("open → server closed the stream")
         assert second.delay_asked_ms == 200  # the server's retry:
         assert second.delay_waited_ms is not None and second.delay_waited_ms >= 190
         ids = [int(r.id) for r in rows if isinstance(r, Event)]
