@@ -289,7 +289,7 @@ class Subscription:
         if self.ending is not Ending.OPEN:
             return self.ending.value
         # A pull source that ran out ends its response without a control call.
-        return None if self.closed is None else Ending.FINISHED.value
+        return None if self.closed is None else "finished"
 
     def describe_sent(self) -> dict[str, object]:
         """The row of `/api/lab/sent`: the Last-Event-ID asked, the ending, the log."""
