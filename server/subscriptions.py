@@ -287,7 +287,8 @@ class Subscription:
 
     def _ending_shown(self) -> str | None:
         if self.ending is not Ending.OPEN:
-            return self.ending.value
+            shown: str = self.ending.value
+            return shown
         # A pull source that ran out ends its response without a control call.
         return None if self.closed is None else "finished"
 
