@@ -131,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-reconnect", action="store_true", help="never reconnect"
     )
     reconnect.add_argument(
+        "--no-resume", action="store_true",
+        help="never send Last-Event-ID: reconnects miss what was sent meanwhile",
+    )  # fmt: skip
+    reconnect.add_argument(
         "--max-backoff", type=_positive, metavar="MS",
         help="opt-in exponential backoff with jitter, capped at MS (beyond the spec)",
     )  # fmt: skip
@@ -195,6 +199,7 @@ def options_from(args: argparse.Namespace) -> StreamOptions:
         retry_ms=args.retry,
         max_attempts=args.max_attempts,
         reconnect=not args.no_reconnect,
+        send_last_event_id=not args.no_resume,
         close_on=frozenset(args.close_on),
         count=args.count,
         max_event_bytes=args.max_event_bytes,

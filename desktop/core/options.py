@@ -41,5 +41,9 @@ class StreamOptions:
     read_timeout: float | None = None  # a silent stall becomes a reconnect
     max_backoff_ms: int | None = None  # opt-in exponential backoff, beyond the spec
     reconnect_on_status: frozenset[int] = field(default_factory=frozenset)
+    # False: never send Last-Event-ID (the lab's "naive client", which loses what
+    # was published while it was away); an explicit ``last_event_id`` is not sent
+    # either.
+    send_last_event_id: bool = True
     comments: bool = False  # yield Comment records
     raw: bool = False  # yield RawChunk records

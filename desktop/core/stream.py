@@ -219,7 +219,7 @@ class EventStream:
                         Connecting(
                             attempt,
                             options.url,
-                            self.last_event_id,
+                            self._carried(),
                             time.monotonic(),
                             time.time(),
                         )
@@ -271,6 +271,10 @@ class EventStream:
             if self._client is None:
                 await client.aclose()
 
+    def _carried(self) -> str:
+        """The Last-Event-ID this attempt sends ("" for the naive client)."""
+        return self.last_event_id if self.options.send_last_event_id else ""
+
     async def _attempt(
         self, client: httpx.AsyncClient, attempt: int
     ) -> AsyncGenerator[list[Record], None]:
@@ -287,7 +291,7 @@ class EventStream:
             async with client.stream(
                 options.method,
                 url,
-                headers=request_headers(options, self.last_event_id),
+                headers=request_headers(options, self._carried()),
                 content=options.body,
                 timeout=timeout,
                 follow_redirects=True,

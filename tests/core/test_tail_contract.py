@@ -308,6 +308,7 @@ def test_console_script_is_installed_and_documents_the_options() -> None:
         "--retry",
         "--max-attempts",
         "--no-reconnect",
+        "--no-resume",
         "--close-on",
         "--count",
         "--format",

@@ -1,0 +1,322 @@
+"""The bundled server's lab (``/api/lab``) as typed async calls, with readable errors.
+
+The reconnect lab sets faults up and then compares what a client received with
+what the server published and sent.  Every failure becomes a `LabError` whose
+``message`` a person can read in the UI: the lab is off, the server cannot be
+reached, or it answered something unexpected.  Qt-free; the caller owns the
+``httpx.AsyncClient``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+# The broker topic of ``/api/events`` (what `/api/streams` and `/api/lab/sent` call
+# it); a job's stream is ``job:<id>``.  The ticker has no publish log.
+EVENTS_TOPIC = "events"
+_TIMEOUT = httpx.Timeout(10.0)
+
+
+class LabError(Exception):
+    """A lab call failed; ``message`` says why in words for the UI."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status  # the HTTP status, when the server answered
+
+
+@dataclass(slots=True)
+class Published:
+    """One event of the broker log: its id, type and publish wall time (s)."""
+
+    id: str
+    type: str
+    published: float
+
+
+@dataclass(slots=True)
+class Sent:
+    """One event a subscription wrote, with the wall time (s) of the write."""
+
+    id: str
+    type: str
+    sent: float
+
+
+@dataclass(slots=True)
+class SentLog:
+    """What one subscription (a connection, as the server saw it) sent.
+
+    ``last_event_id`` is what its request carried ("" when none), ``ending`` how it
+    ended (None while open: "dropped", "cut", "gone", "finished", "shutdown" …),
+    ``sent`` the last 10,000 events with an id, ``sent_total`` all of them.
+    """
+
+    number: int
+    topic: str
+    client: str
+    opened: float
+    closed: float | None
+    last_event_id: str
+    ending: str | None
+    sent: list[Sent]
+    sent_total: int
+    path: str = ""
+
+
+@dataclass(slots=True)
+class BrowserObservation:
+    """What a browser's EventSource on the page at ``/`` reported.
+
+    ``kind`` is "open", "error" or "message"; ``at`` the browser's wall clock,
+    ``received`` the server's (both s); ``id`` the lastEventId after it.
+    """
+
+    kind: str
+    ready_state: int
+    id: str
+    type: str
+    at: float
+    received: float
+    stream: str = ""
+
+
+class LabClient:
+    """Calls ``/api/lab`` on ``base_url`` through ``client``.
+
+    ``headers`` go with every call (e.g. ``("Authorization", "Bearer …")``).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        client: httpx.AsyncClient,
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._client = client
+        self._headers = list(headers)
+
+    # -- faults ----------------------------------------------------------------------
+
+    async def state(self) -> dict[str, object]:
+        """The lab's switches now (`GET /api/lab`)."""
+        return _object(await self._call("GET", ""), "/api/lab")
+
+    async def drop(self) -> None:
+        """The server ends every open stream cleanly (EOF)."""
+        await self._call("POST", "/drop")
+
+    async def cut(self) -> None:
+        """The server closes every open stream mid-event."""
+        await self._call("POST", "/cut")
+
+    async def stall(self, seconds: float) -> None:
+        await self._call("POST", "/stall", {"seconds": seconds})
+
+    async def refuse(
+        self, count: int, status: int | str, retry_after_s: int = 5
+    ) -> None:
+        """The next ``count`` connects get ``status`` (204, 401, 503 or "html")."""
+        body = {"count": count, "status": status, "retry_after_s": retry_after_s}
+        await self._call("POST", "/refuse", body)
+
+    async def retry(self, ms: int) -> None:
+        await self._call("POST", "/retry", {"ms": ms})
+
+    async def forget(self) -> None:
+        await self._call("POST", "/forget")
+
+    async def omit_end(self, count: int = 1) -> None:
+        await self._call("POST", "/omit-end", {"count": count})
+
+    async def encoding(self, mode: str, buffer_bytes: int = 4096) -> None:
+        """ "identity", "gzip" or "buffer" (a buffering proxy) for new streams."""
+        await self._call(
+            "POST", "/encoding", {"mode": mode, "buffer_bytes": buffer_bytes}
+        )
+
+    async def reset(self) -> None:
+        """Every switch back to normal, pulse off."""
+        await self._call("POST", "/reset")
+
+    async def pulse(self, every_ms: int) -> None:
+        """A logged `pulse` event on /api/events every ``every_ms`` (0 stops it)."""
+        await self._call("POST", "/pulse", {"every_ms": every_ms})
+
+    # -- records ---------------------------------------------------------------------
+
+    async def published(
+        self, topic: str, since: float, until: float
+    ) -> tuple[list[Published], bool]:
+        """The topic's logged events published in [since, until] (wall s).
+
+        The bool is False when part of the span already fell out of the log.
+        """
+        path = "/published"
+        answer = _object(
+            await self._call(
+                "GET", path, params={"topic": topic, "since": since, "until": until}
+            ),
+            path,
+        )
+        try:
+            events = [
+                Published(_str(e, "id"), _str(e, "type"), _num(e, "published"))
+                for e in _list(answer, "events")
+            ]
+            complete = answer["complete"]
+            if not isinstance(complete, bool):
+                raise TypeError("complete")
+        except (KeyError, TypeError) as exc:
+            raise _bad(path, exc) from None
+        return events, complete
+
+    async def sent(self, topic: str | None = None) -> list[SentLog]:
+        """Open and recently closed subscriptions (of ``topic``), oldest first."""
+        path = "/sent"
+        params = {"topic": topic} if topic is not None else None
+        answer = _object(await self._call("GET", path, params=params), path)
+        try:
+            return [_sent_log(row) for row in _list(answer, "subscriptions")]
+        except (KeyError, TypeError) as exc:
+            raise _bad(path, exc) from None
+
+    async def browser(self) -> list[BrowserObservation]:
+        """What browsers' EventSources reported, oldest first."""
+        path = "/browser"
+        answer = _object(await self._call("GET", path), path)
+        try:
+            return [
+                BrowserObservation(
+                    _str(o, "kind"),
+                    int(_num(o, "ready_state")),
+                    _str(o, "id"),
+                    _str(o, "type"),
+                    _num(o, "at"),
+                    _num(o, "received"),
+                    str(o.get("stream", "")),
+                )
+                for o in _list(answer, "observations")
+            ]
+        except (KeyError, TypeError) as exc:
+            raise _bad(path, exc) from None
+
+    async def clear_browser(self) -> None:
+        await self._call("DELETE", "/browser")
+
+    # -- transport -------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, object] | None = None,
+        params: Mapping[str, str | float] | None = None,
+    ) -> object:
+        url = f"{self.base_url}/api/lab{path}"
+        what = f"lab {path.lstrip('/') or 'state'}"
+        try:
+            response = await self._client.request(
+                method,
+                url,
+                json=body if body is not None else ({} if method == "POST" else None),
+                params=params,
+                headers=self._headers,
+                timeout=_TIMEOUT,
+            )
+        except httpx.TransportError as exc:
+            detail = str(exc) or type(exc).__name__
+            raise LabError(
+                f"cannot reach the server at {self.base_url} ({what}): {detail}"
+            ) from None
+        status = response.status_code
+        try:
+            answer: object = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            answer = None
+        if status >= 400:
+            raise LabError(_refusal(what, status, answer), status)
+        if answer is None:
+            snippet = response.text[:80].strip()
+            raise LabError(
+                f"unexpected answer to {what}: not JSON (HTTP {status}: {snippet!r})",
+                status,
+            )
+        return answer
+
+
+def _refusal(what: str, status: int, answer: object) -> str:
+    detail = ""
+    if isinstance(answer, dict):
+        message = answer.get("message") or answer.get("detail")
+        detail = message if isinstance(message, str) else ""
+    if status == 404 and ("lab is off" in detail or detail in ("", "Not Found")):
+        return "the lab is off on this server (start it with --lab)"
+    if status == 401:
+        return f"{what}: the server wants a token (HTTP 401)"
+    return f"{what} refused (HTTP {status}): {detail or 'no reason given'}"
+
+
+def _bad(path: str, exc: BaseException) -> LabError:
+    field = exc.args[0] if exc.args else "?"
+    return LabError(f"unexpected answer from /api/lab{path}: bad or missing {field!r}")
+
+
+def _object(answer: object, path: str) -> dict[str, object]:
+    if not isinstance(answer, dict):
+        raise LabError(f"unexpected answer from {path}: not a JSON object")
+    return answer
+
+
+def _list(answer: Mapping[str, object], key: str) -> list[dict[str, object]]:
+    value = answer[key]
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise TypeError(key)
+    return value
+
+
+def _str(row: Mapping[str, object], key: str) -> str:
+    value = row[key]
+    if not isinstance(value, str):
+        raise TypeError(key)
+    return value
+
+
+def _num(row: Mapping[str, object], key: str) -> float:
+    value = row[key]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(key)
+    return float(value)
+
+
+def _optional_num(row: Mapping[str, object], key: str) -> float | None:
+    return None if row.get(key) is None else _num(row, key)
+
+
+def _optional_str(row: Mapping[str, object], key: str) -> str | None:
+    return None if row.get(key) is None else _str(row, key)
+
+
+def _sent_log(row: dict[str, object]) -> SentLog:
+    sent = _list(row, "sent")
+    return SentLog(
+        number=int(_num(row, "number")),
+        topic=_str(row, "topic"),
+        client=_str(row, "client"),
+        opened=_num(row, "opened"),
+        closed=_optional_num(row, "closed"),
+        last_event_id=_str(row, "last_event_id"),
+        ending=_optional_str(row, "ending"),
+        sent=[Sent(_str(s, "id"), _str(s, "type"), _num(s, "sent")) for s in sent],
+        sent_total=int(_num(row, "sent_total")),
+        path=str(row.get("path", "")),
+    )
