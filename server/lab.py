@@ -147,6 +147,23 @@ async def cut(rt: Rt) -> dict[str, object]:
     return result
 
 
+_RESET_ID_FRAME = b'id\nevent: lab\ndata: {"action":"reset-id"}\n\n'
+
+
+@router.post("/reset-id")
+async def reset_id(rt: Rt) -> dict[str, object]:
+    """Send an event with an empty ``id:`` on /api/events streams (not logged).
+
+    A conforming client's last event ID becomes "" (WHATWG: an empty id field
+    resets it), so its next reconnect carries no Last-Event-ID and resumes nothing.
+    """
+    subs = list(rt.hub.on_topic(EVENTS_TOPIC))
+    result = await _report(rt, "reset-id", subscriptions=len(subs))
+    for sub in subs:
+        sub.push(_RESET_ID_FRAME)
+    return result
+
+
 @router.post("/stall")
 async def stall(rt: Rt, body: StallBody | None = None) -> dict[str, object]:
     """Open subscriptions send nothing, pings included, for ``seconds``."""

@@ -144,6 +144,10 @@ class LabClient:
             "POST", "/encoding", {"mode": mode, "buffer_bytes": buffer_bytes}
         )
 
+    async def reset_id(self) -> None:
+        """/api/events streams get an event with an empty ``id:`` (resets the id)."""
+        await self._call("POST", "/reset-id")
+
     async def reset(self) -> None:
         """Every switch back to normal, pulse off."""
         await self._call("POST", "/reset")
