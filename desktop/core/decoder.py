@@ -16,7 +16,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from desktop.core.records import Comment, Error, Event, RetryField
+from desktop.core.records import (
+    Comment,
+    Error,
+    Event,
+    Notice,
+    NoticeKind,
+    RetryField,
+)
 
 if TYPE_CHECKING:
     from desktop.core.records import Record
@@ -25,8 +32,10 @@ _BOM = b"\xef\xbb\xbf"
 _CR = b"\r"[0]
 _LF = b"\n"[0]
 # An event block of the usual shape, whole; or else any one line (see _text).
+# The id must be non-empty and NUL-free: an empty id (a reset) and an id with
+# NUL (ignored) are said out loud as Notices, which only ``_lines`` makes.
 _BLOCK = re.compile(
-    r"(id: [^\n\0]*\n)?(event: .*\n)?(data: .*)\n\n"
+    r"(id: [^\n\0]+\n)?(event: .*\n)?(data: .*)\n\n"
     r"|(.*)\n"
 )
 
@@ -49,6 +58,7 @@ class Decoder:
         "_comments",
         "_connection",
         "_data",
+        "_fields",
         "_id_buffer",
         "_limit",
         "_pending",
@@ -80,6 +90,7 @@ class Decoder:
         self._type = ""
         self._data: list[str] = []
         self._retry_in_block: int | None = None
+        self._fields = False  # an event: or id: field in the block (no-data notice)
         self._pending = b""  # an unfinished line (bytes, not yet decoded)
         self._started = False  # past the optional leading BOM
         self._trailing_cr = False  # the last read ended on CR: a leading LF is its pair
@@ -163,7 +174,31 @@ class Decoder:
         self._data = []
         self._type = ""
         self._pending = b""
+        self._fields = False
         return discarded
+
+    def discard(self, at: float = 0.0, wall: float = 0.0) -> Notice | None:
+        """End of connection: ``close``, and a Notice when an event was discarded.
+
+        WHATWG 9.2.6: an event not ended by a blank line when the stream ends is
+        discarded; browsers say nothing, so the notice names what was lost.
+        """
+        lines = len(self._data)
+        etype = self._type
+        unfinished = bool(self._pending.strip(_BOM))
+        if not self.close():
+            return None
+        parts = []
+        if lines:
+            named = f" of type {etype!r}" if etype else ""
+            plural = "s" if lines > 1 else ""
+            parts.append(f"an event{named} with {lines} data line{plural}")
+        if unfinished:
+            parts.append("an unfinished line")
+        detail = (
+            f"the connection ended before a blank line: {' and '.join(parts)} discarded"
+        )
+        return Notice(NoticeKind.DISCARDED, detail, self._connection, at, wall)
 
     # -- lines ------------------------------------------------------------
 
@@ -182,6 +217,7 @@ class Decoder:
         connection, at, wall = self._connection, self._at, self._wall
         id_buffer = self._id_buffer
         clean = not self._data and not self._type and self._retry_in_block is None
+        clean = clean and not self._fields
         dispatched = False  # a usual block was taken since ``_lines`` last ran
         backlog: list[str] = []  # other lines, decoded together by one ``_lines``
         for id_line, event_line, data_line, line in _BLOCK.findall(text):
@@ -193,7 +229,7 @@ class Decoder:
                 dispatched = False
                 backlog = []
                 clean = not self._data and not self._type
-                clean = clean and self._retry_in_block is None
+                clean = clean and self._retry_in_block is None and not self._fields
             if clean:
                 if id_line:
                     id_buffer = id_line[4:-1]
@@ -240,6 +276,7 @@ class Decoder:
         id_buffer = self._id_buffer
         last_event_id = self.last_event_id
         retry = self._retry_in_block
+        fields = self._fields
         connection, at, wall = self._connection, self._at, self._wall
         comments = self._comments
         append = out.append
@@ -261,8 +298,11 @@ class Decoder:
                         )
                     )
                     data = []
+                elif fields:  # WHATWG: an empty data buffer dispatches nothing
+                    append(self._no_data(etype, id_buffer))
                 etype = ""
                 retry = None
+                fields = False
                 continue
             first = line[0]
             if first == "d":
@@ -270,13 +310,15 @@ class Decoder:
                     data.append(line[6:])
                     continue
             elif first == "i":
-                if line[:4] == "id: ":
-                    if "\0" not in line:  # WHATWG: an id with NUL is ignored
-                        id_buffer = line[4:]
+                # An empty id or one with NUL takes the long way (Notices).
+                if line[:4] == "id: " and len(line) > 4 and "\0" not in line:
+                    id_buffer = line[4:]
+                    fields = True
                     continue
             elif first == "e":
                 if line[:7] == "event: ":
                     etype = line[7:]
+                    fields = True
                     continue
             elif first == ":":
                 if comments:
@@ -289,18 +331,40 @@ class Decoder:
                 data.append(value)
             elif name == "event":
                 etype = value
+                fields = True
             elif name == "id":
-                if "\0" not in value:  # WHATWG: an id with NUL is ignored
+                if "\0" in value:  # WHATWG: an id with NUL is ignored
+                    append(self._notice(NoticeKind.ID_NUL, _id_nul(value)))
+                else:
+                    if not value and id_buffer:
+                        append(self._notice(NoticeKind.ID_RESET, _reset(id_buffer)))
                     id_buffer = value
-            elif name == "retry" and value.isascii() and value.isdigit():
-                self.retry = retry = int(value)  # WHATWG: only if all ASCII digits
-                append(RetryField(retry, connection, at, wall))
+                    fields = fields or bool(value)  # a bare reset is no lost event
+            elif name == "retry":
+                if value.isascii() and value.isdigit():  # WHATWG: digits only
+                    self.retry = retry = int(value)
+                    append(RetryField(retry, connection, at, wall))
+                else:
+                    append(self._notice(NoticeKind.RETRY_IGNORED, _bad_retry(value)))
             # Any other field name is ignored (WHATWG 9.2.6).
         self._data = data
         self._type = etype
         self._id_buffer = id_buffer
         self.last_event_id = last_event_id
         self._retry_in_block = retry
+        self._fields = fields
+
+    # -- notices ----------------------------------------------------------
+
+    def _notice(self, kind: NoticeKind, detail: str) -> Notice:
+        return Notice(kind, detail, self._connection, self._at, self._wall)
+
+    def _no_data(self, etype: str, id_buffer: str) -> Notice:
+        what = f"event: {_shown(etype)}" if etype else f"id: {_shown(id_buffer)}"
+        return self._notice(
+            NoticeKind.NO_DATA,
+            f"{what} came in a block without data: not dispatched",
+        )
 
     def _lines_checked(self, lines: list[str], out: list[Record]) -> None:
         """The same as ``_lines`` for reads that may hold an oversized line or event."""
@@ -376,4 +440,23 @@ class Decoder:
         self._data = []
         self._type = ""
         self._retry_in_block = None
+        self._fields = False
         self._skip_event = True
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """A field value for a notice: quoted, control characters visible, cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _id_nul(value: str) -> str:
+    return f"id: {_shown(value)} contains NUL: ignored, the last event ID is unchanged"
+
+
+def _reset(previous: str) -> str:
+    return f"an empty id: field reset the last event ID (was {_shown(previous)})"
+
+
+def _bad_retry(value: str) -> str:
+    return f"retry: {_shown(value)} is not all ASCII digits: ignored"

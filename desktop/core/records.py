@@ -138,6 +138,33 @@ class Error:
     wall: float
 
 
+class NoticeKind(StrEnum):
+    """What the spec made a client ignore silently (the advice keys of advice.py)."""
+
+    ID_RESET = "id-reset"  # an empty ``id:`` emptied a non-empty last event ID
+    RETRY_IGNORED = "retry-ignored"  # a ``retry:`` value not all ASCII digits
+    ID_NUL = "id-nul"  # an ``id:`` value holding NUL, ignored
+    NO_DATA = "no-data"  # a block with ``event:``/``id:`` but no data: not dispatched
+    DISCARDED = "discarded"  # the connection ended in the middle of an event
+
+
+@dataclass(slots=True)
+class Notice:
+    """Something the spec tells a client to ignore, said out loud.
+
+    Browsers drop these without a word, which is where people lose hours (an
+    event without ``data:`` never fires, ``retry: 5s`` does nothing).  Rare by
+    nature: the decoder makes them off its fast path.  ``detail`` names the
+    line or the event concerned.
+    """
+
+    kind: NoticeKind
+    detail: str
+    connection: int
+    at: float
+    wall: float
+
+
 @dataclass(slots=True)
 class RawChunk:
     """One network read as received, for consumers that ask for raw bytes."""
@@ -157,6 +184,7 @@ Record = (
     | Reconnecting
     | Closed
     | Error
+    | Notice
     | RawChunk
 )
 Item = Event | Comment
@@ -169,6 +197,8 @@ __all__ = [
     "Error",
     "Event",
     "Item",
+    "Notice",
+    "NoticeKind",
     "Open",
     "Outcome",
     "RawChunk",

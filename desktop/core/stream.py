@@ -360,22 +360,33 @@ class EventStream:
         raw = options.raw
         monotonic, now_wall = time.monotonic, time.time
         body = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
-        async with contextlib.aclosing(body) as chunks:
-            async for chunk in chunks:
-                at, wall = monotonic(), now_wall()
-                items = decoder.feed(chunk, at, wall)
-                if decoder.retry is not None:
-                    policy.server_retry_ms = decoder.retry
-                self.last_event_id = decoder.last_event_id
-                if raw:
-                    items.insert(0, RawChunk(chunk, attempt, at, wall))
-                if watch and self._watch(items, close_on, count, at, wall):
-                    yield items
-                    return
-                if items:
-                    yield items
+        try:
+            async with contextlib.aclosing(body) as chunks:
+                async for chunk in chunks:
+                    at, wall = monotonic(), now_wall()
+                    items = decoder.feed(chunk, at, wall)
+                    if decoder.retry is not None:
+                        policy.server_retry_ms = decoder.retry
+                    self.last_event_id = decoder.last_event_id
+                    if raw:
+                        items.insert(0, RawChunk(chunk, attempt, at, wall))
+                    if watch and self._watch(items, close_on, count, at, wall):
+                        yield items
+                        return
+                    if items:
+                        yield items
+        except httpx.TransportError:
+            # A connection lost mid-event loses that event too: say so, then let
+            # _attempt map the error.
+            notice = decoder.discard(monotonic(), now_wall())
+            if notice is not None:
+                yield [notice]
+            raise
         # WHATWG: an unfinished event at the end of the stream is discarded.
-        raise ServerClosedError(decoder.close())
+        notice = decoder.discard(monotonic(), now_wall())
+        if notice is not None:
+            yield [notice]
+        raise ServerClosedError(notice is not None)
 
     def _watch(
         self,

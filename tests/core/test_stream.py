@@ -35,6 +35,7 @@ from desktop.core.records import (
     DelaySource,
     Error,
     Event,
+    Notice,
     Open,
     Outcome,
     RawChunk,
@@ -86,8 +87,9 @@ def check_records(records: list[Record], *, finished: bool = True) -> None:
         elif isinstance(record, Event | Comment):
             assert state == "open", f"{record!r} while {state}"
             assert record.connection == connection
-        elif isinstance(record, RawChunk | RetryField):
+        elif isinstance(record, RawChunk | RetryField | Notice):
             assert state == "open"
+            assert record.connection == connection
         elif isinstance(record, Reconnecting):
             assert state in ("connecting", "open"), f"Reconnecting while {state}"
             assert record.attempt == attempt
