@@ -1,0 +1,260 @@
+"""The lab's records: published log, sent logs, browser reports, pulse."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import itertools
+import json
+import time
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+from liveserver import Parser, events_only, fast, items_of
+
+from server.subscriptions import Hub, SentLog, Subscription
+from server.ticker import TickIds
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from liveserver import Item, LiveServer
+
+    from server.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+
+async def pulses(response: httpx.Response, count: int) -> list[Item]:
+    got: list[Item] = []
+    async for item in items_of(response):
+        if item.kind == "event" and item.type == "pulse":
+            got.append(item)
+            if len(got) == count:
+                break
+    return got
+
+
+async def test_pulse_is_logged_and_published_reports_it_with_times(
+    client: httpx.AsyncClient,
+) -> None:
+    since = time.time()
+    assert (await client.post("/api/lab/pulse", json={"every_ms": 20})).json() == {
+        "action": "pulse",
+        "every_ms": 20,
+    }
+    async with client.stream("GET", "/api/events") as r:
+        got = await pulses(r, 8)
+    assert [json.loads(e.data)["every_ms"] for e in got] == [20] * 8
+    ns = [json.loads(e.data)["n"] for e in got]
+    assert ns == list(range(ns[0], ns[0] + 8))
+    answer = (
+        await client.get(
+            "/api/lab/published",
+            params={"topic": "events", "since": since, "until": time.time()},
+        )
+    ).json()
+    assert answer["topic"] == "events" and answer["complete"] is True
+    logged = [e for e in answer["events"] if e["type"] == "pulse"]
+    assert {e.id for e in got} <= {e["id"] for e in logged}
+    times = [e["published"] for e in logged]
+    assert times == sorted(times)
+    assert since <= times[0] and times[-1] <= time.time()
+    steps = [b - a for a, b in itertools.pairwise(times)]
+    assert 0.015 < sum(steps) / len(steps) < 0.04  # on schedule, 20 ms apart
+    state = (await client.get("/api/lab")).json()
+    assert state["pulse_ms"] == 20
+    await client.post("/api/lab/reset")
+    assert (await client.get("/api/lab")).json()["pulse_ms"] == 0
+    stopped = time.time()  # reset stopped the pulse: nothing more is published
+    await asyncio.sleep(0.1)
+    after = await client.get("/api/lab/published", params={"since": stopped})
+    assert not [e for e in after.json()["events"] if e["type"] == "pulse"]
+
+
+async def test_published_says_incomplete_once_the_span_fell_out_of_the_log(
+    make_server: Callable[[Settings], LiveServer],
+) -> None:
+    live = make_server(fast(log_size=5))
+    async with httpx.AsyncClient(base_url=live.url) as client:
+        since = time.time()
+        for _ in range(8):
+            await client.post("/api/lab/retry", json={"ms": 20})  # a logged `lab`
+        answer = await client.get("/api/lab/published", params={"since": since})
+        body = answer.json()
+        assert len(body["events"]) == 5 and body["complete"] is False
+        later = body["events"][1]["published"]
+        tail = (await client.get("/api/lab/published", params={"since": later})).json()
+        assert len(tail["events"]) == 4 and tail["complete"] is True
+        await client.post("/api/lab/forget")
+        gone = (await client.get("/api/lab/published", params={"since": later})).json()
+        assert gone["complete"] is False
+
+
+@pytest.mark.parametrize(
+    ("topic", "says"), [("ticker", "no publish log"), ("nope", "no topic 'nope'")]
+)
+async def test_published_names_what_is_wrong_with_a_topic(
+    client: httpx.AsyncClient, topic: str, says: str
+) -> None:
+    r = await client.get("/api/lab/published", params={"topic": topic})
+    assert r.status_code == 404
+    assert says in r.json()["detail"]
+
+
+async def test_sent_shows_what_each_connection_sent_and_how_it_ended(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.post("/api/lab/pulse", json={"every_ms": 10})
+    async with client.stream("GET", "/api/events") as r:
+        first = await pulses(r, 3)
+    resume = first[-1].id or ""
+    async with client.stream(
+        "GET", "/api/events", headers={"Last-Event-ID": resume}
+    ) as r:
+        parser, seen = Parser(), []
+        await asyncio.sleep(0.05)
+        await client.post("/api/lab/drop")
+        async for chunk in r.aiter_raw():  # ends cleanly: no exception
+            seen.extend(events_only(parser.feed(chunk)))
+    await client.post("/api/lab/pulse", json={"every_ms": 0})
+    rows = (await client.get("/api/lab/sent", params={"topic": "events"})).json()[
+        "subscriptions"
+    ]
+    assert len(rows) == 2
+    one, two = rows
+    assert one["number"] < two["number"]
+    assert (one["last_event_id"], one["ending"]) == ("", "gone")
+    assert (two["last_event_id"], two["ending"]) == (resume, "dropped")
+    assert two["path"] == "/api/events" and two["closed"] >= two["opened"]
+    with_ids = [(e.id, e.type) for e in seen if e.id]
+    assert [(s["id"], s["type"]) for s in two["sent"]] == with_ids
+    assert two["sent_total"] == len(with_ids)
+    assert with_ids[0][0] != resume  # resumed right after it
+    logged = (await client.get("/api/lab/published")).json()["events"]
+    published = {e["id"]: e["published"] for e in logged}
+    for sent in two["sent"]:
+        assert sent["sent"] >= published[sent["id"]]
+    ticker = (await client.get("/api/lab/sent", params={"topic": "ticker"})).json()
+    assert ticker == {"subscriptions": []}
+
+
+async def test_sent_log_of_a_ticker_names_every_tick(client: httpx.AsyncClient) -> None:
+    async with client.stream("GET", "/api/ticker?rate=0&count=40&size=8") as r:
+        got = events_only([i async for i in items_of(r)])
+    rows = (await client.get("/api/lab/sent", params={"topic": "ticker"})).json()
+    (row,) = rows["subscriptions"]
+    assert (
+        [s["id"] for s in row["sent"]]
+        == [e.id for e in got]
+        == [str(i) for i in range(40)]
+    )
+    assert row["ending"] == "finished" and row["sent_total"] == 40
+
+
+def test_sent_log_is_bounded_by_events_and_keeps_the_newest() -> None:
+    log = SentLog(10)
+    for start in range(0, 35, 7):
+        log.add(TickIds(start, start + 7), float(start))
+    entries = log.entries()
+    assert [e["id"] for e in entries] == [str(i) for i in range(25, 35)]
+    assert entries[0]["sent"] == 21.0 and entries[-1]["sent"] == 28.0
+    assert log.total == 35
+    log.add((), 99.0)  # a write without events (a ping) logs nothing
+    assert log.total == 35
+
+
+def test_the_hub_keeps_the_last_closed_subscriptions_only() -> None:
+    hub = Hub(keep_closed=2)
+    subs = [
+        Subscription(n, client="c", path="/p", topic="t", backlog_bytes=100)
+        for n in range(1, 5)
+    ]
+    for sub in subs:
+        hub.add(sub)
+    for sub in subs:
+        hub.remove(sub)
+    assert [s.number for s in hub.closed] == [3, 4]
+    assert all(s.closed is not None for s in subs)
+    assert not Hub().closed.maxlen  # lab off: nothing kept
+
+
+async def test_browser_observations_are_stored_listed_and_cleared(
+    client: httpx.AsyncClient,
+) -> None:
+    one = {"kind": "open", "ready_state": 1, "at": 1000.5, "stream": "/api/events"}
+    assert (await client.post("/api/lab/browser", json=one)).json() == {"stored": 1}
+    batch = [
+        {"kind": "message", "ready_state": 1, "id": "x-0-1", "type": "pulse", "at": 1},
+        {"kind": "error", "ready_state": 0, "id": "x-0-1", "at": 2},
+    ]
+    assert (await client.post("/api/lab/browser", json=batch)).json() == {"stored": 2}
+    got = (await client.get("/api/lab/browser")).json()["observations"]
+    assert [o["kind"] for o in got] == ["open", "message", "error"]
+    assert got[0]["stream"] == "/api/events" and got[2]["type"] == ""
+    assert all(abs(o["received"] - time.time()) < 5 for o in got)
+    bad = await client.post("/api/lab/browser", json={"kind": "close", "at": 1})
+    assert bad.status_code == 422
+    assert "kind" in bad.json()["message"] and "ready_state" in bad.json()["message"]
+    assert (await client.delete("/api/lab/browser")).json() == {"cleared": 3}
+    assert (await client.get("/api/lab/browser")).json() == {"observations": []}
+
+
+async def test_pulse_refuses_a_period_too_short_to_be_useful(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.post("/api/lab/pulse", json={"every_ms": 3})
+    assert r.status_code == 422
+    assert "at least 10 ms" in r.json()["message"]
+
+
+async def test_reset_id_sends_an_empty_id_on_all_events_streams(
+    client: httpx.AsyncClient,
+) -> None:
+    async with client.stream("GET", "/api/events") as r:
+        for _ in range(200):
+            if (await client.get("/api/streams")).json()["count"] == 1:
+                break
+            await asyncio.sleep(0.01)
+        reply = await client.post("/api/lab/reset-id")
+        assert reply.json() == {"action": "reset-id", "subscriptions": 1}
+        got: list[Item] = []
+        async for item in items_of(r):
+            if item.type == "lab":
+                got.append(item)
+                if len(got) == 2:
+                    break
+    report, reset = got
+    assert report.id and json.loads(report.data)["action"] == "reset-id"
+    assert reset.id == "" and json.loads(reset.data) == {"action": "reset-id"}
+
+
+async def test_a_gzipped_stream_dropped_ends_as_a_whole_gzip_body(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.post("/api/lab/encoding", json={"mode": "gzip"})
+    async with client.stream("GET", "/api/events") as r:
+        await asyncio.sleep(0.05)
+        await client.post("/api/lab/drop")
+        raw = b"".join([chunk async for chunk in r.aiter_raw()])
+    items = Parser().feed(gzip.decompress(raw))  # complete: the trailer is there
+    assert "lab" in [e.type for e in events_only(items)]
+
+
+async def test_every_lab_path_says_the_lab_is_off_without_it(
+    make_server: Callable[[Settings], LiveServer],
+) -> None:
+    live = make_server(fast(lab=False))
+    async with httpx.AsyncClient(base_url=live.url) as client:
+        for method, path in [
+            ("GET", "/api/lab"),
+            ("GET", "/api/lab/sent"),
+            ("GET", "/api/lab/published"),
+            ("POST", "/api/lab/browser"),
+            ("DELETE", "/api/lab/browser"),
+            ("POST", "/api/lab/pulse"),
+        ]:
+            r = await client.request(method, path)
+            assert r.status_code == 404, path
+            assert "the lab is off" in r.json()["detail"], path
