@@ -424,10 +424,15 @@ def match_subscriptions(
     for segment in segments:
         found: SentLogLike | None = None
         if segment.opened is not None:
-            for sub in free:
-                if segment.started - slack_s <= sub.opened <= segment.opened + slack_s:
-                    found = sub
-                    break
+            near = [
+                sub
+                for sub in free
+                if segment.started - slack_s <= sub.opened <= segment.opened + slack_s
+            ]
+            # Another client may reconnect at the same moment (the naive one
+            # after a drop): the Last-Event-ID the request carried tells them apart.
+            same = [sub for sub in near if sub.last_event_id == segment.last_event_id]
+            found = (same or near)[0] if near else None
         if found is not None:
             free.remove(found)
         result.append(found)

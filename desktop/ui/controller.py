@@ -25,7 +25,7 @@ from desktop.ui.tasks import TaskSet
 from desktop.ui.timeline import TimelineModel
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Coroutine
 
     from desktop.core.options import StreamOptions
     from desktop.core.records import Record
@@ -216,6 +216,10 @@ class StreamController(QObject):
         handle.timeline.set_retention(retention)
 
     # -- tasks that are not streams ----------
+
+    def spawn(self, coro: Coroutine[object, object, None]) -> asyncio.Task[None]:
+        """Run a helper task (lab polling, the naive client) that shutdown cancels."""
+        return self._tasks.spawn(coro)
 
     async def shutdown(self) -> None:
         """Cancel every task and wait for them: sockets are closed when this returns."""

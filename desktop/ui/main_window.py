@@ -24,9 +24,12 @@ from desktop.ui.request import RequestForm, bearer, origin
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from desktop.ui.controller import StreamController, StreamHandle
     from desktop.ui.jobs_controller import JobsController
     from desktop.ui.jobs_panel import JobsPanel
+    from desktop.ui.lab_controller import LabDock
     from desktop.ui.stream_view import StreamView
 
 REFRESH_MS = 250
@@ -69,6 +72,8 @@ class MainWindow(QMainWindow):
     controller: StreamController
     jobs: JobsController
     jobs_panel: JobsPanel
+    lab: LabDock | None = None
+    lab_restart: Callable[[], Awaitable[None]] | None = None  # the viewer's, if any
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -168,6 +173,21 @@ class MainWindow(QMainWindow):
         toggle = self.jobs_dock.toggleViewAction()
         toggle.setShortcut(QKeySequence("Ctrl+J"))
         view.addAction(toggle)
+        self.lab_action = QAction("&Lab", self)
+        self.lab_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
+        self.lab_action.setCheckable(True)
+        self.lab_action.toggled.connect(self.show_lab)
+        view.addAction(self.lab_action)
+        self._stream_actions.append(self.lab_action)  # enabled by attach()
+
+    def show_lab(self, on: bool = True) -> None:
+        """View → Lab: built on first use (it imports the lanes view)."""
+        if self.lab is None:
+            from desktop.ui.lab_controller import LabDock
+
+            self.lab = LabDock(self, self.lab_restart)
+            self.lab.dock.visibilityChanged.connect(self.lab_action.setChecked)
+        self.lab.show(on)
 
     def _on_view(self, what: str) -> None:
         view = self.current_view()

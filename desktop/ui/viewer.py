@@ -35,6 +35,8 @@ class Viewer:
         self._bundled_view: StreamView | None = None
         self.window.closeRequested.connect(self._close_requested)
         self.window.restartServerRequested.connect(self.restart_server)
+        if server is not None:
+            self.window.lab_restart = self.restart_and_wait
 
     def start(self) -> None:
         """Show the window at once; the bundled stream connects when READY arrives."""
@@ -83,6 +85,20 @@ class Viewer:
         if self.server is not None and not self.server.running:
             self.window.show_server("Restarting the bundled server…")
             self.server.spawn()
+
+    async def restart_and_wait(self, limit_s: float = 30.0) -> None:
+        """Stop the bundled server and start it again on its port; return when up."""
+        server = self.server
+        if server is None:
+            raise RuntimeError("there is no bundled server to restart")
+        self.window.show_server("Restarting the bundled server…")
+        await server.stop()
+        server.spawn()
+        deadline = asyncio.get_running_loop().time() + limit_s
+        while server.url is None:
+            if not server.running or asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError("the bundled server did not come back")
+            await asyncio.sleep(0.02)
 
     def _close_requested(self) -> None:
         if self._closed is not None and not self._closed.done():
