@@ -1,0 +1,141 @@
+"""Every guided lesson against the real bundled server: passing checklists, and
+checklists that fail when the client misbehaves (so the checks can fail)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+from conftest import run_lesson, table
+
+from desktop.core import lesson_connection, lesson_status
+from desktop.core.lesson_run import lesson_runner
+from desktop.core.lessons import LESSONS, Timing
+from desktop.ui.lab_context import AppLabContext, restart_child
+
+if TYPE_CHECKING:
+    from desktop.core.lessons import LessonResult
+    from desktop.ui.server_child import ServerChild
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def lab_state(child: ServerChild) -> dict[str, object]:
+    assert child.url is not None
+    with urllib.request.urlopen(child.url + "/api/lab", timeout=5) as response:
+        state: dict[str, object] = json.loads(response.read())
+    return state
+
+
+def check(result: LessonResult, label: str) -> bool:
+    found = [c for c in result.checks if c.label == label]
+    assert found, f"no check {label!r} in\n{table(result)}"
+    return found[0].ok
+
+
+def test_ten_lessons_in_order() -> None:
+    assert [lesson.number for lesson in LESSONS] == list(range(1, 11))
+    assert len({lesson.key for lesson in LESSONS}) == 10
+    for lesson in LESSONS:
+        lines = lesson.explanation.split("\n")
+        assert len(lines) == 2, lesson.key
+        assert "WHATWG HTML 9.2." in lines[0], lesson.key
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.key for lesson in LESSONS])
+def test_lesson_passes(lab_server: ServerChild, lesson: object) -> None:
+    from desktop.core.lessons import Lesson
+
+    assert isinstance(lesson, Lesson)
+    result, feed = run_lesson(lab_server, lesson.run)
+    print(f"\nLesson {lesson.number} {lesson.title}:\n{table(result)}")
+    assert result.passed, table(result)
+    assert result.key == lesson.key
+    assert feed.batches.get("app", 0) > 0  # the lanes view saw the live records
+    assert result.records["app"]
+    assert result.ended > result.started
+    # The lesson left the lab as it found it.
+    state = lab_state(lab_server)
+    assert state["refuse_left"] == 0 and state["encoding"] == "identity"
+
+
+def test_naive_client_fails_the_resume_and_loses_events(
+    lab_server: ServerChild,
+) -> None:
+    naive = lesson_runner("drop", lesson_connection.drop, {"send_last_event_id": False})
+    result, _ = run_lesson(lab_server, naive)
+    assert not result.passed
+    assert not check(result, "The reconnect sends Last-Event-ID")
+    assert not check(result, "The server received that Last-Event-ID")
+    assert not check(result, "Nothing lost, repeated or reordered")
+    assert check(result, "Waits the retry: time")  # the rest still held
+
+
+def test_a_cut_with_a_naive_client_loses_the_resume(lab_server: ServerChild) -> None:
+    naive = lesson_runner("cut", lesson_connection.cut, {"send_last_event_id": False})
+    result, _ = run_lesson(lab_server, naive)
+    assert not check(result, "The reconnect sends Last-Event-ID")
+    assert check(result, "The partial event is discarded")
+
+
+def test_without_a_read_timeout_the_stall_lesson_fails(
+    lab_server: ServerChild,
+) -> None:
+    no_timeout = lesson_runner("stall", lesson_connection.stall, {"read_timeout": None})
+    timing = Timing.fast()
+    result, _ = run_lesson(lab_server, no_timeout, timing)
+    assert not result.passed
+    assert result.checks[-1].label == "Step: the read timeout", table(result)
+
+
+def test_a_client_that_retries_503_fails_the_give_up_line(
+    lab_server: ServerChild,
+) -> None:
+    eager = lesson_runner(
+        "503", lesson_status.status_503, {"reconnect_on_status": frozenset({503})}
+    )
+    result, _ = run_lesson(lab_server, eager)
+    assert not result.passed, table(result)
+    # It did not close on the 503: the lesson waits for Closed and says so.
+    assert any("the answer 503" in c.label for c in result.checks), table(result)
+
+
+def test_a_lesson_without_a_server_is_a_failed_check(lab_server: ServerChild) -> None:
+    result, _ = run_lesson(lab_server, LESSONS[0].run, base_url="http://127.0.0.1:9")
+    assert not result.passed
+    assert result.checks[0].label == "The lab answers"
+    assert "cannot reach the server" in result.checks[0].observed
+
+
+def test_a_cancelled_lesson_cleans_up(lab_server: ServerChild) -> None:
+    assert lab_server.url is not None
+
+    async def main() -> None:
+        async with httpx.AsyncClient() as client:
+            ctx = AppLabContext(
+                str(lab_server.url),
+                client,
+                lambda: restart_child(lab_server),
+                None,
+                Timing.fast(),
+            )
+            task = asyncio.ensure_future(LESSONS[3].run(ctx))  # retry: 1 s gap
+            await asyncio.sleep(0.5)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            streams = await client.get(str(lab_server.url) + "/api/streams")
+            for _ in range(50):
+                if streams.json()["count"] == 0:
+                    break
+                await asyncio.sleep(0.02)
+                streams = await client.get(str(lab_server.url) + "/api/streams")
+            assert streams.json()["count"] == 0
+
+    asyncio.run(main())
+    state = lab_state(lab_server)
+    assert state["retry_ms"] == 50  # the lesson's retry: was reset
