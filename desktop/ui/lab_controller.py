@@ -505,7 +505,7 @@ class LabDock:
         self.dock.setVisible(on)
         if on:
             self.dock.raise_()
-            height = max(380, self.window.height() * 9 // 20)
+            height = max(420, self.window.height() // 2)
             self.window.resizeDocks([self.dock], [height], Qt.Orientation.Vertical)
 
     def _shown(self, visible: bool) -> None:

@@ -84,7 +84,7 @@ class LabPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(controls)
-        scroll.setMinimumWidth(330)
+        scroll.setMinimumWidth(300)
 
         self.lanes = LanesView()
         self.legend = LanesLegend()
@@ -363,4 +363,8 @@ class LabPanel(QWidget):
         if self.lessons_placeholder is not None:
             self.lessons_placeholder.deleteLater()
             self.lessons_placeholder = None
-        self.lessons_layout.addWidget(panel)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(panel)
+        scroll.setMinimumWidth(260)  # the panel's own minimum would widen the window
+        self.lessons_layout.addWidget(scroll)

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsSimpleTextItem,
     QGraphicsView,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QWidget,
@@ -446,7 +447,7 @@ class LanesView(QGraphicsView):
             point = self.mapFromScene(QPointF(0, row * BAND))
             text = f"{lane.title} · {len(lane.segments)} attempts"
             box = metrics.boundingRect(text).adjusted(-4, -1, 4, 1)
-            box.moveTo(4, point.y() + 2)
+            box.moveTo(4, max(RULER - 2, point.y() + 2))
             painter.fillRect(box, back)
             painter.setPen(ink)
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
@@ -515,11 +516,8 @@ class LanesLegend(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("lanesLegend")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 0, 4, 0)
-        layout.setSpacing(10)
-        for ending, text in LEGEND:
-            layout.addWidget(_swatch(colour(ending), text, ending.value))
+        # Two rows of six: one long row would set the dock's (and window's) width.
+        items: list[QWidget] = [_swatch(colour(e), t, e.value) for e, t in LEGEND]
         gap = QPixmap(18, 10)
         gap.fill(Qt.GlobalColor.transparent)
         painter = QPainter(gap)
@@ -527,17 +525,23 @@ class LanesLegend(QWidget):
             gap.rect(), QBrush(theme.palette().muted, Qt.BrushStyle.BDiagPattern)
         )
         painter.end()
-        layout.addWidget(_pixmap_label(gap, "gap: asked · waited", "gap"))
-        layout.addWidget(_pixmap_label(_tick_pixmap(_ink(), 1), "event", "tick"))
-        layout.addWidget(
+        items.append(_pixmap_label(gap, "gap: asked · waited", "gap"))
+        items.append(_pixmap_label(_tick_pixmap(_ink(), 1), "event", "tick"))
+        items.append(
             _pixmap_label(
                 _tick_pixmap(_replayed_ink(), 2), "replayed from log", "replayed"
             )
         )
         hint = QLabel("⟲ Last-Event-ID sent · wheel or +/- zoom · drag pans · F fits")
         hint.setObjectName("mutedLabel")
-        layout.addWidget(hint)
-        layout.addStretch(1)
+        layout = QGridLayout(self)
+        layout.setContentsMargins(4, 0, 4, 0)
+        layout.setHorizontalSpacing(12)
+        layout.setVerticalSpacing(2)
+        for index, item in enumerate(items):
+            layout.addWidget(item, index // 6, index % 6)
+        layout.addWidget(hint, 2, 0, 1, 6)
+        layout.setColumnStretch(6, 1)
 
 
 def _tick_pixmap(ink: QColor, width: int) -> QPixmap:

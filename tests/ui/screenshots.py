@@ -6,7 +6,8 @@
 It launches the real app the way ``sse-viewer`` does (bundled server child), then
 plays scenes: live events with a job running, a stream the lab drops again and
 again (reconnect attempts), a stream that fails with 401.  Files: ``01-live.png``,
-``02-reconnect.png``, ``03-failed.png`` (``-dark`` before ``.png`` with --dark).
+``02-reconnect.png``, ``03-failed.png``, ``04-lab.png`` (the Lab dock after
+three faults; ``-dark`` before ``.png`` with --dark).
 """
 
 from __future__ import annotations
@@ -124,7 +125,51 @@ def main(argv: list[str] | None = None) -> int:
         await asyncio.sleep(0.2)  # the last flush
         window.refresh()
         shot("03-failed")
+        await lab_scene(base)
+        await lessons_scene(base)
         window.close()
+
+    async def lab_scene(base: str) -> None:
+        """The Lab dock on /api/events with a pulse, the naive client, three faults."""
+        window.tabs.setCurrentIndex(0)
+        _post(base, "/api/lab/retry", {"ms": 400})
+        _post(base, "/api/lab/pulse", {"every_ms": 100})
+        window.show_lab(True)
+        lab = window.lab
+        assert lab is not None
+        await _until(lambda: lab.controller.available)
+        lab.panel.naive.setChecked(True)
+        await asyncio.sleep(1.5)
+        for fault in ("drop", "cut", "drop"):
+            _post(base, f"/api/lab/{fault}")
+            await asyncio.sleep(1.6)
+        await lab.controller.poll_once()
+        lab.controller.refresh()
+        lab.panel.lanes.fit()
+        _post(base, "/api/lab/pulse", {"every_ms": 0})
+        shot("04-lab")
+
+    async def lessons_scene(base: str) -> None:
+        """The lessons panel after lesson 1 ran on the app's client (human timings)."""
+        from desktop.core.lessons import LESSONS
+        from desktop.ui.lab_context import AppLabContext, restart_child
+        from desktop.ui.lessons_panel import LessonsPanel
+
+        panel = LessonsPanel()
+        panel.setWindowTitle("Guided lessons")
+        panel.resize(1180, 560)
+        panel.show()
+        context = AppLabContext(
+            base, viewer.controller.client, lambda: restart_child(child)
+        )
+        for lesson in (LESSONS[4], LESSONS[0]):
+            panel.show_running(lesson.key)
+            panel.show_result(await lesson.run(context))
+        app.processEvents()
+        path = out / f"05-lessons{suffix}.png"
+        panel.grab().save(str(path))
+        print(path)
+        panel.close()
 
     async def run() -> None:
         try:
