@@ -1,7 +1,8 @@
 """``sse-viewer``: the composition root.
 
 ``sse-viewer [URL] [--no-server]`` opens the desktop app, ``sse-viewer tail URL``
-prints a stream headless, ``sse-viewer serve`` runs the bundled server alone.
+prints a stream headless, ``sse-viewer serve`` runs the bundled server alone,
+``sse-viewer open FILE`` opens a saved recording.
 Qt and the server are imported only by the command that needs them, so that
 ``tail`` starts fast and works where Qt cannot.
 """
@@ -19,7 +20,7 @@ from desktop import __version__
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-_COMMANDS = ("tail", "serve")
+_COMMANDS = ("tail", "serve", "open")
 _NO_DISPLAY = (
     "sse-viewer: no display to open a window on (DISPLAY and WAYLAND_DISPLAY are "
     "unset); run it under Xvfb (xvfb-run -a sse-viewer) or use 'sse-viewer tail URL'"
@@ -32,7 +33,8 @@ def _gui_parser() -> argparse.ArgumentParser:
         description="Watch, debug and teach Server-Sent Events.",
         epilog="Commands: 'sse-viewer tail URL' prints a stream in the terminal "
         "(see 'sse-viewer tail --help'); 'sse-viewer serve' runs the bundled SSE "
-        "server alone (see 'sse-viewer serve --help').",
+        "server alone (see 'sse-viewer serve --help'); 'sse-viewer open FILE' "
+        "opens a saved recording.",
     )
     parser.add_argument(
         "url",
@@ -77,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from server.__main__ import main as serve_main
 
         return serve_main(args[1:], prog="sse-viewer serve")
+    if args and args[0] == "open":
+        return _open(args[1:])
     options = _gui_parser().parse_args(args)
     if not has_display():
         print(_NO_DISPLAY, file=sys.stderr)
@@ -84,6 +88,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     from desktop.ui.app import run
 
     return run(options.url, no_server=options.no_server or options.url is not None)
+
+
+def _open(args: list[str]) -> int:
+    """``sse-viewer open FILE``: the file is checked before Qt loads, so a bad
+    one costs one line on stderr and exit status 2, not a window."""
+    parser = argparse.ArgumentParser(
+        prog="sse-viewer open",
+        description="Open a recording saved by sse-viewer (File > Save recording) "
+        "as a read-only stream; no bundled server is started.",
+    )
+    parser.add_argument("file", help="the recording (.ndjson)")
+    options = parser.parse_args(args)
+    from desktop.core.recording import RecordingError, RecordingReader
+
+    try:
+        RecordingReader.open(options.file).close()
+    except RecordingError as exc:
+        print(f"sse-viewer: cannot open {options.file}: {exc}", file=sys.stderr)
+        return 2
+    if not has_display():
+        print(_NO_DISPLAY, file=sys.stderr)
+        return 2
+    from desktop.ui.app import run
+
+    return run(None, no_server=True, recording=options.file)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from desktop.core.options import StreamOptions
 from desktop.core.redact import redact_headers, redact_url
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterable, Iterator
+    from collections.abc import AsyncGenerator, Iterable, Iterator
 
     from desktop.core.records import Record
 
@@ -239,7 +239,7 @@ class RecordingReader:
         try:
             file = target.open("rb")
         except OSError as exc:
-            raise RecordingError(f"cannot open {target}: {_why(exc)}") from None
+            raise RecordingError(_why(exc)) from None
         try:
             reader = cls(file, target.name)
         except BaseException:
@@ -393,7 +393,7 @@ _HEADER = Shape(RecordingHeader)
 
 async def read_batches(
     reader: RecordingReader, step: int = 5_000
-) -> AsyncIterator[list[Record]]:
+) -> AsyncGenerator[list[Record], None]:
     """The reader's batches, parsed in a worker thread ``step`` records at a time,
     so that opening a big recording never stalls the UI loop."""
     batches = reader.batches()

@@ -80,9 +80,11 @@ def launch(
     return app, loop, viewer
 
 
-def run(url: str | None, *, no_server: bool) -> int:
-    """``sse-viewer [URL] [--no-server]``: open the window and run until it closes."""
+def run(url: str | None, *, no_server: bool, recording: str | None = None) -> int:
+    """``sse-viewer [URL] [--no-server]``: open the window and run until it closes;
+    ``recording``: open that file in it (``sse-viewer open FILE``)."""
     _app, loop, viewer = launch(url, no_server=no_server)
+    viewer.recording = recording
     import asyncio  # imported by launch(), after the window is up
 
     async def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,9 +26,10 @@ from desktop.ui.tasks import TaskSet
 from desktop.ui.timeline import TimelineModel
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
+    from collections.abc import AsyncIterator, Callable, Coroutine
 
     from desktop.core.options import StreamOptions
+    from desktop.core.recording import RecordingHeader
     from desktop.core.records import Record
 
 log = logging.getLogger(__name__)
@@ -64,10 +66,21 @@ class StreamHandle:
     attempts: AttemptsModel
     form: RequestForm
     task: asyncio.Task[None] | None = field(default=None, repr=False)
+    recording: RecordingHeader | None = None  # a read-only stream from a file
 
     @property
     def running(self) -> bool:
         return self.task is not None and not self.task.done()
+
+    def now(self) -> float:
+        """The monotonic time the view measures against; a recording's stopped
+        when it was saved (its records carry that machine's clock)."""
+        if self.recording is None:
+            return time.monotonic()
+        if self.recording.clock is not None:
+            return self.recording.clock
+        last = self.timeline.rows(-1)
+        return last[0].at if last else 0.0
 
 
 async def feed(
@@ -149,6 +162,8 @@ class StreamController(QObject):
         """Start (or restart) ``handle`` with ``form``; returns an error or ""."""
         if self._closing:
             return "The app is closing."
+        if handle.recording is not None:
+            return "A recording is read-only: use Connect live to open the URL."
         try:
             options = build_options(form)
         except RequestError as exc:
@@ -186,6 +201,41 @@ class StreamController(QObject):
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
         await feed(handle.session, self.client, lambda _batch: self._wake(), self._wake)
+
+    def new_recording_stream(
+        self,
+        header: RecordingHeader,
+        batches: AsyncIterator[list[Record]],
+        form: RequestForm,
+    ) -> StreamHandle:
+        """A read-only stream whose session ingests a recording's batches."""
+        retention = max(DEFAULT_RETENTION, header.rows or 0)
+        session = StreamSession(header.options, retention=retention)
+        handle = StreamHandle(
+            session,
+            TimelineModel(retention, self),
+            AttemptsModel(session.attempts, self),
+            form,
+            recording=header,
+        )
+        handle.task = asyncio.ensure_future(self._replay(handle, batches))
+        self.handles.append(handle)
+        self.streamsChanged.emit()
+        return handle
+
+    async def _replay(
+        self, handle: StreamHandle, batches: AsyncIterator[list[Record]]
+    ) -> None:
+        try:
+            async for batch in batches:
+                handle.session.ingest(batch)
+                self._wake()
+        finally:
+            if handle.recording is not None:  # raw bytes may be a part, or none
+                handle.session.received_bytes = max(
+                    handle.session.received_bytes, handle.recording.received_bytes
+                )
+            self._wake()
 
     def _wake(self) -> None:
         if not self._flush.isActive():

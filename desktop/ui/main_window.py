@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QPushButton,
     QTabWidget,
     QToolButton,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from desktop.ui.jobs_controller import JobsController
     from desktop.ui.jobs_panel import JobsPanel
     from desktop.ui.lab_controller import LabDock
+    from desktop.ui.recordings import Recordings
     from desktop.ui.stream_view import StreamView
 
 REFRESH_MS = 250
@@ -73,6 +75,7 @@ class MainWindow(QMainWindow):
     jobs: JobsController
     jobs_panel: JobsPanel
     lab: LabDock | None = None
+    recordings: Recordings | None = None  # File menu actions, made on first use
     lab_restart: Callable[[], Awaitable[None]] | None = None  # the viewer's, if any
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -170,6 +173,7 @@ class MainWindow(QMainWindow):
             if target is streams and slot != self.close:
                 action.setEnabled(False)  # until attach()
                 self._stream_actions.append(action)
+        self._file_menu()
         toggle = self.jobs_dock.toggleViewAction()
         toggle.setShortcut(QKeySequence("Ctrl+J"))
         view.addAction(toggle)
@@ -188,6 +192,32 @@ class MainWindow(QMainWindow):
             self.lab = LabDock(self, self.lab_restart)
             self.lab.dock.visibilityChanged.connect(self.lab_action.setChecked)
         self.lab.show(on)
+
+    def _file_menu(self) -> None:
+        """File: recordings, export, copy as curl (desktop/ui/recordings.py)."""
+        bar = self.menuBar()
+        menu = QMenu("&File", self)
+        bar.insertMenu(bar.actions()[0], menu)
+        for text, keys, what in (
+            ("&Open recording…", QKeySequence.StandardKey.Open, "open"),
+            ("&Save recording…", QKeySequence.StandardKey.Save, "save"),
+            ("&Export visible events…", None, "export"),
+            ("Copy request as c&url", "Ctrl+Shift+C", "copy_curl"),
+        ):
+            action = menu.addAction(text)
+            if keys is not None:
+                action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(lambda _=False, w=what: self.file_action(w))
+            action.setEnabled(False)  # until attach()
+            self._stream_actions.append(action)
+
+    def file_action(self, what: str, *args: str) -> object:
+        """Run a :class:`Recordings` method (``open_file`` with a path, …)."""
+        if self.recordings is None:
+            from desktop.ui.recordings import Recordings  # not needed at start-up
+
+            self.recordings = Recordings(self)
+        return getattr(self.recordings, what)(*args)
 
     def _on_view(self, what: str) -> None:
         view = self.current_view()
@@ -248,7 +278,7 @@ class MainWindow(QMainWindow):
     def point_jobs_at(self, view: StreamView) -> None:
         """The jobs panel works on the server of the stream in front, with its token."""
         form = view.handle.form
-        if form.url and view.handle.task is not None:
+        if form.url and view.handle.task is not None and not view.handle.recording:
             self.jobs.set_server(origin(form.url), bearer(form.headers))
 
     # -- tabs ----------

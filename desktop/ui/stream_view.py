@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal
@@ -239,7 +238,7 @@ class StreamView(QWidget):
     def refresh(self) -> None:
         """Repaint the numbers (a 4 Hz timer calls this for the visible tab)."""
         session = self.handle.session
-        now = time.monotonic()
+        now = self.handle.now()  # a recording's clock stopped when it was saved
         self.state.show_session(session, now, session.rate(now))
         self.handle.attempts.refresh()
         attempts = len(session.attempts)
@@ -262,7 +261,12 @@ class StreamView(QWidget):
             self.titleChanged.emit()
 
     def title(self) -> str:
-        url = self.handle.form.url
+        if self.handle.recording is not None:
+            return "⏺ " + self._title_of(self.handle.recording.url)
+        return self._title_of(self.handle.form.url)
+
+    @staticmethod
+    def _title_of(url: str) -> str:
         if not url:
             return "New stream"
         rest = url.split("://", 1)[-1]

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 class Viewer:
     """Wires the parts together; ``start``, then ``closed``, then ``shutdown``."""
 
+    recording: str | None = None  # a recording to open at start (sse-viewer open)
+
     def __init__(
         self,
         url: str | None = None,
@@ -52,6 +54,9 @@ class Viewer:
             if server.process is None:
                 server.spawn(0)
             server.attach(asyncio.get_running_loop())
+        elif self.recording:
+            if self.window.file_action("open_file", self.recording) is None:
+                self.window.new_stream()  # the message says why; a tab to go on
         elif self.url:
             form = RequestForm(self.url)
             view = self.window.add_stream(self.controller.new_stream(form))
