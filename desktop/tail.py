@@ -163,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument(
         "--comments", action="store_true", help="also print comments (pings)"
     )
+    output.add_argument(
+        "--notices",
+        action="store_true",
+        help="text: also print what the spec made the client ignore (a bad retry:, "
+        "an event without data …)",
+    )
     output.add_argument("-q", "--quiet", action="store_true", help="text: events only")
     output.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     return parser
@@ -231,7 +237,12 @@ async def _run(args: argparse.Namespace, options: StreamOptions) -> int:
     out = sys.stdout.buffer
     err = sys.stderr
     emit = make_emitter(
-        args.format, quiet=args.quiet, color=args.color, out=out, err=err
+        args.format,
+        quiet=args.quiet,
+        color=args.color,
+        out=out,
+        err=err,
+        notices=args.notices,
     )
     task = asyncio.current_task()
     assert task is not None

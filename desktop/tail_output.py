@@ -14,6 +14,7 @@ from desktop.core.records import (
     Connecting,
     Error,
     Event,
+    Notice,
     Open,
     Reconnecting,
 )
@@ -76,9 +77,10 @@ def json_record(record: Record) -> bytes:
 class _Text:
     """The readable format: events on stdout, states and errors on stderr."""
 
-    def __init__(self, quiet: bool, color: bool) -> None:
+    def __init__(self, quiet: bool, color: bool, notices: bool = False) -> None:
         self.quiet = quiet
         self.color = color
+        self.notices = notices
 
     def paint(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
@@ -119,13 +121,22 @@ class _Text:
             text = f"closed: {record.reason}"
         elif isinstance(record, Comment):
             text = self.paint("2", f": {record.text}")
+        elif isinstance(record, Notice) and self.notices:
+            # Not NDJSON: the contract of issue 3 has no notice record.
+            text = self.paint("35", f"note ({record.kind.value}): {record.detail}")
         else:
             return None
         return self.paint("2", f"{clock} ") + text + "\n"
 
 
 def make_emitter(
-    fmt: str, *, quiet: bool, color: str, out: IO[bytes], err: IO[str]
+    fmt: str,
+    *,
+    quiet: bool,
+    color: str,
+    out: IO[bytes],
+    err: IO[str],
+    notices: bool = False,
 ) -> Callable[[list[Record]], None]:
     """A function printing one read's records: NDJSON or text, flushed per read."""
     if fmt == "json":
@@ -158,7 +169,7 @@ def make_emitter(
     painted = color == "always" or (
         color == "auto" and out.isatty() and "NO_COLOR" not in os.environ
     )
-    text = _Text(quiet, painted)
+    text = _Text(quiet, painted, notices)
 
     def emit_text(batch: list[Record]) -> None:
         lines = []

@@ -313,6 +313,7 @@ def test_console_script_is_installed_and_documents_the_options() -> None:
         "--count",
         "--format",
         "--max-event-bytes",
+        "--notices",
     ):
         assert option in run.stdout, option
 
@@ -380,6 +381,32 @@ def test_unfinished_event_at_end_of_stream_is_discarded(raw_server: RawServer) -
     run = jtail(raw_server.url(), "--no-reconnect")
     assert run.returncode == 0, run
     assert run.events() == [("message", "a", "1")]
+
+
+def test_notices_stay_out_of_json_and_print_in_text_when_asked(
+    raw_server: RawServer,
+) -> None:
+    body = b"retry: 5s\n\nevent: done\n\ndata: a\n\ndata: cut"
+    for _ in range(3):
+        raw_server.add(sse(body))
+    run = jtail(raw_server.url(), "--no-reconnect")
+    assert run.returncode == 0, run
+    assert {r["type"] for r in run.records} == {"state", "event"}
+    assert run.events() == [("message", "a", "")]
+    plain = tail(raw_server.url(), "--no-reconnect", "--color", "never")
+    assert plain.returncode == 0, plain
+    assert "note" not in plain.stderr
+    noted = tail(raw_server.url(), "--no-reconnect", "--color", "never", "--notices")
+    assert noted.returncode == 0, noted
+    assert plain.stdout.endswith(" message a\n")
+    assert noted.stdout.endswith(" message a\n")
+    notes = [line for line in noted.stderr.splitlines() if " note (" in line]
+    assert [line.split(" note (")[1].split(")")[0] for line in notes] == [
+        "retry-ignored",
+        "no-data",
+        "discarded",
+    ]
+    assert "retry: '5s' is not all ASCII digits: ignored" in notes[0]
 
 
 def test_event_stream_content_type_parameters_are_allowed(
