@@ -6,6 +6,9 @@
 # for screenshots and for trying the app on a machine without a screen).
 QT_OFFSCREEN_PACKAGES="libgl1 libegl1 libfontconfig1 libxkbcommon0 libdbus-1-3 libglib2.0-0"
 QT_WINDOW_PACKAGES="xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 libxkbcommon-x11-0"
+# Tests only (tests/run.sh), never the app: headless Chromium for the browser
+# comparison test (tests/server/test_browser_page.py).
+TEST_BROWSER_PACKAGES="chromium"
 
 say() { printf '%s\n' "$*" >&2; }
 
