@@ -1,0 +1,158 @@
+"""Records find their bytes and bytes find their records, through ``at``."""
+
+from __future__ import annotations
+
+import time
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from desktop.core.decoder import Decoder
+from desktop.core.rawindex import RawIndex
+from desktop.core.rawlog import RawLog
+from desktop.core.records import (
+    Comment,
+    Connecting,
+    Event,
+    Open,
+    RawChunk,
+    Record,
+    RetryField,
+)
+
+SETTINGS = settings(
+    deadline=None,
+    database=None,
+    max_examples=150,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+ITEMS = (Event, Comment, RetryField)
+
+
+def run(
+    connections: list[list[bytes]], limit: int = 1 << 30
+) -> tuple[list[Record], RawLog]:
+    """What the session sees: per read the RawChunk, then the decoder's records."""
+    rows: list[Record] = []
+    log = RawLog(limit)
+    at = 0.0
+    for number, reads in enumerate(connections, 1):
+        rows.append(Connecting(number, "u", "", at, 0.0))
+        rows.append(Open(200, (), number, "u", at + 0.1, 0.0))
+        decoder = Decoder(comments=True, connection=number)
+        for data in reads:
+            at += 1.0
+            log.add(RawChunk(data, number, at, 0.0))
+            rows += decoder.feed(data, at, 0.0)
+    return rows, log
+
+
+def test_every_record_finds_its_bytes_and_back() -> None:
+    first = [b"retry: 9\n\n: hi\n", b"data: a\r\n\r\ndata: b\n\ndata", b": x\n\n"]
+    second = [b"id: 1\nevent: t\ndata: c\n\n", b"data: d\n", b"\n"]
+    rows, log = run([first, second])
+    index = RawIndex(log)
+    found: list[tuple[int, bytes]] = []
+    for i, row in enumerate(rows):
+        located = index.locate(rows, i)
+        if not isinstance(row, ITEMS):
+            assert located is None
+            continue
+        assert located is not None and located.connection == row.connection
+        raw = index.map(row.connection)
+        assert raw is not None
+        found.append((row.connection, raw.bytes(located.start, located.end)))
+        assert index.row_of(rows, row.connection, located.output) == i
+    assert found == [
+        (1, b"retry: 9\n"),
+        (1, b": hi\n"),
+        (1, b": hi\ndata: a\r\n\r\n"),
+        (1, b"data: b\n\n"),
+        (1, b"data: x\n\n"),  # "data" in read 2, ": x" and the blank in read 3
+        (2, b"id: 1\nevent: t\ndata: c\n\n"),
+        (2, b"data: d\n\n"),
+    ]
+
+
+def test_bytes_of_a_discarded_event_have_no_record() -> None:
+    _rows, log = run([[b"data: a\n\n", b"data: never"]])
+    index = RawIndex(log)
+    raw = index.map(1)
+    assert raw is not None
+    target = raw.target(raw.end - 1, ended=True)
+    assert target.what == "discarded" and target.output == -1
+    assert raw.bytes(target.start, target.end) == b"data: never"
+
+
+def test_the_map_follows_new_reads_and_is_rebuilt_after_drops() -> None:
+    log = RawLog(64)
+    index = RawIndex(log)
+    log.add(RawChunk(b"data: 1\n\n", 1, 1.0, 0.0))
+    first = index.map(1)
+    assert first is not None and first.outputs == 1
+    log.add(RawChunk(b"data: 2\n\n", 1, 2.0, 0.0))
+    assert index.map(1) is first and first.outputs == 2  # extended, not rebuilt
+    for i in range(3, 40):
+        log.add(RawChunk(b"data: %d\n\n" % i, 1, float(i), 0.0))
+    later = index.map(1)
+    assert later is not None and later is not first
+    conn = log.connection(1)
+    assert conn is not None and later.base == conn.start
+    assert later.events()[-1].data == "39"
+
+
+@SETTINGS
+@given(
+    body=st.lists(
+        st.sampled_from(
+            [b"data: a\n", b"data: b\r\n", b"\n", b": c\n", b"retry: 5\n", b"id: 1\r"]
+        ),
+        max_size=40,
+    ),
+    data=st.data(),
+)
+def test_with_the_oldest_reads_dropped_retained_records_find_the_same_bytes(
+    body: list[bytes], data: st.DataObject
+) -> None:
+    stream = b"".join(body)
+    cuts = sorted(data.draw(st.sets(st.integers(1, max(1, len(stream) - 1)))))
+    reads = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
+    reads = [r for r in reads if r]
+    limit = data.draw(st.integers(1, max(1, len(stream))))
+    rows, full = run([reads])
+    _, kept = run([reads], limit)
+    whole, part = RawIndex(full), RawIndex(kept)
+    conn = kept.connection(1)
+    for i, row in enumerate(rows):
+        if not isinstance(row, ITEMS):
+            continue
+        expected = whole.locate(rows, i)
+        assert expected is not None
+        got = part.locate(rows, i)
+        if conn is None or expected.end <= conn.start:
+            continue  # its bytes were dropped
+        if got is None:  # only a block that began before the kept bytes may be
+            assert expected.start < conn.start  # unknown; never a wrong answer
+            continue
+        assert (got.start, got.end) == (max(expected.start, conn.start), expected.end)
+        assert part.row_of(rows, 1, got.output) == i
+
+
+def test_finding_bytes_is_fast_with_100k_rows() -> None:
+    reads = [
+        b"".join(b"data: %d\n\n" % (i * 10 + j) for j in range(10))
+        for i in range(10_000)
+    ]
+    rows, log = run([reads], limit=4 << 20)
+    index = RawIndex(log)
+    started = time.perf_counter()
+    assert index.map(1) is not None
+    built = time.perf_counter() - started
+    started = time.perf_counter()
+    for i in range(len(rows) - 1, len(rows) - 2001, -1):
+        located = index.locate(rows, i)
+        assert located is not None
+        assert index.row_of(rows, 1, located.output) == i
+    each = (time.perf_counter() - started) / 2000
+    assert len(rows) > 100_000
+    assert each < 0.002, f"{each * 1000:.2f} ms per lookup"
+    assert built < 3.0, f"building the map took {built:.2f} s"

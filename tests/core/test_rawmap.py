@@ -1,0 +1,224 @@
+"""The raw map agrees with the decoder, read for read, and knows every byte.
+
+The decoder is the truth: for random streams cut into random reads, the events
+the map says were dispatched are the decoder's (type, data, id, retry), in order,
+each produced by the same read; so are comments and valid ``retry:`` fields.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from desktop.core.decoder import Decoder
+from desktop.core.rawmap import Ending, Fate, LineKind, MappedEvent, Output, RawMap
+from desktop.core.records import Comment, Event, RetryField
+
+SETTINGS = settings(
+    deadline=None,
+    database=None,
+    max_examples=400,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+LINES = [
+    b"",
+    b"",
+    b"",
+    b"data: a",
+    b"data:b",
+    b"data",
+    b"data:  c",
+    b"data: \xe2\x82\xac",
+    b"data: \xf0\x9f\x98\x80",
+    b"data: \xff",
+    b"data: \xe2\x82",
+    b"event: e",
+    b"event",
+    b"id: 1",
+    b"id: 22",
+    b"id",
+    b"id: \x00x",
+    b"id:3",
+    b"retry: 10",
+    b"retry: 1x",
+    b"retry: \xd9\xa1",
+    b": c",
+    b":",
+    b"foo: bar",
+    b"\xef\xbb\xbf",
+    b"data: a\xc2\x85b",
+]
+ENDS = [b"\n", b"\r", b"\r\n"]
+streams = st.builds(
+    lambda bom, body, tail: bom + b"".join(body) + tail,
+    st.sampled_from([b"", b"\xef\xbb\xbf", b"\xef\xbb"]),
+    st.lists(
+        st.builds(bytes.__add__, st.sampled_from(LINES), st.sampled_from(ENDS)),
+        max_size=40,
+    ),
+    st.sampled_from([b"", b"data: partial", b"id: 9", b"\r", b"\xe2\x82"]),
+)
+
+
+def cut(data: bytes, cuts: set[int]) -> list[bytes]:
+    bounds = [0, *sorted(c for c in cuts if 0 < c < len(data)), len(data)]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def decode(reads: list[bytes], last_id: str = "") -> tuple[list[object], bool]:
+    """The decoder's records, each read's ``at`` being its index."""
+    decoder = Decoder(comments=True, last_event_id=last_id)
+    records: list[object] = []
+    for i, chunk in enumerate(reads):
+        records += decoder.feed(chunk, float(i), 0.0)
+    return records, decoder.close()
+
+
+def build(reads: list[bytes], last_id: str = "") -> RawMap:
+    raw = RawMap(last_event_id=last_id)
+    for i, chunk in enumerate(reads):
+        raw.extend(chunk, float(i), 0.0)
+    return raw
+
+
+def agree(reads: list[bytes], last_id: str = "") -> RawMap:
+    """Assert the map and the decoder agree on ``reads``; return the map."""
+    records, discarded = decode(reads, last_id)
+    raw = build(reads, last_id)
+    events = [r for r in records if isinstance(r, Event)]
+    assert raw.events() == [MappedEvent(e.type, e.data, e.id, e.retry) for e in events]
+    # Every output in the order and read the decoder yields its record.
+    kinds = {Event: Output.EVENT, Comment: Output.COMMENT, RetryField: Output.RETRY}
+    got = [
+        (kinds[type(r)], int(r.at))  # type: ignore[attr-defined]
+        for r in records
+        if type(r) in kinds
+    ]
+    mapped = [raw.output(i)[:2] for i in range(raw.outputs)]
+    assert mapped == got
+    for i in range(raw.outputs):
+        kind, _read, line = raw.output(i)
+        if kind is Output.COMMENT:
+            record = records[[j for j, r in enumerate(records) if type(r) in kinds][i]]
+            assert isinstance(record, Comment)
+            assert raw.comment(line) == record.text
+    open_line = raw.bytes(raw.open_start, raw.end)
+    if not (open_line and not open_line.strip(b"\xef\xbb\xbf")):
+        # Decoder.close() strips any of the BOM's bytes from an unfinished line
+        # (``bytes.strip`` takes a set), so it misses one made only of them.
+        assert raw.discards() == discarded
+    # The lines tile the bytes after the BOM, up to the open line.
+    pos = 3 if raw.bom else 0
+    for index in range(raw.lines):
+        start, stop, end, ending, _kind = raw.line(index)
+        assert (start, ending is not Ending.NONE) == (pos, True)
+        assert start <= stop < end
+        pos = end
+    assert pos == raw.open_start
+    return raw
+
+
+@SETTINGS
+@given(stream=streams, data=st.data(), last_id=st.sampled_from(["", "s"]))
+def test_map_and_decoder_agree_for_any_cuts(
+    stream: bytes, data: st.DataObject, last_id: str
+) -> None:
+    cuts = data.draw(st.sets(st.integers(1, max(1, len(stream) - 1)), max_size=30))
+    agree(cut(stream, cuts), last_id)
+
+
+@SETTINGS
+@given(stream=st.binary(max_size=300), data=st.data())
+def test_map_and_decoder_agree_on_arbitrary_bytes(
+    stream: bytes, data: st.DataObject
+) -> None:
+    cuts = data.draw(st.sets(st.integers(1, max(1, len(stream) - 1)), max_size=30))
+    agree(cut(stream, cuts))
+
+
+def test_every_cut_of_a_short_stream_agrees() -> None:
+    stream = b"\xef\xbb\xbfid: 1\r\ndata: \xe2\x82\xac\r\r\n: c\n"
+    positions = range(1, len(stream))
+    for n in (1, 2):
+        for chosen in itertools.combinations(positions, n):
+            agree(cut(stream, set(chosen)))
+
+
+def test_lines_endings_and_block_fates() -> None:
+    raw = agree(
+        [
+            b"\xef\xbb\xbfretry: 50\n\n",
+            b": hi\r\rdata: a\r",
+            b"\nevent: t\ndata: b\n\nid: 7\n\n\nfoo\n\ndata: x",
+        ]
+    )
+    assert raw.bom
+    endings = [raw.line(i)[3] for i in range(raw.lines)]
+    assert endings[:5] == [Ending.LF, Ending.LF, Ending.CR, Ending.CR, Ending.CRLF]
+    kinds = [raw.line(i)[4] for i in range(raw.lines)]
+    assert kinds[:6] == [
+        LineKind.RETRY,
+        LineKind.BLANK,
+        LineKind.COMMENT,
+        LineKind.BLANK,
+        LineKind.DATA,
+        LineKind.EVENT,
+    ]
+    fates = [raw.fate(b) for b in range(raw.blocks)]
+    assert fates == [
+        Fate.FIELDS,
+        Fate.COMMENTS,
+        Fate.EVENT,
+        Fate.FIELDS,
+        Fate.BLANK,
+        Fate.FIELDS,
+    ]
+    # The CRLF split across reads 1 and 2 is one ending, its line done in read 1.
+    start, stop, end, ending, _ = raw.line(4)
+    assert raw.bytes(start, end) == b"data: a\r\n" and ending is Ending.CRLF
+    assert raw.read_at(stop) == 1 and raw.read_at(end - 1) == 2
+
+
+def test_targets_say_what_bytes_became() -> None:
+    raw = agree([b": hi\nretry: 5\ndata: a\nfoo: 1\nretry: x\n\n", b"data: partial"])
+    text = raw.bytes(0, raw.end)
+    event = raw.target(text.index(b"data: a"), ended=False)
+    assert event.what == "event" and raw.output(event.output)[0] is Output.EVENT
+    assert (event.start, event.end) == (0, text.index(b"data: partial"))
+    assert raw.target(1, ended=False).what == "comment"
+    assert raw.target(text.index(b"retry: 5"), ended=False).what == "retry"
+    ignored = raw.target(text.index(b"retry: x"), ended=False)
+    assert ignored.what == "event" and "not all ASCII digits" in ignored.note
+    assert "unknown field" in raw.target(text.index(b"foo"), ended=False).note
+    tail = text.index(b"partial")
+    assert raw.target(tail, ended=False).what == "open"
+    assert raw.target(tail, ended=True).what == "discarded"
+    assert raw.target(raw.end, ended=True).what == "outside"
+
+
+def test_an_unfinished_block_without_data_is_cut_not_discarded() -> None:
+    raw = agree([b"data: a\n\nid: 4\n"])
+    assert raw.target(raw.end - 2, ended=True).what == "cut"
+    assert not raw.discards()
+
+
+@pytest.mark.parametrize("before", [-1, ord("x"), ord("\n"), ord("\r")])
+def test_a_map_that_starts_mid_stream(before: int) -> None:
+    """Older reads were dropped: the first line and block began before the bytes."""
+    raw = RawMap(base=100, before=before)
+    raw.start_reads_at(7)
+    raw.extend(b"\na: 1\n\ndata: b\n\n", 1.0, 0.0)
+    first = raw.line(0)
+    if before == ord("\r"):  # the LF pairs with the dropped CR
+        assert first[3] is Ending.LF_PAIR and first[4] is LineKind.TRUNCATED
+        assert raw.fate(0) is Fate.UNKNOWN  # "a: 1" then the blank line
+    elif before == ord("\n"):  # the dropped part ended a line: a blank line here
+        assert first[4] is LineKind.BLANK and raw.fate(0) is Fate.UNKNOWN
+    else:  # the first line lost its start
+        assert first[4] is LineKind.TRUNCATED
+    assert raw.events()[-1] == MappedEvent("message", "b", "", None)
+    assert raw.read_ordinal(100) == 7
+    assert raw.target(50, ended=False).what == "outside"
