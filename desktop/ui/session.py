@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from desktop.core.advice import Advisor
 from desktop.core.options import DEFAULT_RETRY_MS
 from desktop.core.rates import RateSeries
+from desktop.core.rawlog import RawLog
 from desktop.core.records import (
     Closed,
     Comment,
@@ -98,6 +100,8 @@ class StreamSession:
     pending: list[Row] = field(default_factory=list)
     pending_dropped: int = 0  # dropped from the pending buffer while paused
     rates: RateSeries = field(default_factory=RateSeries)  # for the rate plot
+    raw: RawLog = field(default_factory=RawLog)  # bytes as received, bounded
+    advisor: Advisor = field(default_factory=Advisor)  # the notices bar's warnings
     _reconnecting: Reconnecting | None = field(default=None, init=False)
     _rate: deque[tuple[float, int]] = field(
         default_factory=lambda: deque(maxlen=8), init=False
@@ -117,6 +121,7 @@ class StreamSession:
         self.failed = False
         self.message = ""
         self.next_attempt_at = None
+        self.advisor.reset()  # warnings are about this run of the stream
 
     # -- the hot path ----------
 
@@ -127,6 +132,7 @@ class StreamSession:
         events = 0
         last_event: Event | None = None
         record: Record | None = None
+        before = self.events
         for record in batch:
             cls = record.__class__
             if cls is Event:
@@ -137,6 +143,7 @@ class StreamSession:
                     self.retry_ms = record.retry  # type: ignore[union-attr]
                     self.retry_source = DelaySource.SERVER
             elif cls is RawChunk:
+                self.raw.add(record)  # type: ignore[arg-type]
                 self.received_bytes += len(record.data)  # type: ignore[union-attr]
                 self.last_byte_at = record.at
                 continue
@@ -156,6 +163,7 @@ class StreamSession:
             self.rates.update(
                 record.at, record.wall, self.events, self.received_bytes, self.comments
             )
+            self.advisor.read(record.at, record.wall, self.events - before, self.types)
         if self.paused and len(pending) > 2 * self.retention:
             extra = len(pending) - self.retention
             del pending[:extra]
@@ -167,6 +175,7 @@ class StreamSession:
             self.attempts[-1].events += n
 
     def _on_state(self, record: Record) -> None:
+        self.advisor.record(record)  # state records and Notices only: rare
         if isinstance(record, RetryField):
             self.retry_ms, self.retry_source = record.ms, DelaySource.SERVER
         elif isinstance(record, Connecting):
