@@ -129,7 +129,7 @@ def buffering_hints(headers: Sequence[tuple[str, str]]) -> list[str]:
 
 
 class Advisor:
-    """Warnings for one stream.  ``reset`` forgets everything (Clear, new connect)."""
+    """Warnings for one stream (``idle_after_s`` may change at any time)."""
 
     def __init__(
         self,
@@ -139,15 +139,16 @@ class Advisor:
     ) -> None:
         self.idle_after_s = idle_after_s
         self.min_silence_s = min_silence_s
-        self.reset()
-
-    def reset(self) -> None:
-        self._seen: dict[str, _Seen] = {}
-        self._gaps: deque[float] = deque(maxlen=_GAP_SAMPLES)
         self._headers: tuple[tuple[str, str], ...] = ()
         self._open = False
         self._last_at: float | None = None  # the latest read (or the Open)
         self._last_wall = 0.0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget warnings and figures (Clear, a new connect), not the connection."""
+        self._seen: dict[str, _Seen] = {}
+        self._gaps: deque[float] = deque(maxlen=_GAP_SAMPLES)
         self._idle = False  # inside a silence already counted
         self._named = 0  # named types seen beside "message"
         self._burst = (0, 0.0, 0.0)  # the latest burst: events, silence, ratio

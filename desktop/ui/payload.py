@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from desktop.core.records import Comment, Event
+from desktop.core.advice import explain
+from desktop.core.records import Comment, Event, Notice
 from desktop.ui import rowtext
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ def payload(row: Row) -> str:
         return row.data
     if isinstance(row, Comment):
         return row.text
+    if isinstance(row, Notice):  # what the spec ignored, then why it matters
+        return f"{rowtext.summary(row)}\n\n{explain(row.kind)}"
     return rowtext.summary(row)
 
 

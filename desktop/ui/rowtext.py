@@ -11,6 +11,7 @@ from desktop.core.records import (
     Connecting,
     Error,
     Event,
+    Notice,
     Open,
     Reconnecting,
     RetryField,
@@ -38,6 +39,7 @@ _KINDS: dict[type, str] = {
     Reconnecting: "reconnecting",
     Closed: "closed",
     Error: "error",
+    Notice: "notice",
 }
 
 
@@ -69,6 +71,8 @@ def summary(row: Row) -> str:
         )
     if isinstance(row, Closed):
         return f"{row.reason}{' (failed)' if row.failed else ''}"
+    if isinstance(row, Notice):
+        return f"{row.kind.value}: {row.detail}"
     return getattr(row, "message", "")
 
 

@@ -25,6 +25,7 @@ from desktop.core.records import (
     DelaySource,
     Error,
     Event,
+    Notice,
     Open,
     Outcome,
     RawChunk,
@@ -38,7 +39,17 @@ if TYPE_CHECKING:
     from desktop.core.options import StreamOptions
     from desktop.core.records import Record
 
-Row = Event | Comment | RetryField | Connecting | Open | Reconnecting | Closed | Error
+Row = (
+    Event
+    | Comment
+    | RetryField
+    | Connecting
+    | Open
+    | Reconnecting
+    | Closed
+    | Error
+    | Notice
+)
 """What the timeline holds: every record but raw chunks."""
 
 
