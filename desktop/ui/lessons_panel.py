@@ -11,7 +11,7 @@ import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -62,6 +62,7 @@ class LessonsPanel(QWidget):
         self.list = named(QListWidget(), "lessonList")
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
+        self.list.setSpacing(3)
         for lesson in LESSONS:
             item = QListWidgetItem(self._list_text(lesson))
             item.setData(_KEY, lesson.key)
@@ -105,24 +106,34 @@ class LessonsPanel(QWidget):
         detail = QWidget()
         right = QVBoxLayout(detail)
         right.setContentsMargins(8, 0, 0, 0)
+        why = named(
+            QLabel("Why: the WHATWG HTML standard, server-sent events"), "lessonWhy"
+        )
+        why_font = QFont(why.font())
+        why_font.setBold(True)
+        why.setFont(why_font)
         right.addWidget(self.title)
         right.addWidget(self.summary)
+        right.addSpacing(4)
+        right.addWidget(why)
+        right.addWidget(self.explanation)
+        right.addSpacing(4)
         right.addLayout(buttons)
         right.addWidget(self.table, 1)
-        right.addWidget(
-            named(QLabel("Why (WHATWG HTML, server-sent events)"), "lessonWhy")
-        )
-        right.addWidget(self.explanation)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.list)
         splitter.addWidget(detail)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 3)
+        splitter.setSizes([320, 880])
+        self.list.setMinimumWidth(260)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
 
+        self._bold = QFont(self.table.font())
+        self._bold.setBold(True)
         self._clock = QTimer(self)
         self._clock.setInterval(100)
         self._clock.timeout.connect(self._tick)
@@ -241,9 +252,17 @@ class LessonsPanel(QWidget):
             self.status.setProperty("verdict", "fail")
         else:
             self.status.setText("Not run yet. Run sets the server up and checks it.")
-        self.status.style().unpolish(self.status)
-        self.status.style().polish(self.status)
+        self._colour_status(self.status.property("verdict"))
         self._fill(result)
+
+    def _colour_status(self, verdict: object) -> None:
+        """Green for a pass, the error colour for a failure (painted like the marks)."""
+        palette = QPalette(self.palette())
+        if verdict in ("pass", "fail"):
+            colour = _mark_colour(verdict == "pass")
+            palette.setColor(QPalette.ColorRole.WindowText, colour)
+        self.status.setPalette(palette)
+        self.status.setFont(self._bold if verdict else self.font())
 
     def _fill(self, result: LessonResult | None) -> None:
         checks = result.checks if result is not None else []
@@ -251,6 +270,7 @@ class LessonsPanel(QWidget):
         for row, check in enumerate(checks):
             mark = QTableWidgetItem("✓" if check.ok else "✗")
             mark.setForeground(_mark_colour(check.ok))
+            mark.setFont(self._bold)
             mark.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
             mark.setToolTip("as expected" if check.ok else "not as expected")
             self.table.setItem(row, 0, mark)

@@ -16,11 +16,16 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop.ui.server_child import ServerChild
+
+if TYPE_CHECKING:
+    from desktop.ui.stream_view import StreamView
 
 
 def _post(base: str, path: str, body: object = None) -> None:
@@ -114,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         select_last(ticker, lambda r: isinstance(r, Reconnecting))
         window.refresh()
         shot("02-reconnect")
+        await recording_scene(ticker)
 
         _post(base, "/api/lab/refuse", {"count": 1, "status": 401})
         failed = window.new_stream()
@@ -128,6 +134,22 @@ def main(argv: list[str] | None = None) -> int:
         await lab_scene(base)
         await lessons_scene(base)
         window.close()
+
+    async def recording_scene(live: StreamView) -> None:
+        """The reconnecting ticker saved with raw bytes, reopened read-only."""
+        from desktop.ui.recordings import Recordings
+
+        recordings = window.recordings = Recordings(window)
+        path = Path(tempfile.mkdtemp()) / "ticker.ndjson"
+        await recordings.save_file(live.handle, str(path), raw=True)
+        view = recordings.open_file(str(path))
+        assert view is not None and view.handle.task is not None
+        await view.handle.task
+        viewer.controller.flush()
+        select_last(view, lambda r: isinstance(r, Reconnecting))
+        view.bottom.setCurrentIndex(1)  # the attempts, as the live tab had them
+        window.refresh()
+        shot("06-recording")
 
     async def lab_scene(base: str) -> None:
         """The Lab dock on /api/events with a pulse, the naive client, three faults."""
