@@ -122,11 +122,21 @@ class RawLog:
                 del by_connection[old.connection]
 
     def clear(self) -> None:
-        """Forget everything (the user cleared the stream); counters start over."""
+        """Forget every read kept (the user cleared the stream).
+
+        The newest connection keeps its offsets: its next bytes continue the
+        body mid-stream, not a new one (where a BOM would be looked for).
+        """
+        newest = max(self._by_connection, default=None)
+        if newest is not None:
+            conn = self._by_connection[newest]
+            conn.before = conn.chunks[-1].data[-1]
+            conn.first_chunk += len(conn.chunks)
+            conn.start = conn.end
+            conn.chunks.clear()
+            self._by_connection = {newest: conn}
         self._chunks.clear()
-        self._by_connection.clear()
-        self.size = self.received_bytes = 0
-        self.dropped_bytes = self.dropped_chunks = 0
+        self.size = 0
         self.generation += 1
 
     # -- reading ----------
@@ -137,10 +147,11 @@ class RawLog:
 
     def connections(self) -> list[int]:
         """Connections with retained bytes, oldest first."""
-        return sorted(self._by_connection)
+        return sorted(n for n, conn in self._by_connection.items() if conn.chunks)
 
     def connection(self, number: int) -> ConnectionBytes | None:
-        return self._by_connection.get(number)
+        conn = self._by_connection.get(number)
+        return conn if conn is not None and conn.chunks else None
 
     def __len__(self) -> int:
         return len(self._chunks)

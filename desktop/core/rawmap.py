@@ -527,6 +527,10 @@ class RawMap:
             if self._out_kind[i] == Output.EVENT
         ]
 
+    def event_number(self, output: int) -> int:
+        """1 + the events this connection dispatched before output ``output``."""
+        return self._out_kind[:output].count(Output.EVENT) + 1
+
     def comment(self, line: int) -> str:
         return self._line_text(line)[1:].removeprefix(" ")
 
@@ -575,7 +579,7 @@ class RawMap:
             return Target("comment", start, end, line, block, out)
         if kind == LineKind.RETRY:
             return Target("retry", start, end, line, block, out)
-        if out >= 0:  # a line begun in dropped bytes: records may say more
+        if kind == LineKind.TRUNCATED and out >= 0:  # records may say more
             return Target("truncated", start, end, line, block, out, _NOTES[kind])
         note = _NOTES.get(kind, "")
         if block >= self.blocks:

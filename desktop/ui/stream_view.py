@@ -24,6 +24,7 @@ from desktop.ui.attempts import AttemptsView
 from desktop.ui.connection_bar import ConnectionBar
 from desktop.ui.detail import DetailPane
 from desktop.ui.filter_bar import FilterBar
+from desktop.ui.raw_view import RawView
 from desktop.ui.state_panel import StatePanel
 from desktop.ui.theme import named
 from desktop.ui.timeline import COLUMNS, RECORD_ROLE, FilterSpec, TimelineFilter
@@ -104,6 +105,10 @@ class StreamView(QWidget):
         self.bottom.setDocumentMode(True)
         self.bottom.addTab(self.detail, "Detail")
         self.bottom.addTab(self.attempts, "Attempts")
+        self.raw = RawView(handle.session, self._timeline_rows)  # bytes as received
+        self.bottom.addTab(self.raw, "Raw")
+        self.raw.rowRequested.connect(self._select_seq)
+        self.bottom.currentChanged.connect(lambda _i: self._refresh_raw())
 
         left = named(QSplitter(Qt.Orientation.Vertical), "timelineSplit")
         left.addWidget(self.table)
@@ -167,6 +172,7 @@ class StreamView(QWidget):
 
     def _clear(self) -> None:
         self.controller.clear(self.handle)
+        self.handle.session.raw.clear()
         self.filters.types.clear()
         self.detail.show_row(None)
         self.refresh()
@@ -232,6 +238,28 @@ class StreamView(QWidget):
         row = indexes[0].data(RECORD_ROLE) if indexes else None
         if row is not None:
             self.detail.show_row(row)
+            seq = self.proxy.seq(indexes[0].row())
+            self.raw.show_row(seq - self.handle.timeline.base)
+
+    # -- the raw tab ----------
+
+    def _timeline_rows(self) -> tuple[list[Row], int]:
+        timeline = self.handle.timeline
+        return timeline.rows(), timeline.base
+
+    def _refresh_raw(self) -> None:
+        if self.bottom.currentWidget() is self.raw:
+            self.raw.refresh()
+
+    def _select_seq(self, seq: int) -> None:
+        """Bytes clicked in the raw tab: select the row they became, if shown."""
+        proxy_row = self.proxy.row_of_seq(seq)
+        if proxy_row is None:
+            self.raw.info.setText(self.raw.info.text() + " The filter hides its row.")
+            return
+        self.table.selectRow(proxy_row)
+        self.table.scrollTo(self.proxy.index(proxy_row, 0))
+        self._follow = False
 
     # -- rendering ----------
 
@@ -241,6 +269,7 @@ class StreamView(QWidget):
         now = self.handle.now()  # a recording's clock stopped when it was saved
         self.state.show_session(session, now, session.rate(now))
         self.handle.attempts.refresh()
+        self._refresh_raw()
         attempts = len(session.attempts)
         tab = f"Attempts ({attempts})" if attempts else "Attempts"
         if self.bottom.tabText(1) != tab:  # setTabText relayouts even when equal

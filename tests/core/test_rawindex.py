@@ -122,6 +122,11 @@ def test_with_the_oldest_reads_dropped_retained_records_find_the_same_bytes(
     _, kept = run([reads], limit)
     whole, part = RawIndex(full), RawIndex(kept)
     conn = kept.connection(1)
+    raw = part.map(1)
+    if conn is not None and raw is not None:  # every kept byte has an answer
+        for offset in range(conn.start, conn.end):
+            target = raw.target(offset, ended=True)
+            assert target.start <= offset < target.end or target.what == "bom"
     for i, row in enumerate(rows):
         if not isinstance(row, ITEMS):
             continue

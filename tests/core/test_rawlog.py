@@ -57,11 +57,18 @@ def test_a_smaller_limit_at_run_time_drops_at_once_and_the_newest_read_stays() -
     assert conn is not None and conn.before == 0 and conn.first_chunk == 9
 
 
-def test_clear_forgets_everything() -> None:
+def test_clear_forgets_the_bytes_but_not_where_the_connection_is() -> None:
     log = RawLog()
-    log.add(chunk(b"abc"))
+    log.add(chunk(b"abc", 1))
+    log.add(chunk(b"\xef\xbb\xbfde\r", 2))
     log.clear()
     assert (log.size, len(log), log.connections(), list(log.chunks())) == (0, 0, [], [])
+    assert log.received_bytes == 9
+    log.add(chunk(b"\nf", 2))  # the body goes on: offset 6, after a CR
+    conn = log.connection(2)
+    assert conn is not None
+    assert (conn.start, conn.end, conn.before, conn.first_chunk) == (6, 8, 13, 1)
+    assert conn.truncated
 
 
 def test_memory_is_bounded_by_the_limit_and_adding_is_constant_time() -> None:

@@ -1,0 +1,397 @@
+"""The Raw tab: one connection's bytes as received, and what each byte became.
+
+Line endings, a BOM, read boundaries, characters split across reads, control
+characters and bytes that are not UTF-8 are drawn as marks (rawspans.py cuts the
+bytes, raw_document.py draws them).  Selecting a timeline row
+highlights its bytes; clicking bytes says what they became and asks the stream
+view to select that row.
+
+Only a window of the connection is in the document (``WINDOW`` bytes, whole
+lines): a 4 MB log would be a slow document to build.  While it shows the newest
+bytes it follows them by appending what arrived since the last refresh; the
+unfinished line at the end is drawn again, since its bytes may turn a half
+character into a split one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.rawindex import RawIndex
+from desktop.core.rawspans import spans
+from desktop.core.records import Comment, Event, RetryField
+from desktop.ui import rowtext
+from desktop.ui.raw_document import RawText, formats
+from desktop.ui.raw_text import describe
+from desktop.ui.session import Phase
+from desktop.ui.theme import named
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from desktop.core.rawmap import RawMap
+    from desktop.core.records import Record
+    from desktop.ui.session import StreamSession
+
+WINDOW = 128 << 10  # bytes drawn at once (whole lines)
+
+
+class RawView(QWidget):
+    """One stream's Raw tab.  ``rows`` gives the timeline's rows and its base."""
+
+    rowRequested = Signal(int)  # noqa: N815 - a timeline sequence number
+
+    def __init__(
+        self,
+        session: StreamSession,
+        rows: Callable[[], tuple[Sequence[Record], int]],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("rawView")
+        self.session = session
+        self.index = RawIndex(session.raw)
+        self._rows = rows
+        self.connection = named(QComboBox(), "rawConnection")
+        self.connection.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.hex = named(QCheckBox("Hex"), "rawHex")
+        self.hex.setToolTip("Show every byte as two hex digits")
+        self.earlier = named(QPushButton("Earlier"), "rawEarlier")
+        self.earlier.setToolTip("Show the bytes before these")
+        self.latest = named(QPushButton("Latest"), "rawLatest")
+        self.latest.setToolTip("Show the newest bytes and follow them")
+        self.keep = named(QSpinBox(), "rawKeep")
+        self.keep.setRange(1, 1024)
+        self.keep.setSuffix(" MB")
+        self.keep.setValue(max(1, session.raw.limit >> 20))
+        self.keep.setToolTip(
+            "Raw bytes kept for this stream; the oldest reads go first"
+        )
+        self.note = named(QLabel(), "rawNote")
+        self.text = RawText()
+        self.info = named(QLabel(), "rawInfo")
+        self.info.setWordWrap(True)
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 4, 6, 2)
+        bar.addWidget(QLabel("Connection"))
+        bar.addWidget(self.connection)
+        bar.addWidget(self.hex)
+        bar.addWidget(self.earlier)
+        bar.addWidget(self.latest)
+        bar.addStretch(1)
+        bar.addWidget(self.note)
+        bar.addWidget(QLabel("Keep"))
+        bar.addWidget(self.keep)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.info)
+
+        self._formats = formats()
+        self._shown: int | None = None  # the connection in the document
+        self._start = 0  # bytes [start, end) are drawn
+        self._end = 0
+        self._open = 0  # where the unfinished line at the end begins
+        self._hexed = False
+        self._follow = True
+        self._highlight: tuple[int, int] | None = None
+        self._pending_row: int | None = None  # a selection made while hidden
+        self._quiet = False  # moving the cursor ourselves: not a click
+        self._generation = -1
+        self._connections: list[int] = []
+
+        self.connection.activated.connect(self._pick_connection)
+        self.hex.toggled.connect(lambda _on: self._redraw())
+        self.earlier.clicked.connect(self._show_earlier)
+        self.latest.clicked.connect(self._show_latest)
+        self.keep.valueChanged.connect(self._set_keep)
+        self.text.picked.connect(self._clicked)
+        self.info.setText("Click bytes to see what they became.")
+
+    # -- what the stream view calls ----------
+
+    def refresh(self) -> None:
+        """Bring the tab up to date (the stream view calls this while it shows)."""
+        log = self.session.raw
+        if log.generation == self._generation:
+            return
+        self._generation = log.generation
+        self._fill_connections()
+        dropped = log.dropped_bytes
+        note = (
+            f"{rowtext.human_bytes(log.size)} kept · "
+            f"{rowtext.human_bytes(dropped)} older dropped"
+            if dropped
+            else f"{rowtext.human_bytes(log.size)} kept"
+        )
+        if self.note.text() != note:
+            self.note.setText(note)
+            self.note.setProperty("dropped", bool(dropped))
+            self.note.style().unpolish(self.note)
+            self.note.style().polish(self.note)
+        if self._pending_row is not None:
+            index, self._pending_row = self._pending_row, None
+            self.show_row(index)
+            return
+        shown = self._shown
+        if shown is None or (self._follow and shown != self._latest()):
+            self._show(self._latest(), None)
+            return
+        raw = self.index.map(shown)
+        if raw is None:
+            self._show(self._latest(), None)
+        elif self._follow and raw.end > self._end:
+            self._append(raw)
+        self._update_buttons(raw)
+
+    def show_row(self, index: int) -> None:
+        """Highlight the bytes of timeline row ``index`` (rows()[0] is 0)."""
+        if not self.isVisible():
+            self._pending_row = index
+            return
+        rows, _base = self._rows()
+        if not 0 <= index < len(rows):
+            return
+        located = self.index.locate(rows, index)
+        if located is None:
+            record = rows[index]
+            connection = rowtext.connection(record)  # type: ignore[arg-type]
+            self._set_info(_no_bytes(record, connection, self.session))
+            self.text.setExtraSelections([])
+            self._highlight = None
+            return
+        if located.connection != self._shown or not (
+            self._start <= located.start and located.end <= self._end
+        ):
+            self._show(located.connection, located.start)
+        self._mark(located.start, located.end, scroll=not self._quiet)
+        raw = self.index.map(located.connection)
+        if raw is not None:
+            target = raw.target(located.start, ended=self._ended(located.connection))
+            self._set_info(
+                describe(
+                    target,
+                    raw,
+                    self.index,
+                    rows,
+                    located.connection,
+                    self._ended(located.connection),
+                )
+            )
+
+    # -- drawing ----------
+
+    def _latest(self) -> int | None:
+        connections = self.session.raw.connections()
+        return connections[-1] if connections else None
+
+    def _fill_connections(self) -> None:
+        connections = self.session.raw.connections()
+        if connections == self._connections:
+            return
+        self._connections = connections
+        self.connection.blockSignals(True)
+        self.connection.clear()
+        for number in connections:
+            conn = self.session.raw.connection(number)
+            size = rowtext.human_bytes(conn.size) if conn else ""
+            self.connection.addItem(f"#{number} · {size}", number)
+        if self._shown in connections:
+            self.connection.setCurrentIndex(connections.index(self._shown))
+        self.connection.blockSignals(False)
+
+    def _show(self, connection: int | None, around: int | None) -> None:
+        """Draw a window of ``connection``: the newest bytes, or around an offset."""
+        self._shown = connection
+        self.text.reset()
+        self._highlight = None
+        self.text.setExtraSelections([])
+        raw = self.index.map(connection) if connection is not None else None
+        if raw is None:
+            self._start = self._end = self._open = 0
+            self.text.setPlaceholderText(
+                "No raw bytes yet: they show here as they arrive."
+            )
+            self._update_buttons(None)
+            return
+        if connection in self._connections:
+            self.connection.setCurrentIndex(self._connections.index(connection))
+        if around is None:
+            self._follow = True
+            start = self._line_start(raw, raw.end - WINDOW)
+        else:
+            self._follow = False
+            start = self._line_start(raw, around - WINDOW // 2)
+        end = min(raw.end, start + WINDOW) if around is not None else raw.end
+        if around is not None and end < raw.end:
+            end = self._line_end(raw, end)
+        self._draw(raw, start, end)
+        if self._follow:
+            self.text.moveCursor(QTextCursor.MoveOperation.End)
+            self.text.ensureCursorVisible()
+        self._update_buttons(raw)
+
+    def _line_start(self, raw: RawMap, offset: int) -> int:
+        if offset <= raw.base:
+            return raw.base
+        line = raw.line_from(offset)
+        return raw.line(line)[0] if line < raw.lines else raw.open_start
+
+    def _line_end(self, raw: RawMap, offset: int) -> int:
+        line = raw.line_from(offset)
+        return raw.line(line)[2] if line < raw.lines else raw.end
+
+    def _draw(self, raw: RawMap, start: int, end: int) -> None:
+        self._start, self._end = start, end
+        self._hexed = self.hex.isChecked()
+        self.text.add(raw, spans(raw, start, end), self._hexed, self._formats)
+        self._open = max(start, raw.open_start)
+
+    def _append(self, raw: RawMap) -> None:
+        """Follow: draw what arrived, from the unfinished line on."""
+        if raw.end - self._start > 2 * WINDOW:
+            self._show(self._shown, None)
+            return
+        bar = self.text.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 2
+        self.text.truncate(self._open)
+        self._end = raw.end
+        self.text.add(raw, spans(raw, self._open, raw.end), self._hexed, self._formats)
+        self._open = max(self._start, raw.open_start)
+        if self._highlight is not None:
+            self._mark(*self._highlight, scroll=False)
+        if at_bottom:
+            bar.setValue(bar.maximum())
+
+    def _redraw(self) -> None:
+        if self._shown is None:
+            return
+        highlight = self._highlight
+        raw = self.index.map(self._shown)
+        if raw is None:
+            return
+        follow = self._follow
+        self.text.reset()
+        self._draw(raw, self._start, raw.end if follow else self._end)
+        if highlight is not None:
+            self._mark(*highlight, scroll=True)
+
+    def _mark(self, start: int, end: int, *, scroll: bool) -> None:
+        self._highlight = (start, end)
+        span = self.text.doc_range(start, end)
+        if span is None:
+            self.text.setExtraSelections([])
+            return
+        selection = QTextEdit.ExtraSelection()
+        cursor = QTextCursor(self.text.document())
+        cursor.setPosition(span[0])
+        cursor.setPosition(span[1], QTextCursor.MoveMode.KeepAnchor)
+        selection.cursor = cursor
+        selection.format = self._formats["selected"]
+        self.text.setExtraSelections([selection])
+        if scroll:
+            self._quiet = True
+            try:
+                end_cursor = QTextCursor(self.text.document())
+                end_cursor.setPosition(span[1])
+                self.text.setTextCursor(end_cursor)
+                self.text.ensureCursorVisible()
+                start_cursor = QTextCursor(self.text.document())
+                start_cursor.setPosition(span[0])
+                self.text.setTextCursor(start_cursor)
+                self.text.ensureCursorVisible()
+            finally:
+                self._quiet = False
+
+    def _update_buttons(self, raw: RawMap | None) -> None:
+        self.earlier.setEnabled(raw is not None and self._start > raw.base)
+        self.latest.setEnabled(
+            raw is not None and (not self._follow or self._shown != self._latest())
+        )
+
+    # -- intents ----------
+
+    def _pick_connection(self, i: int) -> None:
+        number = self.connection.itemData(i)
+        if number is not None and number != self._shown:
+            self._show(int(number), None)
+            self._follow = number == self._latest()
+
+    def _show_earlier(self) -> None:
+        raw = self.index.map(self._shown) if self._shown is not None else None
+        if raw is None or self._start <= raw.base:
+            return
+        self._show(self._shown, max(raw.base, self._start - WINDOW // 2))
+
+    def _show_latest(self) -> None:
+        self._show(self._latest(), None)
+
+    def _set_keep(self, megabytes: int) -> None:
+        self.session.raw.set_limit(megabytes << 20)
+        self.refresh()
+
+    def _clicked(self, position: int) -> None:
+        if self._shown is None:
+            return
+        byte = self.text.byte_at(position)
+        raw = self.index.map(self._shown)
+        if byte is None or raw is None:
+            return
+        connection = self._shown
+        ended = self._ended(connection)
+        target = raw.target(byte, ended=ended)
+        rows, base = self._rows()
+        info = describe(target, raw, self.index, rows, connection, ended)
+        self._set_info(info)
+        if target.what != "outside":
+            self._mark(target.start, target.end, scroll=False)
+        if info.row is not None:
+            self._quiet = True
+            try:
+                self.rowRequested.emit(base + info.row)
+            finally:
+                self._quiet = False
+
+    def _set_info(self, info: object) -> None:
+        self.info.setText(str(info))
+
+    def _ended(self, connection: int) -> bool:
+        session = self.session
+        return not (
+            connection == session.attempt
+            and session.phase in (Phase.CONNECTING, Phase.OPEN)
+        )
+
+
+def _no_bytes(record: Record, connection: int | None, session: StreamSession) -> str:
+    if not isinstance(record, Event | Comment | RetryField) or connection is None:
+        kind = rowtext.kind(record)  # type: ignore[arg-type]
+        return f"A {kind} row is the client's own record: no bytes of the body made it."
+    if session.raw.connection(connection) is None:
+        keep = rowtext.human_bytes(session.raw.limit)
+        return (
+            f"The bytes of connection {connection} are no longer kept "
+            f"(the raw buffer keeps the newest {keep})."
+        )
+    return "The bytes of this row are no longer kept (older reads were dropped)."
+
+
+__all__ = ["WINDOW", "RawView"]

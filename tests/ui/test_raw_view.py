@@ -1,0 +1,181 @@
+"""The Raw tab: bytes as received, an event's bytes highlighted, bytes -> rows.
+
+Byte-exact cases come from the scripted raw-socket server (each chunk its own
+network read); the bound on memory is checked live on the bundled server.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
+from PySide6.QtTest import QTest
+
+from desktop.core.records import Comment, Event
+from desktop.ui.timeline import RECORD_ROLE
+from tests.rawserver import Hang, RawServer, sse
+from tests.ui.conftest import drive, open_stream, until
+
+if TYPE_CHECKING:
+    from desktop.core.records import Record
+    from desktop.ui.loop import AppLoop
+    from desktop.ui.stream_view import StreamView
+    from desktop.ui.viewer import Viewer
+
+# Four reads: a BOM, CRLF endings, a 3-byte "€" split over reads A and B, a CRLF
+# split over B and C, CR-only lines, a comment, and an event the close discards.
+A = b"\xef\xbb\xbfid: 1\r\ndata: price \xe2\x82"
+B = b"\xac 5\r\n\r"
+C = b"\nevent: cr\rdata: only CR\r\r: ping\n\n"
+D = b"data: partial"
+EURO_EVENT = b"id: 1\r\ndata: price \xe2\x82\xac 5\r\n\r\n"
+CR_EVENT = b"event: cr\rdata: only CR\r\r"
+
+
+def _select(view: StreamView, match: object) -> Record:
+    proxy = view.proxy
+    for row in range(proxy.rowCount()):
+        record = proxy.index(row, 0).data(RECORD_ROLE)
+        if match(record):  # type: ignore[operator]
+            view.table.selectRow(row)
+            return record  # type: ignore[no-any-return]
+    raise AssertionError("no such row")
+
+
+def _highlighted(view: StreamView) -> tuple[bytes, str]:
+    """The bytes the raw tab highlights, and the text that shows them."""
+    raw = view.raw
+    assert raw._highlight is not None and raw._shown is not None
+    start, end = raw._highlight
+    data = raw.index.map(raw._shown).bytes(start, end)  # type: ignore[union-attr]
+    (selection,) = raw.text.extraSelections()
+    return data, selection.cursor.selectedText().replace("\u2029", "\n")
+
+
+def _click_text(view: StreamView, needle: str) -> None:
+    """Click in the raw text on the first occurrence of ``needle``."""
+    text = view.raw.text
+    position = text.toPlainText().index(needle) + 1
+    cursor = QTextCursor(text.document())
+    cursor.setPosition(position)
+    rect = text.cursorRect(cursor)
+    text.ensureCursorVisible()
+    rect = text.cursorRect(cursor)
+    QTest.mouseClick(text.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def _selected(view: StreamView) -> Record | None:
+    indexes = view.table.selectionModel().selectedRows()
+    return indexes[0].data(RECORD_ROLE) if indexes else None
+
+
+def test_an_events_bytes_are_highlighted_and_bytes_select_their_row(
+    loop: AppLoop, viewer: Viewer
+) -> None:
+    script = sse(A, B, C, D, pause=0.08)
+    with RawServer([script], default=(Hang(5),)) as server:
+
+        async def scenario() -> None:
+            view = open_stream(viewer, server.url("/stream"))
+            session = view.handle.session
+            await until(
+                lambda: bool(session.attempts) and session.attempts[0].ended_at, 10
+            )
+            await until(lambda: not session.pending, 2, "the flush")
+            log = session.raw.connection(1)
+            assert log is not None and [c.data for c in log.chunks] == [A, B, C, D]
+            view.filters.comments.setChecked(True)  # comment rows are hidden by default
+            view.bottom.setCurrentWidget(view.raw)
+            view.refresh()
+            shown = view.raw.text.toPlainText()
+            assert shown.startswith("┄┄ read 1 ·")
+            assert "⟨BOM⟩id: 1␍␊\ndata: price €⟨e2 82…⟩\n┄┄ read 2" in shown
+            assert "⟨…ac⟩ 5␍␊\n␍\n┄┄ read 3" in shown  # CRLF split: ␍ then ␊
+            assert "\n␊\nevent: cr␍\ndata: only CR␍\n␍\n: ping␊\n␊\n" in shown
+            assert shown.endswith("data: partial")
+
+            _select(view, lambda r: isinstance(r, Event) and r.id == "1")
+            data, text = _highlighted(view)
+            assert data == EURO_EVENT
+            assert "price €⟨e2 82…⟩" in text and "⟨…ac⟩ 5␍␊" in text
+            assert "event 1 of connection 1" in view.raw.info.text()
+
+            _select(view, lambda r: isinstance(r, Event) and r.type == "cr")
+            data, text = _highlighted(view)
+            assert data == CR_EVENT
+            assert text.startswith("event: cr␍\ndata: only CR␍\n␍")
+
+            _click_text(view, "ping")
+            selected = _selected(view)
+            assert isinstance(selected, Comment) and selected.text == "ping"
+            assert "a comment: 'ping'" in view.raw.info.text()
+            assert _highlighted(view)[0] == b": ping\n"
+
+            _click_text(view, "price")
+            selected = _selected(view)
+            assert isinstance(selected, Event) and selected.data == "price € 5"
+            assert _highlighted(view)[0] == EURO_EVENT
+
+            _click_text(view, "partial")
+            assert "discarded" in view.raw.info.text()
+            assert _highlighted(view)[0] == D
+            assert _selected(view) is selected  # no row: the selection stays
+
+            view.raw.hex.setChecked(True)
+            shown = view.raw.text.toPlainText()
+            assert "⟨BOM ef bb bf⟩ 69 64 3a 20 31 0d 0a \n" in shown
+            data, text = _highlighted(view)  # the highlight stays, now in hex
+            assert data == D and text == "64 61 74 61 3a 20 70 61 72 74 69 61 6c "
+            _select(view, lambda r: isinstance(r, Event) and r.type == "cr")
+            data, text = _highlighted(view)
+            assert data == CR_EVENT and text.startswith(
+                "65 76 65 6e 74 3a 20 63 72 0d \n"
+            )
+            view.bar.stop_button.click()
+
+        drive(loop, scenario(), viewer)
+
+
+def test_the_raw_buffer_keeps_what_the_user_sets_and_says_what_it_dropped(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    async def scenario() -> None:
+        url = f"{base}/api/ticker?rate=1000&size=2000&count=100000"
+        view = open_stream(viewer, url)
+        session = view.handle.session
+        view.bottom.setCurrentWidget(view.raw)
+        view.raw.keep.setValue(1)
+        assert session.raw.limit == 1 << 20
+        await until(lambda: session.raw.dropped_bytes > 1 << 20, 20, "drops")
+        view.bar.stop_button.click()
+        await until(lambda: not view.handle.running and not session.pending, 5)
+        view.refresh()
+        log = session.raw
+        biggest = max(len(c.data) for c in log.chunks())
+        assert log.size <= (1 << 20) + biggest
+        assert log.dropped_bytes == log.received_bytes - log.size
+        assert log.received_bytes == session.received_bytes
+        assert "older dropped" in view.raw.note.text()
+        # The newest event's bytes are found and hold its data.
+        event = None
+        proxy = view.proxy
+        for row in range(proxy.rowCount() - 1, -1, -1):
+            record = proxy.index(row, 0).data(RECORD_ROLE)
+            if isinstance(record, Event):
+                view.table.selectRow(row)
+                event = record
+                break
+        assert isinstance(event, Event)
+        data, _text = _highlighted(view)
+        assert event.data.encode() in data and data.endswith(b"\n\n")
+        # An event whose bytes were dropped says so.
+        first = next(
+            r
+            for r in range(proxy.rowCount())
+            if isinstance(proxy.index(r, 0).data(RECORD_ROLE), Event)
+        )
+        view.table.selectRow(first)
+        assert "no longer kept" in view.raw.info.text()
+
+    drive(loop, scenario(), viewer)
