@@ -15,6 +15,7 @@ import re
 import types
 from collections.abc import Callable
 from enum import Enum
+from operator import attrgetter
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
 Convert = Callable[[object], object]
@@ -45,15 +46,27 @@ def plain(value: object) -> object:
     return value
 
 
-class Shape:
-    """How to build one dataclass from a JSON object, field by field."""
+class _Never:
+    """No JSON value has this class: fields without a fast path always convert."""
 
-    __slots__ = ("cls", "fields", "names")
+
+_SIMPLE = (str, int, float, bool)
+
+
+class Shape:
+    """How to turn one dataclass into a JSON object and back, field by field.
+
+    Recordings hold hundreds of thousands of records, so both directions take
+    a fast path for plain fields (a class check, no call) and call the
+    annotation's converter only for the rest.
+    """
+
+    __slots__ = ("_get", "_special", "cls", "fields", "names")
 
     def __init__(self, cls: type) -> None:
         hints = get_type_hints(cls)
         self.cls = cls
-        self.fields: list[tuple[str, Convert, Callable[[], object] | None]] = []
+        self.fields: list[tuple[str, type, Convert, Callable[[], object] | None]] = []
         for field in dataclasses.fields(cls):
             if not field.init:
                 continue
@@ -62,19 +75,29 @@ class Shape:
                 default = _constant(field.default)
             elif field.default_factory is not dataclasses.MISSING:
                 default = field.default_factory
-            self.fields.append((field.name, _converter(hints[field.name]), default))
-        self.names = tuple(name for name, _, _ in self.fields)
+            hint = hints[field.name]
+            simple = hint if hint in _SIMPLE else _Never
+            convert = _converter(hint)
+            self.fields.append((field.name, simple, convert, default))
+        self.names = tuple(name for name, _, _, _ in self.fields)
+        self._get = attrgetter(*self.names) if len(self.names) > 1 else None
+        self._special = tuple(
+            i for i, (_, simple, _, _) in enumerate(self.fields) if simple is _Never
+        )
 
     def build(self, obj: dict[str, object]) -> Any:
         """The dataclass; unknown keys are ignored, a missing field with a
         default takes it (files from older or newer versions), else BadValueError."""
         kwargs: dict[str, object] = {}
-        for name, convert, default in self.fields:
+        for name, simple, convert, default in self.fields:
             if name in obj:
-                try:
-                    kwargs[name] = convert(obj[name])
-                except BadValueError as exc:
-                    raise BadValueError(f"field {name!r}: {exc}") from None
+                value = obj[name]
+                if value.__class__ is not simple:
+                    try:
+                        value = convert(value)
+                    except BadValueError as exc:
+                        raise BadValueError(f"field {name!r}: {exc}") from None
+                kwargs[name] = value
             elif default is not None:
                 kwargs[name] = default()
             else:
@@ -82,7 +105,12 @@ class Shape:
         return self.cls(**kwargs)
 
     def dump(self, value: object) -> dict[str, object]:
-        return {name: plain(getattr(value, name)) for name in self.names}
+        if self._get is None:
+            return {name: plain(getattr(value, name)) for name in self.names}
+        values = list(self._get(value))
+        for i in self._special:
+            values[i] = plain(values[i])
+        return dict(zip(self.names, values, strict=True))
 
 
 def _constant(value: object) -> Callable[[], object]:

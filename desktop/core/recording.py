@@ -57,6 +57,10 @@ def _record_shapes() -> dict[str, Shape]:
 _SHAPES = _record_shapes()
 _KINDS = {shape.cls: kind for kind, shape in _SHAPES.items()}
 _OPTIONS = Shape(StreamOptions)
+# Records with fields that may carry a secret: masked when the header says so.
+_SECRETIVE = frozenset(
+    shape.cls for shape in _SHAPES.values() if {"url", "headers"} & set(shape.names)
+)
 
 
 class RecordingError(Exception):
@@ -132,10 +136,11 @@ def header_for(
 
 def encode_record(record: Record, *, mask: bool = False) -> dict[str, object]:
     """One record as the JSON object of its line."""
-    shape = _SHAPES[_KINDS[record.__class__]]
-    obj: dict[str, object] = {"record": _KINDS[record.__class__]}
-    obj.update(shape.dump(record))
-    if mask:
+    cls = record.__class__
+    kind = _KINDS[cls]
+    obj: dict[str, object] = {"record": kind}
+    obj.update(_SHAPES[kind].dump(record))
+    if mask and cls in _SECRETIVE:
         url = getattr(record, "url", None)
         if isinstance(url, str):
             obj["url"] = redact_url(url)
@@ -145,12 +150,16 @@ def encode_record(record: Record, *, mask: bool = False) -> dict[str, object]:
     return obj
 
 
+# json.dumps builds an encoder per call when given options; build them once.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_ENCODE_ASCII = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _line(obj: dict[str, object]) -> bytes:
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
     try:
-        return text.encode("utf-8") + b"\n"
+        return _ENCODE(obj).encode("utf-8") + b"\n"
     except UnicodeEncodeError:  # a lone surrogate: JSON's \ud800 escape keeps it
-        return json.dumps(obj, separators=(",", ":")).encode("ascii") + b"\n"
+        return _ENCODE_ASCII(obj).encode("ascii") + b"\n"
 
 
 class RecordingWriter:

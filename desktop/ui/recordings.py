@@ -41,7 +41,7 @@ from desktop.core.recording import (
     read_batches,
     save_recording,
 )
-from desktop.core.records import Event
+from desktop.core.records import Event, RawChunk
 from desktop.ui import rowtext
 from desktop.ui.recording_bar import (
     RecordingBar,
@@ -54,7 +54,7 @@ from desktop.ui.theme import named
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 
-    from desktop.core.records import RawChunk, Record
+    from desktop.core.records import Record
     from desktop.ui.controller import StreamHandle
     from desktop.ui.main_window import MainWindow
     from desktop.ui.session import Row
@@ -204,7 +204,7 @@ class Recordings:
         session = handle.session
         header = header_for(
             session.options,
-            raw=raw,
+            raw=raw and any(r.__class__ is RawChunk for r in records),
             mask=mask,
             clock=handle.now(),
             received_bytes=session.received_bytes,
