@@ -291,7 +291,7 @@ class StreamView(QWidget):
 
     def title(self) -> str:
         if self.handle.recording is not None:
-            return "⏺ " + self._title_of(self.handle.recording.url)
+            return "Recording: " + self._title_of(self.handle.recording.url)
         return self._title_of(self.handle.form.url)
 
     @staticmethod
