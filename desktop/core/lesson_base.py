@@ -46,7 +46,7 @@ class Timing:
     settle_s: float  # after an action, how long to let bytes arrive
     retry_after_s: int  # lesson 5: the 503's Retry-After
     window_s: float  # how long to watch for reconnects that should (not) come
-    ticker_rate: float = 50.0  # lesson 10: events per second through the proxy
+    ticker_rate: float = 20.0  # lesson 10: events per second through the proxy
     buffer_bytes: int = 2048  # lesson 10: what the simulated proxy holds back
     early_ms: float = 10.0
     late_ms: float = 250.0
@@ -74,7 +74,7 @@ class Timing:
         """
         return cls(
             retry_ms=100,
-            retry_short_ms=100,
+            retry_short_ms=200,
             retry_long_ms=1000,
             read_timeout_s=0.7,
             stall_s=2.0,

@@ -46,9 +46,16 @@ class LessonStepError(Exception):
 class Lane:
     """Our engine on one URL; its records, in order, as they arrived."""
 
-    def __init__(self, ctx: LabContext, name: str, options: StreamOptions) -> None:
+    def __init__(
+        self,
+        ctx: LabContext,
+        name: str,
+        options: StreamOptions,
+        watch: Callable[[list[Record]], None] | None = None,
+    ) -> None:
         self.name = name
         self.options = options
+        self.watch = watch  # sees every batch as it arrives (e.g. the app's Advisor)
         self.records: list[Record] = []
         self._ctx = ctx
         self._changed = asyncio.Event()
@@ -67,6 +74,8 @@ class Lane:
                 async for batch in stream.batches():
                     self.records.extend(batch)
                     self._ctx.on_records(self.name, batch)
+                    if self.watch is not None:
+                        self.watch(batch)
                     self._changed.set()
         finally:
             self._changed.set()
@@ -150,11 +159,20 @@ class LessonRun:
     def url(self, path: str) -> str:
         return self.ctx.base_url.rstrip("/") + path
 
-    def lane(self, name: str, path: str, **options: object) -> Lane:
-        """Start our engine on ``path`` as lane ``name``."""
+    def lane(
+        self,
+        name: str,
+        path: str,
+        **options: object,
+    ) -> Lane:
+        """Start our engine on ``path`` as lane ``name``.
+
+        Its task runs from the next await on: set ``lane.watch`` before that.
+        """
         if name == "app":
             options = {**options, **self.app_options}
-        lane = Lane(self.ctx, name, StreamOptions(self.url(path), **options))  # type: ignore[arg-type]
+        engine = StreamOptions(self.url(path), **options)  # type: ignore[arg-type]
+        lane = Lane(self.ctx, name, engine)
         self.lanes[name] = lane
         lane.start()
         return lane

@@ -134,7 +134,7 @@ async def status_503(run: LessonRun) -> None:
     run.check(
         "With reconnect-on-status 503, it retries",
         "503 (once or more), then 200",
-        f"{len(statuses)} x {', '.join(statuses) or 'nothing'}, then 200",
+        f"{len(statuses)} x {'/'.join(sorted(set(statuses))) or 'nothing'}, then 200",
         bool(statuses) and all(value == "503" for value in statuses),
     )
     asked = max(t.retry_after_s * 1000, t.retry_ms)
