@@ -9,15 +9,27 @@ for the lessons).  The explanations cite the WHATWG HTML standard, section 9.2
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from desktop.core import lesson_connection, lesson_status, lesson_stream
 from desktop.core.lesson_base import Check, LabContext, Lesson, LessonResult, Timing
 from desktop.core.lesson_run import lesson_runner
 
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from desktop.core.lesson_run import LessonRun
+
 
 def _lesson(
-    key: str, number: int, title: str, summary: str, explanation: str, body: object
+    key: str,
+    number: int,
+    title: str,
+    summary: str,
+    explanation: str,
+    body: Callable[[LessonRun], Awaitable[None]],
 ) -> Lesson:
-    return Lesson(key, number, title, summary, explanation, lesson_runner(key, body))  # type: ignore[arg-type]
+    return Lesson(key, number, title, summary, explanation, lesson_runner(key, body))
 
 
 LESSONS: tuple[Lesson, ...] = (

@@ -139,3 +139,23 @@ def test_a_cancelled_lesson_cleans_up(lab_server: ServerChild) -> None:
     asyncio.run(main())
     state = lab_state(lab_server)
     assert state["retry_ms"] == 50  # the lesson's retry: was reset
+
+
+def test_a_restart_that_fails_is_a_failed_check(lab_server: ServerChild) -> None:
+    assert lab_server.url is not None
+
+    async def no_restart() -> None:
+        raise RuntimeError("only the app's bundled server can be restarted")
+
+    async def main() -> LessonResult:
+        async with httpx.AsyncClient() as client:
+            ctx = AppLabContext(
+                str(lab_server.url), client, no_restart, None, Timing.fast()
+            )
+            return await LESSONS[1].run(ctx)
+
+    result = asyncio.run(main())
+    assert not result.passed
+    assert result.checks[-1].label == "The lesson runs"
+    assert "bundled server can be restarted" in result.checks[-1].observed
+    assert result.records["app"]  # it ran up to the restart, then cleaned up
