@@ -231,9 +231,13 @@ class RawServer:
         scripts: Iterable[Script] = (),
         *,
         default: Script = (Reset(),),
+        paths: dict[str, Script] | None = None,
     ) -> None:
         self._scripts: list[Script] = list(scripts)
         self._default = default
+        # Scripts for these paths whatever the order, out of the queue: e.g. a 404
+        # for /api/info, which the app's jobs panel asks of any stream's server.
+        self._paths = dict(paths or {})
         self._lock = threading.Lock()
         self._connections: list[Connection] = []
         self._changed = threading.Condition(self._lock)
@@ -368,7 +372,8 @@ class RawServer:
             if conn.request is None:  # client went away before a full request
                 conn.client_closed = time.monotonic()
                 return
-            for step in self._next_script():
+            script = self._paths.get(conn.request.path) or self._next_script()
+            for step in script:
                 if isinstance(step, Send):
                     writer.write(step.data)
                     await writer.drain()

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.ui.notices import idle_spin
 from desktop.ui.request import RequestForm, is_secret, mask
 from desktop.ui.theme import named
 
@@ -214,6 +215,8 @@ class ConnectionBar(QFrame):
         buttons.addWidget(remove)
         buttons.addWidget(self.reveal)
         buttons.addStretch(1)
+        self.idle = idle_spin()  # the idle warning's threshold (notices bar)
+        buttons.addWidget(self.idle)
         grid.addLayout(buttons, 3, 0)
         grid.addWidget(self.token, 4, 0)
         grid.addWidget(self.body, 0, 1, 5, 1)

@@ -24,6 +24,7 @@ from desktop.ui.attempts import AttemptsView
 from desktop.ui.connection_bar import ConnectionBar
 from desktop.ui.detail import DetailPane
 from desktop.ui.filter_bar import FilterBar
+from desktop.ui.notices import NoticesBar
 from desktop.ui.raw_view import RawView
 from desktop.ui.state_panel import StatePanel
 from desktop.ui.theme import named
@@ -91,6 +92,7 @@ class StreamView(QWidget):
         self.banner = named(QLabel(), "streamBanner")
         self.banner.setWordWrap(True)
         self.banner.hide()
+        self.notices = NoticesBar()  # the stream's warnings (core/advice.py)
         self.filters = FilterBar(handle.session.retention)
         self.table = TimelineView()
         self.table.setModel(self.proxy)
@@ -137,6 +139,7 @@ class StreamView(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.bar)
         layout.addWidget(self.banner)
+        layout.addWidget(self.notices)
         layout.addWidget(self.filters)
         layout.addWidget(self.split, 1)
 
@@ -144,6 +147,8 @@ class StreamView(QWidget):
         self._title = ""
         self.bar.connectRequested.connect(self._connect)
         self.bar.stopRequested.connect(lambda: controller.stop(handle))
+        self.bar.idle.valueChanged.connect(self._idle_after)
+        self._idle_after(self.bar.idle.value())
         self.filters.filterChanged.connect(self.apply_filter)
         self.filters.pauseToggled.connect(self._pause)
         self.filters.clearRequested.connect(self._clear)
@@ -164,14 +169,20 @@ class StreamView(QWidget):
         self.bar.show_error(error)
         if not error:
             self._follow = True
+            self.notices.clear()  # dismissals last until a new connect
             self.refresh()
 
     def _pause(self, paused: bool) -> None:
         self.controller.set_paused(self.handle, paused)
         self.refresh()
 
+    def _idle_after(self, seconds: float) -> None:
+        self.handle.session.advisor.idle_after_s = seconds
+
     def _clear(self) -> None:
         self.controller.clear(self.handle)
+        self.handle.session.advisor.reset()
+        self.notices.clear()
         self.handle.session.raw.clear()
         self.filters.types.clear()
         self.detail.show_row(None)
@@ -284,6 +295,8 @@ class StreamView(QWidget):
         if self.banner.text() != banner:
             self.banner.setText(banner)
             self.banner.setVisible(bool(banner))
+        session.advisor.check_idle(now)
+        self.notices.show_warnings(session.advisor.warnings())
         title = self.title()
         if title != self._title:
             self._title = title
