@@ -52,3 +52,12 @@ def _fail_on_asyncio_leaks() -> Iterator[None]:
     if catcher.records:
         lines = "\n".join(r.getMessage()[:500] for r in catcher.records)
         pytest.fail(f"asyncio logged leaks during the test:\n{lines}")
+
+
+@pytest.fixture(autouse=True)
+def _settings_in_tmp(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every test gets its own settings file: none reads or writes the user's."""
+    directory = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("SSE_VIEWER_CONFIG_DIR", str(directory))

@@ -56,13 +56,17 @@ def launch(
 
     from desktop.ui import theme
     from desktop.ui.main_window import MainWindow
+    from desktop.ui.settings import Settings
+    from desktop.ui.window_prefs import theme_choice
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("sse-viewer")
     app.setQuitOnLastWindowClosed(False)  # quit only after the cleanup in run()
-    theme.apply(app)
-    window = MainWindow()  # up and painted before the network stack is imported
+    settings = Settings()
+    theme.apply(app, dark=theme.is_dark(theme_choice(settings)))
+    # up and painted before the network stack is imported
+    window = MainWindow(settings=settings)
     window.show()
     app.processEvents()
     if window_shown is not None:

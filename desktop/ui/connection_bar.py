@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -128,10 +129,17 @@ class ConnectionBar(QFrame):
 
     connectRequested = Signal(object)  # noqa: N815 (a RequestForm)
     stopRequested = Signal()  # noqa: N815
+    profileChosen = Signal(str)  # noqa: N815
+    saveProfileRequested = Signal()  # noqa: N815
+    manageProfilesRequested = Signal()  # noqa: N815
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("connectionBar")
+        self.profile_button = named(QToolButton(), "profileButton")
+        self.profile_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.profile_button.setMenu(QMenu(self.profile_button))
+        self.set_profiles([], "")
         self.method = named(QComboBox(), "methodCombo")
         self.method.addItems(["GET", "POST"])
         self.url = named(QLineEdit(), "urlEdit")
@@ -157,11 +165,12 @@ class ConnectionBar(QFrame):
 
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.method, self.url, self.more, self.retry):
+        for widget in (self.profile_button, self.method, self.url, self.more):
             row.addWidget(widget)
+        row.addWidget(self.retry)
         row.addWidget(self.connect_button)
         row.addWidget(self.stop_button)
-        row.setStretch(1, 1)
+        row.setStretch(2, 1)
 
         self.details = self._build_details()
         self.details.setVisible(False)
@@ -267,6 +276,28 @@ class ConnectionBar(QFrame):
         self.headers.set_headers(form.headers)
         self.body.setPlainText(form.body)
         self.retry.setValue(-1 if form.retry_ms is None else form.retry_ms)
+
+    def set_profiles(self, names: list[str], current: str) -> None:
+        """The profile menu: pick one, save the bar as one, manage them."""
+        self.profile_button.setText(current or "Profiles")
+        self.profile_button.setToolTip(
+            f"Profile {current!r}: load, save or manage profiles"
+            if current
+            else "Load a saved connection profile, or save this one"
+        )
+        menu = self.profile_button.menu()
+        menu.clear()
+        for name in names:
+            action = menu.addAction(name.replace("&", "&&"))
+            action.setCheckable(True)
+            action.setChecked(name == current)
+            action.triggered.connect(lambda _=False, n=name: self.profileChosen.emit(n))
+        if not names:
+            menu.addAction("No profiles yet").setEnabled(False)
+        menu.addSeparator()
+        menu.addAction("Save as profile…", self.saveProfileRequested.emit)
+        manage = menu.addAction("Manage profiles…", self.manageProfilesRequested.emit)
+        manage.setEnabled(bool(names))
 
     def set_running(self, running: bool) -> None:
         self.connect_button.setText("Reconnect" if running else "Connect")

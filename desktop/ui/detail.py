@@ -48,6 +48,11 @@ class JsonHighlighter(QSyntaxHighlighter):
 
     def __init__(self, document: QTextDocument) -> None:
         super().__init__(document)
+        self.enabled = True
+        self.set_colours()
+
+    def set_colours(self) -> None:
+        """Take the active theme's colours (again, after a live theme switch)."""
         colours = theme.palette()
         by_name: dict[str, QColor] = {
             "punct": colours.json_punct,
@@ -63,7 +68,7 @@ class JsonHighlighter(QSyntaxHighlighter):
             if name == "key":
                 fmt.setFontWeight(QFont.Weight.DemiBold)
             self._rules.append((QRegularExpression(pattern), fmt))
-        self.enabled = True
+        self.rehighlight()
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802
         if not self.enabled:

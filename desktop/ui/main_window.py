@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
 
 from desktop.ui import theme
 from desktop.ui.request import RequestForm, bearer, origin
+from desktop.ui.settings import Settings
 from desktop.ui.theme import named
+from desktop.ui.window_prefs import WindowPrefs
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -78,7 +80,9 @@ class MainWindow(QMainWindow):
     recordings: Recordings | None = None  # File menu actions, made on first use
     lab_restart: Callable[[], Awaitable[None]] | None = None  # the viewer's, if any
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, settings: Settings | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle("SSE Viewer")
@@ -116,6 +120,8 @@ class MainWindow(QMainWindow):
         self._stream_actions: list[QAction] = []
         self._views: list[StreamView] = []
         self._actions()
+        self.prefs = WindowPrefs(self, settings or Settings())
+        self._jobs_offered = self.prefs.restored_docks  # the user chose before
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
@@ -133,6 +139,7 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._tab_changed)
         self.server_bar.restartRequested.connect(self.restartServerRequested)
         self.plus.setEnabled(True)
+        self.prefs.attach()
         for action in self._stream_actions:
             action.setEnabled(True)
         self._timer.start()
@@ -291,6 +298,7 @@ class MainWindow(QMainWindow):
         index = self.tabs.addTab(view, _tab_text(view.title()))
         view.titleChanged.connect(lambda: self._retitle(view))
         view.bar.connectRequested.connect(lambda _form: self.point_jobs_at(view))
+        self.prefs.add_view(view)
         self.tabs.setCurrentIndex(index)
         return view
 
@@ -348,6 +356,7 @@ class MainWindow(QMainWindow):
         # The app keeps running (setQuitOnLastWindowClosed(False)) until every
         # stream task and the server child are gone; then it quits.
         self._timer.stop()
+        self.prefs.save()
         self.closeRequested.emit()
         event.accept()
 

@@ -81,6 +81,16 @@ _DARK_ROLES = (
 )
 
 
+THEMES = ("system", "light", "dark")  # View → Theme; "system" follows the desktop
+
+
+def is_dark(choice: str) -> bool:
+    """Whether the theme ``choice`` (one of :data:`THEMES`) paints dark now."""
+    if choice in ("dark", "light"):
+        return choice == "dark"
+    return wants_dark()
+
+
 def wants_dark() -> bool:
     """SSE_VIEWER_THEME=dark|light, else the desktop's colour scheme."""
     choice = os.environ.get("SSE_VIEWER_THEME", "").lower()

@@ -75,6 +75,16 @@ async def api_async(base: str, method: str, path: str, body: object = None) -> o
     return await asyncio.to_thread(api, base, method, path, body)
 
 
+@pytest.fixture(autouse=True)
+def _test_keyring() -> None:
+    """No test touches the user's keyring: keyring's "none found" backend,
+    unless a test sets a keyring of its own (test_profiles.py)."""
+    import keyring
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())
+
+
 @pytest.fixture
 def loop(qapp: QApplication) -> Iterator[AppLoop]:
     qapp.setQuitOnLastWindowClosed(False)

@@ -1,0 +1,125 @@
+"""Find next / previous: move the timeline's selection among rows matching the
+search text (F3, Shift+F3, Enter and Shift+Enter in the search field) and mark
+the matches in the detail pane."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QTextCharFormat, QTextCursor
+from PySide6.QtWidgets import QTextEdit
+
+from desktop.ui import theme
+from desktop.ui.timeline import RECORD_ROLE, FilterSpec
+
+if TYPE_CHECKING:
+    from desktop.ui.stream_view import StreamView
+
+MARK_LIMIT = 2_000  # marks in one detail text; more only slow the pane down
+
+
+class Finder(QObject):
+    """One per stream view; ``messageShown`` says "wrapped" or "no match"."""
+
+    messageShown = Signal(str)  # noqa: N815
+
+    def __init__(self, view: StreamView) -> None:
+        super().__init__(view)
+        self.view = view
+        view.filters.search.installEventFilter(self)
+        view.table.selectionModel().selectionChanged.connect(lambda *_: self.mark())
+        view.filters.filterChanged.connect(self.mark)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
+            shift = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            self.step(forward=not shift)
+            return True
+        return super().eventFilter(watched, event)
+
+    def _pattern(self) -> re.Pattern[str] | None:
+        filters = self.view.filters
+        text = filters.search.text()
+        if not text:
+            return None
+        try:
+            return re.compile(
+                text if filters.regex.isChecked() else re.escape(text), re.IGNORECASE
+            )
+        except re.error:
+            return None
+
+    def step(self, *, forward: bool = True) -> bool:
+        """Select the next (or previous) matching row; False when there is none."""
+        view = self.view
+        pattern = self._pattern()
+        if pattern is None:
+            view.filters.search.setFocus()
+            return False
+        spec = FilterSpec(
+            text=view.filters.search.text(),
+            regex=view.filters.regex.isChecked(),
+            comments=True,
+        )
+        accepts = spec.predicate()
+        proxy = view.proxy
+        count = proxy.rowCount()
+        if count == 0:
+            self.messageShown.emit("No rows to search")
+            return False
+        current = view.table.currentIndex()
+        start = current.row() if current.isValid() else (-1 if forward else count)
+        delta = 1 if forward else -1
+        for i in range(1, count + 1):
+            row = (start + delta * i) % count
+            record = proxy.index(row, 0).data(RECORD_ROLE)
+            if record is not None and accepts(record):
+                wrapped = (row <= start) if forward else (row >= start)
+                view.table.selectRow(row)
+                view.table.scrollTo(proxy.index(row, 0))
+                self.messageShown.emit(
+                    "Search wrapped around" if wrapped and current.isValid() else ""
+                )
+                return True
+        self.messageShown.emit(f"No row matches {spec.text!r}")
+        return False
+
+    def mark(self) -> int:
+        """Mark the search text in the detail pane; returns how many marks."""
+        text_edit = self.view.detail.text
+        pattern = self._pattern()
+        if pattern is None:
+            text_edit.setExtraSelections([])
+            return 0
+        content = text_edit.toPlainText()
+        marks: list[QTextEdit.ExtraSelection] = []
+        fmt = QTextCharFormat()
+        dark = theme.palette().dark
+        fmt.setBackground(QColor("#854d0e" if dark else "#fde68a"))
+        fmt.setForeground(QColor("#fefce8" if dark else "#111827"))
+        document = text_edit.document()
+        for match in pattern.finditer(content):
+            if match.end() == match.start():
+                continue
+            cursor = QTextCursor(document)
+            cursor.setPosition(match.start())
+            cursor.setPosition(match.end(), QTextCursor.MoveMode.KeepAnchor)
+            mark = QTextEdit.ExtraSelection()
+            mark.cursor = cursor
+            mark.format = fmt
+            marks.append(mark)
+            if len(marks) >= MARK_LIMIT:
+                break
+        text_edit.setExtraSelections(marks)
+        if marks:
+            first = QTextCursor(document)
+            first.setPosition(marks[0].cursor.selectionStart())
+            text_edit.setTextCursor(first)
+            text_edit.ensureCursorVisible()
+        return len(marks)
