@@ -238,6 +238,7 @@ class RecordingReader:
         self.problems: list[str] = []
         self.bad_lines = 0
         self.unknown: Counter[str] = Counter()
+        self.kinds: Counter[str] = Counter()  # records read, by kind
         self.read = 0
         self.header = self._read_header()
 
@@ -356,6 +357,7 @@ class RecordingReader:
         except (TypeError, ValueError) as exc:  # the dataclass itself refused
             self._problem(f"{kind} record: {exc}")
             return None
+        self.kinds[kind] += 1
         return record
 
     def _problem(self, message: str) -> None:

@@ -99,7 +99,10 @@ class RecordingBar(QFrame):
 
     def show_loaded(self, reader: RecordingReader, error: str = "") -> None:
         self._timer.stop()
-        self.note.setText(f"{self._base()} · {reader.read:,} records")
+        raw = reader.kinds["raw_chunk"]
+        rows = reader.read - raw
+        reads = f", {raw:,} raw reads" if raw else ""
+        self.note.setText(f"{self._base()} · {rows:,} rows{reads}")
         problems = " ".join(part for part in (reader.summary(), error) if part)
         self.problems.setText(problems)
         self.problems.setVisible(bool(problems))

@@ -245,6 +245,7 @@ def test_bad_lines_are_skipped_with_their_number_and_the_rest_is_kept() -> None:
         "line 11: cut short (the file ends mid-record)",
     ]
     assert reader.unknown == {"notice_from_the_future": 1}
+    assert reader.kinds == {"event": 2}
     summary = reader.summary()
     assert "6 lines could not be read — line 3: not JSON" in summary
     assert "1 record of kinds this version does not know" in summary

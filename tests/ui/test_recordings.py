@@ -138,6 +138,8 @@ def test_a_recording_round_trips_through_the_menus(
         assert (
             "read-only" in bar.note.text() and "raw bytes included" in bar.note.text()
         )
+        rows, reads = live.handle.timeline.rowCount(), len(list(session.raw.chunks()))
+        assert bar.note.text().endswith(f" · {rows:,} rows, {reads:,} raw reads")
         assert not bar.problems.isVisible()
         assert not reopened.bar.connect_button.isVisible()
         assert reopened.bar.url.isReadOnly()
