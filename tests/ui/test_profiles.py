@@ -16,6 +16,7 @@ from desktop.ui.profiles import RECENT_LIMIT, ProfileBook
 from desktop.ui.request import RequestForm
 from desktop.ui.settings import Settings, settings_path
 from desktop.ui.viewer import Viewer
+from tests.ui.conftest import drive
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -296,3 +297,74 @@ def test_settings_reads_are_typed(tmp_path: Path) -> None:
     assert settings.blob("blob") == QByteArray(b"\x01\x02")
     assert settings.blob("a") is None
     assert settings.problem == ""
+
+
+def test_find_next_previous_and_copy(
+    loop: AppLoop, qtbot: QtBot, viewer: Viewer, base: str
+) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+
+    from desktop.core.records import Event
+    from desktop.ui.timeline import RECORD_ROLE
+    from tests.ui.conftest import open_stream, until
+
+    view = open_stream(viewer, f"{base}/api/ticker?rate=500&size=24&count=30")
+
+    prefs = viewer.window.prefs
+
+    def selected() -> str:
+        record = view.table.currentIndex().data(RECORD_ROLE)
+        return record.id if isinstance(record, Event) else ""
+
+    async def scenario() -> None:
+        await until(lambda: view.handle.session.events >= 30, 10, "30 events")
+        viewer.controller.stop(view.handle)
+        viewer.controller.flush()
+        view.filters.regex.setChecked(True)
+        view.filters.search.setText(r"\b(3|7|11)\b")
+        # Before the filter's debounce: every row shows, the finder skips others.
+        assert view.proxy.rowCount() > 30
+        prefs.actions["next"].trigger()
+        assert selected() == "3"
+        assert view.detail.text.extraSelections()  # the match marked in the detail
+        prefs.actions["next"].trigger()
+        assert selected() == "7"
+        qtbot.keyClick(view.filters.search, Qt.Key.Key_Return)
+        assert selected() == "11"
+        qtbot.keyClick(view.filters.search, Qt.Key.Key_Return)
+        assert selected() == "3"  # wrapped
+        assert "wrapped" in viewer.window.statusBar().currentMessage()
+        shift = Qt.KeyboardModifier.ShiftModifier
+        qtbot.keyClick(view.filters.search, Qt.Key.Key_Return, shift)
+        assert selected() == "11"
+        prefs.actions["previous"].trigger()
+        assert selected() == "7"
+
+        view.table.setFocus()
+        prefs.actions["copy"].trigger()
+        row = view.detail.row
+        assert isinstance(row, Event) and row.id == "7"
+        assert QGuiApplication.clipboard().text() == row.data
+
+    drive(loop, scenario(), viewer)
+
+
+def test_shortcuts_show_in_the_help_and_tooltips(viewer: Viewer) -> None:
+    from desktop.ui.shortcuts import ShortcutsDialog
+
+    view = viewer.window.new_stream()
+    dialog = viewer.window.prefs.show_shortcuts()
+    assert isinstance(dialog, ShortcutsDialog)
+    rows = {(keys, what) for _where, keys, what in dialog.rows()}
+    for pair in (
+        ("F3", "Find next"),
+        ("Shift+F3", "Find previous"),
+        ("Ctrl+C", "Copy event data"),
+        ("Ctrl+Return", "Connect"),
+        ("Shift+Enter", "Previous match"),
+    ):
+        assert pair in rows
+    dialog.close()
+    assert "Ctrl+Return" in view.bar.connect_button.toolTip()
+    assert "Ctrl+P" in view.filters.pause.toolTip()
