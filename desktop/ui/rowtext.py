@@ -72,7 +72,7 @@ def summary(row: Row) -> str:
     if isinstance(row, Closed):
         return f"{row.reason}{' (failed)' if row.failed else ''}"
     if isinstance(row, Notice):
-        return f"{row.kind.value}: {row.detail}"
+        return f"{row.kind.value} — {row.detail}"
     return getattr(row, "message", "")
 
 

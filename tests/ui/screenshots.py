@@ -7,7 +7,8 @@ It launches the real app the way ``sse-viewer`` does (bundled server child), the
 plays scenes: live events with a job running, a stream the lab drops again and
 again (reconnect attempts), a stream that fails with 401.  Files: ``01-live.png``,
 ``02-reconnect.png``, ``03-failed.png``, ``04-lab.png`` (the Lab dock after
-three faults; ``-dark`` before ``.png`` with --dark).
+three faults), ``08-warnings.png`` (the notices bar; ``-dark`` before ``.png``
+with --dark).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from desktop.ui.server_child import ServerChild
 
 if TYPE_CHECKING:
     from desktop.ui.stream_view import StreamView
+
+_ROOT = str(Path(__file__).resolve().parents[2])  # for tests.rawserver
 
 
 def _post(base: str, path: str, body: object = None) -> None:
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from desktop.core.records import Event, Reconnecting
+    from desktop.core.records import Event, Notice, Reconnecting
     from desktop.ui import theme
     from desktop.ui.loop import AppLoop
     from desktop.ui.timeline import RECORD_ROLE
@@ -133,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         shot("03-failed")
         await lab_scene(base)
         await lessons_scene(base)
+        await warnings_scene()
         window.close()
 
     async def recording_scene(live: StreamView) -> None:
@@ -192,6 +196,42 @@ def main(argv: list[str] | None = None) -> int:
         panel.grab().save(str(path))
         print(path)
         panel.close()
+
+    async def warnings_scene() -> None:
+        """Three notices on a token stream: gzip, a bad retry:, no data."""
+        import zlib
+
+        sys.path.insert(0, _ROOT)
+        from tests.rawserver import Hang, RawServer, respond, sse
+
+        gzip = zlib.compressobj(wbits=31)
+
+        def gz(data: bytes) -> bytes:
+            return gzip.compress(data) + gzip.flush(zlib.Z_SYNC_FLUSH)
+
+        words = ["Server-sent", "events", "keep", "one", "response", "open"]
+        reads = [gz(b"retry: 5s\n\n")]
+        reads += [
+            gz(b'id: %d\nevent: token\ndata: {"text": "%s "}\n\n' % (i, w.encode()))
+            for i, w in enumerate(words, 1)
+        ]
+        reads.append(gz(b"id: 10\nevent: done\n\n"))
+        info = {"/api/info": respond(404)}
+        script = sse(
+            *reads, headers=[("Content-Encoding", "gzip")], pause=0.08, end=Hang(20)
+        )
+        with RawServer([script], default=(Hang(20),), paths=info) as server:
+            view = window.new_stream()
+            view.bar.url.setText(server.url("/v1/chat/stream"))
+            view.bar.connect_button.click()
+            await _until(lambda: len(view.notices.keys()) >= 3 or view.refresh())
+            await asyncio.sleep(0.3)  # the last flush
+            window.refresh()
+            select_last(view, lambda r: isinstance(r, Notice))
+            window.refresh()
+            shot("08-warnings")
+            view.bar.stop_button.click()
+            await asyncio.sleep(0.1)
 
     async def run() -> None:
         try:

@@ -166,7 +166,7 @@ def test_spec_traps_show_as_notices_rows_and_detail(
             view.table.selectRow(first)
             assert view.detail.title.text() == "notice"
             assert "Send whole milliseconds" in view.detail.shown_text()
-            assert rowtext.summary(notices[0]).startswith("retry-ignored: ")
+            assert rowtext.summary(notices[0]).startswith("retry-ignored — ")
             assert "sends no Last-Event-ID" in payload.payload(notices[1])
             view.filters.states.setChecked(False)  # hidden with the state rows
             await until(lambda: "notice" not in _kinds(view), 2, "notices hidden")
