@@ -154,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         view.bottom.setCurrentIndex(1)  # the attempts, as the live tab had them
         window.refresh()
         shot("06-recording")
+        view.bottom.setCurrentWidget(view.raw)  # the recorded reads
+        select_last(view, lambda r: isinstance(r, Event))
+        window.refresh()
+        shot("06-recording-raw")
 
     async def lab_scene(base: str) -> None:
         """The Lab dock on /api/events with a pulse, the naive client, three faults."""
