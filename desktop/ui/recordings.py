@@ -345,6 +345,9 @@ class Recordings:
             dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
             dialog.setFileMode(QFileDialog.FileMode.AnyFile)
             dialog.selectFile(name)
+            # A name typed without an extension gets the chosen filter's.
+            dialog.setDefaultSuffix(_suffix(filters.split(";;")[0]))
+            dialog.filterSelected.connect(lambda f: dialog.setDefaultSuffix(_suffix(f)))
         else:
             dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
 
@@ -370,6 +373,12 @@ class Recordings:
 
     def status(self, text: str) -> None:
         self.window.statusBar().showMessage(text, 6000)
+
+
+def _suffix(name_filter: str) -> str:
+    """``CSV (*.csv)`` → ``csv``; "" for ``All files (*)``."""
+    match = re.search(r"\*\.(\w+)", name_filter)
+    return match.group(1) if match else ""
 
 
 def _format(path: str, chosen_filter: str) -> ExportFormat:

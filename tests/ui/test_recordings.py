@@ -251,6 +251,12 @@ def test_export_writes_exactly_the_visible_rows(
         assert objects[0]["connection"] == shown[0].connection  # type: ignore[union-attr]
         assert int(table[0]["size"]) == len(shown[0].data.encode())  # type: ignore[union-attr]
 
+        # through the menu: a name without extension gets the filter's (CSV first)
+        viewer.window.file_action("export")
+        await _choose(recordings, tmp_path / "menu")
+        await until(lambda: recordings.busy is not None and recordings.busy.done())
+        assert (tmp_path / "menu.csv").read_bytes() == (tmp_path / "v.csv").read_bytes()
+
     drive(loop, run(), viewer)
 
 
