@@ -201,10 +201,11 @@ class Recordings:
     ) -> asyncio.Task[None]:
         """Save ``handle``'s records to ``path`` in a worker thread."""
         records = retained(handle, raw)
+        reads = sum(1 for r in records if r.__class__ is RawChunk) if raw else 0
         session = handle.session
         header = header_for(
             session.options,
-            raw=raw and any(r.__class__ is RawChunk for r in records),
+            raw=raw and reads > 0,
             mask=mask,
             clock=handle.now(),
             received_bytes=session.received_bytes,
@@ -218,7 +219,8 @@ class Recordings:
             except RecordingError as exc:
                 self.show_error("Cannot save the recording", str(exc))
             else:
-                self.status(f"Saved {count:,} records to {name}")
+                also = f" and {reads:,} raw reads" if reads else ""
+                self.status(f"Saved {count - reads:,} rows{also} to {name}")
 
         return self._run(work())
 

@@ -99,7 +99,9 @@ def test_a_recording_round_trips_through_the_menus(
         dialog.accept()
         await _choose(recordings, path)
         await until(lambda: recordings.busy is not None and recordings.busy.done())
-        assert "Saved" in viewer.window.statusBar().currentMessage()
+        rows, reads = live.handle.timeline.rowCount(), len(list(session.raw.chunks()))
+        saved = f"Saved {rows:,} rows and {reads:,} raw reads to ticker.ndjson"
+        assert viewer.window.statusBar().currentMessage() == saved
 
         viewer.window.file_action("open")
         await _choose(recordings, path)
@@ -138,7 +140,6 @@ def test_a_recording_round_trips_through_the_menus(
         assert (
             "read-only" in bar.note.text() and "raw bytes included" in bar.note.text()
         )
-        rows, reads = live.handle.timeline.rowCount(), len(list(session.raw.chunks()))
         assert bar.note.text().endswith(f" · {rows:,} rows, {reads:,} raw reads")
         assert not bar.problems.isVisible()
         assert not reopened.bar.connect_button.isVisible()
