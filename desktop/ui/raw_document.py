@@ -1,9 +1,10 @@
 """The Raw tab's text: bytes drawn with marks, and which text shows which bytes.
 
-Glyphs and colours per piece kind (rawspans.py says the kinds): ␍ ␊ ␍␊ for
-line endings, ⟨BOM⟩, a thin line per network read with its time and size,
-⟨e2 82…⟩ ⟨…ac⟩ around a character split across reads, ⟨ff⟩ for bytes that are
-not UTF-8, control pictures for control characters; or every byte in hex.
+Glyphs and colours per piece kind (rawspans.py says the kinds): CR, LF and
+CR LF chips for line endings, a BOM chip, a thin line per network read with its
+time and size, ⟨e2 82…⟩ ⟨…ac⟩ around a character split across reads, ⟨ff⟩ for
+bytes that are not UTF-8, NUL/ESC… chips for control characters; or every byte
+in hex.
 """
 
 from __future__ import annotations
@@ -27,13 +28,50 @@ if TYPE_CHECKING:
     from desktop.core.rawspans import Span
 
 
+# Chips, not control pictures (␍ ␊): few fonts have those, and a literal "\n"
+# is common inside JSON data, so an escape would be ambiguous.
+_THIN = "\u2009"
 _GLYPHS = {
-    SpanKind.CR: "␍",
-    SpanKind.LF: "␊",
-    SpanKind.CRLF: "␍␊",
-    SpanKind.LF_PAIR: "␊",
-    SpanKind.BOM: "⟨BOM⟩",
+    SpanKind.CR: f"{_THIN}CR{_THIN}",
+    SpanKind.LF: f"{_THIN}LF{_THIN}",
+    SpanKind.CRLF: f"{_THIN}CR LF{_THIN}",
+    SpanKind.LF_PAIR: f"{_THIN}LF{_THIN}",
+    SpanKind.BOM: f"{_THIN}BOM{_THIN}",
 }
+_C0 = [
+    "NUL",
+    "SOH",
+    "STX",
+    "ETX",
+    "EOT",
+    "ENQ",
+    "ACK",
+    "BEL",
+    "BS",
+    "HT",
+    "LF",
+    "VT",
+    "FF",
+    "CR",
+    "SO",
+    "SI",
+    "DLE",
+    "DC1",
+    "DC2",
+    "DC3",
+    "DC4",
+    "NAK",
+    "SYN",
+    "ETB",
+    "CAN",
+    "EM",
+    "SUB",
+    "ESC",
+    "FS",
+    "GS",
+    "RS",
+    "US",
+]
 _MOVES = frozenset(
     {
         Qt.Key.Key_Left,
@@ -52,37 +90,46 @@ _BREAK_AFTER = frozenset({SpanKind.CR, SpanKind.LF, SpanKind.CRLF, SpanKind.LF_P
 @dataclass(frozen=True, slots=True)
 class _Colours:
     ending: str
+    ending_bg: str
     read: str
     bom: str
+    bom_bg: str
     invalid: str
     invalid_bg: str
     split: str
     split_bg: str
     control: str
+    control_bg: str
     selected_bg: str
 
 
 _LIGHT = _Colours(
-    "#0e7490",
-    "#9ca3af",
-    "#7c3aed",
-    "#b91c1c",
-    "#fee2e2",
-    "#92400e",
-    "#fde68a",
-    "#be185d",
-    "#bfdbfe",
+    ending="#0e7490",
+    ending_bg="#e0f2f7",
+    read="#9ca3af",
+    bom="#6d28d9",
+    bom_bg="#ede9fe",
+    invalid="#b91c1c",
+    invalid_bg="#fee2e2",
+    split="#92400e",
+    split_bg="#fde68a",
+    control="#9d174d",
+    control_bg="#fce7f3",
+    selected_bg="#bfdbfe",
 )
 _DARK = _Colours(
-    "#67e8f9",
-    "#6b7280",
-    "#c4b5fd",
-    "#fca5a5",
-    "#4c1d1d",
-    "#fcd34d",
-    "#4a3410",
-    "#f9a8d4",
-    "#1e3a8a",
+    ending="#67e8f9",
+    ending_bg="#123440",
+    read="#6b7280",
+    bom="#c4b5fd",
+    bom_bg="#2e2350",
+    invalid="#fca5a5",
+    invalid_bg="#4c1d1d",
+    split="#fcd34d",
+    split_bg="#4a3410",
+    control="#f9a8d4",
+    control_bg="#47192f",
+    selected_bg="#1e3a8a",
 )
 
 
@@ -99,15 +146,20 @@ def formats() -> dict[str, QTextCharFormat]:
 
     read = fmt(colours.read)
     read.setFontPointSize(max(7.0, read.font().pointSizeF() - 1))
+    chips = {
+        "ending": fmt(colours.ending, colours.ending_bg),
+        "bom": fmt(colours.bom, colours.bom_bg),
+        "control": fmt(colours.control, colours.control_bg),
+    }
+    for chip in chips.values():
+        chip.setFontPointSize(max(7.0, chip.font().pointSizeF() - 1.5))
     return {
         "text": QTextCharFormat(),
-        "ending": fmt(colours.ending),
         "read": read,
-        "bom": fmt(colours.bom),
         "invalid": fmt(colours.invalid, colours.invalid_bg),
         "split": fmt(colours.split, colours.split_bg),
-        "control": fmt(colours.control),
         "selected": fmt(None, colours.selected_bg),
+        **chips,
     }
 
 
@@ -263,7 +315,7 @@ class RawText(QPlainTextEdit):
                 shown = piece.text
             elif kind is SpanKind.CONTROL:
                 code = ord(piece.text)
-                shown = "␡" if code == 0x7F else chr(0x2400 + code)
+                shown = _THIN + ("DEL" if code == 0x7F else _C0[code]) + _THIN
             elif kind is SpanKind.SPLIT_HEAD:
                 shown = f"{piece.text}⟨{_hex(raw.bytes(piece.start, piece.end))}…⟩"
             elif kind is SpanKind.SPLIT_TAIL:
@@ -279,6 +331,20 @@ class RawText(QPlainTextEdit):
             pos += len(shown)
             at_line_start = shown.endswith("\n")
         cursor.endEditBlock()
+
+    def add_note(self, byte: int, note: str, fmt: QTextCharFormat) -> None:
+        """A line of text about the bytes, at byte ``byte`` (it shows no bytes)."""
+        doc = self.document()
+        cursor = QTextCursor(doc)
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        at_line_start = doc.characterCount() == 1 or doc.lastBlock().length() == 1
+        shown = ("" if at_line_start else "\n") + f"┄┄ {note} ┄┄"
+        self.doc_starts.append(doc.characterCount() - 1)
+        self.byte_starts.append(byte)
+        self.byte_ends.append(byte)
+        self.texts.append("")
+        self.hexed.append(False)
+        cursor.insertText(shown, fmt)
 
 
 def _read_label(raw: RawMap, ordinal: int) -> str:

@@ -116,6 +116,7 @@ class RawView(QWidget):
         self._pending_row: int | None = None  # a selection made while hidden
         self._quiet = False  # moving the cursor ourselves: not a click
         self._generation = -1
+        self._tail_ended = False  # the drawn tail says the connection ended
         self._connections: list[int] = []
 
         self.connection.activated.connect(self._pick_connection)
@@ -131,26 +132,16 @@ class RawView(QWidget):
     def refresh(self) -> None:
         """Bring the tab up to date (the stream view calls this while it shows)."""
         log = self.session.raw
-        if log.generation == self._generation:
-            return
-        self._generation = log.generation
-        self._fill_connections()
-        dropped = log.dropped_bytes
-        note = (
-            f"{rowtext.human_bytes(log.size)} kept · "
-            f"{rowtext.human_bytes(dropped)} older dropped"
-            if dropped
-            else f"{rowtext.human_bytes(log.size)} kept"
-        )
-        if self.note.text() != note:
-            self.note.setText(note)
-            self.note.setProperty("dropped", bool(dropped))
-            self.note.style().unpolish(self.note)
-            self.note.style().polish(self.note)
+        shown = self._shown
+        ended = shown is not None and self._ended(shown)
         if self._pending_row is not None:
             index, self._pending_row = self._pending_row, None
             self.show_row(index)
+        elif log.generation == self._generation and ended == self._tail_ended:
             return
+        self._generation = log.generation
+        self._fill_connections()
+        self._show_note()
         shown = self._shown
         if shown is None or (self._follow and shown != self._latest()):
             self._show(self._latest(), None)
@@ -158,9 +149,24 @@ class RawView(QWidget):
         raw = self.index.map(shown)
         if raw is None:
             self._show(self._latest(), None)
+            return
+        if self._end == raw.end and ended != self._tail_ended:
+            self._append(raw)  # the connection ended: say so under its bytes
         elif self._follow and raw.end > self._end:
             self._append(raw)
         self._update_buttons(raw)
+
+    def _show_note(self) -> None:
+        log = self.session.raw
+        dropped = log.dropped_bytes
+        note = f"{rowtext.human_bytes(log.size)} kept"
+        if dropped:
+            note += f" · {rowtext.human_bytes(dropped)} older dropped"
+        if self.note.text() != note:
+            self.note.setText(note)
+            self.note.setProperty("dropped", bool(dropped))
+            self.note.style().unpolish(self.note)
+            self.note.style().polish(self.note)
 
     def show_row(self, index: int) -> None:
         """Highlight the bytes of timeline row ``index`` (rows()[0] is 0)."""
@@ -263,6 +269,8 @@ class RawView(QWidget):
         self._start, self._end = start, end
         self._hexed = self.hex.isChecked()
         self.text.add(raw, spans(raw, start, end), self._hexed, self._formats)
+        if end == raw.end:
+            self._end_note(raw)
         self._open = max(start, raw.open_start)
 
     def _append(self, raw: RawMap) -> None:
@@ -274,12 +282,26 @@ class RawView(QWidget):
         at_bottom = bar.value() >= bar.maximum() - 2
         self.text.truncate(self._open)
         self._end = raw.end
-        self.text.add(raw, spans(raw, self._open, raw.end), self._hexed, self._formats)
+        pieces = spans(raw, self._open, raw.end)
+        self.text.add(raw, pieces, self._hexed, self._formats)
+        self._end_note(raw)
         self._open = max(self._start, raw.open_start)
         if self._highlight is not None:
             self._mark(*self._highlight, scroll=False)
         if at_bottom:
             bar.setValue(bar.maximum())
+
+    def _end_note(self, raw: RawMap) -> None:
+        """Under the last byte of a connection that ended: how it ended."""
+        shown = self._shown
+        self._tail_ended = shown is not None and self._ended(shown)
+        if not self._tail_ended:
+            return
+        if raw.discards():
+            note = "connection closed: the unfinished event above was discarded"
+            self.text.add_note(raw.end, note, self._formats["invalid"])
+        else:
+            self.text.add_note(raw.end, "connection closed", self._formats["read"])
 
     def _redraw(self) -> None:
         if self._shown is None:
@@ -353,7 +375,7 @@ class RawView(QWidget):
             return
         byte = self.text.byte_at(position)
         raw = self.index.map(self._shown)
-        if byte is None or raw is None:
+        if byte is None or raw is None or byte >= raw.end:
             return
         connection = self._shown
         ended = self._ended(connection)

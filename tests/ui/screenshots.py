@@ -7,8 +7,8 @@ It launches the real app the way ``sse-viewer`` does (bundled server child), the
 plays scenes: live events with a job running, a stream the lab drops again and
 again (reconnect attempts), a stream that fails with 401.  Files: ``01-live.png``,
 ``02-reconnect.png``, ``03-failed.png``, ``04-lab.png`` (the Lab dock after
-three faults), ``08-warnings.png`` (the notices bar; ``-dark`` before ``.png``
-with --dark).
+three faults), ``07-raw.png`` (the Raw tab on byte-exact reads), ``08-warnings.png``
+(the notices bar; ``-dark`` before ``.png`` with --dark).
 """
 
 from __future__ import annotations
@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         window.refresh()
         shot("03-failed")
         await lab_scene(base)
+        await raw_scene()
         await lessons_scene(base)
         await warnings_scene()
         window.close()
@@ -178,6 +179,42 @@ def main(argv: list[str] | None = None) -> int:
         lab.panel.lanes.fit()
         _post(base, "/api/lab/pulse", {"every_ms": 0})
         shot("04-lab")
+
+    async def raw_scene() -> None:
+        """The Raw tab on byte-exact reads: BOM, CRLF, split characters, CR only."""
+        from PySide6.QtWidgets import QSplitter
+
+        window.show_lab(False)
+
+        sys.path.insert(0, _ROOT)
+        from tests.rawserver import RawServer, sse
+
+        reads = (
+            b"\xef\xbb\xbfretry: 2000\r\n\r\n: keep-alive\r\n\r\n",
+            b'id: 1\r\nevent: token\r\ndata: {"text": "caf\xc3',
+            b'\xa9 cr\xc3\xa8me"}\r\n\r\nid: 2\r\nevent: token\r\n'
+            b'data: {"text": "5 \xe2\x82',
+            b'\xac a cup"}\r\n\r',
+            b'\nid: 3\revent: done\rdata: {"tokens": 2}\r\r',
+            b'data: {"partial": tr',
+        )
+        with RawServer([sse(*reads, pause=0.15)], default=sse()) as server:
+            view = window.new_stream()
+            view.bar.url.setText(server.url("/v1/stream"))
+            view.bar.connect_button.click()
+            tries = view.handle.session.attempts
+            await _until(lambda: bool(tries and tries[0].ended_at))
+            await asyncio.sleep(0.2)  # the last flush
+            view.filters.comments.setChecked(True)
+            split = view.findChild(QSplitter, "timelineSplit")
+            split.setSizes([250, 550])
+            view.bottom.setCurrentWidget(view.raw)
+            window.refresh()
+            select_last(view, lambda r: isinstance(r, Event) and r.id == "2")
+            window.refresh()
+            shot("07-raw")
+            view.bar.stop_button.click()
+            await _until(lambda: not view.handle.running)
 
     async def lessons_scene(base: str) -> None:
         """The lessons panel after lesson 1 ran on the app's client (human timings)."""

@@ -6,6 +6,8 @@ network read); the bound on memory is checked live on the bundled server.
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
@@ -50,7 +52,16 @@ def _highlighted(view: StreamView) -> tuple[bytes, str]:
     start, end = raw._highlight
     data = raw.index.map(raw._shown).bytes(start, end)  # type: ignore[union-attr]
     (selection,) = raw.text.extraSelections()
-    return data, selection.cursor.selectedText().replace("\u2029", "\n")
+    return data, _chips(selection.cursor.selectedText().replace("\u2029", "\n"))
+
+
+def _chips(text: str) -> str:
+    """Chips (thin space, label, thin space) as [label], to compare text."""
+    return re.sub("\u2009([A-Z ]+)\u2009", r"[\1]", text)
+
+
+def _shown(view: StreamView) -> str:
+    return _chips(view.raw.text.toPlainText())
 
 
 def _click_text(view: StreamView, needle: str) -> None:
@@ -88,23 +99,28 @@ def test_an_events_bytes_are_highlighted_and_bytes_select_their_row(
             view.filters.comments.setChecked(True)  # comment rows are hidden by default
             view.bottom.setCurrentWidget(view.raw)
             view.refresh()
-            shown = view.raw.text.toPlainText()
+            shown = _shown(view)
             assert shown.startswith("┄┄ read 1 ·")
-            assert "⟨BOM⟩id: 1␍␊\ndata: price €⟨e2 82…⟩\n┄┄ read 2" in shown
-            assert "⟨…ac⟩ 5␍␊\n␍\n┄┄ read 3" in shown  # CRLF split: ␍ then ␊
-            assert "\n␊\nevent: cr␍\ndata: only CR␍\n␍\n: ping␊\n␊\n" in shown
-            assert shown.endswith("data: partial")
+            assert "[BOM]id: 1[CR LF]\ndata: price €⟨e2 82…⟩\n┄┄ read 2" in shown
+            assert "⟨…ac⟩ 5[CR LF]\n[CR]\n┄┄ read 3" in shown  # CRLF split
+            assert (
+                "\n[LF]\nevent: cr[CR]\ndata: only CR[CR]\n[CR]\n: ping[LF]\n" in shown
+            )
+            assert shown.endswith(
+                "data: partial\n"
+                "┄┄ connection closed: the unfinished event above was discarded ┄┄"
+            )
 
             _select(view, lambda r: isinstance(r, Event) and r.id == "1")
             data, text = _highlighted(view)
             assert data == EURO_EVENT
-            assert "price €⟨e2 82…⟩" in text and "⟨…ac⟩ 5␍␊" in text
+            assert "price €⟨e2 82…⟩" in text and "⟨…ac⟩ 5[CR LF]" in text
             assert "event 1 of connection 1" in view.raw.info.text()
 
             _select(view, lambda r: isinstance(r, Event) and r.type == "cr")
             data, text = _highlighted(view)
             assert data == CR_EVENT
-            assert text.startswith("event: cr␍\ndata: only CR␍\n␍")
+            assert text.startswith("event: cr[CR]\ndata: only CR[CR]\n[CR]")
 
             _click_text(view, "ping")
             selected = _selected(view)
@@ -123,7 +139,7 @@ def test_an_events_bytes_are_highlighted_and_bytes_select_their_row(
             assert _selected(view) is selected  # no row: the selection stays
 
             view.raw.hex.setChecked(True)
-            shown = view.raw.text.toPlainText()
+            shown = _shown(view)
             assert "⟨BOM ef bb bf⟩ 69 64 3a 20 31 0d 0a \n" in shown
             data, text = _highlighted(view)  # the highlight stays, now in hex
             assert data == D and text == "64 61 74 61 3a 20 70 61 72 74 69 61 6c "
@@ -177,5 +193,42 @@ def test_the_raw_buffer_keeps_what_the_user_sets_and_says_what_it_dropped(
         )
         view.table.selectRow(first)
         assert "no longer kept" in view.raw.info.text()
+
+    drive(loop, scenario(), viewer)
+
+
+def test_following_a_live_stream_draws_what_a_fresh_drawing_draws(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    """Reads appended at each refresh, the open line drawn again: no drift."""
+
+    async def scenario() -> None:
+        view = open_stream(viewer, f"{base}/api/ticker?rate=200&size=30&count=100000")
+        session = view.handle.session
+        view.bottom.setCurrentWidget(view.raw)
+        refreshes = 0
+        while session.events < 150:
+            view.refresh()
+            refreshes += 1
+            await asyncio.sleep(0.03)
+        view.bar.stop_button.click()
+        await until(lambda: not view.handle.running, 5)
+        view.refresh()
+        followed = view.raw.text.toPlainText()
+        assert refreshes > 5 and followed.count("┄┄ read ") > 5
+        assert followed.endswith("┄┄ connection closed ┄┄")
+        view.raw._show(1, None)  # draw it all again at once
+        assert view.raw.text.toPlainText() == followed
+        # The newest event found from its row, though drawn in pieces.
+        proxy = view.proxy
+        last = max(
+            r
+            for r in range(proxy.rowCount())
+            if isinstance(proxy.index(r, 0).data(RECORD_ROLE), Event)
+        )
+        view.table.selectRow(last)
+        data, _text = _highlighted(view)
+        event = proxy.index(last, 0).data(RECORD_ROLE)
+        assert data.endswith(b"data: " + event.data.encode() + b"\n\n")
 
     drive(loop, scenario(), viewer)
