@@ -22,7 +22,9 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000, help="0 picks a free port (8000)")
     p.add_argument("--token", help=f"bearer token for every route (or ${TOKEN_ENV})")
     p.add_argument(
-        "--lab", action="store_true", help="mount /api/lab (fault injection)"
+        "--lab",
+        action="store_true",
+        help="mount /api/lab (fault injection, and what was published and sent)",
     )
     p.add_argument(
         "--insecure",

@@ -78,38 +78,44 @@ class Chunk:
 
 
 class SentLog:
-    """What one subscription sent: per write, its events and the write's wall time.
+    """What one subscription sent: the last ``limit`` events, and when each went out.
 
-    Bounded by events, not writes: whole writes are dropped from the old end while
-    the rest still holds ``limit`` events; `entries` trims to exactly ``limit``.
+    Flat on purpose: the events (references, no copy), and per write its running
+    total and wall time as bare numbers, each in a bounded deque.  A write adds no
+    object the garbage collector tracks, so a log of thousands of writes on
+    thousands of subscriptions does not slow every collection down.
     """
 
-    __slots__ = ("_held", "_writes", "limit", "total")
+    __slots__ = ("_ends", "_events", "_walls", "limit", "total")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.total = 0  # events with an id sent, all time
-        self._held = 0
-        self._writes: deque[tuple[Sents, float]] = deque()
+        self._events: deque[Sent] = deque(maxlen=limit)
+        # Per write (a write holds at least one event, so `limit` writes suffice):
+        self._ends: deque[int] = deque(maxlen=limit)  # `total` after the write
+        self._walls: deque[float] = deque(maxlen=limit)
 
     def add(self, events: Sents, wall: float) -> None:
         n = len(events)
         if not n:
             return
-        self._writes.append((events, wall))
-        self._held += n
+        self._events.extend(events)
         self.total += n
-        while self._held - len(self._writes[0][0]) >= self.limit:
-            self._held -= len(self._writes.popleft()[0])
+        self._ends.append(self.total)
+        self._walls.append(wall)
 
     def entries(self) -> list[dict[str, object]]:
-        """The last ``limit`` events sent, oldest first."""
-        out = [
-            {"id": e.id, "type": e.type, "sent": wall}
-            for events, wall in self._writes
-            for e in events
-        ]
-        return out[-self.limit :] if len(out) > self.limit else out
+        """The last ``limit`` events sent, oldest first, with their write's time."""
+        out: list[dict[str, object]] = []
+        first = self.total - len(self._events)  # running index of _events[0]
+        writes = iter(zip(self._ends, self._walls, strict=True))
+        end, wall = next(writes, (0, 0.0))
+        for index, event in enumerate(self._events, start=first + 1):
+            while end < index:
+                end, wall = next(writes)
+            out.append({"id": event.id, "type": event.type, "sent": wall})
+        return out
 
 
 class Source(Protocol):
@@ -329,6 +335,9 @@ class Hub:
         if self._subs.pop(sub.number, None) is not None:
             sub.closed = time.time()
             if self.closed.maxlen:
+                # Kept for its sent log only: let go of its writer (and the replay
+                # chunks that writer holds).
+                sub.interrupt_write = None
                 self.closed.append(sub)
 
     def __iter__(self) -> Iterator[Subscription]:
