@@ -23,6 +23,8 @@ from desktop.core.records import (
     Closed,
     Connecting,
     Event,
+    Notice,
+    NoticeKind,
     Open,
     Outcome,
     Reconnecting,
@@ -211,6 +213,7 @@ class LaneBuilder:
         self._gap: Reconnecting | None = None
         self._published: dict[str, float] = {}
         self._ticks = 0
+        self._discarded = False  # the open attempt lost a half event at its end
 
     @property
     def segments(self) -> list[Segment]:
@@ -224,7 +227,11 @@ class LaneBuilder:
                 if segments:
                     self._tick(segments[-1], record)  # type: ignore[arg-type]
             elif cls is Connecting:
+                self._discarded = False
                 self._connecting(record)  # type: ignore[arg-type]
+            elif cls is Notice:
+                if record.kind is NoticeKind.DISCARDED:  # type: ignore[union-attr]
+                    self._discarded = True
             elif cls is Open and segments:
                 segments[-1].opened = record.wall
                 segments[-1].status = record.status  # type: ignore[union-attr]
@@ -267,7 +274,12 @@ class LaneBuilder:
         segment.reason = record.reason
         segment.final = final
         ending = _BY_OUTCOME.get(record.outcome, Ending.NETWORK)
-        if ending is Ending.SERVER_CLOSED and "unfinished event" in record.reason:
+        if ending in (Ending.SERVER_CLOSED, Ending.NETWORK) and (
+            self._discarded or "unfinished event" in record.reason
+        ):
+            # A FIN inside a chunked body is a transport error to httpx, a clean
+            # EOF otherwise: either way the decoder's notice says half an event
+            # was lost, which is what the lane should tell.
             ending = Ending.MID_EVENT
         segment.ending = ending
         status = record.status if isinstance(record, Closed) else None

@@ -1,10 +1,11 @@
-"""The Lab dock's logic: lab calls, lanes fed live, the sent/received badges, the
-naive client and lessons, all for the stream in front.
+"""The Lab dock's logic for the stream in front: lanes fed live, the sent versus
+received badges, the naive client and the browser lane.
 
 It reads the stream's records from its timeline model by sequence number (only
 what is new, at the 4 Hz refresh), so the hot path pays nothing for the lab.
 Network work runs in tasks owned by the stream controller's task set, so the
-app's shutdown cancels and awaits them like every other task.
+app's shutdown cancels and awaits them like every other task.  Faults are
+`FaultRunner`'s (lab_faults.py), lessons `LessonRunner`'s (lab_lessons.py).
 """
 
 from __future__ import annotations
@@ -12,19 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import importlib.util
-import logging
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer, QUrl
+from PySide6.QtCore import QObject, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMessageBox, QWidget
 
-from desktop.core.lanes import LaneBuilder, browser_lane, server_lane
-from desktop.core.records import Event
+from desktop.core.labclient import LabClient, LabError
+from desktop.core.lanes import browser_lane, server_lane
 from desktop.ui.controller import feed
+from desktop.ui.lab_faults import FaultRunner
+from desktop.ui.lab_tracks import ClientTrack, compare, topic_of
 from desktop.ui.request import bearer, origin
 from desktop.ui.session import StreamSession
 
@@ -32,44 +31,25 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Coroutine
 
     from desktop.core.continuity import Continuity
-    from desktop.core.labclient import LabClient, Published, SentLog
+    from desktop.core.labclient import Published, SentLog
     from desktop.core.labexport import LabRun
     from desktop.core.lanes import Lane
-    from desktop.core.lessons import LessonResult
     from desktop.core.records import Record
     from desktop.ui.controller import StreamController, StreamHandle
-    from desktop.ui.lab_panel import FaultRequest, LabPanel
-    from desktop.ui.lessons_panel import LessonsPanel
-    from desktop.ui.main_window import MainWindow
+    from desktop.ui.lab_fault_bar import FaultRequest
+    from desktop.ui.lab_lessons import LessonRunner
+    from desktop.ui.lab_panel import LabPanel
 
-log = logging.getLogger(__name__)
 POLL_S = 1.0
 SETTLE_S = 0.3  # published this recently: maybe still on its way
-MAX_EVENTS = 50_000  # received events kept for the comparison, per client
-
-
-class _Client:
-    """One client's lane and the events it received (ours or the naive one)."""
-
-    def __init__(self, key: str, title: str) -> None:
-        self.builder = LaneBuilder(key, title)
-        self.events: list[Event] = []
-        self.backlog: list[list[Record]] = []  # batches not folded in yet
-        self.records: list[Record] = []  # for the NDJSON export (bounded)
-
-    def take(self, batch: list[Record]) -> None:
-        self.backlog.append(batch)
-
-    def fold(self) -> None:
-        backlog, self.backlog = self.backlog, []
-        for batch in backlog:
-            self.builder.feed(batch)
-            self.events.extend(r for r in batch if isinstance(r, Event))
-            self.records.extend(batch)
-        if len(self.events) > MAX_EVENTS:
-            del self.events[: len(self.events) - MAX_EVENTS]
-        if len(self.records) > 4 * MAX_EVENTS:
-            del self.records[: len(self.records) - 4 * MAX_EVENTS]
+APP_TITLE = "app (our client)"
+NAIVE_TITLE = "naive client (no Last-Event-ID)"
+NO_LOG_NOTE = (
+    "No publish log for this stream: the ticker computes its events on the fly "
+    "and the server keeps no record of them, so lost/repeated cannot be counted "
+    "here. Open /api/events (tick “Publish a pulse”) or a job's stream to "
+    "compare sent with received."
+)
 
 
 class LabController(QObject):
@@ -85,13 +65,12 @@ class LabController(QObject):
         super().__init__(parent)
         self.panel = panel
         self.streams = streams
-        self.restart = restart
         self.handle: StreamHandle | None = None
         self.base: str | None = None
         self.lab: LabClient | None = None
         self.available = False
-        self.app = _Client("app", "app (our client)")
-        self.naive: _Client | None = None
+        self.app = ClientTrack("app", APP_TITLE)
+        self.naive: ClientTrack | None = None
         self.naive_session: StreamSession | None = None
         self.naive_task: asyncio.Task[None] | None = None
         self.browser_on = False
@@ -102,9 +81,8 @@ class LabController(QObject):
         self.app_result: Continuity | None = None
         self.naive_result: Continuity | None = None
         self.note = ""
-        self.lesson_lanes: dict[str, LaneBuilder] | None = None
-        self.lesson_result: LessonResult | None = None
-        self.lessons_panel: LessonsPanel | None = None
+        self.lessons: LessonRunner | None = None  # set by the dock when it has one
+        self.faults = FaultRunner(lambda: self.lab, restart, panel.show_message)
         self._cursor = 0  # next timeline sequence number to read
         self._since = time.time()
         self._poll: asyncio.Task[None] | None = None
@@ -124,11 +102,12 @@ class LabController(QObject):
         if handle is self.handle:
             return
         self.handle = handle
-        self.app = _Client("app", "app (our client)")
+        self.app = ClientTrack("app", APP_TITLE)
         self._cursor = 0
         self._since = time.time()
         self.app_result = self.naive_result = None
         self.published, self.sent = [], []
+        self.browser = self.server = None
         self.set_naive(False)
         self.panel.naive.setChecked(False)
         self.panel.lanes.clear()
@@ -136,6 +115,8 @@ class LabController(QObject):
             origin(handle.form.url) if handle is not None and handle.form.url else None
         )
         self.base, self.lab, self.available = base, None, False
+        if self.lessons is not None:
+            self.lessons.base = None
         if base is None:
             self.panel.set_available(
                 False, "Lab: open a stream on the bundled server first."
@@ -151,8 +132,6 @@ class LabController(QObject):
         self._timer.stop()
 
     async def _probe(self, base: str, handle: StreamHandle | None) -> None:
-        from desktop.core.labclient import LabClient, LabError
-
         headers = bearer(handle.form.headers) if handle is not None else ()
         lab = LabClient(base, self.streams.client, headers)
         try:
@@ -168,14 +147,26 @@ class LabController(QObject):
         if self.base != base:
             return
         self.lab, self.available = lab, True
+        if self.lessons is not None:
+            self.lessons.base = base
         path = handle.form.url[len(base) :] if handle is not None else ""
         self.panel.set_available(True, f"Lab on {base} · stream {path or '/'}")
+        if topic_of(handle.form.url if handle is not None else "") is None:
+            self.panel.show_badges(None, None, NO_LOG_NOTE, no_log=True)
         if self._poll is None or self._poll.done():
             self._poll = self._spawn(self._polling())
 
     # -- the 4 Hz refresh ----------
 
     def refresh(self) -> None:
+        self._collect()
+        lesson = self.lessons.shown_lanes() if self.lessons is not None else None
+        self.panel.lanes.set_lanes(
+            lesson if lesson is not None else self.lanes(), time.time()
+        )
+
+    def _collect(self) -> None:
+        """Fold what the clients received since the last look into their tracks."""
         handle = self.handle
         if handle is not None:
             timeline = handle.timeline
@@ -187,12 +178,6 @@ class LabController(QObject):
         self.app.fold()
         if self.naive is not None:
             self.naive.fold()
-        if self.lesson_lanes is None:
-            self.panel.lanes.set_lanes(self.lanes(), time.time())
-        else:
-            self.panel.lanes.set_lanes(
-                [b.lane for b in self.lesson_lanes.values()], time.time()
-            )
 
     def lanes(self) -> list[Lane]:
         """What the view shows for the stream in front, in lane order."""
@@ -209,14 +194,12 @@ class LabController(QObject):
 
     async def _polling(self) -> None:
         while self.available and self.lab is not None:
-            with contextlib.suppress(Exception):  # shown as a note, retried next second
+            with contextlib.suppress(LabError):  # shown as a note, retried next second
                 await self.poll_once()
             await asyncio.sleep(POLL_S)
 
     async def poll_once(self) -> None:
         """Published and sent logs of the stream's topic; badges and server lane."""
-        from desktop.core.labclient import LabError
-
         lab, handle = self.lab, self.handle
         if lab is None or handle is None:
             return
@@ -226,12 +209,13 @@ class LabController(QObject):
                 # Events still in flight are not lost yet: stop short of now.
                 until = time.time() - SETTLE_S
                 published, complete = await lab.published(topic, self._since, until)
+                self._collect()  # received up to now, so nothing counts lost early
                 self.published = published
                 self.app.builder.know_published(published)
-                self.app_result = _compare(self.app, published)
+                self.app_result = compare(self.app, published)
                 if self.naive is not None:
                     self.naive.builder.know_published(published)
-                    self.naive_result = _compare(self.naive, published)
+                    self.naive_result = compare(self.naive, published)
                 self.note = (
                     f"{len(published)} published on {topic!r} since the lab started"
                     + (
@@ -239,12 +223,10 @@ class LabController(QObject):
                         if complete
                         else " (part already fell out of the server's log)"
                     )
+                    + ". Each client is counted from its own first connection."
                 )
             else:
-                self.note = (
-                    "This stream has no publish log to compare with "
-                    "(the ticker computes its events)."
-                )
+                self.note = NO_LOG_NOTE
             self.sent = [
                 s for s in await lab.sent(topic) if s.opened >= self._since - 1
             ]
@@ -253,62 +235,21 @@ class LabController(QObject):
                 self.browser = browser_lane(await lab.browser(), "browser EventSource")
         except LabError as exc:
             self.note = f"Lab: {exc.message}"
-        self.panel.show_badges(self.app_result, self.naive_result, self.note)
+        self.panel.show_badges(
+            self.app_result,
+            self.naive_result,
+            self.note,
+            no_log=topic is None,
+            opened=(self.app.first_open, self.naive.first_open if self.naive else None),
+        )
 
     # -- intents ----------
 
     def fault(self, request: FaultRequest) -> None:
-        self._spawn(self._fault(request))
-
-    async def _fault(self, request: FaultRequest) -> None:
-        from desktop.core.labclient import LabError
-
-        lab = self.lab
-        if request.action == "restart":
-            if self.restart is None:
-                self.panel.show_message(
-                    "Only the app's bundled server can be restarted."
-                )
-                return
-            self.panel.show_message("Restarting the bundled server on the same port…")
-            await self.restart()
-            self.panel.show_message("The server restarted: its in-memory log is gone.")
-            return
-        if lab is None:
-            return
-        action, number, choice = request.action, request.number, request.choice
-        calls: dict[str, Callable[[], Coroutine[object, object, None]]] = {
-            "drop": lab.drop,
-            "cut": lab.cut,
-            "stall": lambda: lab.stall(number),
-            "refuse": lambda: lab.refuse(
-                int(number), int(choice) if choice.isdigit() else choice
-            ),
-            "retry": lambda: lab.retry(int(number)),
-            "forget": lab.forget,
-            "omit-end": lambda: lab.omit_end(int(number) or 1),
-            "encoding": lambda: lab.encoding(choice),
-            "reset": lab.reset,
-        }
-        try:
-            await calls[action]()
-        except LabError as exc:
-            self.panel.show_message(f"The lab refused {action}: {exc.message}")
-            return
-        self.panel.show_message(f"Lab: {action} done.")
+        self._spawn(self.faults.run(request))
 
     def set_pulse(self, on: bool) -> None:
-        self._spawn(self._pulse(100 if on else 0))
-
-    async def _pulse(self, every_ms: int) -> None:
-        from desktop.core.labclient import LabError
-
-        if self.lab is None:
-            return
-        try:
-            await self.lab.pulse(every_ms)
-        except LabError as exc:
-            self.panel.show_message(f"The pulse could not be set: {exc.message}")
+        self._spawn(self.faults.pulse(on))
 
     def set_naive(self, on: bool) -> None:
         """A second engine task on the same URL that never sends Last-Event-ID."""
@@ -322,14 +263,10 @@ class LabController(QObject):
         handle = self.handle
         if handle is None:
             return
-        fields = {f.name for f in dataclasses.fields(handle.session.options)}
-        if "send_last_event_id" not in fields:
-            self.panel.show_message("This engine cannot run a naive client yet.")
-            return
         options = dataclasses.replace(
             handle.session.options, send_last_event_id=False, last_event_id=""
         )
-        client = _Client("naive", "naive client (no Last-Event-ID)")
+        client = ClientTrack("naive", NAIVE_TITLE)
         session = StreamSession(options, retention=1000)
         self.naive, self.naive_session = client, session
 
@@ -344,85 +281,41 @@ class LabController(QObject):
     def open_browser(self) -> None:
         if self.base is None:
             return
-        self.browser_on = True
-        self._spawn(self._clear_browser())
+        self.watch_browser()
         QDesktopServices.openUrl(QUrl(f"{self.base}/"))
+
+    def watch_browser(self) -> asyncio.Task[None]:
+        """Start drawing the browser page's lane (its old observations cleared)."""
+        self.browser_on = True
+        return self._spawn(self._clear_browser())
 
     async def _clear_browser(self) -> None:
         if self.lab is not None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(LabError):
                 await self.lab.clear_browser()
 
+    def show_lesson(self, title: str) -> None:
+        """A lesson started: its lanes replace the stream's until Back."""
+        self.panel.lanes.clear()
+        self.panel.back.show()
+        self.panel.lanes_title.setText(f"Lanes: {title}")
+
     def show_stream(self) -> None:
-        self.lesson_lanes = None
+        if self.lessons is not None:
+            self.lessons.forget()
         self.panel.back.hide()
         self.panel.lanes_title.setText("Lanes: the stream in front")
         self.panel.lanes.clear()
-
-    # -- lessons ----------
-
-    def lesson_records(self, lane: str, batch: list[Record]) -> None:
-        """A lesson's live feed (LabContext.on_records)."""
-        if self.lesson_lanes is None:
-            self.lesson_lanes = {}
-            self.panel.lanes.clear()
-            self.panel.back.show()
-        builder = self.lesson_lanes.get(lane)
-        if builder is None:
-            title = {"app": "app (our client)", "naive": "naive client"}.get(lane, lane)
-            builder = self.lesson_lanes[lane] = LaneBuilder(lane, title)
-        builder.feed(batch)
-
-    def run_lesson(self, key: str) -> None:
-        self._spawn(self._run_lesson(key))
-
-    async def _run_lesson(self, key: str) -> None:
-        from desktop.core.lessons import LESSONS
-        from desktop.ui.lab_context import AppLabContext
-
-        panel = self.lessons_panel
-        if panel is None:
-            return
-        lesson = next((item for item in LESSONS if item.key == key), None)
-        if lesson is None:
-            panel.show_error(key, f"no lesson {key!r}")
-            return
-        if self.base is None or not self.available:
-            panel.show_error(
-                key, "Lessons need the bundled server's lab: open a stream on it first."
-            )
-            return
-        self.lesson_lanes = None
-        self.lesson_records("app", [])
-        self.panel.lanes_title.setText(f"Lanes: lesson {lesson.number}, {lesson.title}")
-        context = AppLabContext(
-            self.base, self.streams.client, self._restart, self.lesson_records
-        )
-        panel.show_running(key)
-        try:
-            result = await lesson.run(context)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.exception("lesson %s crashed", key)
-            panel.show_error(key, f"{type(exc).__name__}: {exc}")
-            return
-        self.lesson_result = result
-        panel.show_result(result)
-
-    async def _restart(self) -> None:
-        if self.restart is None:
-            raise RuntimeError("only the app's bundled server can be restarted")
-        await self.restart()
 
     def run_snapshot(self) -> LabRun:
         """What the export writes: the lanes on screen, the comparison, a checklist."""
         from desktop.core.labexport import LabRun
 
         self.refresh()
-        lesson = self.lesson_result
+        lessons = self.lessons
+        lesson = lessons.result if lessons is not None else None
         records: dict[str, list[Record]]
-        if self.lesson_lanes is not None and lesson is not None:
+        if lessons is not None and lessons.lanes is not None and lesson is not None:
             records = dict(lesson.records)
         else:
             records = {"app": list(self.app.records)}
@@ -442,114 +335,3 @@ class LabController(QObject):
 
     def _spawn(self, coro: Coroutine[object, object, None]) -> asyncio.Task[None]:
         return self.streams.spawn(coro)
-
-
-def _compare(client: _Client, published: list[Published]) -> Continuity | None:
-    """Check a client against what was published while it was connected.
-
-    The span starts at the client's first open: before it, nothing could reach
-    it (a stream without Last-Event-ID starts live), so nothing counts as lost.
-    """
-    from desktop.core.continuity import check
-
-    segments = client.builder.segments
-    opened = next((s.opened for s in segments if s.opened is not None), None)
-    if opened is None:
-        return None
-    span = [p for p in published if p.published >= opened]
-    ids = {p.id for p in span}
-    return check(span, [e for e in client.events if e.id in ids])
-
-
-def topic_of(url: str) -> str | None:
-    """The server topic a stream URL reads (None: not a logged topic)."""
-    from urllib.parse import urlsplit
-
-    path = urlsplit(url).path.rstrip("/")
-    if path == "/api/events":
-        return "events"
-    parts = path.split("/")
-    if len(parts) == 5 and parts[1:3] == ["api", "jobs"] and parts[4] == "events":
-        return f"job:{parts[3]}"
-    return None
-
-
-class LabDock:
-    """View → Lab: the dock, its panel and controller, built on first use.
-
-    Follows the window's stream in front and refreshes only while shown.
-    """
-
-    def __init__(
-        self, window: MainWindow, restart: Callable[[], Awaitable[None]] | None
-    ) -> None:
-        from desktop.ui.lab_panel import LabPanel
-
-        self.window = window
-        self.dock = QDockWidget("Lab", window)
-        self.dock.setObjectName("labDock")
-        self.panel = LabPanel()
-        self.dock.setWidget(self.panel)
-        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
-        self.dock.hide()
-        self.controller = LabController(
-            self.panel, window.controller, restart, self.dock
-        )
-        self.panel.exportRequested.connect(self.export)
-        window.tabs.currentChanged.connect(lambda _index: self._follow())
-        self.dock.visibilityChanged.connect(self._shown)
-        self.lessons: QWidget | None = None
-        self._place_lessons()
-
-    def show(self, on: bool = True) -> None:
-        self.dock.setVisible(on)
-        if on:
-            self.dock.raise_()
-            height = max(420, self.window.height() // 2)
-            self.window.resizeDocks([self.dock], [height], Qt.Orientation.Vertical)
-
-    def _shown(self, visible: bool) -> None:
-        if visible:
-            self._follow()
-            self.controller.start()
-        else:
-            self.controller.stop()
-
-    def _follow(self) -> None:
-        view = self.window.current_view()
-        self.controller.follow(view.handle if view is not None else None)
-
-    def _place_lessons(self) -> None:
-        if importlib.util.find_spec("desktop.ui.lessons_panel") is None:
-            return
-        from desktop.ui.lessons_panel import LessonsPanel
-
-        panel = LessonsPanel()
-        panel.runRequested.connect(self.controller.run_lesson)
-        self.controller.lessons_panel = panel
-        self.lessons = panel
-        self.panel.place_lessons(panel)
-
-    def export(self) -> None:
-        """Ask where, then write the HTML page and the NDJSON records beside it."""
-        from desktop.core.labexport import write_lab_run
-
-        path, _ = QFileDialog.getSaveFileName(
-            self.window,
-            "Export lab run",
-            str(Path.home() / "lab-run.html"),
-            "HTML page (*.html)",
-        )
-        if not path:
-            return
-        run = self.controller.run_snapshot()
-        try:
-            html, ndjson = write_lab_run(run, Path(path))
-        except OSError as exc:
-            QMessageBox.warning(
-                self.window, "Export lab run", f"Could not write {path}: {exc}"
-            )
-            return
-        self.panel.show_message(
-            f"Exported {html.name} and {ndjson.name} to {html.parent}"
-        )

@@ -1,52 +1,46 @@
-"""The Lab dock's widgets: fault buttons, lost/repeated badges, lanes, lessons.
+"""The Lab dock's widgets: fault bar, sent-versus-received badges, lanes, lessons.
 
-Widgets only (STYLE.md §7): every button emits an intent, the lab controller
-(desktop/ui/lab_controller.py) talks to the server and calls back the ``show_*``
-methods.  The lessons panel is the LESSONS module's; it is placed in the slot on
-the right when that module exists.
+Laid out for a newcomer: the lanes take the middle and most of the space; what
+to break sits in a compact bar above them, the two badges (our client against
+the naive one) beside it in large type, the guided lessons on the right.
+Widgets only (STYLE.md §7): every control emits an intent; the lab controller
+(desktop/ui/lab_controller.py) talks to the server and calls the ``show_*``
+methods.  The lessons panel is the LESSONS module's, placed by ``place_lessons``.
 """
 
 from __future__ import annotations
 
-import importlib.util
-from dataclasses import dataclass
+import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
+    QFrame,
     QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.ui.lab_fault_bar import FaultBar, FaultRequest
 from desktop.ui.lanes_view import LanesLegend, LanesView
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:
     from desktop.core.continuity import Continuity
 
+__all__ = ["FaultRequest", "LabPanel", "badge_text"]
 
-@dataclass(frozen=True, slots=True)
-class FaultRequest:
-    """One press of a fault button: the lab action and its argument."""
-
-    action: str  # drop, cut, stall, refuse, retry, forget, omit-end, encoding, restart
-    number: float = 0.0  # seconds, count or ms, as the action needs
-    choice: str = ""  # refuse status, encoding mode
-
-
-REFUSALS = ("503", "204", "401", "html")
-ENCODINGS = ("identity", "gzip", "buffer")
+BADGE_HELP = (
+    "Counted against the server's publish log from this client's own first "
+    "connection: nothing published before it could reach it (a first connect "
+    "carries no Last-Event-ID, so the server starts it live)."
+)
 
 
 def badge_text(result: Continuity | None, note: str = "") -> str:
@@ -59,6 +53,13 @@ def badge_text(result: Continuity | None, note: str = "") -> str:
     return text
 
 
+def _repolish(widget: QWidget, name: str, value: object) -> None:
+    if widget.property(name) != value:
+        widget.setProperty(name, value)
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+
+
 class LabPanel(QWidget):
     faultRequested = Signal(object)  # noqa: N815  (FaultRequest)
     naiveToggled = Signal(bool)  # noqa: N815
@@ -66,25 +67,51 @@ class LabPanel(QWidget):
     browserRequested = Signal()  # noqa: N815
     exportRequested = Signal()  # noqa: N815
     backRequested = Signal()  # noqa: N815  (show the stream in front again)
+    focusToggled = Signal(bool)  # noqa: N815  (the lab takes the whole window)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("labPanel")
         self.status = named(QLabel("Lab: waiting for a stream"), "labStatus")
         self.status.setWordWrap(True)
-        self.faults = self._faults()
+        self.focus = named(QPushButton("Lab only"), "labFocus")
+        self.focus.setCheckable(True)
+        self.focus.setToolTip(
+            "Give the whole window to the lab (the stream tabs come back with "
+            "a second click)"
+        )
+        self.focus.toggled.connect(self.focusToggled)
+        self.export = QPushButton("Export lab run…")
+        self.export.setToolTip(
+            "One HTML page (lanes as SVG, sent vs received, checklist) and the "
+            "raw records as NDJSON, to hand out"
+        )
+        self.export.clicked.connect(self.exportRequested)
+        self.pulse = QCheckBox("Publish a pulse every 100 ms")
+        self.pulse.setToolTip(
+            "A steady, logged event on /api/events, so losses during a gap show."
+        )
+        self.pulse.toggled.connect(self.pulseToggled)
+        self.browser = QPushButton("Open the browser page")
+        self.browser.setToolTip(
+            "The server's page runs a browser EventSource; its attempts get a lane."
+        )
+        self.browser.clicked.connect(self.browserRequested)
+        top = QHBoxLayout()
+        top.addWidget(self.status, 1)
+        top.addWidget(self.pulse)
+        top.addWidget(self.browser)
+        top.addWidget(self.export)
+        top.addWidget(self.focus)
+
+        self.fault_bar = FaultBar()
+        self.fault_bar.faultRequested.connect(self.faultRequested)
         self.compare = self._compare()
-        controls = QWidget()
-        column = QVBoxLayout(controls)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.status)
-        column.addWidget(self.faults)
-        column.addWidget(self.compare)
-        column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(controls)
-        scroll.setMinimumWidth(300)
+        self.faults = QWidget()  # what only works with the lab on
+        controls = QHBoxLayout(self.faults)
+        controls.setContentsMargins(0, 0, 0, 0)
+        controls.addWidget(self.fault_bar, 3)
+        controls.addWidget(self.compare, 2)
 
         self.lanes = LanesView()
         self.legend = LanesLegend()
@@ -93,6 +120,7 @@ class LabPanel(QWidget):
         )
         self.hover.setWordWrap(True)
         self.hover.setMinimumHeight(34)
+        self.hover.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.lanes.hovered.connect(self.hover.setText)
         self.lanes_title = named(QLabel("Lanes: the stream in front"), "labLanesTitle")
         self.back = QPushButton("Back to the stream in front")
@@ -102,8 +130,9 @@ class LabPanel(QWidget):
         fit.setToolTip("Show the whole run (F)")
         fit.clicked.connect(lambda: self.lanes.fit())
         zoom_in, zoom_out = QPushButton("+"), QPushButton("-")
-        for button in (zoom_in, zoom_out):
+        for button, tip in ((zoom_in, "Zoom in (+)"), (zoom_out, "Zoom out (-)")):
             button.setFixedWidth(30)
+            button.setToolTip(tip)
         zoom_in.clicked.connect(lambda: self.lanes.zoom(1.5))
         zoom_out.clicked.connect(lambda: self.lanes.zoom(1 / 1.5))
         head = QHBoxLayout()
@@ -120,200 +149,52 @@ class LabPanel(QWidget):
         lanes_box.addWidget(self.legend)
         lanes_box.addWidget(self.hover)
 
-        self.lessons_slot = QWidget()
-        self.lessons_slot.setObjectName("lessonsSlot")
+        self.lessons_slot = named(QWidget(), "lessonsSlot")
         self.lessons_layout = QVBoxLayout(self.lessons_slot)
         self.lessons_layout.setContentsMargins(0, 0, 0, 0)
-        self.lessons_placeholder: QLabel | None = None
-        if importlib.util.find_spec("desktop.ui.lessons_panel") is None:
-            self.lessons_placeholder = named(
-                QLabel(
-                    "Guided lessons appear here once the lessons module is "
-                    "installed (desktop/ui/lessons_panel.py)."
-                ),
-                "mutedLabel",
-            )
-            self.lessons_placeholder.setWordWrap(True)
-            self.lessons_layout.addWidget(self.lessons_placeholder)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(scroll)
         self.splitter.addWidget(middle)
         self.splitter.addWidget(self.lessons_slot)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([340, 800, 360])
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([860, 560])
+        self.splitter.setCollapsible(0, False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
-        layout.addWidget(self.splitter)
+        layout.setSpacing(6)
+        layout.addLayout(top)
+        layout.addWidget(self.faults)
+        layout.addWidget(self.splitter, 1)
 
     # -- building ----------
 
-    def _faults(self) -> QGroupBox:
-        box = QGroupBox("Break the server")
+    def _compare(self) -> QFrame:
+        box = named(QFrame(), "labCompare")
         grid = QGridLayout(box)
-        grid.setHorizontalSpacing(6)
-        grid.setVerticalSpacing(4)
-
-        def button(text: str, tip: str, request: object) -> QPushButton:
-            widget = QPushButton(text)
-            widget.setToolTip(tip)
-            widget.clicked.connect(lambda: self.faultRequested.emit(request()))  # type: ignore[operator]
-            return widget
-
-        grid.addWidget(
-            button(
-                "Drop",
-                "The server ends every stream cleanly (EOF).",
-                lambda: FaultRequest("drop"),
-            ),
-            0,
-            0,
-        )
-        grid.addWidget(
-            button(
-                "Cut mid-event",
-                "The server sends half an event, then closes: the half is discarded.",
-                lambda: FaultRequest("cut"),
-            ),
-            0,
-            1,
-        )
-        grid.addWidget(
-            button(
-                "Restart server",
-                "Restart the bundled server on the same port: its in-memory log "
-                "is gone.",
-                lambda: FaultRequest("restart"),
-            ),
-            0,
-            2,
-        )
-        self.stall_s = QDoubleSpinBox()
-        self.stall_s.setRange(0.5, 600)
-        self.stall_s.setValue(5)
-        self.stall_s.setSuffix(" s")
-        grid.addWidget(
-            button(
-                "Stall",
-                "Open streams send nothing, pings included, for this long.",
-                lambda: FaultRequest("stall", self.stall_s.value()),
-            ),
-            1,
-            0,
-        )
-        grid.addWidget(self.stall_s, 1, 1)
-
-        self.refuse_count = QSpinBox()
-        self.refuse_count.setRange(1, 1000)
-        self.refuse_count.setPrefix("next ")
-        self.refuse_with = QComboBox()
-        self.refuse_with.addItems(REFUSALS)
-        self.refuse_with.setToolTip("html: a 200 that is not text/event-stream")
-        grid.addWidget(
-            button(
-                "Refuse",
-                "Answer the next connects with this status instead of a stream.",
-                lambda: FaultRequest(
-                    "refuse", self.refuse_count.value(), self.refuse_with.currentText()
-                ),
-            ),
-            2,
-            0,
-        )
-        grid.addWidget(self.refuse_count, 2, 1)
-        grid.addWidget(self.refuse_with, 2, 2)
-
-        self.retry_ms = QSpinBox()
-        self.retry_ms.setRange(0, 3_600_000)
-        self.retry_ms.setSingleStep(100)
-        self.retry_ms.setValue(1000)
-        self.retry_ms.setSuffix(" ms")
-        grid.addWidget(
-            button(
-                "Set retry:",
-                "Announce this reconnection time to open streams and new ones.",
-                lambda: FaultRequest("retry", self.retry_ms.value()),
-            ),
-            3,
-            0,
-        )
-        grid.addWidget(self.retry_ms, 3, 1)
-
-        self.encoding = QComboBox()
-        self.encoding.addItems(ENCODINGS)
-        self.encoding.setToolTip(
-            "buffer: a proxy that holds events and lets them go in batches"
-        )
-        grid.addWidget(
-            button(
-                "Encoding",
-                "How the next streams are sent: plain, gzipped, or through a "
-                "buffering proxy.",
-                lambda: FaultRequest("encoding", 0, self.encoding.currentText()),
-            ),
-            4,
-            0,
-        )
-        grid.addWidget(self.encoding, 4, 1, 1, 2)
-        grid.addWidget(
-            button(
-                "Forget log",
-                "The server forgets its replay log: a resume gets `replay-gap`.",
-                lambda: FaultRequest("forget"),
-            ),
-            5,
-            0,
-        )
-        grid.addWidget(
-            button(
-                "Omit end",
-                "The next job finishes without its `end` event.",
-                lambda: FaultRequest("omit-end", 1),
-            ),
-            5,
-            1,
-        )
-        grid.addWidget(
-            button(
-                "Reset", "Every switch back to normal.", lambda: FaultRequest("reset")
-            ),
-            5,
-            2,
-        )
-        return box
-
-    def _compare(self) -> QGroupBox:
-        box = QGroupBox("Sent versus received")
-        grid = QGridLayout(box)
-        self.pulse = QCheckBox("Publish a pulse every 100 ms")
-        self.pulse.setToolTip(
-            "A steady, logged event on /api/events, so losses during a gap show."
-        )
-        self.pulse.toggled.connect(self.pulseToggled)
-        grid.addWidget(self.pulse, 0, 0, 1, 2)
-        grid.addWidget(QLabel("Our client:"), 1, 0)
-        self.app_badge = named(QLabel("—"), "labBadge")
-        grid.addWidget(self.app_badge, 1, 1)
-        self.naive = QCheckBox("Naive client:")
+        grid.setContentsMargins(8, 2, 8, 2)
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(0)
+        ours = named(QLabel("Our client"), "labBadgeTitle")
+        ours.setToolTip(BADGE_HELP)
+        self.naive = named(QCheckBox("Naive client"), "labBadgeTitle")
         self.naive.setToolTip(
-            "A second client on the same URL that never sends Last-Event-ID."
+            "Run a second client on the same URL that never sends Last-Event-ID. "
+            + BADGE_HELP
         )
         self.naive.toggled.connect(self.naiveToggled)
-        grid.addWidget(self.naive, 2, 0)
+        self.app_badge = named(QLabel("—"), "labBadge")
         self.naive_badge = named(QLabel("off"), "labBadge")
-        grid.addWidget(self.naive_badge, 2, 1)
-        self.compare_note = named(QLabel(""), "mutedLabel")
+        for badge in (self.app_badge, self.naive_badge):
+            badge.setToolTip(BADGE_HELP)
+        grid.addWidget(ours, 0, 0)
+        grid.addWidget(self.naive, 0, 1)
+        grid.addWidget(self.app_badge, 1, 0)
+        grid.addWidget(self.naive_badge, 1, 1)
+        self.compare_note = named(QLabel(""), "labNote")
         self.compare_note.setWordWrap(True)
-        grid.addWidget(self.compare_note, 3, 0, 1, 2)
-        self.browser = QPushButton("Open the browser page")
-        self.browser.setToolTip(
-            "The server's page runs a browser EventSource; its lane appears here."
-        )
-        self.browser.clicked.connect(self.browserRequested)
-        self.export = QPushButton("Export lab run…")
-        self.export.clicked.connect(self.exportRequested)
-        grid.addWidget(self.browser, 4, 0)
-        grid.addWidget(self.export, 4, 1)
+        grid.addWidget(self.compare_note, 2, 0, 1, 2)
+        grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
         return box
 
@@ -322,10 +203,8 @@ class LabPanel(QWidget):
     def set_available(self, available: bool, message: str) -> None:
         """Faults and comparison work only against a server with the lab on."""
         self.status.setText(message)
-        self.status.setProperty("problem", not available)
-        self.status.style().unpolish(self.status)
-        self.status.style().polish(self.status)
-        for widget in (self.faults, self.compare):
+        _repolish(self.status, "problem", not available)
+        for widget in (self.faults, self.pulse, self.browser):
             widget.setEnabled(available)
 
     def show_badges(
@@ -333,38 +212,63 @@ class LabPanel(QWidget):
         app: Continuity | None,
         naive: Continuity | None,
         note: str = "",
+        *,
+        no_log: bool = False,
+        opened: tuple[float | None, float | None] = (None, None),
     ) -> None:
-        for label, result, off in (
-            (self.app_badge, app, ""),
-            (self.naive_badge, naive, "" if self.naive.isChecked() else "off"),
+        naive_on = self.naive.isChecked()
+        for label, result, empty, first in (
+            (self.app_badge, app, "waiting for a connection", opened[0]),
+            (
+                self.naive_badge,
+                naive,
+                "waiting for a connection" if naive_on else "off",
+                opened[1],
+            ),
         ):
-            label.setText(badge_text(result, off))
-            bad = result is not None and not result.ok
-            if label.property("bad") != bad:
-                label.setProperty("bad", bad)
-                label.style().unpolish(label)
-                label.style().polish(label)
+            if no_log and (label is self.app_badge or naive_on):
+                label.setText("no publish log")
+                _repolish(label, "verdict", "none")
+                label.setToolTip(note)
+                continue
+            label.setText(badge_text(result, empty))
+            verdict = "none" if result is None else "ok" if result.ok else "bad"
+            _repolish(label, "verdict", verdict)
             if result is not None:
+                since = (
+                    time.strftime("%H:%M:%S", time.localtime(first))
+                    if first is not None
+                    else "?"
+                )
                 label.setToolTip(
-                    f"{result.received} received of {result.published} published; "
+                    f"{result.received} received of {result.published} published "
+                    f"since this client first connected ({since}); "
                     + (
                         f"lost ids: {', '.join(result.lost[:8])}"
                         if result.lost
                         else "none lost"
                     )
+                    + ". "
+                    + BADGE_HELP
                 )
         self.compare_note.setText(note)
+        _repolish(self.compare_note, "problem", no_log)
 
     def show_message(self, text: str) -> None:
         self.hover.setText(text)
 
     def place_lessons(self, panel: QWidget) -> None:
-        """Put the LESSONS helper's panel into the slot."""
-        if self.lessons_placeholder is not None:
-            self.lessons_placeholder.deleteLater()
-            self.lessons_placeholder = None
-        scroll = QScrollArea()
+        """Put the LESSONS helper's panel into the slot, list above the checklist.
+
+        The panel lays its list beside the checklist; in this side column the
+        list goes on top so the checklist keeps the column's width.
+        """
+        inner = panel.findChild(QSplitter)
+        if inner is not None:
+            inner.setOrientation(Qt.Orientation.Vertical)
+            inner.setSizes([170, 430])
+        scroll = QScrollArea()  # its wrapped texts must not set the window's height
         scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(panel)
-        scroll.setMinimumWidth(260)  # the panel's own minimum would widen the window
         self.lessons_layout.addWidget(scroll)

@@ -35,9 +35,9 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsSimpleTextItem,
     QGraphicsView,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -50,8 +50,8 @@ if TYPE_CHECKING:
 
 PX_PER_S = 100.0
 RULER = 22  # px of time ruler at the top
-BAND = 64  # px per lane
-BAR_Y = 24  # bar top within a band
+BAND = 58  # px per lane
+BAR_Y = 22  # bar top within a band
 BAR_H = 16
 MIN_SCALE, MAX_SCALE = 0.002, 400.0
 KIND = 0  # QGraphicsItem.data key: "segment", "gap", "tick", "replayed", "id"
@@ -141,6 +141,7 @@ class LanesView(QGraphicsView):
         self._lanes: list[Lane] = []
         self._drawn: dict[tuple[int, int], _Drawn] = {}  # (lane row, segment index)
         self._labels: list[tuple[QGraphicsSimpleTextItem, float]] = []
+        self._ids: list[tuple[int, QGraphicsSimpleTextItem]] = []  # (lane row, label)
         self._end = 0.0
 
     # -- data ----------
@@ -178,6 +179,7 @@ class LanesView(QGraphicsView):
         self.scene().clear()
         self._drawn.clear()
         self._labels.clear()
+        self._ids.clear()
         self._lanes = []
         self.t0 = None
 
@@ -203,12 +205,13 @@ class LanesView(QGraphicsView):
             for item in drawn.items:
                 self.scene().removeItem(item)
             self._labels = [(t, w) for t, w in self._labels if t not in drawn.items]
+            self._ids = [(r, t) for r, t in self._ids if t not in drawn.items]
             drawn = None
         top = row * BAND
         if drawn is None:
             drawn = _Drawn(key)
             self._drawn[(row, index)] = drawn
-            self._draw_segment(drawn, top, lane, index, segment)
+            self._draw_segment(drawn, row, lane, index, segment)
         elif drawn.bar is not None and segment.ended is None:
             end = max(now or segment.started, segment.started)
             if segment.ticks:
@@ -222,9 +225,10 @@ class LanesView(QGraphicsView):
             self._draw_ticks(drawn, top, segment)
 
     def _draw_segment(
-        self, drawn: _Drawn, top: float, lane: Lane, index: int, segment: Segment
+        self, drawn: _Drawn, row: int, lane: Lane, index: int, segment: Segment
     ) -> None:
         scene = self.scene()
+        top = row * BAND
         x = self._x(segment.started)
         end = segment.ended if segment.ended is not None else segment.started
         ink = _ink()
@@ -267,8 +271,8 @@ class LanesView(QGraphicsView):
             label = f"⟲ {segment.last_event_id}" if segment.last_event_id else "⟲ no id"
             if index == 0:
                 label = f"▶ {segment.last_event_id}"
-            item = self._text(label, top + 6, ink)
-            item.setPos(x, top + 7)
+            item = self._text(label, top + 4, ink)
+            item.setPos(x, top + 5)
             self._mark(
                 item,
                 "id",
@@ -279,7 +283,7 @@ class LanesView(QGraphicsView):
                 "starts from now, so what was published in the gap is never sent.",
             )
             drawn.items.append(item)
-            self._labels.append((item, 0.0))
+            self._ids.append((row, item))
 
     def _draw_gap(
         self, drawn: _Drawn, top: float, ended: float, segment: Segment
@@ -398,11 +402,23 @@ class LanesView(QGraphicsView):
         self._relabel()
 
     def _relabel(self) -> None:
-        """Hide gap labels wider than their gap (they would overlap the next bar)."""
+        """Hide labels that would collide at this zoom; hover still explains.
+
+        A gap label wider than its gap would run into the next bar.  Last-Event-ID
+        labels of attempts close together would print over each other: left to
+        right in each lane, a label shows only where the previous shown one ends.
+        """
         scale = self.transform().m11()
         for label, gap_px in self._labels:
             if gap_px:
                 label.setVisible(gap_px * scale >= label.boundingRect().width() - 4)
+        right: dict[int, float] = {}
+        for row, label in sorted(self._ids, key=lambda pair: (pair[0], pair[1].x())):
+            x = label.x() * scale
+            shown = x >= right.get(row, -1e9)
+            label.setVisible(shown)
+            if shown:
+                right[row] = x + label.boundingRect().width() + 6
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
         if event.angleDelta().y() == 0:
@@ -532,16 +548,23 @@ class LanesLegend(QWidget):
                 _tick_pixmap(_replayed_ink(), 2), "replayed from log", "replayed"
             )
         )
-        hint = QLabel("⟲ Last-Event-ID sent · wheel or +/- zoom · drag pans · F fits")
+        hint = QLabel(
+            "⟲ Last-Event-ID sent on reconnect · wheel or +/- zooms · drag pans · "
+            "F fits"
+        )
         hint.setObjectName("mutedLabel")
-        layout = QGridLayout(self)
+        # Rows that flow left to right: a grid would stretch short words to the
+        # width of the longest one in their column.
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 0)
-        layout.setHorizontalSpacing(12)
-        layout.setVerticalSpacing(2)
-        for index, item in enumerate(items):
-            layout.addWidget(item, index // 6, index % 6)
-        layout.addWidget(hint, 2, 0, 1, 6)
-        layout.setColumnStretch(6, 1)
+        layout.setSpacing(2)
+        for chunk in (items[: len(LEGEND)], [*items[len(LEGEND) :], hint]):
+            row = QHBoxLayout()
+            row.setSpacing(14)
+            for item in chunk:
+                row.addWidget(item)
+            row.addStretch(1)
+            layout.addLayout(row)
 
 
 def _tick_pixmap(ink: QColor, width: int) -> QPixmap:
@@ -565,9 +588,10 @@ def _pixmap_label(pixmap: QPixmap, text: str, name: str) -> QWidget:
     box.setObjectName(f"legend-{name}")
     layout = QHBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(4)
+    layout.setSpacing(5)
     icon = QLabel()
     icon.setPixmap(pixmap)
-    layout.addWidget(icon)
-    layout.addWidget(QLabel(text))
+    icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    layout.addWidget(icon, 0, Qt.AlignmentFlag.AlignVCenter)
+    layout.addWidget(QLabel(text), 0, Qt.AlignmentFlag.AlignVCenter)
     return box

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from desktop.ui.controller import StreamController, StreamHandle
     from desktop.ui.jobs_controller import JobsController
     from desktop.ui.jobs_panel import JobsPanel
-    from desktop.ui.lab_controller import LabDock
+    from desktop.ui.lab_dock import LabDock
     from desktop.ui.recordings import Recordings
     from desktop.ui.stream_view import StreamView
 
@@ -194,7 +194,7 @@ class MainWindow(QMainWindow):
     def show_lab(self, on: bool = True) -> None:
         """View → Lab: built on first use (it imports the lanes view)."""
         if self.lab is None:
-            from desktop.ui.lab_controller import LabDock
+            from desktop.ui.lab_dock import LabDock
 
             self.lab = LabDock(self, self.lab_restart)
             self.lab.dock.visibilityChanged.connect(self.lab_action.setChecked)

@@ -20,6 +20,8 @@ from desktop.core.records import (
     Connecting,
     DelaySource,
     Event,
+    Notice,
+    NoticeKind,
     Open,
     Outcome,
     Reconnecting,
@@ -206,3 +208,21 @@ def test_browser_lane_from_observations() -> None:
     assert abs(second.delay_waited_ms - 250) < 0.5
     assert second.final and "gave up" in second.reason
     assert gap_text(second).startswith("The client waited 250 ms")
+
+
+def test_a_connection_lost_inside_an_event_is_a_cut_not_a_network_error() -> None:
+    # A FIN inside a chunked body reaches the engine as a transport error; the
+    # decoder's notice that half an event was discarded is what makes it a cut.
+    builder = LaneBuilder("app", "app")
+    builder.feed(
+        [
+            connecting(1, 0.0),
+            opened(1, 0.01),
+            Notice(NoticeKind.DISCARDED, "half an event", 1, 0.4, T0 + 0.4),
+            reconnecting(1, 0.4, Outcome.NETWORK, "connection lost"),
+            connecting(2, 0.6, ""),
+            opened(2, 0.61),
+            reconnecting(2, 0.9, Outcome.NETWORK, "connection lost"),
+        ]
+    )
+    assert [s.ending for s in builder.segments] == [Ending.MID_EVENT, Ending.NETWORK]
