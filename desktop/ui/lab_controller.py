@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 
 from desktop.core.labclient import LabClient, LabError
-from desktop.core.lanes import browser_lane, server_lane
+from desktop.core.lanes import browser_lane, match_subscriptions, server_lane
 from desktop.ui.controller import feed
 from desktop.ui.lab_faults import FaultRunner
 from desktop.ui.lab_tracks import ClientTrack, compare, topic_of
@@ -230,7 +230,12 @@ class LabController(QObject):
             self.sent = [
                 s for s in await lab.sent(topic) if s.opened >= self._since - 1
             ]
-            self.server = server_lane(self.sent, "server (subscriptions)")
+            # The server's side of our client only: the naive client's
+            # subscriptions would interleave with ours on one lane.
+            ours = match_subscriptions(self.app.builder.segments, self.sent)
+            self.server = server_lane(
+                [s for s in ours if s is not None], "server, as it saw our client"
+            )
             if self.browser_on:
                 self.browser = browser_lane(await lab.browser(), "browser EventSource")
         except LabError as exc:

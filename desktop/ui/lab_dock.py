@@ -2,7 +2,8 @@
 
 `LabDock` builds the panel, its controller and the lessons runner on first use,
 follows the window's stream in front, refreshes only while shown, takes most of
-the window's height when opened (all of it with "Lab only"), and exports a run.
+the window when opened ("Lab only": the stream tabs step aside until asked
+for), and exports a run.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ class LabDock:
         self.dock.visibilityChanged.connect(self._shown)
 
     def show(self, on: bool = True) -> None:
+        if on and not self.dock.isVisible():
+            # Opened, the lab is the main thing on screen; "Show the stream
+            # tabs" brings them back beside it.
+            self.panel.focus.setChecked(True)
         self.dock.setVisible(on)
         if on:
             self.dock.raise_()
@@ -76,6 +81,7 @@ class LabDock:
         central = self.window.centralWidget()
         if central is not None:
             central.setVisible(not on)
+        self.panel.focus.setText("Show the stream tabs" if on else "Lab only")
         if not on:
             QTimer.singleShot(0, self._grow)
 
@@ -85,6 +91,8 @@ class LabDock:
             self.controller.start()
         else:
             self.controller.stop()
+            if self.panel.focus.isChecked():  # closed from its title bar
+                self.panel.focus.setChecked(False)
 
     def _follow(self) -> None:
         view = self.window.current_view()

@@ -51,6 +51,7 @@ class FaultBar(QFrame):
         self.setObjectName("labFaults")
         self.buttons: dict[str, QPushButton] = {}
         self._rows: list[QHBoxLayout] = []
+        self._titles: list[QLabel] = []
         self.stall_s = QDoubleSpinBox()
         self.stall_s.setRange(0.5, 600)
         self.stall_s.setValue(5)
@@ -73,6 +74,14 @@ class FaultBar(QFrame):
             "gzip: compressed; buffer: a proxy that holds events and lets them go "
             "in batches"
         )
+
+        # Size to the values people type, not to the largest allowed.
+        for box, width in (
+            (self.stall_s, 78),
+            (self.refuse_count, 82),
+            (self.retry_ms, 96),
+        ):
+            box.setMaximumWidth(width)
 
         now = self._row("Break now")
         self._button(now, "drop", "Drop", "The server ends every stream cleanly (EOF).")
@@ -146,6 +155,9 @@ class FaultBar(QFrame):
         later.addStretch(1)
         self._button(later, "reset", "Reset all", "Every switch back to normal.")
 
+        width = max(label.sizeHint().width() for label in self._titles)
+        for label in self._titles:
+            label.setFixedWidth(width + 6)  # the two rows' buttons line up
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(3)
@@ -156,7 +168,7 @@ class FaultBar(QFrame):
         row = QHBoxLayout()
         row.setSpacing(4)
         label = named(QLabel(title), "labRowTitle")
-        label.setMinimumWidth(88)
+        self._titles.append(label)
         row.addWidget(label)
         self._rows.append(row)
         return row

@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.ui.lab_fault_bar import FaultBar, FaultRequest
-from desktop.ui.lanes_view import LanesLegend, LanesView
+from desktop.ui.lane_legend import LanesLegend
+from desktop.ui.lanes_view import LanesView
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:
@@ -40,6 +41,22 @@ BADGE_HELP = (
     "Counted against the server's publish log from this client's own first "
     "connection: nothing published before it could reach it (a first connect "
     "carries no Last-Event-ID, so the server starts it live)."
+)
+
+GUIDE = (
+    "<b>How to read the lanes</b><ul style='margin-left: -20px'>"
+    "<li>One row per client. Each bar is one connection, coloured by how it "
+    "ended; the thin line before a bar is the request waiting for its answer.</li>"
+    "<li>Hatched: the wait before reconnecting, the delay asked (<code>retry:</code>)"
+    " against the delay actually waited.</li>"
+    "<li>⟲ <i>id</i>: the Last-Event-ID a reconnect carried. The server resumes "
+    "right after it and re-sends what was published meanwhile (ticks in the "
+    "replayed colour).</li>"
+    "<li>The naive client reconnects with no id (⟲ no id): what was published "
+    "during its gaps never reaches it. Its red count is checked against the "
+    "server's publish log, not assumed.</li>"
+    "<li>Break something with the buttons above, or run a guided lesson on the "
+    "right.</li></ul>"
 )
 
 
@@ -119,7 +136,6 @@ class LabPanel(QWidget):
             QLabel("Hover a bar, gap or tick to have it explained."), "labHover"
         )
         self.hover.setWordWrap(True)
-        self.hover.setMinimumHeight(34)
         self.hover.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.lanes.hovered.connect(self.hover.setText)
         self.lanes_title = named(QLabel("Lanes: the stream in front"), "labLanesTitle")
@@ -145,9 +161,16 @@ class LabPanel(QWidget):
         lanes_box = QVBoxLayout(middle)
         lanes_box.setContentsMargins(0, 0, 0, 0)
         lanes_box.addLayout(head)
-        lanes_box.addWidget(self.lanes, 1)
+        lanes_box.addWidget(self.lanes, 100)  # capped at its lanes: the rest below
         lanes_box.addWidget(self.legend)
         lanes_box.addWidget(self.hover)
+        self.guide = named(QLabel(GUIDE), "labGuide")
+        self.guide.setWordWrap(True)
+        self.guide.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.guide.setVisible(False)  # shown when the lab has the window
+        self.focus.toggled.connect(self.guide.setVisible)
+        lanes_box.addWidget(self.guide)
+        lanes_box.addStretch(1)
 
         self.lessons_slot = named(QWidget(), "lessonsSlot")
         self.lessons_layout = QVBoxLayout(self.lessons_slot)

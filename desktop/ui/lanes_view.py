@@ -24,7 +24,6 @@ from PySide6.QtGui import (
     QPainter,
     QPainterPath,
     QPen,
-    QPixmap,
     QResizeEvent,
     QWheelEvent,
 )
@@ -35,66 +34,26 @@ from PySide6.QtWidgets import (
     QGraphicsScene,
     QGraphicsSimpleTextItem,
     QGraphicsView,
-    QHBoxLayout,
-    QLabel,
-    QVBoxLayout,
     QWidget,
 )
 
-from desktop.core.lanes import Ending, Lane, Segment, Tick
 from desktop.core.lanetext import gap_label, gap_text, segment_text, tick_text
 from desktop.ui import theme
+from desktop.ui.lane_legend import colour, ink_colour, replayed_colour
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from desktop.core.lanes import Lane, Segment, Tick
+
 PX_PER_S = 100.0
 RULER = 22  # px of time ruler at the top
-BAND = 58  # px per lane
-BAR_Y = 22  # bar top within a band
-BAR_H = 16
+BAND = 62  # px per lane: title, Last-Event-ID labels, bar, gap labels
+BAR_Y = 31  # bar top within a band
+BAR_H = 14
 MIN_SCALE, MAX_SCALE = 0.002, 400.0
 KIND = 0  # QGraphicsItem.data key: "segment", "gap", "tick", "replayed", "id"
 TEXT = 1  # QGraphicsItem.data key: the hover sentence
-
-# How a connection ended -> (light, dark) fill.
-_COLOURS: dict[Ending, tuple[str, str]] = {
-    Ending.OPEN: ("#16a34a", "#22c55e"),
-    Ending.SERVER_CLOSED: ("#2563eb", "#60a5fa"),
-    Ending.MID_EVENT: ("#ea580c", "#fb923c"),
-    Ending.TIMEOUT: ("#a16207", "#facc15"),
-    Ending.NETWORK: ("#b91c1c", "#f87171"),
-    Ending.NO_CONTENT: ("#7c3aed", "#a78bfa"),
-    Ending.STATUS: ("#dc2626", "#ef4444"),
-    Ending.CONTENT_TYPE: ("#dc2626", "#ef4444"),
-    Ending.DONE: ("#0f766e", "#2dd4bf"),
-    Ending.STOPPED: ("#6b7280", "#9ca3af"),
-    Ending.GAVE_UP: ("#991b1b", "#fca5a5"),
-    Ending.ERROR: ("#db2777", "#f472b6"),
-}
-LEGEND: tuple[tuple[Ending, str], ...] = (
-    (Ending.OPEN, "open"),
-    (Ending.SERVER_CLOSED, "server closed"),
-    (Ending.MID_EVENT, "cut mid-event"),
-    (Ending.TIMEOUT, "read timeout"),
-    (Ending.STATUS, "HTTP error"),
-    (Ending.NO_CONTENT, "204"),
-    (Ending.NETWORK, "network"),
-    (Ending.ERROR, "browser error"),
-)
-
-
-def colour(ending: Ending) -> QColor:
-    light, dark = _COLOURS[ending]
-    return QColor(dark if theme.palette().dark else light)
-
-
-def _ink() -> QColor:
-    return QColor("#e5e7eb" if theme.palette().dark else "#1f2937")
-
-
-def _replayed_ink() -> QColor:
-    return QColor("#f59e0b" if theme.palette().dark else "#c2410c")
 
 
 @dataclass(eq=False)
@@ -135,7 +94,7 @@ class LanesView(QGraphicsView):
         )
         self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.setMouseTracking(True)
-        self.setMinimumHeight(BAND + RULER + 10)
+        self.setMinimumHeight(BAND + RULER)
         self.t0: float | None = None
         self.follow = True  # keep the whole run in view until the user zooms
         self._lanes: list[Lane] = []
@@ -170,6 +129,9 @@ class LanesView(QGraphicsView):
         self.scene().setSceneRect(
             QRectF(-8, -RULER, width + 16, RULER + BAND * len(lanes))
         )
+        # No taller than the lanes (and a scroll bar): the legend sits under them.
+        bar = self.horizontalScrollBar().sizeHint().height()
+        self.setMaximumHeight(RULER + BAND * len(lanes) + 2 * self.frameWidth() + bar)
         if self.follow:
             self.fit(keep_follow=True)
         self._relabel()
@@ -212,7 +174,7 @@ class LanesView(QGraphicsView):
             drawn = _Drawn(key)
             self._drawn[(row, index)] = drawn
             self._draw_segment(drawn, row, lane, index, segment)
-        elif drawn.bar is not None and segment.ended is None:
+        if drawn.bar is not None and segment.ended is None:  # open: reaches now
             end = max(now or segment.started, segment.started)
             if segment.ticks:
                 end = max(end, segment.ticks[-1].at)
@@ -231,7 +193,7 @@ class LanesView(QGraphicsView):
         top = row * BAND
         x = self._x(segment.started)
         end = segment.ended if segment.ended is not None else segment.started
-        ink = _ink()
+        ink = ink_colour()
         # the request: a thin line from the request to the response
         opened_x = self._x(segment.opened) if segment.opened is not None else None
         bar_start = opened_x if opened_x is not None else x
@@ -271,8 +233,8 @@ class LanesView(QGraphicsView):
             label = f"⟲ {segment.last_event_id}" if segment.last_event_id else "⟲ no id"
             if index == 0:
                 label = f"▶ {segment.last_event_id}"
-            item = self._text(label, top + 4, ink)
-            item.setPos(x, top + 5)
+            item = self._text(label, top + 15, ink)
+            item.setPos(x, top + 15)
             self._mark(
                 item,
                 "id",
@@ -322,7 +284,9 @@ class LanesView(QGraphicsView):
                 path.moveTo(x, y0)
                 path.lineTo(x, y1)
             item = _TickItem(run, self.t0, path)
-            pen = QPen(_replayed_ink() if replayed else _ink(), 2 if replayed else 1)
+            pen = QPen(
+                replayed_colour() if replayed else ink_colour(), 2 if replayed else 1
+            )
             pen.setCosmetic(True)
             item.setPen(pen)
             item.setData(KIND, "replayed" if replayed else "tick")
@@ -453,7 +417,7 @@ class LanesView(QGraphicsView):
             return
         painter.save()
         painter.resetTransform()
-        ink = _ink()
+        ink = ink_colour()
         back = self.palette().base().color()
         font = QFont(self.font())
         font.setBold(True)
@@ -461,7 +425,8 @@ class LanesView(QGraphicsView):
         metrics = painter.fontMetrics()
         for row, lane in enumerate(self._lanes):
             point = self.mapFromScene(QPointF(0, row * BAND))
-            text = f"{lane.title} · {len(lane.segments)} attempts"
+            noun = "subscriptions" if lane.key == "server" else "attempts"
+            text = f"{lane.title} · {len(lane.segments)} {noun}"
             box = metrics.boundingRect(text).adjusted(-4, -1, 4, 1)
             box.moveTo(4, max(RULER - 2, point.y() + 2))
             painter.fillRect(box, back)
@@ -524,74 +489,3 @@ def _offset(value: float, step: float) -> str:
     if step < 1:
         return f"+{value:.2f} s".replace(".00 s", " s")
     return f"+{value:.0f} s"
-
-
-class LanesLegend(QWidget):
-    """What the colours and marks mean, in one row under the lanes."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("lanesLegend")
-        # Two rows of six: one long row would set the dock's (and window's) width.
-        items: list[QWidget] = [_swatch(colour(e), t, e.value) for e, t in LEGEND]
-        gap = QPixmap(18, 10)
-        gap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(gap)
-        painter.fillRect(
-            gap.rect(), QBrush(theme.palette().muted, Qt.BrushStyle.BDiagPattern)
-        )
-        painter.end()
-        items.append(_pixmap_label(gap, "gap: asked · waited", "gap"))
-        items.append(_pixmap_label(_tick_pixmap(_ink(), 1), "event", "tick"))
-        items.append(
-            _pixmap_label(
-                _tick_pixmap(_replayed_ink(), 2), "replayed from log", "replayed"
-            )
-        )
-        hint = QLabel(
-            "⟲ Last-Event-ID sent on reconnect · wheel or +/- zooms · drag pans · "
-            "F fits"
-        )
-        hint.setObjectName("mutedLabel")
-        # Rows that flow left to right: a grid would stretch short words to the
-        # width of the longest one in their column.
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 0, 4, 0)
-        layout.setSpacing(2)
-        for chunk in (items[: len(LEGEND)], [*items[len(LEGEND) :], hint]):
-            row = QHBoxLayout()
-            row.setSpacing(14)
-            for item in chunk:
-                row.addWidget(item)
-            row.addStretch(1)
-            layout.addLayout(row)
-
-
-def _tick_pixmap(ink: QColor, width: int) -> QPixmap:
-    pixmap = QPixmap(8, 14)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setPen(QPen(ink, width))
-    painter.drawLine(4, 0, 4, 14)
-    painter.end()
-    return pixmap
-
-
-def _swatch(fill: QColor, text: str, name: str) -> QWidget:
-    pixmap = QPixmap(18, 10)
-    pixmap.fill(fill)
-    return _pixmap_label(pixmap, text, name)
-
-
-def _pixmap_label(pixmap: QPixmap, text: str, name: str) -> QWidget:
-    box = QWidget()
-    box.setObjectName(f"legend-{name}")
-    layout = QHBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(5)
-    icon = QLabel()
-    icon.setPixmap(pixmap)
-    icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    layout.addWidget(icon, 0, Qt.AlignmentFlag.AlignVCenter)
-    layout.addWidget(QLabel(text), 0, Qt.AlignmentFlag.AlignVCenter)
-    return box

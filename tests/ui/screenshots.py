@@ -7,7 +7,9 @@ It launches the real app the way ``sse-viewer`` does (bundled server child), the
 plays scenes: live events with a job running, a stream the lab drops again and
 again (reconnect attempts), a stream that fails with 401.  Files: ``01-live.png``,
 ``02-reconnect.png``, ``03-failed.png``, ``04-lab.png`` (the Lab dock after
-three faults), ``07-raw.png`` (the Raw tab on byte-exact reads), ``08-warnings.png``
+three faults; ``04-lab-docked.png`` under the stream tabs, ``04-lab-lesson.png``
+lesson 1 run from the dock), ``07-raw.png`` (the Raw tab on byte-exact reads),
+``08-warnings.png``
 (the notices bar; ``-dark`` before ``.png`` with --dark).
 """
 
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING
 from desktop.ui.server_child import ServerChild
 
 if TYPE_CHECKING:
+    from desktop.ui.lab_dock import LabDock
     from desktop.ui.stream_view import StreamView
 
 _ROOT = str(Path(__file__).resolve().parents[2])  # for tests.rawserver
@@ -178,7 +181,33 @@ def main(argv: list[str] | None = None) -> int:
         lab.controller.refresh()
         lab.panel.lanes.fit()
         _post(base, "/api/lab/pulse", {"every_ms": 0})
-        shot("04-lab")
+        shot("04-lab")  # opened, the lab has the window ("Lab only")
+        lab.panel.focus.setChecked(False)  # docked under the stream tabs
+        await asyncio.sleep(0.3)
+        lab.controller.refresh()
+        shot("04-lab-docked")
+        lab.panel.focus.setChecked(True)
+        await lesson_in_dock(lab)
+        lab.panel.focus.setChecked(False)
+
+    async def lesson_in_dock(lab: LabDock) -> None:
+        """Lesson 1 run from the dock's own lessons panel: checklist and lanes."""
+        from desktop.core.lessons import LESSONS
+
+        runner, panel = lab.runner, lab.lessons
+        lab.panel.naive.setChecked(False)
+        panel.select(LESSONS[0].key)
+        panel.run_button.click()
+        await _until(lambda: runner.task is not None and runner.task.done(), 90)
+        lab.controller.refresh()
+        lab.panel.lanes.fit()
+        lab.panel.show_message(
+            "Lesson 1 ran from the lessons panel on the right; its lanes are drawn "
+            "here, its checklist is under it."
+        )
+        app.processEvents()
+        shot("04-lab-lesson")
+        lab.panel.backRequested.emit()
 
     async def raw_scene() -> None:
         """The Raw tab on byte-exact reads: BOM, CRLF, split characters, CR only."""

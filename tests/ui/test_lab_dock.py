@@ -218,3 +218,60 @@ def test_a_lesson_runs_from_the_dock_with_its_lanes_live(
         assert lab.panel.lanes_title.text() == "Lanes: the stream in front"
 
     drive(loop, scenario(), viewer, limit_s=90)
+
+
+def test_the_ticker_has_no_publish_log_and_the_badge_says_so(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    async def scenario() -> None:
+        view = open_stream(viewer, f"{base}/api/ticker?rate=50&count=100000")
+        lab = await _lab_for(viewer)
+        await until(lambda: view.handle.session.events >= 3, 10, "ticks")
+        lab.controller.refresh()
+        await lab.controller.poll_once()
+        panel = lab.panel
+        assert panel.app_badge.text() == "no publish log"
+        assert panel.app_badge.property("verdict") == "none"
+        note = panel.compare_note.text()
+        assert "ticker" in note and "no record" in note and "/api/events" in note
+        assert panel.app_badge.toolTip() == note
+        assert lab.controller.app_result is None  # nothing was compared
+        # The server lane still comes from the sent log: it has no publish log only.
+        assert lab.controller.server is not None
+        assert lab.controller.server.segments
+
+    drive(loop, scenario(), viewer, limit_s=30)
+
+
+def test_each_badge_counts_from_its_own_clients_first_open(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    # A naive client switched on late must not be charged with what was published
+    # before it ever connected: its badge starts clean, like ours.
+    async def scenario() -> None:
+        await api_async(base, "POST", "/api/lab/pulse", {"every_ms": 20})
+        open_stream(viewer, f"{base}/api/events")
+        lab = await _lab_for(viewer)
+        controller = lab.controller
+        await asyncio.sleep(0.8)  # pulses published before the naive client exists
+        lab.panel.naive.setChecked(True)
+        await until(
+            lambda: (
+                controller.naive_session is not None
+                and controller.naive_session.events >= 10
+            ),
+            10,
+            "naive events",
+        )
+        await asyncio.sleep(0.5)
+        controller.refresh()
+        await controller.poll_once()
+        app, naive = controller.app_result, controller.naive_result
+        assert app is not None and naive is not None
+        assert naive.published < app.published  # it started later
+        assert (len(naive.lost), len(app.lost)) == (0, 0)
+        assert lab.panel.naive_badge.text() == "lost 0 · repeated 0"
+        assert "first connect" in lab.panel.naive_badge.toolTip()
+        await api_async(base, "POST", "/api/lab/pulse", {"every_ms": 0})
+
+    drive(loop, scenario(), viewer, limit_s=30)
