@@ -18,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import shutil
 import sys
 import tempfile
 import time
@@ -58,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     suffix = "-dark" if args.dark else ""
 
+    # Scenes start from default settings and never touch the user's own.
+    os.environ["SSE_VIEWER_CONFIG_DIR"] = str(out / "config")
+    shutil.rmtree(out / "config", ignore_errors=True)
     child = ServerChild(("--retry", "1500", "--ping", "5"))
     child.spawn(0)
 
@@ -141,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         await raw_scene()
         await lessons_scene(base)
         await warnings_scene()
+        await profiles_scene(base)
         window.close()
 
     async def recording_scene(live: StreamView) -> None:
@@ -302,6 +308,53 @@ def main(argv: list[str] | None = None) -> int:
             shot("08-warnings")
             view.bar.stop_button.click()
             await asyncio.sleep(0.1)
+
+    async def profiles_scene(base: str) -> None:
+        """Profiles (menu, save with the no-keyring notice, manage) and a live
+        switch to the other theme: ``09-profiles*.png``, ``10-theme-live.png``."""
+        from desktop.ui.request import RequestForm
+
+        profiles = window.prefs.profiles
+        view = window.new_stream()
+        view.bar.set_form(RequestForm(f"{base}/api/ticker?rate=2&count=100000"))
+        profiles.save(view.bar, "Bundled ticker")
+        view.bar.set_form(
+            RequestForm(
+                "https://api.example.com/v1/chat/stream",
+                "POST",
+                (("Authorization", "Bearer sk-demo-123456789"),),
+                '{"prompt": "hi", "stream": true}',
+            )
+        )
+        profiles.save(view.bar, "LLM chat (POST)")
+        profiles.load(view.bar, "Bundled ticker")
+        view.bar.connect_button.click()
+        await asyncio.sleep(2.2)
+        view.bar.more.setChecked(True)
+        window.refresh()
+        shot("09-profiles")
+        view.bar.more.setChecked(False)
+        profiles.load(view.bar, "LLM chat (POST)")
+        await asyncio.sleep(0.2)  # its secret comes from the keychain's thread
+        view.bar.saveProfileRequested.emit()
+        await asyncio.sleep(0.2)
+        dialog = profiles.dialog
+        assert dialog is not None
+        dialog.grab().save(str(out / f"09-profiles-save{suffix}.png"))
+        dialog.reject()
+        view.bar.manageProfilesRequested.emit()
+        await asyncio.sleep(0.2)
+        dialog = profiles.dialog
+        assert dialog is not None
+        dialog.grab().save(str(out / f"09-profiles-manage{suffix}.png"))
+        dialog.reject()
+        before = window.prefs.theme_choice
+        window.prefs.set_theme("light" if args.dark else "dark")
+        select_last(view, lambda r: isinstance(r, Event))
+        await asyncio.sleep(0.3)
+        shot("10-theme-live")
+        window.prefs.set_theme(before)
+        theme.apply(app, dark=args.dark)
 
     async def run() -> None:
         try:
