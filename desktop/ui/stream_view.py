@@ -25,6 +25,7 @@ from desktop.ui.connection_bar import ConnectionBar
 from desktop.ui.detail import DetailPane
 from desktop.ui.filter_bar import FilterBar
 from desktop.ui.notices import NoticesBar
+from desktop.ui.rate_tab import RateTab
 from desktop.ui.raw_view import RawView
 from desktop.ui.state_panel import StatePanel
 from desktop.ui.theme import named
@@ -107,6 +108,8 @@ class StreamView(QWidget):
         self.bottom.setDocumentMode(True)
         self.bottom.addTab(self.detail, "Detail")
         self.bottom.addTab(self.attempts, "Attempts")
+        self.rate = RateTab(handle.session)  # imports pyqtgraph on first show
+        self.bottom.addTab(self.rate, "Rate")
         self.raw = RawView(handle.session, self._timeline_rows)  # bytes as received
         self.bottom.addTab(self.raw, "Raw")
         self.raw.rowRequested.connect(self._select_seq)
@@ -181,9 +184,9 @@ class StreamView(QWidget):
 
     def _clear(self) -> None:
         self.controller.clear(self.handle)
+        self.handle.session.raw.clear()
         self.handle.session.advisor.reset()
         self.notices.clear()
-        self.handle.session.raw.clear()
         self.filters.types.clear()
         self.detail.show_row(None)
         self.refresh()
@@ -280,6 +283,7 @@ class StreamView(QWidget):
         now = self.handle.now()  # a recording's clock stopped when it was saved
         self.state.show_session(session, now, session.rate(now))
         self.handle.attempts.refresh()
+        self.rate.refresh()
         self._refresh_raw()
         attempts = len(session.attempts)
         tab = f"Attempts ({attempts})" if attempts else "Attempts"
