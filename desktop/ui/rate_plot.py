@@ -25,7 +25,7 @@ import numpy as np
 import pyqtgraph as pg  # type: ignore[import-untyped]  # no stubs
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from desktop.ui import theme
 from desktop.ui.theme import named
@@ -54,6 +54,7 @@ _DARK = PlotColours(
     "#60a5fa", "#34d399", QColor(248, 113, 113, 46), "#fbbf24", "#9ca3af", 50
 )
 _AXIS_WIDTH = 64  # both left axes equally wide, so the two plots line up
+_SPANS = ((30, "30 s"), (60, "1 min"), (120, "2 min"), (300, "5 min"))
 _TICK_SHARE = 0.1  # keep-alive ticks reach this share of the plot's height
 
 
@@ -179,6 +180,12 @@ class RatePlot(QWidget):
         self.readout = named(QLabel(), "rateReadout")
         self.readout.setTextFormat(Qt.TextFormat.RichText)
         self.key = named(QLabel(), "rateKey")
+        self.span = named(QComboBox(), "rateSpan")
+        self.span.setToolTip("How far back the plot looks")
+        for seconds, text in _SPANS:
+            if seconds <= self.seconds:
+                self.span.addItem(f"Last {text}", seconds)
+        self.visible_s = self.seconds
         self.key.setTextFormat(Qt.TextFormat.RichText)
         self.view = pg.GraphicsLayoutWidget()
         self.view.setObjectName("rateView")
@@ -205,6 +212,7 @@ class RatePlot(QWidget):
         header.setContentsMargins(10, 6, 12, 0)
         header.addWidget(self.readout, 1)
         header.addWidget(self.key)
+        header.addWidget(self.span)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -217,7 +225,15 @@ class RatePlot(QWidget):
         self._hover: int | None = None  # the bin under the mouse, if any
         self.view.scene().sigMouseMoved.connect(self._mouse_moved)
         self.view.viewport().installEventFilter(self)
+        self.span.setCurrentIndex(self.span.count() - 1)
+        self.span.currentIndexChanged.connect(self._span_changed)
         self.apply_theme()
+
+    def _span_changed(self) -> None:
+        self.visible_s = int(self.span.currentData() or self.seconds)
+        self.events_plot.setXRange(-self.visible_s, 0, padding=0)
+        self._drawn = None
+        self.refresh()
 
     def _dress(
         self, plot: pg.PlotItem
@@ -313,7 +329,11 @@ class RatePlot(QWidget):
         n = self.seconds
         events = np.asarray(window.events, dtype=float)
         nbytes = np.asarray(window.bytes, dtype=float)
-        tops = (nice_top(float(events.max()), 5.0), nice_top(float(nbytes.max()), 1024))
+        shown = slice(n - self.visible_s, n)  # the y range fits what is in view
+        tops = (
+            nice_top(float(events[shown].max()), 5.0),
+            nice_top(float(nbytes[shown].max()), 1024),
+        )
         if tops != self._tops:
             self._tops = tops
             self.events_plot.setYRange(0, tops[0], padding=0)
@@ -374,21 +394,23 @@ class RatePlot(QWidget):
         return " · ".join(parts)
 
     def _summary_text(self, window: RateWindow) -> str:
-        minutes = self.seconds / 60
-        span = f"{minutes:g} min" if minutes >= 1 else f"{self.seconds} s"
+        """The last second, then peaks, keep-alives and gaps over the span in view."""
+        v = self.visible_s
+        comments = window.comments[-v:]
         parts = [
             f"Last second <b>{events_rate(window.events[-1])}</b>"
             f" · <b>{bytes_rate(window.bytes[-1])}</b>",
-            f"peak ({span}) {events_rate(max(window.events))}"
-            f" · {bytes_rate(max(window.bytes))}",
+            f"peak {events_rate(max(window.events[-v:]))}"
+            f" · {bytes_rate(max(window.bytes[-v:]))}",
         ]
-        pings = [i for i, count in enumerate(window.comments) if count]
+        pings = [i for i, count in enumerate(comments) if count]
         if pings:
-            age = self.seconds - 1 - pings[-1]
+            age = v - 1 - pings[-1]
             parts.append(
-                f"{sum(window.comments)} keep-alives, last {ago(age) if age else 'now'}"
+                f"{sum(comments)} keep-alives, last {ago(age) if age else 'now'}"
             )
-        gaps = len(window.gaps)
+        left = window.end - v
+        gaps = sum(1 for gap in window.gaps if gap.end is None or gap.end >= left)
         if gaps:
             parts.append(f"{gaps} gap{'s' if gaps > 1 else ''}")
         return " · ".join(parts)

@@ -89,6 +89,11 @@ def test_a_live_ticker_shows_its_rates_and_the_readout_says_them(
         assert low == 0 and events.max() < top
         text = plot.readout.text()
         assert "ev/s" in text and "KB/s" in text and "Last second" in text
+        # a shorter span: the x axis shows the last 30 s, same data
+        assert plot.span.itemText(0) == "Last 30 s"
+        plot.span.setCurrentIndex(0)
+        assert plot.events_plot.getViewBox().viewRange()[0] == [-30, 0]
+        assert plot.bytes_plot.getViewBox().viewRange()[0] == [-30, 0]
 
     drive(loop, scenario(), viewer)
 
