@@ -65,12 +65,17 @@ def colours() -> PlotColours:
 # -- numbers as people read them ----------
 
 
+def _figure(value: float) -> str:
+    """Three significant figures, never in exponent form (999.5 -> "1000")."""
+    return f"{value:.3g}" if abs(value) < 999.5 else f"{value:.0f}"
+
+
 def _compact(value: float) -> str:
     """3, 250, 1.2 k, 34 k, 1.5 M: two or three significant figures."""
     for factor, prefix in ((1e9, " G"), (1e6, " M"), (1e3, " k")):
         if abs(value) >= factor:
-            return f"{value / factor:.3g}{prefix}"
-    return f"{value:.3g}" if value % 1 else f"{value:.0f}"
+            return f"{_figure(value / factor)}{prefix}"
+    return _figure(value) if value % 1 else f"{value:.0f}"
 
 
 def events_rate(value: float) -> str:
@@ -81,7 +86,7 @@ def bytes_size(value: float) -> str:
     """Bytes with binary prefixes, as the rest of the app (rowtext.human_bytes)."""
     for factor, unit in ((1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "KB")):
         if abs(value) >= factor:
-            return f"{value / factor:.3g} {unit}"
+            return f"{_figure(value / factor)} {unit}"
     return f"{value:.0f} B"
 
 
@@ -89,14 +94,30 @@ def bytes_rate(value: float) -> str:
     return f"{bytes_size(value)}/s"
 
 
-def nice_top(value: float, floor: float) -> float:
-    """The y range's top: ``value`` plus headroom, rounded up to 1, 2 or 5 x 10^n."""
-    value = max(value * 1.15, floor)
+def nice_step(value: float, steps: tuple[float, ...] = (1, 2, 2.5, 5)) -> float:
+    """``value`` rounded up to one of ``steps`` x 10^n."""
     power = 10.0 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in steps:
         if step * power >= value:
             return step * power
     return 10 * power
+
+
+def byte_unit(value: float) -> float:
+    """1, 1 KB, 1 MB or 1 GB: the binary unit ``value`` is best written in."""
+    unit = 1.0
+    for candidate in (1024.0, 1024.0**2, 1024.0**3):
+        if value >= candidate:
+            unit = candidate
+    return unit
+
+
+def nice_top(value: float, floor: float, *, binary: bool = False) -> float:
+    """The y range's top: ``value`` plus headroom, rounded up to a round number
+    (of KB, MB … for bytes, so that the ticks fall on round byte figures)."""
+    value = max(value * 1.15, floor)
+    unit = byte_unit(value) if binary else 1.0
+    return nice_step(value / unit, (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8)) * unit
 
 
 def ago(seconds: int) -> str:
@@ -123,6 +144,19 @@ class _RateAxis(pg.AxisItem):  # type: ignore[misc]
             return [bytes_size(v) for v in values]
         return [_compact(v) for v in values]
 
+    def tickValues(  # noqa: N802
+        self, low: float, high: float, size: float
+    ) -> list[tuple[float, list[float]]]:
+        """Bytes tick at round KB/MB figures (20 KB, not 19.5 KB); events as usual."""
+        if not self._bytes or high <= low:
+            return super().tickValues(low, high, size)  # type: ignore[no-any-return]
+        unit = byte_unit(high)
+        major = nice_step((high - low) / unit / 4) * unit
+        return [
+            (major, _multiples(major, low, high)),
+            (major / 2, _multiples(major / 2, low, high)),
+        ]
+
 
 class _TimeAxis(pg.AxisItem):  # type: ignore[misc]
     """Seconds before the right edge: "-4 min" … "now" (or "end" once stopped)."""
@@ -140,6 +174,8 @@ class _TimeAxis(pg.AxisItem):  # type: ignore[misc]
             seconds = round(-value)
             if seconds == 0:
                 out.append(self.edge)
+            elif seconds < 60:
+                out.append(f"-{seconds} s")
             elif seconds % 60 == 0:
                 out.append(f"-{seconds // 60} min")
             else:
@@ -189,7 +225,7 @@ class RatePlot(QWidget):
         self.key.setTextFormat(Qt.TextFormat.RichText)
         self.view = pg.GraphicsLayoutWidget()
         self.view.setObjectName("rateView")
-        self.view.ci.setContentsMargins(2, 8, 14, 2)
+        self.view.ci.setContentsMargins(2, 8, 22, 2)  # room for "now"
         self.view.ci.setSpacing(4)
         self.time_axis = _TimeAxis()
         self.events_plot = self.view.addPlot(0, 0, axisItems={"left": _RateAxis(False)})
@@ -332,7 +368,7 @@ class RatePlot(QWidget):
         shown = slice(n - self.visible_s, n)  # the y range fits what is in view
         tops = (
             nice_top(float(events[shown].max()), 5.0),
-            nice_top(float(nbytes[shown].max()), 1024),
+            nice_top(float(nbytes[shown].max()), 1024, binary=True),
         )
         if tops != self._tops:
             self._tops = tops

@@ -11,7 +11,10 @@ Against the bundled server's ticker (a child process, as the app starts it):
 4. a steady 2,000 events/s: lateness and the batch queue over time;
 5. RSS growth per retained ~100-byte event at 100,000 events, and after 300,000
    (retention full: should be flat);
-6. launch: window up and first event painted, from process start (server included).
+6. launch: window up and first event painted, from process start (server included);
+7. the rate plot's cost: lateness at a steady 2,000 events/s with the Rate tab
+   shown and not shown, alternating in one process (``--rate-plot-only`` runs
+   just this).
 Every measurement but the source runs in its own process; medians of ``--runs``.
 """
 
@@ -177,6 +180,49 @@ def child_steady(url: str, seconds: float) -> dict[str, object]:
         result["queue_first_third_max"] = max(queue[:third])
         result["queue_last_third_max"] = max(queue[-third:])
         await viewer.shutdown()  # type: ignore[attr-defined]
+        return result
+
+    return loop.run_until_complete(main())  # type: ignore[attr-defined, no-any-return]
+
+
+def child_rate_plot(url: str, phase_s: float) -> dict[str, object]:
+    """p99 lateness at a steady rate with the Rate tab hidden, then shown, x3.
+
+    The phases alternate (and swap order every round) in one process on one
+    stream, so drift in load or retained rows falls on both alike.  The plot is
+    built before measuring: its one-off import is not a per-frame cost.
+    """
+    _app, loop, viewer = _qt()
+    from tests.ui.conftest import open_stream
+
+    async def main() -> dict[str, object]:
+        await _warm_up(viewer, url)
+        view = open_stream(viewer, url)  # type: ignore[arg-type]
+        session = view.handle.session
+        await _poll(lambda: session.events >= 100)
+        tabs = view.bottom
+        rate = [tabs.tabText(i) for i in range(tabs.count())].index("Rate")
+        tabs.setCurrentIndex(rate)
+        await asyncio.sleep(1.5)
+        late: dict[str, list[float]] = {"hidden": [], "shown": []}
+        events0, start = session.events, time.perf_counter()
+        for round_ in range(3):
+            order = ("hidden", "shown") if round_ % 2 == 0 else ("shown", "hidden")
+            for phase in order:
+                tabs.setCurrentIndex(rate if phase == "shown" else 0)
+                await asyncio.sleep(0.5)  # the switch's own repaint is not measured
+                lateness = _Lateness()
+                lateness.start()
+                await asyncio.sleep(phase_s)
+                lateness.timer.stop()
+                late[phase].extend(lateness.late)
+        rate_s = (session.events - events0) / (time.perf_counter() - start)
+        drawn = view.rate.plot is not None and view.rate.plot.current is not None
+        await viewer.shutdown()  # type: ignore[attr-defined]
+        result: dict[str, object] = {"events_per_s": rate_s, "drawn": drawn}
+        for phase, values in late.items():
+            result[f"{phase}_p50_ms"] = _percentile(values, 0.5)
+            result[f"{phase}_p99_ms"] = _percentile(values, 0.99)
         return result
 
     return loop.run_until_complete(main())  # type: ignore[attr-defined, no-any-return]
@@ -351,6 +397,9 @@ def main() -> int:
     parser.add_argument(
         "--quick", action="store_true", help="fewer events, 10 s steady"
     )
+    parser.add_argument(
+        "--rate-plot-only", action="store_true", help="only the rate plot's cost"
+    )
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
     if args.child:
@@ -359,6 +408,8 @@ def main() -> int:
             result = child_ingest(rest[0], int(rest[1]))
         elif kind == "steady":
             result = child_steady(rest[0], float(rest[1]))
+        elif kind == "rate-plot":
+            result = child_rate_plot(rest[0], float(rest[1]))
         else:
             result = child_memory(rest[0])
         print(json.dumps(result))
@@ -392,7 +443,49 @@ def _verdict(ok: bool, bad: str = "over") -> str:
     return "ok" if ok else bad
 
 
+def _rate_plot_rows(base: str, args: argparse.Namespace) -> list[tuple[str, ...]]:
+    """Tab shown vs not shown at 2,000 ev/s: medians over runs of both p99s."""
+    url = f"{base}/api/ticker?rate=2000&size=40&count=100000000"
+    phase_s = max(3.0, args.steady_s / 6)
+    results = [_child("rate-plot", url, str(phase_s)) for _ in range(args.runs)]
+    assert all(r["drawn"] for r in results), "the rate plot never drew"
+    hidden, shown = _median(results, "hidden_p99_ms"), _median(results, "shown_p99_ms")
+    cost = statistics.median(
+        _num(r, "shown_p99_ms") - _num(r, "hidden_p99_ms") for r in results
+    )
+    per_run = ", ".join(
+        f"{_num(r, 'hidden_p99_ms'):.1f}/{_num(r, 'shown_p99_ms'):.1f}" for r in results
+    )
+    return [
+        (
+            f"rate plot cost @2,000 ev/s ({_median(results, 'events_per_s'):,.0f})",
+            f"{hidden:.1f} -> {shown:.1f} ms",
+            f"{cost:+.1f} ms < 5 ms",
+            _verdict(cost < 5),
+        ),
+        ("  p99 not shown / shown, per run", per_run, "", ""),
+        (
+            "  p50 not shown / shown",
+            f"{_median(results, 'hidden_p50_ms'):.1f} / "
+            f"{_median(results, 'shown_p50_ms'):.1f} ms",
+            "",
+            "",
+        ),
+    ]
+
+
+def _print(rows: list[tuple[str, ...]]) -> None:
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':{width}}  {'absolute':>22}  {'ratio / target':>18}  verdict")
+    for name, value, ratio, verdict in rows:
+        print(f"{name:{width}}  {value:>22}  {ratio:>18}  {verdict}")
+
+
 def _report(base: str, args: argparse.Namespace) -> int:
+    if args.rate_plot_only:
+        _print(_rate_plot_rows(base, args))
+        print(f"(median of {args.runs} runs; load {os.getloadavg()[0]:.2f})")
+        return 0
     count = args.count
     fast = f"{base}/api/ticker?rate=0&size=40&count={count}"
     runs = range(args.runs)
@@ -473,10 +566,8 @@ def _report(base: str, args: argparse.Namespace) -> int:
             _verdict(first < 1.5),
         ),
     ]
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure':{width}}  {'absolute':>22}  {'ratio / target':>18}  verdict")
-    for name, value, ratio, verdict in rows:
-        print(f"{name:{width}}  {value:>22}  {ratio:>18}  {verdict}")
+    rows += _rate_plot_rows(base, args)
+    _print(rows)
     load = os.getloadavg()[0]
     print(f"(median of {args.runs} runs, {count:,} events of 40 B; load {load:.2f})")
     return 0
