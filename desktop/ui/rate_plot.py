@@ -164,6 +164,7 @@ class _TimeAxis(pg.AxisItem):  # type: ignore[misc]
     def __init__(self) -> None:
         super().__init__("bottom")
         self.enableAutoSIPrefix(False)
+        self.setStyle(hideOverlappingLabels=24)  # "now" may reach into the margin
         self.edge = "now"
 
     def tickStrings(  # noqa: N802
@@ -234,6 +235,7 @@ class RatePlot(QWidget):
         )
         self.events_plot.getAxis("bottom").setStyle(showValues=False)
         self.bytes_plot.setXLink(self.events_plot)
+        self._grids: list[pg.PlotCurveItem] = []
         self.events_curve, self.events_gaps, self.events_cursor = self._dress(
             self.events_plot
         )
@@ -269,6 +271,7 @@ class RatePlot(QWidget):
         self.visible_s = int(self.span.currentData() or self.seconds)
         self.events_plot.setXRange(-self.visible_s, 0, padding=0)
         self._drawn = None
+        self._tops = (0.0, 0.0)  # the grid's time lines move
         self.refresh()
 
     def _dress(
@@ -289,7 +292,12 @@ class RatePlot(QWidget):
         cursor = pg.InfiniteLine(angle=90, movable=False)
         cursor.setZValue(10)
         cursor.hide()
-        for item in (gaps, curve, cursor):
+        # pyqtgraph's own grid repaints every tick level over the whole plot
+        # (15 ms a frame here); a few straight segments in one item cost ~nothing.
+        grid = pg.PlotCurveItem(connect="pairs")
+        grid.setZValue(-10)
+        self._grids.append(grid)
+        for item in (grid, gaps, curve, cursor):
             plot.addItem(item)
         return curve, gaps, cursor
 
@@ -303,7 +311,6 @@ class RatePlot(QWidget):
             (self.events_plot, c.events, "events/s"),
             (self.bytes_plot, c.bytes, "bytes/s"),
         ):
-            plot.showGrid(x=True, y=True, alpha=c.grid / 255)
             for side in ("left", "bottom"):
                 axis = plot.getAxis(side)
                 axis.setPen(c.axis)
@@ -321,6 +328,10 @@ class RatePlot(QWidget):
             gaps.setPen(None)
             gaps.setBrush(c.gap)
         self.keepalives.setPen(pg.mkPen(c.keepalive, width=2))
+        grid = QColor(c.axis)
+        grid.setAlpha(c.grid)
+        for lines in self._grids:
+            lines.setPen(pg.mkPen(grid, width=1))
         for cursor in (self.events_cursor, self.bytes_cursor):
             cursor.setPen(pg.mkPen(c.axis, width=1, style=Qt.PenStyle.DashLine))
         gap = QColor(c.gap)
@@ -357,7 +368,10 @@ class RatePlot(QWidget):
         if drawn == self._drawn:
             return
         self._drawn = drawn
-        self.time_axis.edge = edge
+        if self.time_axis.edge != edge:
+            self.time_axis.edge = edge
+            self.time_axis.picture = None  # re-label the right edge
+            self.time_axis.update()
         self.draw(series.window(end))
 
     def draw(self, window: RateWindow) -> None:
@@ -374,7 +388,7 @@ class RatePlot(QWidget):
             self._tops = tops
             self.events_plot.setYRange(0, tops[0], padding=0)
             self.bytes_plot.setYRange(0, tops[1], padding=0)
-            self.time_axis.picture = None  # re-label "now"/"end" too
+            self._draw_grids(tops)
         # Seconds before the stream's first record are not zeros: leave them blank.
         since = window.since
         start = n if since is None else min(n, max(0, math.floor(since) - window.first))
@@ -390,9 +404,24 @@ class RatePlot(QWidget):
             np.repeat(marks, 2),
             np.tile([0.0, tops[0] * _TICK_SHARE], len(marks)),
         )
-        self.time_axis.picture = None
-        self.time_axis.update()
         self._show_readout()
+
+    def _draw_grids(self, tops: tuple[float, float]) -> None:
+        """Lines at the labelled ticks: rates across, minutes (or 10 s) down."""
+        width = max(100.0, self.events_plot.getViewBox().width())
+        span = self.visible_s
+        times = self.time_axis.tickValues(-span, 0, width)[0][1]
+        for plot, lines, top in zip(
+            (self.events_plot, self.bytes_plot), self._grids, tops, strict=True
+        ):
+            height = max(40.0, plot.getViewBox().height())
+            levels = plot.getAxis("left").tickValues(0, top, height)
+            rates = sorted({v for _step, values in levels for v in values if v > 0})
+            x = [v for r in rates for v in (-span, 0.0)]
+            x += [v for t in times for v in (t, t)]
+            y = [v for r in rates for v in (r, r)]
+            y += [v for _t in times for v in (0.0, top)]
+            lines.setData(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
 
     # -- read-out and hover ----------
 
