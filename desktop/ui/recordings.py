@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from desktop.core.curl import curl_command
 from desktop.core.export import ExportFormat, ExportRow, export_rows
@@ -254,6 +255,8 @@ class Recordings:
         bar.connectLiveRequested.connect(lambda: self.connect_live(handle))
 
         def loaded(task: asyncio.Task[None]) -> None:
+            if not isValid(bar):  # the tab was closed while it loaded
+                return
             error = ""
             if not task.cancelled() and task.exception() is not None:
                 error = f"Reading stopped: {task.exception()}"

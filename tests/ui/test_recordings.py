@@ -226,6 +226,31 @@ def test_bad_lines_are_listed_in_the_recording_bar(
     drive(loop, run(), viewer)
 
 
+def test_closing_a_recording_tab_while_it_loads_stops_and_closes_the_file(
+    loop: AppLoop, viewer: Viewer, tmp_path: Path
+) -> None:
+    recordings = _recordings(viewer)
+    path = tmp_path / "big.ndjson"
+    events = (
+        Event("tick", "x" * 40, str(i), None, 1, i / 1000, 1e9 + i)
+        for i in range(20_000)
+    )
+    save_recording(path, header_for(StreamOptions("http://h/big"), raw=False), events)
+
+    async def run() -> None:
+        view = recordings.open_file(str(path))
+        assert view is not None and view.handle.task is not None
+        task = view.handle.task
+        await asyncio.sleep(0)
+        viewer.window.close_current()
+        await asyncio.gather(task, return_exceptions=True)
+        assert task.cancelled()
+        assert view.handle not in viewer.controller.handles
+        assert view.handle.session.events < 20_000
+
+    drive(loop, run(), viewer)
+
+
 def test_export_writes_exactly_the_visible_rows(
     loop: AppLoop, viewer: Viewer, base: str, tmp_path: Path
 ) -> None:
