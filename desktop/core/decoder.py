@@ -169,8 +169,13 @@ class Decoder:
         return out
 
     def close(self) -> bool:
-        """End of stream: drop any unfinished event.  True when one was discarded."""
-        discarded = bool(self._data) or bool(self._pending.strip(_BOM))
+        """End of stream: drop any unfinished event.  True when one was discarded.
+
+        Any byte left in ``_pending`` is an unfinished line: the leading BOM was
+        already skipped in ``feed`` (once, at the start), so a line made of BOM
+        bytes later on, or a lone ``EF BB`` that never became a BOM, is content.
+        """
+        discarded = bool(self._data) or bool(self._pending)
         self._data = []
         self._type = ""
         self._pending = b""
@@ -185,7 +190,7 @@ class Decoder:
         """
         lines = len(self._data)
         etype = self._type
-        unfinished = bool(self._pending.strip(_BOM))
+        unfinished = bool(self._pending)
         if not self.close():
             return None
         parts = []

@@ -469,7 +469,7 @@ class RawMap:
 
         True when the open block holds data or a line is unfinished.
         """
-        return self._started and (bool(self._data) or self._line < self.end)
+        return bool(self._data) or self._line < self.end
 
     # -- outputs ----------
 

@@ -560,6 +560,12 @@ def test_items_carry_connection_and_the_times_of_the_read_that_completed_them() 
         (b"data: a", True),
         (b"data: a\n\ndata: b\n", True),
         (b"data: a\n\nevent: x\ndata", True),
+        # A line made only of BOM bytes after the start is content, not a BOM:
+        (b"data: a\n\n\xef\xbb\xbf", True),
+        (b"data: a\n\n\xbb\xef", True),
+        (b"\xef\xbb\xbf\xef\xbb\xbf", True),  # one BOM skipped, the second kept
+        (b"\xef\xbb", True),  # never became a BOM: an unfinished line
+        (b"\xef\xbb\xbf", False),  # the BOM alone: skipped, nothing left
     ],
 )
 def test_close_reports_a_discarded_unfinished_event(
