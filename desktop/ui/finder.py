@@ -7,8 +7,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QTextCharFormat, QTextCursor
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QKeySequence,
+    QShortcut,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import QTextEdit
 
 from desktop.ui import theme
@@ -28,20 +34,29 @@ class Finder(QObject):
     def __init__(self, view: StreamView) -> None:
         super().__init__(view)
         self.view = view
-        view.filters.search.installEventFilter(self)
-        view.table.selectionModel().selectionChanged.connect(lambda *_: self.mark())
+        # Shortcuts on the field, not an event filter: a Python eventFilter is
+        # called while the tab's widgets are being destroyed, and crashed there.
+        search = view.filters.search
+        for keys, forward in (
+            ("Return", True),
+            ("Enter", True),
+            ("Shift+Return", False),
+            ("Shift+Enter", False),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), search)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(self.next if forward else self.previous)
+        view.table.selectionModel().selectionChanged.connect(self._selection_changed)
         view.filters.filterChanged.connect(self.mark)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if (
-            event.type() == QEvent.Type.KeyPress
-            and isinstance(event, QKeyEvent)
-            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-        ):
-            shift = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
-            self.step(forward=not shift)
-            return True
-        return super().eventFilter(watched, event)
+    def next(self) -> None:
+        self.step(forward=True)
+
+    def previous(self) -> None:
+        self.step(forward=False)
+
+    def _selection_changed(self, *_args: object) -> None:
+        self.mark()
 
     def _pattern(self) -> re.Pattern[str] | None:
         filters = self.view.filters

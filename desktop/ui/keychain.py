@@ -106,8 +106,11 @@ class Keychain(QObject):
         if self._pool is None:
             return
         future = self._pool.submit(work)
-        # The callback runs on the worker; a signal carries the result home.
-        future.add_done_callback(lambda f: done(f.result()))
+        # The callback runs on the worker; a signal carries the result home,
+        # unless the window (and this object) went away meanwhile.
+        future.add_done_callback(
+            lambda f: None if self._pool is None or f.cancelled() else done(f.result())
+        )
 
     def _detected(self, backend: object) -> None:
         assert isinstance(backend, Backend)
