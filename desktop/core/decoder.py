@@ -384,8 +384,10 @@ class Decoder:
             if length > limit:
                 self._oversized_line_seen(out)
                 continue
-            if line.startswith("data"):
-                size += length - 4
+            if line[:4] == "data" and line[4:5] in ("", ":"):
+                # Count as ``_held`` does: the value's bytes and one per line.
+                value = line[5:]
+                size += _utf8_len(value[1:] if value[:1] == " " else value) + 1
                 if size > limit:
                     self._oversized_event(out)
                     size = 0

@@ -62,10 +62,15 @@ class _Entry:
 
 
 class RawIndex:
-    """The maps of one stream's connections, over its :class:`RawLog`."""
+    """The maps of one stream's connections, over its :class:`RawLog`.
 
-    def __init__(self, log: RawLog) -> None:
+    ``limit`` is the decoder's ``max_event_bytes`` (the stream's options): maps
+    model what it skips, and are rebuilt when it changes.
+    """
+
+    def __init__(self, log: RawLog, limit: int = 1 << 20) -> None:
         self.log = log
+        self.limit = limit
         self._entries: dict[int, _Entry] = {}
 
     def map(self, connection: int) -> RawMap | None:
@@ -76,7 +81,11 @@ class RawIndex:
             self._entries.pop(connection, None)
             return None
         entry = self._entries.get(connection)
-        if entry is not None and entry.generation == log.generation:
+        if (
+            entry is not None
+            and entry.generation == log.generation
+            and entry.map.limit == self.limit
+        ):
             return entry.map
         total = conn.first_chunk + len(conn.chunks)
         if (
@@ -84,8 +93,9 @@ class RawIndex:
             or entry.source is not conn
             or entry.next_read < conn.first_chunk  # reads it never saw were dropped
             or conn.start - entry.map.base > max(conn.size, 1 << 16)
+            or entry.map.limit != self.limit
         ):
-            fresh = RawMap(conn.start, conn.before)
+            fresh = RawMap(conn.start, conn.before, limit=self.limit)
             fresh.start_reads_at(conn.first_chunk)
             entry = _Entry(conn, fresh, conn.first_chunk, log.generation)
             self._entries[connection] = entry

@@ -1,25 +1,28 @@
 """Where each byte of one connection went: lines, blocks and what they became.
 
-The decoder (decoder.py) is built for speed and forgets bytes as soon as it has
-decoded them.  This map reads the same bytes again, off the hot path and only
-when someone looks, and keeps offsets: every line with its ending (CR, LF, CRLF;
-a CRLF split across two reads is one ending), a leading BOM, the network reads,
-and every block (lines up to a blank line) with what it became — an event, a
-comment, fields that dispatched nothing, or a partial event still open (discarded
-if the stream ended).  It is an independent reading of WHATWG 9.2.6, and a
-property test holds it to the decoder's events, read for read.
+The decoder (decoder.py) is built for speed and forgets bytes once decoded.
+This map reads the same bytes again, off the hot path and only when someone
+looks, and keeps offsets: every line with its ending (CR, LF, CRLF; a CRLF split
+across two reads is one ending), a leading BOM, the network reads, and every
+block (lines up to a blank line) with its fate (rawkinds.py).  It is an
+independent reading of WHATWG 9.2.6; a property test holds it to the decoder,
+read for read.  rawtarget.py answers "what did this byte become" from it.
 
 Everything the decoder yields for a read carries that read's ``at``; the map
 says, for each output (event, comment, valid ``retry:``), in which read it was
 produced and in what order, which is how records and bytes find each other
-(rawindex.py).  The map is incremental: :meth:`RawMap.extend` scans only new
-reads, so a live connection costs what arrived since the last look.
+(rawindex.py).  :meth:`RawMap.extend` scans only new reads, so a live
+connection costs what arrived since the last look.
 
-Offsets are absolute per connection (0 = first byte of the body).  When the
-oldest reads were dropped before the map was built, it starts mid-stream: the
-first line may lack its start and the first block its beginning (fate UNKNOWN
-until records say more).  The decoder's size limit is not modelled: a block it
-skipped as oversized shows as what it would have become.
+Offsets are absolute per connection (0 = first byte of the body).  A map built
+after the oldest reads were dropped starts mid-stream: its first line may lack
+its start and its first block its beginning (fate UNKNOWN until records say).
+
+The decoder's size limit (``max_event_bytes``) is modelled: a line longer than
+``limit`` bytes, or data over ``limit`` bytes, drop the event and every line up
+to the blank line (fate OVERSIZED, lines SKIPPED).  The decoder counts decoded
+text (a bad byte counts 3, as U+FFFD), the map bytes: only for bytes that are
+not UTF-8, within a few bytes of the limit, may the two differ.
 """
 
 from __future__ import annotations
@@ -27,101 +30,16 @@ from __future__ import annotations
 import re
 from array import array
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
-from enum import IntEnum
+
+from desktop.core.rawkinds import Ending, Fate, LineKind, Output, utf8_length
 
 _BOM = b"\xef\xbb\xbf"
 _CR, _LF = 13, 10
 _EOL = re.compile(rb"[\r\n]")
 
 
-class Ending(IntEnum):
-    """How a line ended."""
-
-    NONE = 0  # not ended yet (the open line at the end)
-    LF = 1
-    CR = 2
-    CRLF = 3
-    LF_PAIR = 4  # an LF whose CR was the last byte dropped from the log
-
-
-class LineKind(IntEnum):
-    """What a line is, by the spec's reading of it."""
-
-    BLANK = 0  # dispatches the block
-    DATA = 1
-    EVENT = 2  # ``event:`` sets the type
-    ID = 3
-    ID_IGNORED = 4  # an id containing NUL: WHATWG ignores the field
-    RETRY = 5  # a valid ``retry:`` (all ASCII digits)
-    RETRY_IGNORED = 6  # not all digits: ignored
-    COMMENT = 7
-    OTHER = 8  # an unknown field name: ignored
-    TRUNCATED = 9  # its first bytes were dropped: unknown
-
-
-class Fate(IntEnum):
-    """What a finished block became."""
-
-    EVENT = 0  # dispatched an event
-    COMMENTS = 1  # comment lines only
-    FIELDS = 2  # fields (id, retry, event …) but no data: dispatched nothing
-    BLANK = 3  # a blank line on its own: nothing
-    UNKNOWN = 4  # began before the retained bytes and showed no data line
-
-
-class Output(IntEnum):
-    """A record the decoder yields, in the order it yields them."""
-
-    EVENT = 0
-    COMMENT = 1
-    RETRY = 2
-    MAYBE_EVENT = 3  # the end of an UNKNOWN block: an event only if records say so
-    MAYBE_LINE = 4  # a line that began in dropped bytes: a comment or retry, maybe
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """What some bytes became.
-
-    ``output`` is the index of the record among the map's outputs (-1: none);
-    ``start``/``end`` the bytes that made it (a block for an event, a line for a
-    comment or retry).  ``note`` explains a line that was ignored, if one was hit.
-    """
-
-    what: str  # "event", "comment", "retry", "fields", "blank", "comments",
-    # "unknown", "open", "bom", "outside"
-    start: int
-    end: int
-    line: int = -1
-    block: int = -1
-    output: int = -1
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class MappedEvent:
-    """An event as the map reads it (compared with the decoder's in the tests)."""
-
-    type: str
-    data: str
-    id: str
-    retry: int | None
-
-
 def _text(data: bytes | bytearray) -> str:
     return data.decode("utf-8", "replace")
-
-
-def utf8_length(lead: int) -> int:
-    """Length of the UTF-8 sequence a lead byte starts (0: not a lead byte)."""
-    if 0xC2 <= lead < 0xE0:
-        return 2
-    if 0xE0 <= lead < 0xF0:
-        return 3
-    if 0xF0 <= lead < 0xF5:
-        return 4
-    return 0
 
 
 class RawMap:
@@ -129,13 +47,19 @@ class RawMap:
 
     ``base`` is the offset of the first byte given; ``before`` the byte just
     before it (-1 when none is known).  ``last_event_id`` seeds the id buffer as
-    the decoder is seeded (the stream's id when the connection began).
+    the decoder is seeded (the stream's id when the connection began); ``limit``
+    is the decoder's ``max_event_bytes``.
     """
 
     def __init__(
-        self, base: int = 0, before: int = -1, last_event_id: str = ""
+        self,
+        base: int = 0,
+        before: int = -1,
+        last_event_id: str = "",
+        limit: int = 1 << 20,
     ) -> None:
         self.base = base
+        self.limit = limit
         self.end = base  # offset after the last byte given
         self.truncated = base > 0
         self.bom = False
@@ -175,6 +99,8 @@ class RawMap:
         self._data: list[str] = []  # [""] when the open block has data
         self._has_fields = False
         self._has_comments = False
+        self._size = 0  # data bytes the open block holds, as the decoder counts
+        self._skipping = False  # past the limit: lines dropped up to a blank line
         self._block_truncated = base > 0
         self._block_first = 0
 
@@ -270,6 +196,7 @@ class RawMap:
         has_data = bool(self._data)
         has_fields, has_comments = self._has_fields, self._has_comments
         truncated, first = self._block_truncated, self._block_first
+        size, skipping, limit = self._size, self._skipping, self.limit
         search = _EOL.search
         while True:
             match = search(buf, i)
@@ -293,7 +220,9 @@ class RawMap:
             out = -1
             if e == line:  # WHATWG: a blank line dispatches the event
                 kind = LineKind.BLANK
-                if has_data:
+                if skipping:
+                    fate = Fate.OVERSIZED
+                elif has_data:
                     fate, out = Fate.EVENT, len(out_kinds)
                     add_okind(Output.EVENT)
                 elif truncated:
@@ -317,6 +246,11 @@ class RawMap:
                 add_id(self._id)
                 first = index + 1
                 has_data = has_fields = has_comments = truncated = False
+                skipping, size = False, 0
+            elif skipping:
+                kind = LineKind.SKIPPED
+            elif e - line > limit:  # decoder: "line longer than N bytes"
+                kind, skipping, has_data = LineKind.OVERSIZED, True, False
             elif buf[line] == 0x3A:  # ":" starts a comment
                 kind, out, has_comments = LineKind.COMMENT, len(out_kinds), True
                 add_okind(Output.COMMENT)
@@ -326,6 +260,10 @@ class RawMap:
                 e - line == 4 and buf.startswith(b"data", line)
             ):
                 kind, has_data = LineKind.DATA, True
+                value = e - line - 5  # as ``Decoder._held``: value bytes + 1
+                size += max(0, value - (value > 0 and buf[line + 5] == 0x20)) + 1
+                if size > limit:  # decoder: "event larger than N bytes"
+                    skipping, has_data = True, False
             else:
                 kind, has_fields = self._field(line, e), True
                 if kind == LineKind.RETRY:
@@ -341,6 +279,7 @@ class RawMap:
         self._data = [""] if has_data else []
         self._has_fields, self._has_comments = has_fields, has_comments
         self._block_truncated, self._block_first = truncated, first
+        self._size, self._skipping = size, skipping
         return i, line
 
     def _read_of(self, offset: int) -> int:
@@ -467,9 +406,26 @@ class RawMap:
     def discards(self) -> bool:
         """Whether ending the stream now discards something (as ``Decoder.close``).
 
-        True when the open block holds data or a line is unfinished.
+        True when the open block holds data or a line is unfinished (one longer
+        than the limit the decoder has dropped already).
         """
-        return bool(self._data) or self._line < self.end
+        open_line = self.end - self._line
+        if open_line > self.limit:  # dropped, and the event with it
+            return False
+        return bool(self._data) or open_line > 0
+
+    @property
+    def skipping(self) -> bool:
+        """The open block is being dropped for its size (or its open line's)."""
+        return self._skipping or self.end - self._line > self.limit
+
+    def line_output(self, line: int) -> int:
+        """The output a line made (a comment or retry; -1: none)."""
+        return self._ln_out[line]
+
+    def block_output(self, block: int) -> int:
+        """The output a finished block made (an event; -1: none)."""
+        return self._bk_out[block]
 
     # -- outputs ----------
 
@@ -498,43 +454,23 @@ class RawMap:
             return self.block_span(self.block_of(line))
         return self._ln_start[line], self._ln_end[line]
 
-    def event(self, block: int) -> MappedEvent:
-        """The event block ``block`` dispatched, read from its bytes again."""
-        data: list[str] = []
-        etype = ""
-        retry: int | None = None
-        for index in range(self._bk_first[block], self._bk_last[block]):
-            kind = self._ln_kind[index]
-            if kind not in (LineKind.DATA, LineKind.EVENT, LineKind.RETRY):
-                continue
-            _name, _colon, value = self._line_text(index).partition(":")
-            value = value[1:] if value[:1] == " " else value
-            if kind == LineKind.DATA:
-                data.append(value)
-            elif kind == LineKind.EVENT:
-                etype = value
-            else:
-                retry = int(value)
-        return MappedEvent(
-            etype or "message", "\n".join(data), self._bk_id[block], retry
-        )
+    def block_lines(self, block: int) -> range:
+        """The lines of a finished block before its blank line."""
+        return range(self._bk_first[block], self._bk_last[block])
 
-    def events(self) -> list[MappedEvent]:
-        """Every event dispatched, in order."""
-        return [
-            self.event(self.block_of(self._out_line[i]))
-            for i in range(self.outputs)
-            if self._out_kind[i] == Output.EVENT
-        ]
+    def block_id(self, block: int) -> str:
+        """The last event ID buffer when the block ended (its event's id)."""
+        return self._bk_id[block]
 
     def event_number(self, output: int) -> int:
         """1 + the events this connection dispatched before output ``output``."""
         return self._out_kind[:output].count(Output.EVENT) + 1
 
     def comment(self, line: int) -> str:
-        return self._line_text(line)[1:].removeprefix(" ")
+        return self.line_text(line)[1:].removeprefix(" ")
 
-    def _line_text(self, index: int) -> str:
+    def line_text(self, index: int) -> str:
+        """A line's content, decoded as the decoder does (U+FFFD for bad bytes)."""
         start, stop = (
             self._ln_start[index] - self.base,
             self._ln_stop[index] - self.base,
@@ -558,71 +494,12 @@ class RawMap:
         base = self.base
         return bytes(self._buf[max(0, start - base) : max(0, end - base)])
 
-    # -- what bytes became ----------
 
-    def target(self, offset: int, *, ended: bool) -> Target:
-        """What the byte at ``offset`` became (``ended``: the connection is over)."""
-        if not self.base <= offset < self.end:
-            return Target("outside", offset, offset)
-        if self.bom and offset < 3:
-            return Target(
-                "bom", 0, 3, note="a byte order mark: skipped, once, at the start"
-            )
-        line = self.line_at(offset)
-        if line < 0:
-            return self._open_target(ended, -1)
-        block = self.block_of(line)
-        kind = LineKind(self._ln_kind[line])
-        start, end = self._ln_start[line], self._ln_end[line]
-        out = self._ln_out[line]
-        if kind == LineKind.COMMENT:
-            return Target("comment", start, end, line, block, out)
-        if kind == LineKind.RETRY:
-            return Target("retry", start, end, line, block, out)
-        if kind == LineKind.TRUNCATED and out >= 0:  # records may say more
-            return Target("truncated", start, end, line, block, out, _NOTES[kind])
-        note = _NOTES.get(kind, "")
-        if block >= self.blocks:
-            return self._open_target(ended, line, note)
-        first, last = self.block_span(block)
-        fate = Fate(self._bk_fate[block])
-        return Target(
-            _FATE_WORDS[fate], first, last, line, block, self._bk_out[block], note
-        )
-
-    def _open_target(self, ended: bool, line: int, note: str = "") -> Target:
-        """The block after the last blank line: still open, or cut by the end.
-
-        "discarded" is an unfinished event the end of the stream threw away;
-        "cut" an unfinished block that held no data, so nothing was lost.
-        """
-        start, end = self.block_span(self.blocks)
-        what = "open"
-        if ended:
-            what = "discarded" if self.discards() else "cut"
-        return Target(what, start, end, line, self.blocks, -1, note)
-
-
-_FATE_WORDS = {
-    Fate.EVENT: "event",
-    Fate.COMMENTS: "comments",
-    Fate.FIELDS: "fields",
-    Fate.BLANK: "blank",
-    Fate.UNKNOWN: "unknown",
-}
-_NOTES = {
-    LineKind.ID_IGNORED: "this id contains NUL: ignored (WHATWG)",
-    LineKind.RETRY_IGNORED: "this retry is not all ASCII digits: ignored",
-    LineKind.OTHER: "an unknown field name: ignored",
-    LineKind.TRUNCATED: "this line began in bytes no longer kept",
-}
-
-__all__ = [
+__all__ = [  # the kinds are re-exported: callers name them with the map
     "Ending",
     "Fate",
     "LineKind",
-    "MappedEvent",
     "Output",
     "RawMap",
-    "Target",
+    "utf8_length",
 ]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from desktop.core.rawmap import Ending, utf8_length
+from desktop.core.rawkinds import Ending, utf8_length
 
 if TYPE_CHECKING:
     from desktop.core.rawmap import RawMap

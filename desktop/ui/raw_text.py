@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from desktop.core.rawtarget import event_of
 from desktop.core.records import Comment, Event, RetryField
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from desktop.core.rawindex import RawIndex
-    from desktop.core.rawmap import RawMap, Target
+    from desktop.core.rawmap import RawMap
+    from desktop.core.rawtarget import Target
     from desktop.core.records import Record
 
 _PREVIEW = 60
@@ -57,7 +59,7 @@ def describe(
             f"{record.type!r}{ident}, data {_short(record.data)!r}"
         )
     elif what == "event":
-        event = raw.event(target.block)
+        event = event_of(raw, target.block)
         number = raw.event_number(target.output)
         text = (
             f"{where} became event {number} of connection {connection}: "
@@ -84,6 +86,11 @@ def describe(
             text = f"{where} began in dropped bytes and were {kind}"
         else:
             text = f"{where} began in bytes no longer kept: what they became is unknown"
+    elif what == "oversized":
+        text = (
+            f"{where} were skipped: over the size limit of "
+            f"{raw.limit:,} bytes per line or event (the timeline shows the error)"
+        )
     elif what == "open":
         text = f"{where} are the event being received: it waits for its blank line"
     elif what == "discarded":

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.rawindex import RawIndex
 from desktop.core.rawspans import spans
+from desktop.core.rawtarget import target
 from desktop.core.records import Comment, Event, RetryField
 from desktop.ui import rowtext
 from desktop.ui.raw_document import RawText, formats
@@ -64,7 +65,7 @@ class RawView(QWidget):
         super().__init__(parent)
         self.setObjectName("rawView")
         self.session = session
-        self.index = RawIndex(session.raw)
+        self.index = RawIndex(session.raw, session.options.max_event_bytes)
         self._rows = rows
         self.connection = named(QComboBox(), "rawConnection")
         self.connection.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -132,6 +133,7 @@ class RawView(QWidget):
     def refresh(self) -> None:
         """Bring the tab up to date (the stream view calls this while it shows)."""
         log = self.session.raw
+        self.index.limit = self.session.options.max_event_bytes  # a new connect's
         shown = self._shown
         ended = shown is not None and self._ended(shown)
         if self._pending_row is not None:
@@ -191,10 +193,10 @@ class RawView(QWidget):
         self._mark(located.start, located.end, scroll=not self._quiet)
         raw = self.index.map(located.connection)
         if raw is not None:
-            target = raw.target(located.start, ended=self._ended(located.connection))
+            hit = target(raw, located.start, ended=self._ended(located.connection))
             self._set_info(
                 describe(
-                    target,
+                    hit,
                     raw,
                     self.index,
                     rows,
@@ -379,12 +381,12 @@ class RawView(QWidget):
             return
         connection = self._shown
         ended = self._ended(connection)
-        target = raw.target(byte, ended=ended)
+        hit = target(raw, byte, ended=ended)
         rows, base = self._rows()
-        info = describe(target, raw, self.index, rows, connection, ended)
+        info = describe(hit, raw, self.index, rows, connection, ended)
         self._set_info(info)
-        if target.what != "outside":
-            self._mark(target.start, target.end, scroll=False)
+        if hit.what != "outside":
+            self._mark(hit.start, hit.end, scroll=False)
         if info.row is not None:
             self._quiet = True
             try:

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from desktop.core.decoder import Decoder
 from desktop.core.rawindex import RawIndex
 from desktop.core.rawlog import RawLog
+from desktop.core.rawtarget import events_of, target
 from desktop.core.records import (
     Comment,
     Connecting,
@@ -78,9 +79,9 @@ def test_bytes_of_a_discarded_event_have_no_record() -> None:
     index = RawIndex(log)
     raw = index.map(1)
     assert raw is not None
-    target = raw.target(raw.end - 1, ended=True)
-    assert target.what == "discarded" and target.output == -1
-    assert raw.bytes(target.start, target.end) == b"data: never"
+    hit = target(raw, raw.end - 1, ended=True)
+    assert hit.what == "discarded" and hit.output == -1
+    assert raw.bytes(hit.start, hit.end) == b"data: never"
 
 
 def test_the_map_follows_new_reads_and_is_rebuilt_after_drops() -> None:
@@ -97,7 +98,7 @@ def test_the_map_follows_new_reads_and_is_rebuilt_after_drops() -> None:
     assert later is not None and later is not first
     conn = log.connection(1)
     assert conn is not None and later.base == conn.start
-    assert later.events()[-1].data == "39"
+    assert events_of(later)[-1].data == "39"
 
 
 @SETTINGS
@@ -125,8 +126,8 @@ def test_with_the_oldest_reads_dropped_retained_records_find_the_same_bytes(
     raw = part.map(1)
     if conn is not None and raw is not None:  # every kept byte has an answer
         for offset in range(conn.start, conn.end):
-            target = raw.target(offset, ended=True)
-            assert target.start <= offset < target.end or target.what == "bom"
+            hit = target(raw, offset, ended=True)
+            assert hit.start <= offset < hit.end or hit.what == "bom"
     for i, row in enumerate(rows):
         if not isinstance(row, ITEMS):
             continue

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from desktop.core.decoder import Decoder
-from desktop.core.rawmap import Ending, Fate, LineKind, MappedEvent, Output, RawMap
+from desktop.core.rawmap import Ending, Fate, LineKind, Output, RawMap
+from desktop.core.rawtarget import MappedEvent, events_of, target
 from desktop.core.records import Comment, Event, RetryField
 
 SETTINGS = settings(
@@ -68,28 +69,32 @@ def cut(data: bytes, cuts: set[int]) -> list[bytes]:
     return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
-def decode(reads: list[bytes], last_id: str = "") -> tuple[list[object], bool]:
+def decode(
+    reads: list[bytes], last_id: str = "", limit: int = 1 << 20
+) -> tuple[list[object], bool]:
     """The decoder's records, each read's ``at`` being its index."""
-    decoder = Decoder(comments=True, last_event_id=last_id)
+    decoder = Decoder(comments=True, last_event_id=last_id, max_event_bytes=limit)
     records: list[object] = []
     for i, chunk in enumerate(reads):
         records += decoder.feed(chunk, float(i), 0.0)
     return records, decoder.close()
 
 
-def build(reads: list[bytes], last_id: str = "") -> RawMap:
-    raw = RawMap(last_event_id=last_id)
+def build(reads: list[bytes], last_id: str = "", limit: int = 1 << 20) -> RawMap:
+    raw = RawMap(last_event_id=last_id, limit=limit)
     for i, chunk in enumerate(reads):
         raw.extend(chunk, float(i), 0.0)
     return raw
 
 
-def agree(reads: list[bytes], last_id: str = "") -> RawMap:
+def agree(reads: list[bytes], last_id: str = "", limit: int = 1 << 20) -> RawMap:
     """Assert the map and the decoder agree on ``reads``; return the map."""
-    records, discarded = decode(reads, last_id)
-    raw = build(reads, last_id)
+    records, discarded = decode(reads, last_id, limit)
+    raw = build(reads, last_id, limit)
     events = [r for r in records if isinstance(r, Event)]
-    assert raw.events() == [MappedEvent(e.type, e.data, e.id, e.retry) for e in events]
+    assert events_of(raw) == [
+        MappedEvent(e.type, e.data, e.id, e.retry) for e in events
+    ]
     # Every output in the order and read the decoder yields its record.
     kinds = {Event: Output.EVENT, Comment: Output.COMMENT, RetryField: Output.RETRY}
     got = [
@@ -133,6 +138,52 @@ def test_map_and_decoder_agree_on_arbitrary_bytes(
 ) -> None:
     cuts = data.draw(st.sets(st.integers(1, max(1, len(stream) - 1)), max_size=30))
     agree(cut(stream, cuts))
+
+
+VALID = [line for line in LINES if line.decode("utf-8", "ignore").encode() == line]
+valid_streams = st.builds(
+    lambda body, tail: b"".join(body) + tail,
+    st.lists(
+        st.builds(bytes.__add__, st.sampled_from(VALID), st.sampled_from(ENDS)),
+        max_size=40,
+    ),
+    st.sampled_from([b"", b"data: partial", b"data: long partial line", b"\r"]),
+)
+
+
+@SETTINGS
+@given(stream=valid_streams, data=st.data(), limit=st.integers(1, 24))
+def test_map_and_decoder_agree_on_what_the_size_limit_skips(
+    stream: bytes, data: st.DataObject, limit: int
+) -> None:
+    """With a small limit, the events the decoder skips are the map's OVERSIZED."""
+    cuts = data.draw(st.sets(st.integers(1, max(1, len(stream) - 1)), max_size=30))
+    agree(cut(stream, cuts), limit=limit)
+
+
+def test_an_event_over_the_size_limit_is_marked_skipped() -> None:
+    big = b"data: " + b"x" * 40 + b"\n"
+    many = b"data: 0123456789\n" * 4  # 4 x 11 bytes held: over 30
+    stream = b"data: a\n\n" + big + b"id: 5\n\n" + many + b": c\n\ndata: b\n\n"
+    raw = agree([stream[:30], stream[30:]], limit=30)
+    assert [e.data for e in events_of(raw)] == ["a", "b"]
+    assert [raw.fate(b) for b in range(raw.blocks)] == [
+        Fate.EVENT,
+        Fate.OVERSIZED,
+        Fate.OVERSIZED,
+        Fate.EVENT,
+    ]
+    line = target(raw, stream.index(b"xxx"), ended=False)
+    assert line.what == "oversized"
+    assert raw.bytes(line.start, line.end) == big + b"id: 5\n\n"
+    assert "size limit" in line.note
+    skipped = target(raw, stream.index(b": c"), ended=False)
+    assert skipped.what == "oversized" and skipped.output == -1
+    assert "skipped" in skipped.note
+    # An unfinished line already past the limit is being skipped, not discarded.
+    tail = agree([b"data: a\n\n", b"data: " + b"y" * 40], limit=30)
+    assert target(tail, tail.end - 1, ended=True).what == "oversized"
+    assert not tail.discards()
 
 
 def test_every_cut_of_a_short_stream_agrees() -> None:
@@ -181,23 +232,23 @@ def test_lines_endings_and_block_fates() -> None:
 def test_targets_say_what_bytes_became() -> None:
     raw = agree([b": hi\nretry: 5\ndata: a\nfoo: 1\nretry: x\n\n", b"data: partial"])
     text = raw.bytes(0, raw.end)
-    event = raw.target(text.index(b"data: a"), ended=False)
+    event = target(raw, text.index(b"data: a"), ended=False)
     assert event.what == "event" and raw.output(event.output)[0] is Output.EVENT
     assert (event.start, event.end) == (0, text.index(b"data: partial"))
-    assert raw.target(1, ended=False).what == "comment"
-    assert raw.target(text.index(b"retry: 5"), ended=False).what == "retry"
-    ignored = raw.target(text.index(b"retry: x"), ended=False)
+    assert target(raw, 1, ended=False).what == "comment"
+    assert target(raw, text.index(b"retry: 5"), ended=False).what == "retry"
+    ignored = target(raw, text.index(b"retry: x"), ended=False)
     assert ignored.what == "event" and "not all ASCII digits" in ignored.note
-    assert "unknown field" in raw.target(text.index(b"foo"), ended=False).note
+    assert "unknown field" in target(raw, text.index(b"foo"), ended=False).note
     tail = text.index(b"partial")
-    assert raw.target(tail, ended=False).what == "open"
-    assert raw.target(tail, ended=True).what == "discarded"
-    assert raw.target(raw.end, ended=True).what == "outside"
+    assert target(raw, tail, ended=False).what == "open"
+    assert target(raw, tail, ended=True).what == "discarded"
+    assert target(raw, raw.end, ended=True).what == "outside"
 
 
 def test_an_unfinished_block_without_data_is_cut_not_discarded() -> None:
     raw = agree([b"data: a\n\nid: 4\n"])
-    assert raw.target(raw.end - 2, ended=True).what == "cut"
+    assert target(raw, raw.end - 2, ended=True).what == "cut"
     assert not raw.discards()
 
 
@@ -215,6 +266,6 @@ def test_a_map_that_starts_mid_stream(before: int) -> None:
         assert first[4] is LineKind.BLANK and raw.fate(0) is Fate.UNKNOWN
     else:  # the first line lost its start
         assert first[4] is LineKind.TRUNCATED
-    assert raw.events()[-1] == MappedEvent("message", "b", "", None)
+    assert events_of(raw)[-1] == MappedEvent("message", "b", "", None)
     assert raw.read_ordinal(100) == 7
-    assert raw.target(50, ended=False).what == "outside"
+    assert target(raw, 50, ended=False).what == "outside"
