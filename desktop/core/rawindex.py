@@ -138,6 +138,7 @@ class RawIndex:
         ]
         outputs = _outputs(raw, read, kind, len(same))
         j = next(i for i, r in enumerate(same) if r is record)
+        j += _trimmed(lo, outputs, same)
         if j >= len(outputs):
             return None
         output = outputs[j]
@@ -168,8 +169,8 @@ class RawIndex:
             ]
             outputs = _outputs(raw, read, candidate, len(same))
             if output in outputs:
-                j = outputs.index(output)
-                return same[j] if j < len(same) else None
+                j = outputs.index(output) - _trimmed(lo, outputs, same)
+                return same[j] if 0 <= j < len(same) else None
         return None
 
     def became_event(
@@ -193,6 +194,16 @@ def _group(rows: Sequence[Record], index: int) -> tuple[int, int]:
     while hi < len(rows) and rows[hi].at == at:
         hi += 1
     return lo, hi
+
+
+def _trimmed(lo: int, outputs: list[int], same: Sequence[object]) -> int:
+    """How many of a read's records retention trimmed from the front of rows.
+
+    Retention only ever drops the oldest rows, so only the read at ``rows[0]``
+    can have lost some, and it lost its first ones: its records then match the
+    map's outputs counted from the end of the read.
+    """
+    return max(0, len(outputs) - len(same)) if lo == 0 else 0
 
 
 def _outputs(raw: RawMap, read: int, kind: Output, records: int) -> list[int]:

@@ -74,6 +74,34 @@ def test_every_record_finds_its_bytes_and_back() -> None:
     ]
 
 
+def test_a_read_whose_first_rows_retention_dropped_still_matches() -> None:
+    """Retention cuts the timeline's front mid-read: match from the read's end."""
+    burst = b"".join(b": c%d\ndata: %d\n\n" % (i, i) for i in range(6))
+    rows, log = run([[b"data: first\n\n", burst, b"data: last\n\n"]])
+    index = RawIndex(log)
+    truth = {
+        id(row): index.locate(rows, i)
+        for i, row in enumerate(rows)
+        if isinstance(row, ITEMS)
+    }
+    burst_first = next(i for i, r in enumerate(rows) if r.at == 2.0)
+    for keep in range(1, len(rows) - burst_first + 1):  # a small retention
+        kept = rows[len(rows) - keep :]  # what a timeline of ``keep`` rows holds
+        for i, row in enumerate(kept):
+            if not isinstance(row, ITEMS):
+                continue
+            located = index.locate(kept, i)
+            assert located == truth[id(row)], (keep, i, row)
+            assert located is not None
+            assert index.row_of(kept, row.connection, located.output) == i
+        # The bytes of a record retention dropped no longer select a row.
+        dropped = rows[len(rows) - keep - 1]
+        if isinstance(dropped, ITEMS) and dropped.at == 2.0:
+            gone = truth[id(dropped)]
+            assert gone is not None
+            assert index.row_of(kept, 1, gone.output) is None
+
+
 def test_bytes_of_a_discarded_event_have_no_record() -> None:
     _rows, log = run([[b"data: a\n\n", b"data: never"]])
     index = RawIndex(log)
