@@ -416,7 +416,9 @@ class RatePlot(QWidget):
         ):
             height = max(40.0, plot.getViewBox().height())
             levels = plot.getAxis("left").tickValues(0, top, height)
-            rates = sorted({v for _step, values in levels for v in values if v > 0})
+            # the two labelled levels; a third (pyqtgraph's finest) only clutters
+            labelled = levels[:2]
+            rates = sorted({v for _step, values in labelled for v in values if v > 0})
             x = [v for r in rates for v in (-span, 0.0)]
             x += [v for t in times for v in (t, t)]
             y = [v for r in rates for v in (r, r)]

@@ -142,7 +142,7 @@ def test_keepalive_comments_are_marked_with_ticks(
         view = open_stream(viewer, url)
         plot = show_rate(view)
         session = view.handle.session
-        await until(lambda: session.comments >= 10, 10, "pings")
+        await until(lambda: session.comments >= 15, 15, "pings")
         await next_second(view, plot, 1.1)
         window = plot.current
         assert window is not None and sum(window.comments) >= 6
