@@ -12,13 +12,17 @@ bisecting on ``at``: both directions cost O(log n + records of one read), with
 Maps are built only when asked, cached per connection and extended with the
 reads that arrived since (the log's ``generation`` says when to look); a map is
 rebuilt when the log dropped more than the bytes it still holds, so the work
-per byte stays constant.
+per byte stays constant.  Building goes in time slices (:meth:`RawIndex.advance`)
+so that the UI loop never waits for a whole map.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from bisect import bisect_left
 from dataclasses import dataclass
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from desktop.core.rawmap import Output, RawMap
@@ -58,7 +62,8 @@ class _Entry:
     source: ConnectionBytes
     map: RawMap
     next_read: int  # ordinal of the next read to give the map
-    generation: int
+    generation: int = -1  # the log's generation when last caught up
+    successor: _Entry | None = None  # a smaller map being built to replace it
 
 
 class RawIndex:
@@ -66,6 +71,12 @@ class RawIndex:
 
     ``limit`` is the decoder's ``max_event_bytes`` (the stream's options): maps
     model what it skips, and are rebuilt when it changes.
+
+    Building a map costs about a second for a full 4 MB log, so the UI never
+    asks for it at once: :meth:`advance` works until a deadline and says None
+    when the map is not ready yet (the view tries again on its next slice).  A
+    map that outgrew the log (it holds more dropped bytes than kept ones) keeps
+    answering while its successor is built the same way, then gives way.
     """
 
     def __init__(self, log: RawLog, limit: int = 1 << 20) -> None:
@@ -75,6 +86,14 @@ class RawIndex:
 
     def map(self, connection: int) -> RawMap | None:
         """The map of ``connection``, brought up to date; None without bytes."""
+        return self.advance(connection, math.inf)
+
+    def advance(self, connection: int, deadline: float) -> RawMap | None:
+        """Work on the map of ``connection`` until ``deadline`` (``perf_counter``).
+
+        The map when it is up to date; None when there are no bytes or it is
+        not ready yet (:meth:`progress` says how far it got).
+        """
         log = self.log
         conn = log.connection(connection)
         if conn is None:
@@ -85,28 +104,52 @@ class RawIndex:
             entry is not None
             and entry.generation == log.generation
             and entry.map.limit == self.limit
+            and entry.successor is None
         ):
             return entry.map
-        total = conn.first_chunk + len(conn.chunks)
         if (
             entry is None
             or entry.source is not conn
             or entry.next_read < conn.first_chunk  # reads it never saw were dropped
-            or conn.start - entry.map.base > max(conn.size, 1 << 16)
             or entry.map.limit != self.limit
         ):
-            fresh = RawMap(conn.start, conn.before, limit=self.limit)
-            fresh.start_reads_at(conn.first_chunk)
-            entry = _Entry(conn, fresh, conn.first_chunk, log.generation)
-            self._entries[connection] = entry
-        chunks = conn.chunks
-        new = total - entry.next_read
-        for i in range(len(chunks) - new, len(chunks)):
-            chunk = chunks[i]
-            entry.map.extend(chunk.data, chunk.at, chunk.wall)
-        entry.next_read = total
+            entry = self._entries[connection] = self._fresh(conn)
+        elif entry.successor is None and conn.start - entry.map.base > max(
+            conn.size, 1 << 16
+        ):
+            entry.successor = self._fresh(conn)
+        if not _feed(entry, conn, deadline):
+            return None
         entry.generation = log.generation
+        successor = entry.successor
+        if successor is not None and (
+            successor.next_read < conn.first_chunk or successor.source is not conn
+        ):
+            successor = entry.successor = self._fresh(conn)
+        if successor is not None and _feed(successor, conn, deadline):
+            successor.generation = log.generation
+            self._entries[connection] = entry = successor
         return entry.map
+
+    def busy(self, connection: int) -> bool:
+        """Whether a map of ``connection`` is being built (or replaced)."""
+        entry = self._entries.get(connection)
+        return entry is not None and (
+            entry.successor is not None or entry.generation != self.log.generation
+        )
+
+    def progress(self, connection: int) -> float:
+        """How much of ``connection``'s kept bytes its map has read (0 to 1)."""
+        conn = self.log.connection(connection)
+        entry = self._entries.get(connection)
+        if conn is None or entry is None or not conn.size:
+            return 0.0
+        return max(0.0, min(1.0, (entry.map.end - conn.start) / conn.size))
+
+    def _fresh(self, conn: ConnectionBytes) -> _Entry:
+        fresh = RawMap(conn.start, conn.before, limit=self.limit)
+        fresh.start_reads_at(conn.first_chunk)
+        return _Entry(conn, fresh, conn.first_chunk)
 
     def forget(self) -> None:
         self._entries.clear()
@@ -178,6 +221,25 @@ class RawIndex:
     ) -> bool:
         """Whether a MAYBE_EVENT output (a block begun in dropped bytes) dispatched."""
         return self.row_of(rows, connection, output) is not None
+
+
+def _feed(entry: _Entry, conn: ConnectionBytes, deadline: float) -> bool:
+    """Give the map the reads it has not seen, until ``deadline``; True when done.
+
+    One read at a time (a read is scanned whole); ``islice`` skips the reads
+    already seen in C, where indexing the deque would walk it for every read.
+    """
+    total = conn.first_chunk + len(conn.chunks)
+    if entry.next_read >= total:
+        return True
+    extend = entry.map.extend
+    clock = time.perf_counter
+    for chunk in islice(conn.chunks, entry.next_read - conn.first_chunk, None):
+        extend(chunk.data, chunk.at, chunk.wall)
+        entry.next_read += 1
+        if entry.next_read < total and clock() > deadline:
+            return False
+    return True
 
 
 def _at(record: Record) -> float:

@@ -190,3 +190,34 @@ def test_finding_bytes_is_fast_with_100k_rows() -> None:
     assert len(rows) > 100_000
     assert each < 0.002, f"{each * 1000:.2f} ms per lookup"
     assert built < 3.0, f"building the map took {built:.2f} s"
+
+
+def test_a_map_is_built_in_slices_and_answers_as_one_built_at_once() -> None:
+    """``advance`` with a past deadline scans one read per call, then is ready."""
+    reads = [b"data: %d\n\n: c\n" % i for i in range(40)]
+    _rows, log = run([reads])
+    whole = RawIndex(log).map(1)
+    index = RawIndex(log)
+    calls, progress = 0, [0.0]
+    while (raw := index.advance(1, 0.0)) is None:
+        assert index.busy(1)
+        progress.append(index.progress(1))
+        calls += 1
+    assert calls == len(reads) - 1 and progress == sorted(progress)
+    assert not index.busy(1) and index.progress(1) == 1.0
+    assert whole is not None and events_of(raw) == events_of(whole)
+    assert [raw.output(i) for i in range(raw.outputs)] == [
+        whole.output(i) for i in range(whole.outputs)
+    ]
+    # A map outgrown by drops keeps answering while its successor is built.
+    for i in range(60):
+        log.add(RawChunk(b"data: n%d%s\n\n" % (i, b"x" * 2000), 1, 100.0 + i, 0.0))
+    raw = index.map(1)  # type: ignore[assignment]
+    log.set_limit(20_000)  # dropped now: more than the map's minimum of 64 KB
+    old = index.advance(1, 0.0)
+    assert old is raw and index.busy(1)
+    while index.busy(1):
+        newer = index.advance(1, 0.0)
+        assert newer is not None
+    assert newer is not raw and newer.base == log.connection(1).start  # type: ignore[union-attr]
+    assert events_of(newer)[-1].data == "n59" + "x" * 2000
