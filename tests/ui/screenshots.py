@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         await lessons_scene(base)
         await warnings_scene()
         await profiles_scene(base)
+        await rate_scene(base)
         window.close()
 
     async def recording_scene(live: StreamView) -> None:
@@ -355,6 +356,30 @@ def main(argv: list[str] | None = None) -> int:
         shot("10-theme-live")
         window.prefs.set_theme(before)
         theme.apply(app, dark=args.dark)
+
+    async def rate_scene(base: str) -> None:
+        """The Rate tab over 40 s of a ticker: a lab drop (gap), a stall, pings."""
+        from PySide6.QtWidgets import QSplitter
+
+        window.show_lab(False)
+        window.jobs_dock.hide()
+        view = window.new_stream()
+        view.bar.url.setText(f"{base}/api/ticker?rate=60&size=120&count=100000")
+        view.bar.connect_button.click()
+        tabs = view.bottom
+        tabs.setCurrentWidget(view.rate)
+        plot = view.rate.plot
+        assert plot is not None
+        plot.span.setCurrentIndex(1)  # the last minute
+        view.findChild(QSplitter, "timelineSplit").setSizes([260, 560])
+        await asyncio.sleep(12)
+        _post(base, "/api/lab/drop")  # gap: the server's retry is 1,500 ms
+        await asyncio.sleep(10)
+        _post(base, "/api/lab/stall", {"seconds": 5})  # nothing at all, pings too
+        await asyncio.sleep(12.5)
+        window.refresh()
+        shot("11-rate")
+        tabs.setCurrentIndex(0)
 
     async def run() -> None:
         try:
