@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,6 +15,8 @@ os.environ.setdefault("QT_API", "pyside6")
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from PySide6.QtWidgets import QApplication
 
 # asyncio reports these through logging, not warnings, so filterwarnings=error
 # does not see them.
@@ -61,3 +64,35 @@ def _settings_in_tmp(
     """Every test gets its own settings file: none reads or writes the user's."""
     directory = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("SSE_VIEWER_CONFIG_DIR", str(directory))
+
+
+@pytest.fixture(scope="session")
+def qapp(qapp: QApplication) -> QApplication:
+    """pytest-qt's application, collecting garbage on the GUI thread as the app does.
+
+    Without it a Qt object left in a reference cycle by one test was freed by a
+    collection that started on some thread of a later test (a uvicorn server, a
+    server child's output pump): Qt cannot stop timers from there, and the next
+    event processing crashed (desktop/ui/gc_guard.py).
+    """
+    from desktop.ui import gc_guard
+
+    gc_guard.install(qapp)
+    return qapp
+
+
+@pytest.fixture(autouse=True)
+def _qt_garbage_dies_on_the_gui_thread(
+    request: pytest.FixtureRequest,
+) -> Iterator[None]:
+    """After a Qt test, what it left is freed here, not during a later test;
+    other tests get the collector's usual threshold check (it is off otherwise)."""
+    yield
+    guard = sys.modules.get("desktop.ui.gc_guard")
+    collector = guard.installed() if guard is not None else None
+    if collector is None:
+        return
+    if "qapp" in request.fixturenames:
+        collector.collect_all()
+    else:
+        collector.check()

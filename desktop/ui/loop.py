@@ -27,3 +27,22 @@ class AppLoop(qasync.QEventLoop):  # type: ignore[misc]
             return super().run_forever()
         finally:
             sys.set_asyncgen_hooks(*old)
+
+    def close(self) -> None:
+        """Close, and kill the Qt timers qasync leaves registered.
+
+        qasync's ``close()`` only flags its timer object as stopped: a cancelled
+        ``call_later`` (every ``wait_for``, every httpx timeout) keeps its Qt timer
+        until it would have fired.  That object sits in the loop's reference
+        cycles, so the garbage collector frees it later, on whichever thread
+        allocates then (a server thread, a worker); Qt cannot stop timers from
+        another thread, leaves them registered to a deleted object, and the next
+        event processing on the GUI thread crashed firing one.  Here, on the
+        loop's own (GUI) thread, no timer outlives the loop.
+        """
+        super().close()
+        timer = self._timer
+        callbacks: dict[int, object] = timer._SimpleTimer__callbacks
+        for timer_id in list(callbacks):
+            timer.killTimer(timer_id)
+        callbacks.clear()
