@@ -131,6 +131,22 @@ class RawIndex:
             self._entries[connection] = entry = successor
         return entry.map
 
+    def current(self, connection: int) -> RawMap | None:
+        """The map as it is, when it has read every kept read; else :meth:`map`.
+
+        What finding records uses: a successor being built is left to the
+        slices, never finished here.
+        """
+        entry = self._entries.get(connection)
+        if (
+            entry is not None
+            and entry.generation == self.log.generation
+            and entry.map.limit == self.limit
+            and entry.source is self.log.connection(connection)
+        ):
+            return entry.map
+        return self.map(connection)
+
     def busy(self, connection: int) -> bool:
         """Whether a map of ``connection`` is being built (or replaced)."""
         entry = self._entries.get(connection)
@@ -167,7 +183,7 @@ class RawIndex:
         if kind is None:
             return None
         connection: int = record.connection  # type: ignore[union-attr]
-        raw = self.map(connection)
+        raw = self.current(connection)
         if raw is None:
             return None
         read = raw.read_index(record.at)
@@ -194,7 +210,7 @@ class RawIndex:
         self, rows: Sequence[Record], connection: int, output: int
     ) -> int | None:
         """The index in ``rows`` of the record output ``output`` became, if kept."""
-        raw = self.map(connection)
+        raw = self.current(connection)
         if raw is None or not 0 <= output < raw.outputs:
             return None
         kind, read, _line = raw.output(output)

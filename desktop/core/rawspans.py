@@ -186,6 +186,20 @@ class _Drawing:
         return -1
 
 
+def line_start(raw: RawMap, offset: int) -> int:
+    """The start of the line holding ``offset`` (a window begins on whole lines)."""
+    if offset <= raw.base:
+        return raw.base
+    line = raw.line_from(offset)
+    return raw.line(line)[0] if line < raw.lines else raw.open_start
+
+
+def line_end(raw: RawMap, offset: int) -> int:
+    """The end of the line holding ``offset``, its ending included."""
+    line = raw.line_from(offset)
+    return raw.line(line)[2] if line < raw.lines else raw.end
+
+
 def _decode(data: bytes, offset: int, out: list[Span]) -> None:
     """Valid text, control characters and invalid bytes of one piece."""
     i = 0
@@ -222,4 +236,4 @@ def _text(text: str, offset: int, out: list[Span]) -> None:
         out.append(Span(SpanKind.TEXT, offset, offset + len(piece.encode()), piece))
 
 
-__all__ = ["ENDINGS", "Span", "SpanKind", "spans"]
+__all__ = ["ENDINGS", "Span", "SpanKind", "line_end", "line_start", "spans"]

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING
 
 from desktop.core.rawtarget import event_of
 from desktop.core.records import Comment, Event, RetryField
+from desktop.ui import rowtext
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from desktop.core.rawindex import RawIndex
+    from desktop.core.rawlog import RawLog
     from desktop.core.rawmap import RawMap
     from desktop.core.rawtarget import Target
     from desktop.core.records import Record
@@ -109,4 +111,18 @@ def describe(
     return Became(text + ".", row)
 
 
-__all__ = ["Became", "describe"]
+def no_bytes(record: Record, connection: int | None, log: RawLog) -> str:
+    """Why a timeline row has no bytes to highlight."""
+    if not isinstance(record, Event | Comment | RetryField) or connection is None:
+        kind = rowtext.kind(record)  # type: ignore[arg-type]
+        return f"A {kind} row is the client's own record: no bytes of the body made it."
+    if log.connection(connection) is None:
+        keep = rowtext.human_bytes(log.limit)
+        return (
+            f"The bytes of connection {connection} are no longer kept "
+            f"(the raw buffer keeps the newest {keep})."
+        )
+    return "The bytes of this row are no longer kept (older reads were dropped)."
+
+
+__all__ = ["Became", "describe", "no_bytes"]

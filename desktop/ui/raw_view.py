@@ -7,7 +7,11 @@ highlights its bytes; clicking bytes says what they became and asks the stream
 view to select that row.
 
 Only a window of the connection is in the document (``WINDOW`` bytes, whole
-lines): a 4 MB log would be a slow document to build.  While it shows the newest
+lines): a 4 MB log would be a slow document to build.  Neither the map nor the
+window is made in one go: mapping a full 4 MB log takes about a second and
+drawing a window a tenth of one, so both go in slices of ``SLICE_S`` on the UI
+loop (a zero-interval timer), with "mapping…" said meanwhile; a selection made
+before the map is ready is shown when it is.  While it shows the newest
 bytes it follows them by appending what arrived since the last refresh; the
 unfinished line at the end is drawn again, since its bytes may turn a half
 character into a split one.
@@ -15,9 +19,10 @@ character into a split one.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -32,12 +37,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.rawindex import RawIndex
-from desktop.core.rawspans import spans
+from desktop.core.rawspans import line_end, line_start, spans
 from desktop.core.rawtarget import target
-from desktop.core.records import Comment, Event, RetryField
 from desktop.ui import rowtext
 from desktop.ui.raw_document import RawText, formats
-from desktop.ui.raw_text import describe
+from desktop.ui.raw_text import describe, no_bytes
 from desktop.ui.session import Phase
 from desktop.ui.theme import named
 
@@ -48,7 +52,9 @@ if TYPE_CHECKING:
     from desktop.core.records import Record
     from desktop.ui.session import StreamSession
 
-WINDOW = 128 << 10  # bytes drawn at once (whole lines)
+WINDOW = 128 << 10  # bytes in the document at once (whole lines)
+SLICE_S = 0.012  # work per turn of the UI loop: mapping, drawing
+_DRAW_STEP = 2 << 10  # bytes drawn per step (whole lines), a few ms
 
 
 class RawView(QWidget):
@@ -119,6 +125,12 @@ class RawView(QWidget):
         self._generation = -1
         self._tail_ended = False  # the drawn tail says the connection ended
         self._connections: list[int] = []
+        self._wanted: tuple[int, int | None] | None = None  # a _show awaiting its map
+        self._drawing: tuple[RawMap, int] | None = None  # map, end of the window
+        self._appending: bool | None = None  # drawing new bytes: was at the bottom
+        self._work = QTimer(self)  # one slice of mapping or drawing per turn
+        self._work.setInterval(0)
+        self._work.timeout.connect(self._step)
 
         self.connection.activated.connect(self._pick_connection)
         self.hex.toggled.connect(lambda _on: self._redraw())
@@ -134,6 +146,9 @@ class RawView(QWidget):
         """Bring the tab up to date (the stream view calls this while it shows)."""
         log = self.session.raw
         self.index.limit = self.session.options.max_event_bytes  # a new connect's
+        if self._wanted is not None or self._drawing is not None:
+            self._show_note()
+            return  # the slices call again when done
         shown = self._shown
         ended = shown is not None and self._ended(shown)
         if self._pending_row is not None:
@@ -148,8 +163,11 @@ class RawView(QWidget):
         if shown is None or (self._follow and shown != self._latest()):
             self._show(self._latest(), None)
             return
-        raw = self.index.map(shown)
+        raw = self._map(shown)
         if raw is None:
+            if self.index.busy(shown):
+                self._generation = -1  # look again when the slices are done
+                return
             self._show(self._latest(), None)
             return
         if self._end == raw.end and ended != self._tail_ended:
@@ -162,7 +180,13 @@ class RawView(QWidget):
         log = self.session.raw
         dropped = log.dropped_bytes
         note = f"{rowtext.human_bytes(log.size)} kept"
-        if dropped:
+        wanted = self._wanted
+        if wanted is not None:
+            done = self.index.progress(wanted[0])
+            note = f"mapping… {done:.0%} of {rowtext.human_bytes(log.size)}"
+        elif self._drawing is not None:
+            note = "drawing…"
+        elif dropped:
             note += f" · {rowtext.human_bytes(dropped)} older dropped"
         if self.note.text() != note:
             self.note.setText(note)
@@ -172,17 +196,28 @@ class RawView(QWidget):
 
     def show_row(self, index: int) -> None:
         """Highlight the bytes of timeline row ``index`` (rows()[0] is 0)."""
-        if not self.isVisible():
-            self._pending_row = index
+        if not self.isVisible() or self._wanted or self._drawing:
+            self._pending_row = index  # shown when the map and window are ready
+            if self.isVisible():
+                self._set_info("Mapping the bytes: the selection shows when ready.")
             return
         rows, _base = self._rows()
         if not 0 <= index < len(rows):
             return
+        record = rows[index]
+        connection = rowtext.connection(record)  # type: ignore[arg-type]
+        if (
+            connection is not None
+            and self._map(connection) is None
+            and self.index.busy(connection)
+        ):
+            self._pending_row = index
+            self._wanted = (connection, None)
+            self._set_info("Mapping the bytes: the selection shows when ready.")
+            return
         located = self.index.locate(rows, index)
         if located is None:
-            record = rows[index]
-            connection = rowtext.connection(record)  # type: ignore[arg-type]
-            self._set_info(_no_bytes(record, connection, self.session))
+            self._set_info(no_bytes(record, connection, self.session.raw))
             self.text.setExtraSelections([])
             self._highlight = None
             return
@@ -190,8 +225,11 @@ class RawView(QWidget):
             self._start <= located.start and located.end <= self._end
         ):
             self._show(located.connection, located.start)
+            if self._wanted or self._drawing:
+                self._pending_row = index  # marked when drawn
+                return
         self._mark(located.start, located.end, scroll=not self._quiet)
-        raw = self.index.map(located.connection)
+        raw = self.index.current(located.connection)
         if raw is not None:
             hit = target(raw, located.start, ended=self._ended(located.connection))
             self._set_info(
@@ -230,9 +268,20 @@ class RawView(QWidget):
         """Draw a window of ``connection``: the newest bytes, or around an offset."""
         self._shown = connection
         self.text.reset()
+        self._drawing = None
         self._highlight = None
         self.text.setExtraSelections([])
-        raw = self.index.map(connection) if connection is not None else None
+        raw = self._map(connection) if connection is not None else None
+        if raw is None and connection is not None and self.index.busy(connection):
+            self._wanted = (connection, around)
+            self._start = self._end = self._open = 0
+            self.text.setPlaceholderText(
+                f"Mapping the bytes of connection {connection}: where each line "
+                "begins and ends, and what each block became…"
+            )
+            self._show_note()
+            self._update_buttons(None)
+            return
         if raw is None:
             self._start = self._end = self._open = 0
             self.text.setPlaceholderText(
@@ -244,36 +293,82 @@ class RawView(QWidget):
             self.connection.setCurrentIndex(self._connections.index(connection))
         if around is None:
             self._follow = True
-            start = self._line_start(raw, raw.end - WINDOW)
+            start = line_start(raw, raw.end - WINDOW)
         else:
             self._follow = False
-            start = self._line_start(raw, around - WINDOW // 2)
+            start = line_start(raw, around - WINDOW // 2)
         end = min(raw.end, start + WINDOW) if around is not None else raw.end
         if around is not None and end < raw.end:
-            end = self._line_end(raw, end)
+            end = line_end(raw, end)
         self._draw(raw, start, end)
-        if self._follow:
-            self.text.moveCursor(QTextCursor.MoveOperation.End)
-            self.text.ensureCursorVisible()
-        self._update_buttons(raw)
-
-    def _line_start(self, raw: RawMap, offset: int) -> int:
-        if offset <= raw.base:
-            return raw.base
-        line = raw.line_from(offset)
-        return raw.line(line)[0] if line < raw.lines else raw.open_start
-
-    def _line_end(self, raw: RawMap, offset: int) -> int:
-        line = raw.line_from(offset)
-        return raw.line(line)[2] if line < raw.lines else raw.end
 
     def _draw(self, raw: RawMap, start: int, end: int) -> None:
-        self._start, self._end = start, end
+        """Draw ``[start, end)``: a first slice now, the rest in later turns."""
+        self._start = self._end = start
         self._hexed = self.hex.isChecked()
-        self.text.add(raw, spans(raw, start, end), self._hexed, self._formats)
+        self._appending = None
+        self._drawing = (raw, end)
+        self._draw_slices(time.perf_counter() + SLICE_S)
+
+    def _draw_slices(self, deadline: float) -> None:
+        """Draw whole lines of the window until ``deadline``; finish when done."""
+        assert self._drawing is not None
+        raw, end = self._drawing
+        while self._end < end:
+            stop = min(end, line_end(raw, min(end, self._end + _DRAW_STEP)))
+            self.text.add(raw, spans(raw, self._end, stop), self._hexed, self._formats)
+            self._end = stop
+            if time.perf_counter() > deadline:
+                break
+        if self._end < end:
+            self._work.start()
+            self._show_note()
+            return
+        self._drawing = None
         if end == raw.end:
             self._end_note(raw)
-        self._open = max(start, raw.open_start)
+        self._open = max(self._start, raw.open_start)
+        appending, self._appending = self._appending, None
+        if appending is None and self._follow:
+            self.text.moveCursor(QTextCursor.MoveOperation.End)
+            self.text.ensureCursorVisible()
+        if self._highlight is not None:
+            self._mark(*self._highlight, scroll=appending is None)
+        if appending:
+            bar = self.text.verticalScrollBar()
+            bar.setValue(bar.maximum())
+        self._update_buttons(raw)
+        self._show_note()
+        if self._pending_row is not None:
+            index, self._pending_row = self._pending_row, None
+            self.show_row(index)
+
+    def _map(self, connection: int) -> RawMap | None:
+        """The map when ready; else one slice of work on it, and more to come."""
+        raw = self.index.advance(connection, time.perf_counter() + SLICE_S)
+        if raw is None and self.index.busy(connection):
+            self._work.start()
+        return raw
+
+    def _step(self) -> None:
+        """One turn's slice: map what a shown window waits for, or draw it."""
+        deadline = time.perf_counter() + SLICE_S
+        if self._wanted is not None:
+            connection, around = self._wanted
+            if self.index.advance(connection, deadline) is None:
+                if not self.index.busy(connection):  # its bytes went meanwhile
+                    self._wanted = None
+                    self._show(self._latest(), None)
+                self._show_note()
+                return
+            self._wanted = None
+            self._show(connection, around)
+        elif self._drawing is not None:
+            self._draw_slices(deadline)
+        elif self._shown is not None and self.index.busy(self._shown):
+            self.index.advance(self._shown, deadline)  # a successor map
+        else:
+            self._work.stop()
 
     def _append(self, raw: RawMap) -> None:
         """Follow: draw what arrived, from the unfinished line on."""
@@ -281,17 +376,11 @@ class RawView(QWidget):
             self._show(self._shown, None)
             return
         bar = self.text.verticalScrollBar()
-        at_bottom = bar.value() >= bar.maximum() - 2
+        self._appending = bar.value() >= bar.maximum() - 2  # stays at the bottom
         self.text.truncate(self._open)
-        self._end = raw.end
-        pieces = spans(raw, self._open, raw.end)
-        self.text.add(raw, pieces, self._hexed, self._formats)
-        self._end_note(raw)
-        self._open = max(self._start, raw.open_start)
-        if self._highlight is not None:
-            self._mark(*self._highlight, scroll=False)
-        if at_bottom:
-            bar.setValue(bar.maximum())
+        self._end = self._open
+        self._drawing = (raw, raw.end)
+        self._draw_slices(time.perf_counter() + SLICE_S)
 
     def _end_note(self, raw: RawMap) -> None:
         """Under the last byte of a connection that ended: how it ended."""
@@ -309,14 +398,13 @@ class RawView(QWidget):
         if self._shown is None:
             return
         highlight = self._highlight
-        raw = self.index.map(self._shown)
-        if raw is None:
+        raw = self._map(self._shown)
+        if raw is None or self._drawing is not None:
             return
         follow = self._follow
         self.text.reset()
+        self._highlight = highlight  # marked again when drawn
         self._draw(raw, self._start, raw.end if follow else self._end)
-        if highlight is not None:
-            self._mark(*highlight, scroll=True)
 
     def _mark(self, start: int, end: int, *, scroll: bool) -> None:
         self._highlight = (start, end)
@@ -360,8 +448,8 @@ class RawView(QWidget):
             self._follow = number == self._latest()
 
     def _show_earlier(self) -> None:
-        raw = self.index.map(self._shown) if self._shown is not None else None
-        if raw is None or self._start <= raw.base:
+        raw = self._map(self._shown) if self._shown is not None else None
+        if raw is None or self._drawing is not None or self._start <= raw.base:
             return
         self._show(self._shown, max(raw.base, self._start - WINDOW // 2))
 
@@ -376,7 +464,7 @@ class RawView(QWidget):
         if self._shown is None:
             return
         byte = self.text.byte_at(position)
-        raw = self.index.map(self._shown)
+        raw = self._map(self._shown)
         if byte is None or raw is None or byte >= raw.end:
             return
         connection = self._shown
@@ -403,19 +491,6 @@ class RawView(QWidget):
             connection == session.attempt
             and session.phase in (Phase.CONNECTING, Phase.OPEN)
         )
-
-
-def _no_bytes(record: Record, connection: int | None, session: StreamSession) -> str:
-    if not isinstance(record, Event | Comment | RetryField) or connection is None:
-        kind = rowtext.kind(record)  # type: ignore[arg-type]
-        return f"A {kind} row is the client's own record: no bytes of the body made it."
-    if session.raw.connection(connection) is None:
-        keep = rowtext.human_bytes(session.raw.limit)
-        return (
-            f"The bytes of connection {connection} are no longer kept "
-            f"(the raw buffer keeps the newest {keep})."
-        )
-    return "The bytes of this row are no longer kept (older reads were dropped)."
 
 
 __all__ = ["WINDOW", "RawView"]

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QTextCursor
 from PySide6.QtTest import QTest
 
-from desktop.core.records import Comment, Event
+from desktop.core.decoder import Decoder
+from desktop.core.options import StreamOptions
+from desktop.core.records import Comment, Event, RawChunk
+from desktop.ui.raw_view import RawView
+from desktop.ui.session import Phase, StreamSession
 from desktop.ui.timeline import RECORD_ROLE
 from tests.rawserver import Hang, RawServer, sse
 from tests.ui.conftest import drive, open_stream, until
 
 if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
     from desktop.core.records import Record
     from desktop.ui.loop import AppLoop
     from desktop.ui.stream_view import StreamView
@@ -45,9 +52,21 @@ def _select(view: StreamView, match: object) -> Record:
     raise AssertionError("no such row")
 
 
+async def _settled(raw: RawView) -> None:
+    """Wait for the slices: the map made, the window drawn, a selection shown."""
+    await until(
+        lambda: not raw._wanted and not raw._drawing and raw._pending_row is None,
+        20,
+        "the raw tab's slices",
+    )
+
+
 def _highlighted(view: StreamView) -> tuple[bytes, str]:
     """The bytes the raw tab highlights, and the text that shows them."""
-    raw = view.raw
+    return _marked(view.raw)
+
+
+def _marked(raw: RawView) -> tuple[bytes, str]:
     assert raw._highlight is not None and raw._shown is not None
     start, end = raw._highlight
     data = raw.index.map(raw._shown).bytes(start, end)  # type: ignore[union-attr]
@@ -167,6 +186,7 @@ def test_the_raw_buffer_keeps_what_the_user_sets_and_says_what_it_dropped(
         view.bar.stop_button.click()
         await until(lambda: not view.handle.running and not session.pending, 5)
         view.refresh()
+        await _settled(view.raw)
         log = session.raw
         biggest = max(len(c.data) for c in log.chunks())
         assert log.size <= (1 << 20) + biggest
@@ -183,6 +203,7 @@ def test_the_raw_buffer_keeps_what_the_user_sets_and_says_what_it_dropped(
                 event = record
                 break
         assert isinstance(event, Event)
+        await _settled(view.raw)
         data, _text = _highlighted(view)
         assert event.data.encode() in data and data.endswith(b"\n\n")
         # An event whose bytes were dropped says so.
@@ -192,6 +213,7 @@ def test_the_raw_buffer_keeps_what_the_user_sets_and_says_what_it_dropped(
             if isinstance(proxy.index(r, 0).data(RECORD_ROLE), Event)
         )
         view.table.selectRow(first)
+        await _settled(view.raw)
         assert "no longer kept" in view.raw.info.text()
 
     drive(loop, scenario(), viewer)
@@ -214,10 +236,12 @@ def test_following_a_live_stream_draws_what_a_fresh_drawing_draws(
         view.bar.stop_button.click()
         await until(lambda: not view.handle.running, 5)
         view.refresh()
+        await _settled(view.raw)
         followed = view.raw.text.toPlainText()
         assert refreshes > 5 and followed.count("┄┄ read ") > 5
         assert followed.endswith("┄┄ connection closed ┄┄")
         view.raw._show(1, None)  # draw it all again at once
+        await _settled(view.raw)
         assert view.raw.text.toPlainText() == followed
         # The newest event found from its row, though drawn in pieces.
         proxy = view.proxy
@@ -227,8 +251,67 @@ def test_following_a_live_stream_draws_what_a_fresh_drawing_draws(
             if isinstance(proxy.index(r, 0).data(RECORD_ROLE), Event)
         )
         view.table.selectRow(last)
+        await _settled(view.raw)
         data, _text = _highlighted(view)
         event = proxy.index(last, 0).data(RECORD_ROLE)
         assert data.endswith(b"data: " + event.data.encode() + b"\n\n")
 
     drive(loop, scenario(), viewer)
+
+
+def test_opening_a_full_buffer_maps_in_slices_and_shows_a_selection_when_ready(
+    loop: AppLoop, qtbot: QtBot
+) -> None:
+    """Mapping ~2 MB of small events takes a long second: the loop never waits."""
+    session = StreamSession(StreamOptions(url="http://127.0.0.1:1/"))
+    decoder = Decoder(connection=1)
+    rows: list[Record] = []
+    at = 0.0
+    while session.raw.size < 2 << 20:
+        at += 0.001
+        data = b"".join(b'id: %d\ndata: {"n": %d}\n\n' % (i, i) for i in range(8))
+        session.raw.add(RawChunk(data, 1, at, 0.0))
+        rows += decoder.feed(data, at, 0.0)
+    session.attempt, session.phase = 1, Phase.OPEN
+    view = RawView(session, lambda: (rows, 0))
+    qtbot.addWidget(view)
+    events = [i for i, r in enumerate(rows) if isinstance(r, Event)]
+    middle = events[len(events) // 2]
+
+    async def scenario() -> None:
+        view.show()
+        await asyncio.sleep(0.05)
+        gaps: list[float] = []
+        last = time.perf_counter()
+
+        def tick() -> None:
+            nonlocal last
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+        timer = QTimer()
+        timer.setInterval(2)
+        timer.timeout.connect(tick)
+        timer.start()
+        await asyncio.sleep(0.02)
+        view.refresh()
+        assert view.note.text().startswith("mapping…")
+        assert view.index.busy(1)
+        view.show_row(middle)  # before the map is ready
+        assert "Mapping the bytes" in view.info.text()
+        await _settled(view)
+        timer.stop()
+        # Built at once, 2 MB stall the loop for half a second here; sliced, ~20 ms.
+        assert max(gaps) < 0.2, f"the loop waited {max(gaps) * 1000:.0f} ms"
+        data, _text = _marked(view)
+        record = rows[middle]
+        assert isinstance(record, Event)
+        assert data == b"id: %s\ndata: %s\n\n" % (
+            record.id.encode(),
+            record.data.encode(),
+        )
+        assert f"id {record.id!r}" in view.info.text()
+        assert view.note.text() == "2.0 MB kept"
+
+    loop.run_until_complete(asyncio.wait_for(scenario(), 30))
