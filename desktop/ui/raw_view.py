@@ -190,7 +190,9 @@ class RawView(QWidget):
             note += f" · {rowtext.human_bytes(dropped)} older dropped"
         if self.note.text() != note:
             self.note.setText(note)
-            self.note.setProperty("dropped", bool(dropped))
+        flag = " older dropped" in note
+        if self.note.property("dropped") != flag:  # polishing costs: only on change
+            self.note.setProperty("dropped", flag)
             self.note.style().unpolish(self.note)
             self.note.style().polish(self.note)
 
