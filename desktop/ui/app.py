@@ -81,12 +81,21 @@ def launch(
     asyncio.set_event_loop(loop)
     viewer = Viewer(url, server=child, window=window)
     tune_gc()
+    from desktop.ui import gc_guard
+
+    gc_guard.install(app)  # Qt objects in cycles are freed on this thread only
     return app, loop, viewer
 
 
 def run(url: str | None, *, no_server: bool, recording: str | None = None) -> int:
     """``sse-viewer [URL] [--no-server]``: open the window and run until it closes;
     ``recording``: open that file in it (``sse-viewer open FILE``)."""
+    # Start-up takes a second or more on a loaded machine; a Ctrl-C or SIGTERM
+    # then (before the loop's handlers exist) is remembered and honoured as a
+    # normal close once they are, instead of killing the app mid-start.
+    early: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, _frame: early.append(number))
     _app, loop, viewer = launch(url, no_server=no_server)
     viewer.recording = recording
     import asyncio  # imported by launch(), after the window is up
@@ -95,6 +104,8 @@ def run(url: str | None, *, no_server: bool, recording: str | None = None) -> in
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, viewer.window.close)
         viewer.start()
+        if early:  # runs once closed() below has made its future
+            loop.call_soon(viewer.window.close)
         await viewer.closed()
         await viewer.shutdown()
 

@@ -116,6 +116,10 @@ class Viewer:
 
     async def shutdown(self) -> None:
         """Streams first (their sockets close), then the child server."""
+        if self.server is not None:
+            # A READY arriving now (the app closed during start-up) must not
+            # start a stream or a jobs probe on the client being closed.
+            self.server.on_ready = None
         self.window.hide()
         await self.jobs.shutdown()
         await self.controller.shutdown()  # closes the shared client last

@@ -118,7 +118,7 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _launch() -> tuple[subprocess.Popen[str], int]:
+def _launch(*, streams_open: bool = True) -> tuple[subprocess.Popen[str], int]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     app = subprocess.Popen(
         [sys.executable, "-c", _APP],
@@ -139,9 +139,32 @@ def _launch() -> tuple[subprocess.Popen[str], int]:
         assert app.poll() is None, app.communicate()
         assert time.monotonic() < deadline, "no server child"
         time.sleep(0.05)
-    time.sleep(3)  # READY, the window, the stream
-    assert app.poll() is None, app.communicate()
+    # Streams open: the app holds a TCP connection to its server (the bundled
+    # stream), not "probably by now" after a fixed sleep.
+    while streams_open and not _connections(app.pid):
+        assert app.poll() is None, app.communicate()
+        assert time.monotonic() < deadline + 20, "no stream opened"
+        time.sleep(0.05)
     return app, servers[0]
+
+
+def _connections(pid: int) -> int:
+    """Established TCP connections held by process ``pid`` (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    count = 0
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            established = fields[3] == "01"
+            count += established and fields[9] in inodes
+    return count
 
 
 def test_no_orphan_server_after_the_app_is_killed() -> None:
@@ -156,6 +179,20 @@ def test_no_orphan_server_after_the_app_is_killed() -> None:
 
 def test_quit_with_streams_open_is_clean() -> None:
     app, server = _launch()
+    app.send_signal(signal.SIGTERM)
+    _out, err = app.communicate(timeout=20)
+    assert app.returncode == 0, err
+    assert not any(noise in err for noise in _NOISE), err
+    deadline = time.monotonic() + 5
+    while _alive(server):
+        assert time.monotonic() < deadline, "the server child outlived the app"
+        time.sleep(0.05)
+
+
+def test_sigterm_during_start_up_is_a_clean_quit() -> None:
+    """Before the loop's handlers exist: remembered, then a normal close (and a
+    READY arriving while it shuts down starts no stream or jobs probe)."""
+    app, server = _launch(streams_open=False)
     app.send_signal(signal.SIGTERM)
     _out, err = app.communicate(timeout=20)
     assert app.returncode == 0, err
