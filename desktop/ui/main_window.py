@@ -299,6 +299,7 @@ class MainWindow(QMainWindow):
         view.titleChanged.connect(lambda: self._retitle(view))
         view.bar.connectRequested.connect(lambda _form: self.point_jobs_at(view))
         self.prefs.add_view(view)
+        view.raw.use_settings(self.prefs.settings, apply=view.handle.recording is None)
         self.tabs.setCurrentIndex(index)
         return view
 

@@ -51,9 +51,12 @@ if TYPE_CHECKING:
     from desktop.core.rawmap import RawMap
     from desktop.core.records import Record
     from desktop.ui.session import StreamSession
+    from desktop.ui.settings import Settings
 
 WINDOW = 128 << 10  # bytes in the document at once (whole lines)
 SLICE_S = 0.012  # work per turn of the UI loop: mapping, drawing
+KEEP_KEY = "raw/keepMB"  # the last "Keep N MB" chosen, for new streams
+KEEP_MAX_MB = 1024
 _DRAW_STEP = 2 << 10  # bytes drawn per step (whole lines), a few ms
 
 
@@ -82,7 +85,7 @@ class RawView(QWidget):
         self.latest = named(QPushButton("Latest"), "rawLatest")
         self.latest.setToolTip("Show the newest bytes and follow them")
         self.keep = named(QSpinBox(), "rawKeep")
-        self.keep.setRange(1, 1024)
+        self.keep.setRange(1, KEEP_MAX_MB)
         self.keep.setSuffix(" MB")
         self.keep.setValue(max(1, session.raw.limit >> 20))
         self.keep.setToolTip(
@@ -128,6 +131,7 @@ class RawView(QWidget):
         self._wanted: tuple[int, int | None] | None = None  # a _show awaiting its map
         self._drawing: tuple[RawMap, int] | None = None  # map, end of the window
         self._appending: bool | None = None  # drawing new bytes: was at the bottom
+        self._settings: Settings | None = None  # where "Keep N MB" is saved
         self._work = QTimer(self)  # one slice of mapping or drawing per turn
         self._work.setInterval(0)
         self._work.timeout.connect(self._step)
@@ -458,8 +462,21 @@ class RawView(QWidget):
     def _show_latest(self) -> None:
         self._show(self._latest(), None)
 
+    def use_settings(self, settings: Settings, *, apply: bool = True) -> None:
+        """Keep what the user last chose ("Keep N MB"), and save each new choice.
+
+        ``apply=False`` (a recording: its reads are already counted) leaves this
+        stream's bound alone but still saves what the user picks here.
+        """
+        self._settings = settings
+        if apply:
+            keep = settings.integer(KEEP_KEY, self.keep.value(), 1, KEEP_MAX_MB)
+            self.keep.setValue(keep)
+
     def _set_keep(self, megabytes: int) -> None:
         self.session.raw.set_limit(megabytes << 20)
+        if self._settings is not None:
+            self._settings.set(KEEP_KEY, megabytes)
         self.refresh()
 
     def _clicked(self, position: int) -> None:

@@ -7,20 +7,24 @@ network read); the bound on memory is checked live on the bundled server.
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QTextCursor
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from desktop.core.decoder import Decoder
 from desktop.core.options import StreamOptions
 from desktop.core.records import Comment, Event, RawChunk
 from desktop.ui.raw_view import RawView
 from desktop.ui.session import Phase, StreamSession
+from desktop.ui.settings import settings_path
 from desktop.ui.timeline import RECORD_ROLE
+from desktop.ui.viewer import Viewer
 from tests.rawserver import Hang, RawServer, sse
 from tests.ui.conftest import drive, open_stream, until
 
@@ -30,7 +34,6 @@ if TYPE_CHECKING:
     from desktop.core.records import Record
     from desktop.ui.loop import AppLoop
     from desktop.ui.stream_view import StreamView
-    from desktop.ui.viewer import Viewer
 
 # Four reads: a BOM, CRLF endings, a 3-byte "€" split over reads A and B, a CRLF
 # split over B and C, CR-only lines, a comment, and an event the close discards.
@@ -315,3 +318,30 @@ def test_opening_a_full_buffer_maps_in_slices_and_shows_a_selection_when_ready(
         assert view.note.text() == "2.0 MB kept"
 
     loop.run_until_complete(asyncio.wait_for(scenario(), 30))
+
+
+def test_the_keep_setting_is_kept_between_runs(loop: AppLoop, qtbot: QtBot) -> None:
+    """ "Keep N MB" chosen in one run bounds the raw bytes of new streams next run."""
+
+    def run(keep: int | None) -> int:
+        app = Viewer(None)
+        view = app.window.new_stream()
+        shown = view.raw.keep.value()
+        assert view.handle.session.raw.limit == shown << 20
+        if keep is not None:
+            view.raw.keep.setValue(keep)
+            assert view.handle.session.raw.limit == keep << 20
+        loop.run_until_complete(app.shutdown())
+        app.window.close()  # saves the settings
+        app.window.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+        gc.collect()
+        return shown
+
+    assert run(7) == 4  # the default: 4 MB
+    assert run(None) == 7
+    path = settings_path()
+    assert path is not None and "keepMB=7" in path.read_text("utf-8")
+    # A damaged value gives the default, never an error.
+    path.write_text(path.read_text("utf-8").replace("keepMB=7", "keepMB=lots"))
+    assert run(None) == 4
