@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu
 
@@ -35,12 +35,17 @@ def theme_choice(settings: Settings) -> str:
     return settings.choice(THEME_KEY, THEMES, "system")
 
 
-class WindowPrefs:
-    """Owned by the window; ``profiles`` exists after :meth:`attach`."""
+class WindowPrefs(QObject):
+    """A child of the window; ``profiles`` exists after :meth:`attach`.
+
+    A QObject so that the connection to the application-wide colour scheme
+    signal ends with the window instead of keeping it alive.
+    """
 
     profiles: ProfileManager
 
     def __init__(self, window: MainWindow, settings: Settings) -> None:
+        super().__init__(window)
         self.window = window
         self.settings = settings
         self.finders: dict[StreamView, Finder] = {}
