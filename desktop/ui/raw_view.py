@@ -237,7 +237,9 @@ class RawView(QWidget):
         self._mark(located.start, located.end, scroll=not self._quiet)
         raw = self.index.current(located.connection)
         if raw is not None:
-            hit = target(raw, located.start, ended=self._ended(located.connection))
+            # The last byte: an event's block may begin with a comment line.
+            last = max(located.start, located.end - 1)
+            hit = target(raw, last, ended=self._ended(located.connection))
             self._set_info(
                 describe(
                     hit,

@@ -92,7 +92,7 @@ def _click_text(view: StreamView, needle: str) -> None:
     position = text.toPlainText().index(needle) + 1
     cursor = QTextCursor(text.document())
     cursor.setPosition(position)
-    rect = text.cursorRect(cursor)
+    text.setTextCursor(cursor)  # scrolled into view: the click lands on it
     text.ensureCursorVisible()
     rect = text.cursorRect(cursor)
     QTest.mouseClick(text.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
@@ -345,3 +345,40 @@ def test_the_keep_setting_is_kept_between_runs(loop: AppLoop, qtbot: QtBot) -> N
     # A damaged value gives the default, never an error.
     path.write_text(path.read_text("utf-8").replace("keepMB=7", "keepMB=lots"))
     assert run(None) == 4
+
+
+def test_rows_of_a_read_partly_trimmed_by_retention_find_their_bytes(
+    loop: AppLoop, viewer: Viewer
+) -> None:
+    """Keep 100 rows; one read of 300 rows loses its first 200 and still matches."""
+    burst = b"".join(b": c%d\ndata: %d\n\n" % (i, i) for i in range(150))
+    script = sse(b"data: first\n\n", burst, pause=0.2, end=Hang(5))
+    with RawServer([script], default=(Hang(5),)) as server:
+
+        async def scenario() -> None:
+            view = open_stream(viewer, server.url("/stream"))
+            view.filters.retention.setValue(100)  # the spin box's least
+            view.filters.retention.editingFinished.emit()
+            session = view.handle.session
+            await until(lambda: session.events == 151 and not session.pending, 10)
+            await until(lambda: view.handle.timeline.base > 0, 2, "trimmed")
+            view.bottom.setCurrentWidget(view.raw)
+            view.refresh()
+            await _settled(view.raw)
+            for wanted in ("149", "120", "101"):
+                record = _select(
+                    view, lambda r, w=wanted: isinstance(r, Event) and r.data == w
+                )
+                await _settled(view.raw)
+                data, _text = _highlighted(view)
+                assert data == b": c%s\ndata: %s\n\n" % (
+                    wanted.encode(),
+                    wanted.encode(),
+                )
+                assert f"data {wanted!r}" in view.raw.info.text(), record
+            _click_text(view, "data: 130")
+            selected = _selected(view)
+            assert isinstance(selected, Event) and selected.data == "130"
+            view.bar.stop_button.click()
+
+        drive(loop, scenario(), viewer)
