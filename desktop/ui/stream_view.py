@@ -158,7 +158,12 @@ class StreamView(QWidget):
         self.filters.retentionChanged.connect(
             lambda n: controller.set_retention(handle, n)
         )
-        self.proxy.rowsAboutToBeInserted.connect(self._before_insert)
+        # Following the tail is the user's choice, made by scrolling: a taller
+        # notices bar or filter row shrinks the table (the range grows, the value
+        # stays) and must not end it, as re-checking at_bottom() per insert did.
+        scroll = self.table.verticalScrollBar()
+        scroll.valueChanged.connect(self._scrolled)
+        scroll.rangeChanged.connect(self._range_changed)
         self.proxy.rowsInserted.connect(self._after_insert)
         self.proxy.rowsRemoved.connect(self._after_remove)
         selection = self.table.selectionModel()
@@ -233,8 +238,12 @@ class StreamView(QWidget):
 
     # -- following the tail ----------
 
-    def _before_insert(self) -> None:
+    def _scrolled(self, _value: int) -> None:
         self._follow = self.table.at_bottom()
+
+    def _range_changed(self, _low: int, _high: int) -> None:
+        if self._follow:
+            self.table.scrollToBottom()
 
     def _after_insert(self) -> None:
         if self._follow:

@@ -209,6 +209,29 @@ def test_auto_scroll_follows_the_tail_unless_scrolled_up(
     drive(loop, scenario(), viewer)
 
 
+def test_the_tail_is_still_followed_when_the_notices_bar_appears(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    """The bar shrinks the table (the scroll range grows under a still value):
+    following must go on, it ended here before (nobody scrolled up)."""
+
+    async def scenario() -> None:
+        view = open_stream(viewer, f"{base}/api/ticker?rate=300&size=10")
+        view.bar.idle.setValue(1)
+        table = view.table
+        await until(lambda: view.proxy.rowCount() > 200, 10, "enough rows to scroll")
+        await until(table.at_bottom, 3, "following the tail")
+        height = table.viewport().height()
+        await api_async(base, "POST", "/api/lab/stall", {"seconds": 1.5})
+        await until(lambda: view.notices.row("idle") is not None, 5, "the notice")
+        await until(lambda: table.viewport().height() < height, 2, "a shorter table")
+        count = view.proxy.rowCount()
+        await until(lambda: view.proxy.rowCount() > count + 50, 10, "more rows")
+        assert table.at_bottom()
+
+    drive(loop, scenario(), viewer)
+
+
 def test_retention_drops_oldest_with_a_count_and_clear_resets(
     loop: AppLoop, viewer: Viewer, base: str
 ) -> None:
