@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QPlainTextEdit
+from PySide6.QtWidgets import QPlainTextEdit, QTextEdit
 
 from desktop.core.rawspans import SpanKind
 from desktop.ui import rowtext, theme
@@ -276,6 +276,26 @@ class RawText(QPlainTextEdit):
             else self.document().characterCount() - 1
         )
         return self.doc_starts[first], doc_end
+
+    def mark(self, start: int, end: int, fmt: QTextCharFormat, *, scroll: bool) -> None:
+        """Highlight the text of bytes ``[start, end)``; ``scroll`` it into view."""
+        span = self.doc_range(start, end)
+        if span is None:
+            self.setExtraSelections([])
+            return
+        selection = QTextEdit.ExtraSelection()
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(span[0])
+        cursor.setPosition(span[1], QTextCursor.MoveMode.KeepAnchor)
+        selection.cursor = cursor
+        selection.format = fmt
+        self.setExtraSelections([selection])
+        if scroll:  # its end, then its start: as much of it as fits shows
+            for position in (span[1], span[0]):
+                moved = QTextCursor(self.document())
+                moved.setPosition(position)
+                self.setTextCursor(moved)
+                self.ensureCursorVisible()
 
     def add(
         self,

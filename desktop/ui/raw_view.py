@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSpinBox,
-    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -416,30 +415,11 @@ class RawView(QWidget):
 
     def _mark(self, start: int, end: int, *, scroll: bool) -> None:
         self._highlight = (start, end)
-        span = self.text.doc_range(start, end)
-        if span is None:
-            self.text.setExtraSelections([])
-            return
-        selection = QTextEdit.ExtraSelection()
-        cursor = QTextCursor(self.text.document())
-        cursor.setPosition(span[0])
-        cursor.setPosition(span[1], QTextCursor.MoveMode.KeepAnchor)
-        selection.cursor = cursor
-        selection.format = self._formats["selected"]
-        self.text.setExtraSelections([selection])
-        if scroll:
-            self._quiet = True
-            try:
-                end_cursor = QTextCursor(self.text.document())
-                end_cursor.setPosition(span[1])
-                self.text.setTextCursor(end_cursor)
-                self.text.ensureCursorVisible()
-                start_cursor = QTextCursor(self.text.document())
-                start_cursor.setPosition(span[0])
-                self.text.setTextCursor(start_cursor)
-                self.text.ensureCursorVisible()
-            finally:
-                self._quiet = False
+        self._quiet = True
+        try:
+            self.text.mark(start, end, self._formats["selected"], scroll=scroll)
+        finally:
+            self._quiet = False
 
     def _update_buttons(self, raw: RawMap | None) -> None:
         self.earlier.setEnabled(raw is not None and self._start > raw.base)
