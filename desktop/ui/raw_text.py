@@ -54,17 +54,17 @@ def describe(
     gone = " (its row is no longer in the timeline)" if row is None else ""
     what = target.what
     if what in ("event", "unknown") and isinstance(record, Event):
-        number = raw.event_number(target.output)
+        number = _event_number(raw, target.output)
         ident = f", id {record.id!r}" if record.id else ""
         text = (
-            f"{where} became event {number} of connection {connection}: "
+            f"{where} became {number} of connection {connection}: "
             f"{record.type!r}{ident}, data {_short(record.data)!r}"
         )
     elif what == "event":
         event = event_of(raw, target.block)
-        number = raw.event_number(target.output)
+        number = _event_number(raw, target.output)
         text = (
-            f"{where} became event {number} of connection {connection}: "
+            f"{where} became {number} of connection {connection}: "
             f"{event.type!r}, data {_short(event.data)!r}{gone}"
         )
     elif what == "comment":
@@ -109,6 +109,12 @@ def describe(
     if target.note:
         text += f" · this line: {target.note}"
     return Became(text + ".", row)
+
+
+def _event_number(raw: RawMap, output: int) -> str:
+    """ "event 12"; counted in the kept bytes when older ones were dropped."""
+    number = raw.event_number(output)
+    return f"kept event {number:,}" if raw.truncated else f"event {number:,}"
 
 
 def no_bytes(record: Record, connection: int | None, log: RawLog) -> str:
