@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from desktop.ui.settings import Settings
 
 WINDOW = 128 << 10  # bytes in the document at once (whole lines)
-SLICE_S = 0.012  # work per turn of the UI loop: mapping, drawing
+SLICE_S = 0.010  # work per turn of the UI loop: mapping, drawing
 KEEP_KEY = "raw/keepMB"  # the last "Keep N MB" chosen, for new streams
 KEEP_MAX_MB = 1024
 _DRAW_STEP = 2 << 10  # bytes drawn per step (whole lines), a few ms
@@ -91,6 +91,7 @@ class RawView(QWidget):
             "Raw bytes kept for this stream; the oldest reads go first"
         )
         self.note = named(QLabel(), "rawNote")
+        self.note.setProperty("dropped", False)  # styled with the widget, not later
         self.text = RawText()
         self.info = named(QLabel(), "rawInfo")
         self.info.setWordWrap(True)
