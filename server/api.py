@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from server import __version__, events
 from server.jobs import JobFinishedError, UnknownJobError, UnknownKindError
 from server.kinds import describe_kinds
+from server.labtag import RequestTag  # noqa: TC001 (FastAPI reads it at runtime)
 from server.runtime import Runtime, runtime_of
 
 if TYPE_CHECKING:
@@ -80,8 +81,12 @@ async def job_kinds() -> list[dict[str, object]]:
 
 
 @router.post("/api/jobs", status_code=201)
-async def create_job(body: JobRequest, rt: Rt) -> dict[str, object]:
-    """Start a job; 422 for an unknown kind or bad parameters."""
+async def create_job(body: JobRequest, rt: Rt, tag: RequestTag) -> dict[str, object]:
+    """Start a job; 422 for an unknown kind or bad parameters.
+
+    A lab tag (``?lab_tag=`` or ``X-Lab-Tag``) lets ``omit-end`` sent with that
+    tag reach this job (the lab's lessons; see `server.labtag`).
+    """
     try:
         params = rt.jobs.parse(body.kind, body.params)
     except UnknownKindError as exc:
@@ -100,7 +105,7 @@ async def create_job(body: JobRequest, rt: Rt) -> dict[str, object]:
                 for e in exc.errors(include_url=False, include_context=False)
             ]
         ) from None
-    job = await rt.jobs.start(params)
+    job = await rt.jobs.start(params, omit_end=rt.lab.take_omit_end(tag))
     return job.describe()
 
 

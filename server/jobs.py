@@ -182,9 +182,13 @@ class JobManager:
             ) from None
         return model.model_validate(params)
 
-    async def start(self, params: JobParams) -> Job:
+    async def start(self, params: JobParams, *, omit_end: bool = False) -> Job:
+        """Run a job; ``omit_end`` (a tagged lab omit-end) or the untagged count
+        makes it finish without an `end` event."""
         job = Job(f"{self._broker.run_id}-j{next(self._numbers)}", params)
-        if self.omit_end_next > 0:
+        if omit_end:
+            job.omit_end = True
+        elif self.omit_end_next > 0:
             self.omit_end_next -= 1
             job.omit_end = True
         self._jobs[job.id] = job

@@ -23,6 +23,7 @@ from server.auth import path_of
 from server.broker import Gap, UnknownTopicError
 from server.faults import refusal_response
 from server.jobs import EVENTS_TOPIC, UnknownJobError
+from server.labtag import RequestTag  # noqa: TC001 (FastAPI reads it at runtime)
 from server.response import EventStreamResponse
 from server.runtime import Runtime, runtime_of
 from server.subscriptions import Chunk, Source, Subscription
@@ -80,6 +81,7 @@ def _subscription(
     topic: str,
     source: Source | None = None,
     last_event_id: str | None = None,
+    tag: str = "",
 ) -> Subscription:
     client = request.client
     return Subscription(
@@ -91,20 +93,21 @@ def _subscription(
         source=source,
         last_event_id=last_event_id or "",
         sent_log=SENT_LOG if rt.settings.lab else 0,
+        tag=tag,
     )
 
 
-def _opening(rt: Runtime) -> Response | None:
-    """A lab refusal or a shutdown answer instead of a stream, if any."""
+def _opening(rt: Runtime, tag: str) -> Response | None:
+    """A lab refusal (for this tag) or a shutdown answer instead of a stream."""
     if rt.hub.closing:
         return Response("server shutting down\n", 503, headers={"Retry-After": "1"})
-    refusal = rt.lab.take_refusal()
-    return None if refusal is None else refusal_response(refusal, rt.lab.retry_after_s)
+    refusal = rt.lab.take_refusal(tag)
+    return None if refusal is None else refusal_response(*refusal)
 
 
-def _retry(rt: Runtime) -> bytes:
-    ms = rt.lab.retry_ms if rt.lab.retry_ms is not None else rt.settings.retry_ms
-    return retry_frame(ms)
+def _retry(rt: Runtime, tag: str) -> bytes:
+    ms = rt.lab.retry_for(tag)
+    return retry_frame(ms if ms is not None else rt.settings.retry_ms)
 
 
 async def _topic_stream(
@@ -123,7 +126,7 @@ async def _topic_stream(
         and replay.gap is None
     ):
         return Response(status_code=204)  # nothing will ever follow that id
-    frames: list[tuple[bytes, StoredEvent | None]] = [(_retry(rt), None)]
+    frames: list[tuple[bytes, StoredEvent | None]] = [(_retry(rt, sub.tag), None)]
     if replay.gap is not None:
         frames.append((_gap_frame(replay.gap), None))
     frames.extend((e.frame, e) for e in replay.events)
@@ -136,20 +139,23 @@ async def _topic_stream(
         rt.hub,
         rt.settings,
         preamble=_chunks(frames, rt.settings.batch_bytes),
-        encoder=rt.lab.encoder(),
+        encoder=rt.lab.encoder(sub.tag),
         on_close=lambda: rt.broker.unsubscribe(sub.topic, sub),
     )
 
 
 @router.get("/api/events", response_class=Response)
 async def all_events(
-    request: Request, rt: Rt, last_event_id: LastEventId = None
+    request: Request, rt: Rt, tag: RequestTag, last_event_id: LastEventId = None
 ) -> Response:
-    """Every job's lifecycle, lab actions and server lifecycle; `stats` each second."""
-    refused = _opening(rt)
+    """Every job's lifecycle, lab actions and server lifecycle; `stats` each second.
+
+    ``?lab_tag=`` (or ``X-Lab-Tag``) scopes lab faults sent with that tag to it.
+    """
+    refused = _opening(rt, tag)
     if refused is not None:
         return refused
-    sub = _subscription(rt, request, EVENTS_TOPIC, last_event_id=last_event_id)
+    sub = _subscription(rt, request, EVENTS_TOPIC, last_event_id=last_event_id, tag=tag)
     stats: StatsGauge = request.app.state.stats
     return await _topic_stream(
         rt, sub, last_event_id or None, history=False, extra=stats.frame(joining=1)
@@ -158,17 +164,21 @@ async def all_events(
 
 @router.get("/api/jobs/{job_id}/events", response_class=Response)
 async def job_events(
-    job_id: str, request: Request, rt: Rt, last_event_id: LastEventId = None
+    job_id: str,
+    request: Request,
+    rt: Rt,
+    tag: RequestTag,
+    last_event_id: LastEventId = None,
 ) -> Response:
     """One job's story: `status`, `progress`, `log` … and one `end`, then close."""
     try:
         job = rt.jobs.get(job_id)
     except UnknownJobError:
         raise HTTPException(404, f"no job {job_id!r}") from None
-    refused = _opening(rt)
+    refused = _opening(rt, tag)
     if refused is not None:
         return refused
-    sub = _subscription(rt, request, job.topic, last_event_id=last_event_id)
+    sub = _subscription(rt, request, job.topic, last_event_id=last_event_id, tag=tag)
     try:
         return await _topic_stream(rt, sub, last_event_id or None, history=True)
     except UnknownTopicError:
@@ -179,6 +189,7 @@ async def job_events(
 async def ticker(
     request: Request,
     rt: Rt,
+    tag: RequestTag,
     last_event_id: LastEventId = None,
     rate: Annotated[
         float, Query(ge=0, le=MAX_RATE, description="events/s, 0: max")
@@ -197,14 +208,14 @@ async def ticker(
                 return Response(status_code=204)
         else:
             gap = Gap(last_event_id, None, "unknown")
-    refused = _opening(rt)
+    refused = _opening(rt, tag)
     if refused is not None:
         return refused
     source = Ticker(
         start=start, count=count, rate=rate, size=size, now=time.monotonic()
     )
-    sub = _subscription(rt, request, "ticker", source, last_event_id)
-    frames: list[tuple[bytes, StoredEvent | None]] = [(_retry(rt), None)]
+    sub = _subscription(rt, request, "ticker", source, last_event_id, tag)
+    frames: list[tuple[bytes, StoredEvent | None]] = [(_retry(rt, tag), None)]
     if gap is not None:
         frames.append((_gap_frame(gap), None))
     return EventStreamResponse(
@@ -212,7 +223,7 @@ async def ticker(
         rt.hub,
         rt.settings,
         preamble=_chunks(frames, rt.settings.batch_bytes),
-        encoder=rt.lab.encoder(),
+        encoder=rt.lab.encoder(tag),
     )
 
 

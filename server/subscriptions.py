@@ -145,8 +145,10 @@ class Subscription:
         source: Source | None = None,
         last_event_id: str = "",
         sent_log: int = 0,
+        tag: str = "",
     ) -> None:
         self.number = number
+        self.tag = tag  # the lab tag its request carried ("" if none)
         self.client = client
         self.path = path
         self.topic = topic
@@ -284,6 +286,7 @@ class Subscription:
             "client": self.client,
             "path": self.path,
             "topic": self.topic,
+            "tag": self.tag,
             "since": self.since,
             "events_sent": self.events_sent,
             "bytes_sent": self.bytes_sent,
@@ -306,6 +309,7 @@ class Subscription:
             "topic": self.topic,
             "client": self.client,
             "path": self.path,
+            "tag": self.tag,
             "opened": self.since,
             "closed": self.closed,
             "last_event_id": self.last_event_id,
