@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from desktop.ui.stream_view import StreamView
 
 _ROOT = str(Path(__file__).resolve().parents[2])  # for tests.rawserver
+_SHOT_TAG = (("X-Lab-Tag", "shot"),)  # the lab's faults for one scene's stream
 
 
 def _post(base: str, path: str, body: object = None) -> None:
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     from desktop.core.records import Event, Notice, Reconnecting
     from desktop.ui import theme
     from desktop.ui.loop import AppLoop
+    from desktop.ui.request import RequestForm
     from desktop.ui.timeline import RECORD_ROLE
     from desktop.ui.viewer import Viewer
 
@@ -82,8 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     viewer = Viewer(None, server=child)
     window = viewer.window
 
-    def shot(name: str) -> None:
-        app.processEvents()
+    async def shot(name: str) -> None:
+        # Let the loop lay out and paint: app.processEvents() inside a coroutine
+        # ran other tasks' steps while this one was executing ("Cannot enter into
+        # task"), a stream task lost its wake-up and shutdown waited for it forever.
+        await asyncio.sleep(0.05)
         path = out / f"{name}{suffix}.png"
         window.grab().save(str(path))
         print(path)
@@ -113,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         await asyncio.sleep(3.2)
         select_last(view, lambda r: isinstance(r, Event) and r.type == "stats")
         window.refresh()
-        shot("01-live")
+        await shot("01-live")
 
         window.jobs_dock.hide()
         ticker = window.new_stream()
@@ -129,19 +134,21 @@ def main(argv: list[str] | None = None) -> int:
         await asyncio.sleep(0.6)
         select_last(ticker, lambda r: isinstance(r, Reconnecting))
         window.refresh()
-        shot("02-reconnect")
+        await shot("02-reconnect")
         await recording_scene(ticker)
 
-        _post(base, "/api/lab/refuse", {"count": 1, "status": 401})
+        # Tagged: the refusal is for this stream, not for whichever client
+        # connects first (the reconnecting ticker took it and this one never failed).
+        _post(base, "/api/lab/refuse", {"count": 1, "status": 401, "tag": "shot"})
         failed = window.new_stream()
-        failed.bar.url.setText(f"{base}/api/events")
+        failed.bar.set_form(RequestForm(f"{base}/api/events", headers=_SHOT_TAG))
         failed.bar.token.setText("not-the-token")
         failed.bar.more.setChecked(True)
         failed.bar.connect_button.click()
         await _until(lambda: failed.handle.session.failed)
         await asyncio.sleep(0.2)  # the last flush
         window.refresh()
-        shot("03-failed")
+        await shot("03-failed")
         await lab_scene(base)
         await raw_scene()
         await lessons_scene(base)
@@ -164,11 +171,11 @@ def main(argv: list[str] | None = None) -> int:
         select_last(view, lambda r: isinstance(r, Reconnecting))
         view.bottom.setCurrentIndex(1)  # the attempts, as the live tab had them
         window.refresh()
-        shot("06-recording")
+        await shot("06-recording")
         view.bottom.setCurrentWidget(view.raw)  # the recorded reads
         select_last(view, lambda r: isinstance(r, Event))
         window.refresh()
-        shot("06-recording-raw")
+        await shot("06-recording-raw")
 
     async def lab_scene(base: str) -> None:
         """The Lab dock on /api/events with a pulse, the naive client, three faults."""
@@ -188,11 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         lab.controller.refresh()
         lab.panel.lanes.fit()
         _post(base, "/api/lab/pulse", {"every_ms": 0})
-        shot("04-lab")  # opened, the lab has the window ("Lab only")
+        await shot("04-lab")  # opened, the lab has the window ("Lab only")
         lab.panel.focus.setChecked(False)  # docked under the stream tabs
         await asyncio.sleep(0.3)
         lab.controller.refresh()
-        shot("04-lab-docked")
+        await shot("04-lab-docked")
         lab.panel.focus.setChecked(True)
         await lesson_in_dock(lab)
         lab.panel.focus.setChecked(False)
@@ -212,8 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             "Lesson 1 ran from the lessons panel on the right; its lanes are drawn "
             "here, its checklist is under it."
         )
-        app.processEvents()
-        shot("04-lab-lesson")
+        await asyncio.sleep(0.05)  # layout and paint, in the loop
+        await shot("04-lab-lesson")
         lab.panel.backRequested.emit()
 
     async def raw_scene() -> None:
@@ -248,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
             window.refresh()
             select_last(view, lambda r: isinstance(r, Event) and r.id == "2")
             window.refresh()
-            shot("07-raw")
+            await shot("07-raw")
             view.bar.stop_button.click()
             await _until(lambda: not view.handle.running)
 
@@ -268,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         for lesson in (LESSONS[4], LESSONS[0]):
             panel.show_running(lesson.key)
             panel.show_result(await lesson.run(context))
-        app.processEvents()
+        await asyncio.sleep(0.05)  # layout and paint, in the loop
         path = out / f"05-lessons{suffix}.png"
         panel.grab().save(str(path))
         print(path)
@@ -306,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             window.refresh()
             select_last(view, lambda r: isinstance(r, Notice))
             window.refresh()
-            shot("08-warnings")
+            await shot("08-warnings")
             view.bar.stop_button.click()
             await asyncio.sleep(0.1)
 
@@ -333,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         await asyncio.sleep(2.2)
         view.bar.more.setChecked(True)
         window.refresh()
-        shot("09-profiles")
+        await shot("09-profiles")
         view.bar.more.setChecked(False)
         profiles.load(view.bar, "LLM chat (POST)")
         await asyncio.sleep(0.2)  # its secret comes from the keychain's thread
@@ -353,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         window.prefs.set_theme("light" if args.dark else "dark")
         select_last(view, lambda r: isinstance(r, Event))
         await asyncio.sleep(0.3)
-        shot("10-theme-live")
+        await shot("10-theme-live")
         window.prefs.set_theme(before)
         theme.apply(app, dark=args.dark)
 
@@ -378,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         _post(base, "/api/lab/stall", {"seconds": 5})  # nothing at all, pings too
         await asyncio.sleep(12.5)
         window.refresh()
-        shot("11-rate")
+        await shot("11-rate")
         tabs.setCurrentIndex(0)
 
     async def run() -> None:
