@@ -10,6 +10,7 @@ reached, or it answered something unexpected.  Qt-free; the caller owns the
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,26 @@ if TYPE_CHECKING:
 # The broker topic of ``/api/events`` (what `/api/streams` and `/api/lab/sent` call
 # it); a job's stream is ``job:<id>``.  The ticker has no publish log.
 EVENTS_TOPIC = "events"
+# A stream request's lab tag: faults sent with that tag reach it and spare the
+# other clients (the query works for a browser's EventSource too).
+LAB_TAG_QUERY = "lab_tag"
+LAB_TAG_HEADER = "X-Lab-Tag"
 _TIMEOUT = httpx.Timeout(10.0)
+
+
+def new_tag(prefix: str) -> str:
+    """A fresh lab tag, e.g. ``lesson-drop-3f9a1c`` (letters, digits, ``-``)."""
+    clean = "".join(
+        c if c.isascii() and (c.isalnum() or c in "._:-") else "-" for c in prefix
+    )
+    return f"{clean[:50]}-{secrets.token_hex(3)}"
+
+
+def tagged_url(url: str, tag: str) -> str:
+    """``url`` with ``lab_tag=<tag>`` added to its query (the URL as is for "")."""
+    if not tag:
+        return url
+    return str(httpx.URL(url).copy_merge_params({LAB_TAG_QUERY: tag}))
 
 
 class LabError(Exception):
@@ -70,6 +90,7 @@ class SentLog:
     sent: list[Sent]
     sent_total: int
     path: str = ""
+    tag: str = ""  # the lab tag its request carried ("" when none)
 
 
 @dataclass(slots=True)
@@ -93,6 +114,10 @@ class LabClient:
     """Calls ``/api/lab`` on ``base_url`` through ``client``.
 
     ``headers`` go with every call (e.g. ``("Authorization", "Bearer …")``).
+    Every fault takes an optional ``tag``: it then reaches only the streams whose
+    request carried that lab tag (see `tagged_url`); without one it acts on every
+    client.  ``with_tag`` gives a view whose faults, reset and `sent` default to
+    one tag, which is how a lesson keeps to its own streams.
     """
 
     def __init__(
@@ -100,10 +125,23 @@ class LabClient:
         base_url: str,
         client: httpx.AsyncClient,
         headers: Sequence[tuple[str, str]] = (),
+        tag: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.tag = tag  # the default tag of every fault (None: everyone)
         self._client = client
         self._headers = list(headers)
+
+    def with_tag(self, tag: str | None) -> LabClient:
+        """The same server and client, with faults scoped to ``tag`` by default."""
+        return LabClient(self.base_url, self._client, self._headers, tag)
+
+    def _scope(self, body: dict[str, object], tag: str | None) -> dict[str, object]:
+        """``body`` with the tag asked (or this client's default), if any."""
+        chosen = tag if tag is not None else self.tag
+        if chosen is not None:
+            body["tag"] = chosen
+        return body
 
     # -- faults ----------------------------------------------------------------------
 
@@ -111,46 +149,62 @@ class LabClient:
         """The lab's switches now (`GET /api/lab`)."""
         return _object(await self._call("GET", ""), "/api/lab")
 
-    async def drop(self) -> None:
-        """The server ends every open stream cleanly (EOF)."""
-        await self._call("POST", "/drop")
+    async def drop(self, *, tag: str | None = None) -> None:
+        """The server ends open streams (all, or the tag's) cleanly (EOF)."""
+        await self._call("POST", "/drop", self._scope({}, tag))
 
-    async def cut(self) -> None:
-        """The server closes every open stream mid-event."""
-        await self._call("POST", "/cut")
+    async def cut(self, *, tag: str | None = None) -> None:
+        """The server closes open streams (all, or the tag's) mid-event."""
+        await self._call("POST", "/cut", self._scope({}, tag))
 
-    async def stall(self, seconds: float) -> None:
-        await self._call("POST", "/stall", {"seconds": seconds})
+    async def stall(self, seconds: float, *, tag: str | None = None) -> None:
+        await self._call("POST", "/stall", self._scope({"seconds": seconds}, tag))
 
     async def refuse(
-        self, count: int, status: int | str, retry_after_s: int = 5
+        self,
+        count: int,
+        status: int | str,
+        retry_after_s: int = 5,
+        *,
+        tag: str | None = None,
     ) -> None:
-        """The next ``count`` connects get ``status`` (204, 401, 503 or "html")."""
-        body = {"count": count, "status": status, "retry_after_s": retry_after_s}
-        await self._call("POST", "/refuse", body)
+        """The next ``count`` connects (with the tag) get ``status``.
 
-    async def retry(self, ms: int) -> None:
-        await self._call("POST", "/retry", {"ms": ms})
+        ``status`` is 204, 401, 503 or "html".  With a tag the count is the tag's
+        own: other clients connecting meanwhile take none of it.
+        """
+        body: dict[str, object] = {
+            "count": count,
+            "status": status,
+            "retry_after_s": retry_after_s,
+        }
+        await self._call("POST", "/refuse", self._scope(body, tag))
+
+    async def retry(self, ms: int, *, tag: str | None = None) -> None:
+        await self._call("POST", "/retry", self._scope({"ms": ms}, tag))
 
     async def forget(self) -> None:
+        """Forget every topic's replay log (the server's, so never per tag)."""
         await self._call("POST", "/forget")
 
-    async def omit_end(self, count: int = 1) -> None:
-        await self._call("POST", "/omit-end", {"count": count})
+    async def omit_end(self, count: int = 1, *, tag: str | None = None) -> None:
+        """The next ``count`` jobs (started with the tag) end without `end`."""
+        await self._call("POST", "/omit-end", self._scope({"count": count}, tag))
 
-    async def encoding(self, mode: str, buffer_bytes: int = 4096) -> None:
+    async def encoding(
+        self, mode: str, buffer_bytes: int = 4096, *, tag: str | None = None
+    ) -> None:
         """ "identity", "gzip" or "buffer" (a buffering proxy) for new streams."""
-        await self._call(
-            "POST", "/encoding", {"mode": mode, "buffer_bytes": buffer_bytes}
-        )
+        body: dict[str, object] = {"mode": mode, "buffer_bytes": buffer_bytes}
+        await self._call("POST", "/encoding", self._scope(body, tag))
 
-    async def reset_id(self) -> None:
+    async def reset_id(self, *, tag: str | None = None) -> None:
         """/api/events streams get an event with an empty ``id:`` (resets the id)."""
-        await self._call("POST", "/reset-id")
+        await self._call("POST", "/reset-id", self._scope({}, tag))
 
-    async def reset(self) -> None:
-        """Every switch back to normal, pulse off."""
-        await self._call("POST", "/reset")
+    async def reset(self, *, tag: str | None = None) -> None:
+        """Every switch back to normal, pulse off; with a tag, that tag's only."""
+        await self._call("POST", "/reset", self._scope({}, tag))
 
     async def pulse(self, every_ms: int) -> None:
         """A logged `pulse` event on /api/events every ``every_ms`` (0 stops it)."""
@@ -184,11 +238,21 @@ class LabClient:
             raise _bad(path, exc) from None
         return events, complete
 
-    async def sent(self, topic: str | None = None) -> list[SentLog]:
-        """Open and recently closed subscriptions (of ``topic``), oldest first."""
+    async def sent(
+        self, topic: str | None = None, *, tag: str | None = None
+    ) -> list[SentLog]:
+        """Open and recently closed subscriptions (of ``topic``), oldest first.
+
+        Only those with ``tag`` (or this client's default tag) when there is one.
+        """
         path = "/sent"
-        params = {"topic": topic} if topic is not None else None
-        answer = _object(await self._call("GET", path, params=params), path)
+        params: dict[str, str | float] = {}
+        if topic is not None:
+            params["topic"] = topic
+        chosen = tag if tag is not None else self.tag
+        if chosen is not None:
+            params["tag"] = chosen
+        answer = _object(await self._call("GET", path, params=params or None), path)
         try:
             return [_sent_log(row) for row in _list(answer, "subscriptions")]
         except (KeyError, TypeError) as exc:
@@ -323,4 +387,5 @@ def _sent_log(row: dict[str, object]) -> SentLog:
         sent=[Sent(_str(s, "id"), _str(s, "type"), _num(s, "sent")) for s in sent],
         sent_total=int(_num(row, "sent_total")),
         path=str(row.get("path", "")),
+        tag=str(row.get("tag", "")),
     )

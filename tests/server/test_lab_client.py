@@ -11,7 +11,14 @@ import httpx
 import pytest
 from liveserver import fast
 
-from desktop.core.labclient import EVENTS_TOPIC, LabClient, LabError
+from desktop.core.labclient import (
+    EVENTS_TOPIC,
+    LAB_TAG_HEADER,
+    LabClient,
+    LabError,
+    new_tag,
+    tagged_url,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -52,6 +59,52 @@ async def test_every_switch_reaches_the_server(
     (forget, *_) = [e for e in logged if e.type == "lab"]
     after, complete = await lab.published(EVENTS_TOPIC, forget.published, time.time())
     assert len([e for e in after if e.type == "lab"]) == 5 and complete is True
+
+
+async def test_a_tagged_view_scopes_faults_reset_and_sent(
+    live: LiveServer, client: httpx.AsyncClient
+) -> None:
+    lab = LabClient(live.url, client)
+    tag = new_tag("lesson-drop")
+    assert tag.startswith("lesson-drop-") and tag != new_tag("lesson-drop")
+    view = lab.with_tag(tag)
+    await view.refuse(2, 204)
+    await view.retry(300)
+    await view.omit_end(1)
+    await view.encoding("gzip")
+    await lab.refuse(1, 503, tag="other")  # an explicit tag on the plain client
+    state = await lab.state()
+    assert state["refuse_left"] == 0 and state["retry_ms"] == 20  # untagged: as is
+    tags = state["tags"]
+    assert isinstance(tags, dict)
+    assert tags[tag] == {
+        "refuse_left": 2,
+        "refuse_with": 204,
+        "retry_ms": 300,
+        "encoding": "gzip",
+        "buffer_bytes": 4096,
+        "omit_end_next": 1,
+    }
+    assert tags["other"]["refuse_left"] == 1
+    url = tagged_url(live.url + "/api/events?x=1", tag)
+    assert url.endswith(f"?x=1&lab_tag={tag}")
+    assert tagged_url(live.url + "/api/events", "") == live.url + "/api/events"
+    async with client.stream("GET", "/api/events", headers={LAB_TAG_HEADER: "b"}):
+        await view.reset()  # the view's tag only (its refusals would hit `url`)
+        async with client.stream("GET", url) as tagged:
+            assert tagged.status_code == 200
+            await view.drop()
+            await view.cut()
+            await view.stall(0.01)
+            await view.reset_id()
+            async for _ in tagged.aiter_raw():
+                pass  # the drop ended it
+        mine = await view.sent(EVENTS_TOPIC)
+        everyone = await lab.sent(EVENTS_TOPIC)
+    assert [(log.tag, log.ending) for log in mine] == [(tag, "dropped")]
+    assert sorted(log.tag for log in everyone) == ["b", tag]
+    state = await lab.state()
+    assert set(state["tags"]) == {"other"}  # type: ignore[arg-type]
 
 
 async def test_published_sent_and_browser_come_back_typed(
