@@ -11,7 +11,6 @@ import time
 from typing import TYPE_CHECKING
 
 from desktop.core.continuity import check as continuity_check
-from desktop.core.jobs import JobsClient
 from desktop.core.labclient import EVENTS_TOPIC
 from desktop.core.records import Connecting, Event, Open, Reconnecting
 
@@ -42,8 +41,7 @@ def last_id_before(lane: Lane, index: int) -> str:
 
 async def publish_some(run: LessonRun) -> str:
     """Make the server publish on the events topic: a one-step job (3 events)."""
-    jobs = JobsClient(run.ctx.base_url, client=run.ctx.client)
-    job = await jobs.start("countdown", {"steps": 1, "interval_s": 0})
+    job = await run.jobs().start("countdown", {"steps": 1, "interval_s": 0})
     return job.id
 
 
@@ -83,8 +81,9 @@ async def check_server_resume(
 ) -> bool:
     """What the server saw: a subscription opened by that reconnect, and its id.
 
-    Other clients may reconnect at the same moment (all were dropped), so any
-    subscription opened between our request and our Open that carried the id counts.
+    `run.lab` asks for this run's tag only, so other clients reconnecting at the
+    same moment never show here; a subscription opened between our request and
+    our Open that carried the id counts.
     """
     run.sent = await run.lab.sent(topic)
     slack = 0.05

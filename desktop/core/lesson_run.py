@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 
-from desktop.core.labclient import LabError
+from desktop.core.jobs import JobsClient
+from desktop.core.labclient import LAB_TAG_HEADER, LabError, new_tag, tagged_url
 from desktop.core.lesson_base import Check, LessonResult
 from desktop.core.options import StreamOptions
 from desktop.core.records import Closed, Connecting, Reconnecting
@@ -137,7 +138,13 @@ class Lane:
 
 
 class LessonRun:
-    """The state of one run: lanes, checklist, server data; closed once."""
+    """The state of one run: lanes, checklist, server data; closed once.
+
+    A run has a fresh lab tag: its streams carry it (``?lab_tag=``), its jobs
+    are started with it and its faults are sent with it (``self.lab`` is the
+    context's LabClient scoped to it), so the lesson breaks only its own streams
+    and leaves the app's other tabs on the same server alone.
+    """
 
     def __init__(
         self,
@@ -149,7 +156,8 @@ class LessonRun:
         self.key = key
         self.app_options = dict(app_options or {})  # a variant of our engine (tests)
         self.timing: Timing = ctx.timing
-        self.lab = ctx.lab
+        self.tag = new_tag(f"lesson-{key}")
+        self.lab = ctx.lab.with_tag(self.tag)
         self.checks: list[Check] = []
         self.lanes: dict[str, Lane] = {}
         self.published: list[Published] = []
@@ -157,7 +165,16 @@ class LessonRun:
         self.started = time.time()
 
     def url(self, path: str) -> str:
-        return self.ctx.base_url.rstrip("/") + path
+        """The server URL of ``path``, carrying this run's lab tag."""
+        return tagged_url(self.ctx.base_url.rstrip("/") + path, self.tag)
+
+    def jobs(self) -> JobsClient:
+        """The jobs API, starting jobs with this run's tag (a tagged omit-end)."""
+        return JobsClient(
+            self.ctx.base_url,
+            headers=((LAB_TAG_HEADER, self.tag),),
+            client=self.ctx.client,
+        )
 
     def lane(
         self,
@@ -187,7 +204,8 @@ class LessonRun:
     async def close(self) -> None:
         for lane in self.lanes.values():
             await lane.stop()
-        # Leave the server as the lesson found it; a dead server is not an error here.
+        # Free this run's switches on the server (the untagged ones were never
+        # touched); a dead server is not an error here.
         with contextlib.suppress(LabError, httpx.HTTPError, TimeoutError):
             async with asyncio.timeout(_CLEANUP_S):
                 await self.lab.reset()
@@ -220,7 +238,7 @@ def lesson_runner(
     body: Callable[[LessonRun], Awaitable[None]],
     app_options: Mapping[str, object] | None = None,
 ) -> Callable[[LabContext], Awaitable[LessonResult]]:
-    """Wrap a lesson body: reset the lab first, clean up always, fail as a check.
+    """Wrap a lesson body: a fresh tag, clean up always, fail as a check.
 
     ``app_options`` change the "app" lane's engine options, e.g. a naive client
     (``send_last_event_id=False``) to see the checklist catch what it loses.
@@ -229,7 +247,7 @@ def lesson_runner(
     async def run(ctx: LabContext) -> LessonResult:
         lesson = LessonRun(ctx, key, app_options or {})
         try:
-            await ctx.lab.reset()
+            await lesson.lab.reset()  # its own tag only: the user's switches stay
             await body(lesson)
         except LessonStepError as exc:
             lesson.check(f"Step: {exc.step}", "happens", exc.message, False)

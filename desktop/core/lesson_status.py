@@ -58,20 +58,18 @@ async def retry(run: LessonRun) -> None:
 async def _refused(
     run: LessonRun, name: str, status: int, count: int, **options: object
 ) -> tuple[Lane, int]:
-    """Open ``name``; the next ``count`` connects of each client get ``status``; drop.
+    """Open ``name``; its next ``count`` connects get ``status``; drop it.
 
-    The drop ends every subscription on the server (in the app, its own tabs
-    too), and they all reconnect at once: each gets its share of refusals, so
-    ours sees them whoever comes first.
+    Refusal and drop carry the run's tag: only the lesson's own streams are
+    dropped and only their reconnects are refused, so the app's other tabs on
+    the same server go on untouched and cannot take the lesson's refusals.
     """
     t = run.timing
     await run.lab.retry(t.retry_ms)
     app = run.lane(name, EVENTS_PATH, **options)
     await app.wait(Open, "the first connection opens", CONNECT_S)
     start = len(app.records)
-    clients = (await run.lab.state()).get("subscriptions")
-    clients = clients if isinstance(clients, int) and clients > 0 else 1
-    await run.lab.refuse(count * clients, status, t.retry_after_s)
+    await run.lab.refuse(count, status, t.retry_after_s)
     await run.lab.drop()
     gap_i, _ = await app.wait(Reconnecting, "the drop", 5.0, after=start)
     return app, gap_i

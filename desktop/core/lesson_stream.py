@@ -14,7 +14,6 @@ from desktop.core.advice import (
     MIN_SILENCE_S,
     Advisor,
 )
-from desktop.core.jobs import JobsClient
 from desktop.core.labclient import EVENTS_TOPIC
 from desktop.core.lesson_checks import (
     CONNECT_S,
@@ -33,9 +32,8 @@ END = "end"
 
 
 async def _job(run: LessonRun) -> str:
-    jobs = JobsClient(run.ctx.base_url, client=run.ctx.client)
     interval = max(0.01, run.timing.settle_s / 5)
-    job = await jobs.start("countdown", {"steps": 3, "interval_s": interval})
+    job = await run.jobs().start("countdown", {"steps": 3, "interval_s": interval})
     return job.id
 
 

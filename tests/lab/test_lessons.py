@@ -61,6 +61,7 @@ def test_lesson_passes(lab_server: ServerChild, lesson: object) -> None:
     # The lesson left the lab as it found it.
     state = lab_state(lab_server)
     assert state["refuse_left"] == 0 and state["encoding"] == "identity"
+    assert state["tags"] == {}  # its tag's switches were freed
 
 
 def test_naive_client_fails_the_resume_and_loses_events(
