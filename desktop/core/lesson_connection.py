@@ -11,6 +11,7 @@ import json
 from typing import TYPE_CHECKING
 
 from desktop.core.labclient import EVENTS_TOPIC
+from desktop.core.lanes import Ending as LaneEnding, lane_of
 from desktop.core.lesson_checks import (
     CONNECT_S,
     EVENTS_PATH,
@@ -26,6 +27,8 @@ from desktop.core.records import (
     Comment,
     Connecting,
     Event,
+    Notice,
+    NoticeKind,
     Open,
     Outcome,
     RawChunk,
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
     from desktop.core.lesson_run import Lane, LessonRun
 
 _PARTIAL = b"this event is never fini"  # what the lab's cut leaves on the wire
+# How the Lab's legend names a lane ending (desktop/ui/lane_legend.py, labexport).
+_LANE_TEXT = {LaneEnding.MID_EVENT: "cut mid-event"}
 
 
 async def _open_and_publish(run: LessonRun, **options: object) -> Lane:
@@ -199,11 +204,42 @@ async def cut(run: LessonRun) -> None:
         else "no partial event in the bytes",
         _PARTIAL in raw,
     )
+    # httpx reports the FIN inside a chunked body as "incomplete chunked read";
+    # the decoder's Notice is what says an unfinished event was thrown away.
+    notices = [
+        n
+        for n in app.of(Notice)
+        if n.connection == attempt and n.kind is NoticeKind.DISCARDED
+    ]
+    said = (
+        f"the partial event was discarded (Notice: {notices[0].detail})"
+        if notices
+        else "no `discarded` Notice"
+    )
     run.check(
         "The partial event is discarded",
-        "not dispatched",
-        f"{len(partial)} dispatched (the connection: {gap.reason})",
-        not partial,
+        "not dispatched; the partial event was discarded (Notice)",
+        f"{len(partial)} dispatched; {said}; {gap.reason}",
+        not partial and bool(notices),
+    )
+    segment = next(
+        (
+            s
+            for s in lane_of("app", "app", app.records).segments
+            if s.attempt == attempt
+        ),
+        None,
+    )
+    shown = (
+        "no lane segment for the cut connection"
+        if segment is None
+        else _LANE_TEXT.get(segment.ending, segment.ending_text)
+    )
+    run.check(
+        "The Lab's lane shows the cut",
+        _LANE_TEXT[LaneEnding.MID_EVENT],
+        shown,
+        segment is not None and segment.ending is LaneEnding.MID_EVENT,
     )
     check_waited(run, app, gap_i, run.timing.retry_ms, "Reconnects after retry:")
     check_resume(run, conn, last_id_before(app, gap_i))
