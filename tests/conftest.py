@@ -29,6 +29,9 @@ _LEAK_MARKERS = (
     "Future exception was never retrieved",
     "an error occurred during closing of asynchronous generator",
     "asynchronous generator",
+    # e.g. "Cannot enter into task": Qt events processed inside a task step ran
+    # another task's step, which then never wakes up again (a hang, later).
+    "Exception in callback",
 )
 
 

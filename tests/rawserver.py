@@ -339,7 +339,13 @@ class RawServer:
             assert task is not None
             handlers.add(task)  # so that stop() can cancel and await every handler
             task.add_done_callback(handlers.discard)
-            await self._serve(reader, writer)
+            try:
+                await self._serve(reader, writer)
+            except asyncio.CancelledError:
+                # stop() cancelled it: end normally.  On Python 3.11 start_server's
+                # done-callback calls task.exception() on a cancelled handler, which
+                # raises and is logged as "Exception in callback" (fixed in 3.12).
+                writer.close()
 
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
         self.port = server.sockets[0].getsockname()[1]
