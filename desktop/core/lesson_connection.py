@@ -212,7 +212,8 @@ async def cut(run: LessonRun) -> None:
         if n.connection == attempt and n.kind is NoticeKind.DISCARDED
     ]
     said = (
-        f"the partial event was discarded (Notice: {notices[0].detail})"
+        "the partial event was discarded (Notice: "
+        f"{notices[0].detail.rpartition(': ')[2]})"
         if notices
         else "no `discarded` Notice"
     )
