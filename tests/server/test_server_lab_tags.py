@@ -17,6 +17,8 @@ import httpx
 import pytest
 from liveserver import Item, Parser, events_only, items_of
 
+from server.faults import MAX_TAGS, LabState
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
@@ -296,3 +298,27 @@ async def test_bad_tags_are_refused_with_a_reason(client: httpx.AsyncClient) -> 
     r = await client.post("/api/lab/drop", json={"tag": bad})
     assert r.status_code == 422 and "tag" in r.text
     assert (await client.get("/api/lab")).json()["tags"] == {}
+
+
+def test_tag_switches_fall_back_and_stay_bounded() -> None:
+    lab = LabState(refuse_left=1, refuse_with=204, retry_ms=90, encoding="gzip")
+    own = lab.switches("a")
+    own.refuse_left, own.retry_after_s = 1, 3
+    # A tagged connect takes its own refusal first, then the untagged one.
+    assert lab.take_refusal("a") == (503, 3)
+    assert lab.take_refusal("a") == (204, 5)
+    assert lab.take_refusal("a") is None and lab.take_refusal() is None
+    assert lab.retry_for("a") == 90  # nothing of its own: the untagged retry
+    own.retry_ms, own.encoding = 10, "identity"
+    assert (lab.retry_for("a"), lab.retry_for("b"), lab.retry_for()) == (10, 90, 90)
+    assert lab.encoder("a").content_encoding is None
+    assert lab.encoder("b").content_encoding == "gzip"
+    assert not lab.take_omit_end("a")
+    own.omit_end_next = 1
+    assert not lab.take_omit_end("") and lab.take_omit_end("a")
+    assert not lab.take_omit_end("a")
+    for n in range(MAX_TAGS + 10):
+        lab.switches(f"t{n}")
+    assert len(lab.tags) == MAX_TAGS and "a" not in lab.tags  # the oldest went
+    lab.reset()
+    assert lab.tags == {} and lab.encoding == "identity" and lab.retry_ms is None
