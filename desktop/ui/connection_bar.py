@@ -1,4 +1,5 @@
-"""The connection bar: URL, method, headers (secrets masked), body, initial retry."""
+"""The connection bar: URL, method, headers (secrets masked), body, initial retry,
+and the "Reconnect & limits" tab (desktop/ui/limits_panel.py)."""
 
 from __future__ import annotations
 
@@ -26,19 +27,23 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QTableView,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.ui.limits import parse_limits
+from desktop.ui.limits_panel import LimitsPanel
 from desktop.ui.notices import idle_spin
-from desktop.ui.request import RequestForm, is_secret, mask
+from desktop.ui.request import RequestError, RequestForm, is_secret, mask
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QObject
 
 Index = QModelIndex | QPersistentModelIndex
+_LIMITS_TAB = "Reconnect & limits"
 _EDIT = Qt.ItemDataRole.EditRole
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 
@@ -146,8 +151,9 @@ class ConnectionBar(QFrame):
         self.url.setPlaceholderText("http://127.0.0.1:8000/api/events — any SSE URL")
         self.url.setClearButtonEnabled(True)
         self.more = named(QToolButton(), "requestToggle")
-        self.more.setText("Headers · Body")
+        self.more.setText("Headers · Body · Limits")
         self.more.setCheckable(True)
+        self.more.setToolTip("Request headers and body; reconnect options and limits")
         self.retry = named(QSpinBox(), "retrySpin")
         self.retry.setRange(-1, 3_600_000)
         self.retry.setSingleStep(500)
@@ -189,6 +195,22 @@ class ConnectionBar(QFrame):
         self._method_changed(self.method.currentText())
 
     def _build_details(self) -> QWidget:
+        tabs = named(QTabWidget(), "requestTabs")
+        tabs.setDocumentMode(True)
+        tabs.addTab(self._build_request(), "Headers · Body")
+        self.limits = LimitsPanel()
+        tabs.addTab(self.limits, _LIMITS_TAB)
+        tabs.setTabToolTip(1, "How the stream reconnects, and when it stops")
+        self.limits.changed.connect(self._limits_changed)
+        self.tabs = tabs
+        return tabs
+
+    def _limits_changed(self) -> None:
+        """A dot on the tab when any limit differs from the default."""
+        changed = not self.limits.form().is_default()
+        self.tabs.setTabText(1, _LIMITS_TAB + (" \N{BULLET}" if changed else ""))
+
+    def _build_request(self) -> QWidget:
         box = named(QWidget(), "requestDetails")
         self.headers = HeadersModel(self)
         self.headers_view = named(QTableView(), "headersTable")
@@ -256,6 +278,14 @@ class ConnectionBar(QFrame):
 
     def _emit_connect(self) -> None:
         self._apply_token()
+        try:
+            parse_limits(self.limits.form())
+        except RequestError as exc:  # point at the field, not just say it
+            self.show_error(exc.message)
+            self.more.setChecked(True)
+            self.tabs.setCurrentWidget(self.limits)
+            self.limits.focus_field(exc.field)
+            return
         self.connectRequested.emit(self.form())
 
     # -- what the owner sets ----------
@@ -268,6 +298,7 @@ class ConnectionBar(QFrame):
             headers=self.headers.headers(),
             body=self.body.toPlainText(),
             retry_ms=None if retry < 0 else retry,
+            limits=self.limits.form(),
         )
 
     def set_form(self, form: RequestForm) -> None:
@@ -276,6 +307,7 @@ class ConnectionBar(QFrame):
         self.headers.set_headers(form.headers)
         self.body.setPlainText(form.body)
         self.retry.setValue(-1 if form.retry_ms is None else form.retry_ms)
+        self.limits.set_form(form.limits)
 
     def set_profiles(self, names: list[str], current: str) -> None:
         """The profile menu: pick one, save the bar as one, manage them."""

@@ -1,18 +1,21 @@
 """Named connection profiles and recent URLs, in the settings file without secrets.
 
 A profile is what the connection bar holds (URL, method, headers, body, initial
-retry) under a name.  Values of secret-looking headers (``request.is_secret``:
-Authorization, Proxy-Authorization, Cookie, X-Api-Key, *token*, *secret*, ...)
-are written as empty values marked ``secret``; the values themselves go to the
-keychain.  Reading checks every field: a damaged entry is skipped, not fatal.
+retry, the "Reconnect & limits" tab) under a name.  Values of secret-looking
+headers (``request.is_secret``: Authorization, Proxy-Authorization, Cookie,
+X-Api-Key, *token*, *secret*, ...) are written as empty values marked ``secret``;
+the values themselves go to the keychain.  Reading checks every field: a
+damaged entry is skipped, not fatal; a limit that does not check is read as its
+default, and a profile saved before the limits existed loads with all defaults.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from desktop.ui.limits import LimitsForm, normalized, parse_limits
 from desktop.ui.request import RequestForm, is_secret
 
 if TYPE_CHECKING:
@@ -22,6 +25,10 @@ RECENT_LIMIT = 20
 MAX_PROFILES = 500
 _METHODS = ("GET", "POST")
 _RETRY_MAX = 3_600_000
+# The limits' text fields, stored as "limits/<name>" in each profile.
+_LIMIT_TEXTS = tuple(
+    f.name for f in fields(LimitsForm) if f.name != "send_last_event_id"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +136,7 @@ class ProfileBook:
         name = clean_name(name)
         if not name:
             raise ValueError("A profile needs a name.")
+        parse_limits(form.limits)  # a RequestError (a ValueError) names the field
         plain, secrets = split_secrets(form)
         # Empty secret fields too: a copy's keychain entries come separately.
         items = tuple(dict.fromkeys([*secrets, *secret_items(plain)]))
@@ -184,6 +192,11 @@ class ProfileBook:
             qt.setValue("method", form.method)
             qt.setValue("body", form.body)
             qt.setValue("retry_ms", "" if form.retry_ms is None else str(form.retry_ms))
+            limits = normalized(form.limits)
+            for key in _LIMIT_TEXTS:
+                qt.setValue(f"limits/{key}", getattr(limits, key))
+            send = "true" if limits.send_last_event_id else "false"
+            qt.setValue("limits/send_last_event_id", send)
             qt.beginWriteArray("headers", len(form.headers))
             for j, (name, value) in enumerate(form.headers):
                 qt.setArrayIndex(j)
@@ -223,10 +236,17 @@ class ProfileBook:
                 headers=tuple(headers),
                 body=s.text("body"),
                 retry_ms=None if retry < 0 else retry,
+                limits=self._read_limits(),
             )
             profiles[name] = Profile(name, form, tuple(secret_items(form)))
         qt.endArray()
         return sorted(profiles.values(), key=lambda p: p.name.lower())
+
+    def _read_limits(self) -> LimitsForm:
+        s = self.settings
+        texts = {key: s.text(f"limits/{key}")[:200] for key in _LIMIT_TEXTS}
+        send = s.flag("limits/send_last_event_id", True)
+        return normalized(LimitsForm(**texts, send_last_event_id=send))
 
     # -- recent URLs ----------
 

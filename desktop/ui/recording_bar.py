@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.redact import MASK
+from desktop.ui.limits import limits_of
 from desktop.ui.request import RequestForm
 from desktop.ui.theme import named
 
@@ -36,7 +37,12 @@ def form_of(options: StreamOptions) -> RequestForm:
     """The connection bar's form for a recorded stream's options."""
     body = "" if options.body is None else options.body.decode("utf-8", "replace")
     return RequestForm(
-        options.url, options.method, options.headers, body, options.retry_ms
+        options.url,
+        options.method,
+        options.headers,
+        body,
+        options.retry_ms,
+        limits_of(options),
     )
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from desktop.core.options import StreamOptions
+from desktop.ui.limits import LimitsForm, parse_limits
 
-MAX_EVENT_BYTES = 64 << 20  # a 10 MB event is shown whole, not dropped
 _SECRET_WORDS = ("authorization", "cookie", "token", "secret", "key", "password")
 _EVENTS_PATH = "/api/events"
 
@@ -31,6 +31,7 @@ class RequestForm:
     headers: tuple[tuple[str, str], ...] = ()
     body: str = ""
     retry_ms: int | None = None
+    limits: LimitsForm = field(default_factory=LimitsForm)  # "Reconnect & limits"
 
 
 def is_secret(name: str) -> bool:
@@ -89,13 +90,21 @@ def build_options(form: RequestForm, *, comments: bool = True) -> StreamOptions:
             headers.append(("Content-Type", _content_type(form.body)))
     if form.retry_ms is not None and form.retry_ms < 0:
         raise RequestError("retry", "The retry time cannot be negative.")
+    limits = parse_limits(form.limits)
     return StreamOptions(
         url=url,
         method=method,
         headers=tuple(headers),
         body=body,
         retry_ms=form.retry_ms,
-        max_event_bytes=MAX_EVENT_BYTES,
+        max_attempts=limits.max_attempts,
+        close_on=limits.close_on,
+        count=limits.count,
+        max_event_bytes=limits.max_event_bytes,
+        read_timeout=limits.read_timeout,
+        max_backoff_ms=limits.max_backoff_ms,
+        reconnect_on_status=limits.reconnect_on_status,
+        send_last_event_id=limits.send_last_event_id,
         comments=comments,
         raw=True,  # the app counts bytes from raw chunks and drops them
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from desktop.ui.controller import StreamController
@@ -73,9 +74,7 @@ class Viewer:
         if view is not None and not view.handle.running:
             form = view.handle.form
             target = form.url or events_url(url)
-            view.bar.set_form(
-                RequestForm(target, form.method, form.headers, form.body, form.retry_ms)
-            )
+            view.bar.set_form(replace(form, url=target))
             view.bar.connect_button.click()
         if self.jobs.base_url == url:  # a restart on the same port
             self.jobs.reprobe()
