@@ -20,7 +20,10 @@ _BREAK = " \\\n  "  # one option per line, as browsers' "Copy as cURL"
 
 
 def curl_command(options: StreamOptions, last_event_id: str = "") -> str:
-    """The command for one attempt that resumes after ``last_event_id``."""
+    """The command for one attempt that resumes after ``last_event_id`` (none for
+    the naive client, ``send_last_event_id=False``, as the engine sends none)."""
+    if not options.send_last_event_id:
+        last_event_id = ""
     words: list[list[str]] = [["curl", "-N"]]
     # curl infers POST from a body and GET without one; say -X only otherwise.
     inferred = "POST" if options.body is not None else "GET"

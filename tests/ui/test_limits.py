@@ -4,11 +4,14 @@ keep them."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from typing import TYPE_CHECKING
 
 import pytest
 
+from desktop.core.curl import curl_command
+from desktop.core.recording import RecordingReader, RecordingWriter, header_for
 from desktop.core.records import (
     Closed,
     Connecting,
@@ -20,6 +23,7 @@ from desktop.core.records import (
 )
 from desktop.ui.limits import LimitsForm, limits_of, parse_limits
 from desktop.ui.profiles import ProfileBook
+from desktop.ui.recording_bar import form_of
 from desktop.ui.request import RequestError, RequestForm, build_options
 from desktop.ui.session import Phase
 from desktop.ui.settings import Settings
@@ -396,3 +400,26 @@ def test_the_bar_and_a_profile_carry_the_limits_both_ways(
         assert other.tabs.tabText(1).endswith("\N{BULLET}")
 
     drive(loop, scenario(), viewer)
+
+
+def test_a_recording_and_copy_as_curl_keep_the_limits() -> None:
+    limits = LimitsForm(
+        read_timeout="3",
+        max_attempts="2",
+        reconnect_on_status="503",
+        close_on="end",
+        count="7",
+        max_event_size="2 MB",
+        send_last_event_id=False,
+    )
+    options = build_options(RequestForm("http://h/api/events", limits=limits))
+    buffer = io.BytesIO()
+    RecordingWriter(buffer, header_for(options, raw=False, mask=False))
+    header = RecordingReader(io.BytesIO(buffer.getvalue())).header
+    assert header.options == options
+    assert form_of(header.options).limits == limits  # "Connect live" gets them back
+
+    naive = curl_command(options, "41")
+    assert "Last-Event-ID" not in naive and "http://h/api/events" in naive
+    spec = build_options(RequestForm("http://h/api/events"))
+    assert "'Last-Event-ID: 41'" in curl_command(spec, "41")
