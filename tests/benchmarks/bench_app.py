@@ -66,9 +66,11 @@ def _qt() -> tuple[object, object, object]:
     asyncio.set_event_loop(loop)
     viewer = Viewer(None)
     if not os.environ.get("BENCH_DEFAULT_GC"):
+        from desktop.ui import gc_guard
         from desktop.ui.app import tune_gc
 
-        tune_gc()  # as run() does
+        tune_gc()  # as run() does, collections on the GUI thread included
+        gc_guard.install(app)
     viewer.window.resize(1280, 800)
     viewer.window.show()
     return app, loop, viewer
