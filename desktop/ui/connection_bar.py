@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from PySide6.QtCore import QObject
 
 Index = QModelIndex | QPersistentModelIndex
-_LIMITS_TAB = "Reconnect & limits"
+_LIMITS_TAB = "Reconnect && limits"  # && : a tab text's "&" is a mnemonic
 _EDIT = Qt.ItemDataRole.EditRole
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 

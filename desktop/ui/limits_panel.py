@@ -102,6 +102,8 @@ class LimitsPanel(QWidget):
             edit.setPlaceholderText(placeholder)
             edit.setToolTip(tip)
             edit.setClearButtonEnabled(True)
+            edit.setMinimumWidth(110)
+            edit.setMaximumWidth(190)
             edit.textChanged.connect(self.changed)
             caption = QLabel(label)
             caption.setToolTip(tip)
@@ -127,8 +129,8 @@ class LimitsPanel(QWidget):
         last = len(_FIELDS)
         row, col = divmod(last, 2)
         grid.addWidget(self.send_last_event_id, row, col * 3, 1, 3)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(4, 1)
+        grid.setColumnMinimumWidth(2, 90)  # "beyond the spec", or a gap
+        grid.setColumnStretch(6, 1)  # the fields stay compact on a wide window
         grid.setRowStretch(row + 1, 1)
 
     def form(self) -> LimitsForm:

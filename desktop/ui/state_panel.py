@@ -100,7 +100,9 @@ class StatePanel(QFrame):
             "attempt": str(session.attempt) if session.attempt else "—",
             "countdown": "—" if countdown is None else rowtext.seconds(countdown),
             "retry": f"{session.retry_ms:,} ms · {_SOURCES[session.retry_source]}",
-            "last_id": session.last_event_id or "(none: header not sent)",
+            "last_id": session.last_event_id or "(none: header not sent)"
+            if session.options.send_last_event_id  # off: the naive client
+            else f"not sent (option off; last id: {session.last_event_id or 'none'})",
             "status": "—" if session.status is None else str(session.status),
             "bytes": rowtext.human_bytes(session.received_bytes),
             "events": f"{session.events:,}",

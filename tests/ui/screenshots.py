@@ -9,8 +9,8 @@ again (reconnect attempts), a stream that fails with 401.  Files: ``01-live.png`
 ``02-reconnect.png``, ``03-failed.png``, ``04-lab.png`` (the Lab dock after
 three faults; ``04-lab-docked.png`` under the stream tabs, ``04-lab-lesson.png``
 lesson 1 run from the dock), ``07-raw.png`` (the Raw tab on byte-exact reads),
-``08-warnings.png``
-(the notices bar; ``-dark`` before ``.png`` with --dark).
+``08-warnings.png`` (the notices bar), ``12-limits.png`` (the "Reconnect &
+limits" tab; ``-dark`` before ``.png`` with --dark).
 """
 
 from __future__ import annotations
@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         await warnings_scene()
         await profiles_scene(base)
         await rate_scene(base)
+        await limits_scene(base)
         window.close()
 
     async def recording_scene(live: StreamView) -> None:
@@ -387,6 +388,29 @@ def main(argv: list[str] | None = None) -> int:
         window.refresh()
         await shot("11-rate")
         tabs.setCurrentIndex(0)
+
+    async def limits_scene(base: str) -> None:
+        """The "Reconnect & limits" tab of a job stream that closes on ``end``."""
+        from desktop.ui.limits import LimitsForm
+        from desktop.ui.request import RequestForm
+
+        view = window.new_stream()
+        limits = LimitsForm(
+            read_timeout="20",
+            max_attempts="5",
+            max_backoff_ms="30000",
+            reconnect_on_status="502,503,504",
+            close_on="end",
+        )
+        view.bar.set_form(RequestForm(f"{base}/api/events", limits=limits))
+        view.bar.connect_button.click()
+        await asyncio.sleep(2)
+        view.bar.more.setChecked(True)
+        view.bar.tabs.setCurrentWidget(view.bar.limits)
+        window.refresh()
+        await shot("12-limits")
+        view.bar.more.setChecked(False)
+        view.bar.stop_button.click()
 
     async def run() -> None:
         try:

@@ -289,6 +289,11 @@ def test_send_last_event_id_off_reconnects_without_one(
         )
         for view in views:
             viewer.controller.stop(view.handle)
+            view.refresh()
+        last = naive.handle.session.last_event_id
+        shown = naive.state.values["last_id"].text()
+        assert shown == f"not sent (option off; last id: {last})" and last.isdigit()
+        assert spec.state.values["last_id"].text() == spec.handle.session.last_event_id
         naive_rows, spec_rows = await _rows(naive), await _rows(spec)
         naive_ids = [r.last_event_id for r in naive_rows if isinstance(r, Connecting)]
         spec_ids = [r.last_event_id for r in spec_rows if isinstance(r, Connecting)]
