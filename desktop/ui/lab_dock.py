@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from desktop.ui.lab_controller import LabController
 from desktop.ui.lab_lessons import LessonRunner
@@ -22,40 +22,46 @@ from desktop.ui.lessons_panel import LessonsPanel
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from desktop.ui.main_window import MainWindow
+    from desktop.ui.window_api import WindowApi
 
 STREAM_KEEP_PX = 230  # the stream tab keeps its bars and a few timeline rows
 
 
 class LabDock:
-    """The Lab dock at the bottom of the main window."""
+    """The Lab dock at the bottom of the main window.
+
+    ``window`` is the main window as a Qt window (the dock's parent and area),
+    ``api`` the same window's streams (see :mod:`desktop.ui.window_api`).
+    """
 
     def __init__(
-        self, window: MainWindow, restart: Callable[[], Awaitable[None]] | None
+        self,
+        window: QMainWindow,
+        api: WindowApi,
+        restart: Callable[[], Awaitable[None]] | None,
     ) -> None:
         self.window = window
+        self.api = api
         self.dock = QDockWidget("Lab", window)
         self.dock.setObjectName("labDock")
         self.panel = LabPanel()
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         self.dock.hide()
-        self.controller = LabController(
-            self.panel, window.controller, restart, self.dock
-        )
+        self.controller = LabController(self.panel, api.controller, restart, self.dock)
         self.lessons = LessonsPanel()
         self.runner = LessonRunner(
             self.lessons,
-            lambda: window.controller.client,
+            lambda: api.controller.client,
             restart,
-            window.controller.spawn,
+            api.controller.spawn,
             self.controller.show_lesson,
         )
         self.controller.lessons = self.runner
         self.panel.place_lessons(self.lessons)
         self.panel.exportRequested.connect(self.export)
         self.panel.focusToggled.connect(self.focus)
-        window.tabs.currentChanged.connect(lambda _index: self._follow())
+        api.tabs.currentChanged.connect(lambda _index: self._follow())
         self.dock.visibilityChanged.connect(self._shown)
 
     def show(self, on: bool = True) -> None:
@@ -95,7 +101,7 @@ class LabDock:
                 self.panel.focus.setChecked(False)
 
     def _follow(self) -> None:
-        view = self.window.current_view()
+        view = self.api.current_view()
         self.controller.follow(view.handle if view is not None else None)
 
     def export(self) -> None:

@@ -120,7 +120,7 @@ class MainWindow(QMainWindow):
         self._stream_actions: list[QAction] = []
         self._views: list[StreamView] = []
         self._actions()
-        self.prefs = WindowPrefs(self, settings or Settings())
+        self.prefs = WindowPrefs(self, self, settings or Settings())
         self._jobs_offered = self.prefs.restored_docks  # the user chose before
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
@@ -196,7 +196,7 @@ class MainWindow(QMainWindow):
         if self.lab is None:
             from desktop.ui.lab_dock import LabDock
 
-            self.lab = LabDock(self, self.lab_restart)
+            self.lab = LabDock(self, self, self.lab_restart)
             self.lab.dock.visibilityChanged.connect(self.lab_action.setChecked)
         self.lab.show(on)
 
@@ -223,7 +223,7 @@ class MainWindow(QMainWindow):
         if self.recordings is None:
             from desktop.ui.recordings import Recordings  # not needed at start-up
 
-            self.recordings = Recordings(self)
+            self.recordings = Recordings(self, self)
         return getattr(self.recordings, what)(*args)
 
     def _on_view(self, what: str) -> None:

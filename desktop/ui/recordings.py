@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QLabel,
+    QMainWindow,
     QMessageBox,
     QVBoxLayout,
     QWidget,
@@ -57,9 +58,9 @@ if TYPE_CHECKING:
 
     from desktop.core.records import Record
     from desktop.ui.controller import StreamHandle
-    from desktop.ui.main_window import MainWindow
     from desktop.ui.session import Row
     from desktop.ui.stream_view import StreamView
+    from desktop.ui.window_api import WindowApi
 
 RECORDING_FILTER = "Recordings (*.ndjson *.jsonl);;All files (*)"
 CSV_FILTER = "CSV (*.csv)"
@@ -163,10 +164,17 @@ class SaveDialog(QDialog):
 
 
 class Recordings:
-    """The window's File menu actions; one per window, made on first use."""
+    """The window's File menu actions; one per window, made on first use.
 
-    def __init__(self, window: MainWindow, *, native: bool = True) -> None:
+    ``window`` is the main window as a Qt window (dialog parent, status bar),
+    ``api`` the same window's streams (see :mod:`desktop.ui.window_api`).
+    """
+
+    def __init__(
+        self, window: QMainWindow, api: WindowApi, *, native: bool = True
+    ) -> None:
         self.window = window
+        self.api = api
         self.native = native  # tests use Qt's own dialogs, which they can drive
         self.directory = str(Path.home())
         self.dialog: QDialog | None = None  # the dialog in front, for tests
@@ -176,7 +184,7 @@ class Recordings:
     # -- save ----------
 
     def save(self) -> None:
-        view = self.window.current_view()
+        view = self.api.current_view()
         if view is None:
             return
         dialog = SaveDialog(view.handle, self.window)
@@ -244,11 +252,11 @@ class Recordings:
             self.show_error("Cannot open the recording", f"{Path(path).name}: {exc}")
             return None
         header = reader.header
-        controller = self.window.controller
+        controller = self.api.controller
         handle = controller.new_recording_stream(
             header, _batches(reader), form_of(header.options)
         )
-        view = self.window.add_stream(handle)
+        view = self.api.add_stream(handle)
         bar = RecordingBar(header)
         make_read_only(view, bar)
         bar.follow(reader)
@@ -270,7 +278,7 @@ class Recordings:
     def connect_live(self, handle: StreamHandle) -> StreamView:
         """A new live tab for a recording's URL; masked secrets must be re-entered."""
         form = handle.form
-        view = self.window.add_stream(self.window.controller.new_stream(form))
+        view = self.api.add_stream(self.api.controller.new_stream(form))
         if has_masked_secrets(form):
             view.bar.more.setChecked(True)
             view.bar.show_error(
@@ -284,7 +292,7 @@ class Recordings:
     # -- export and curl ----------
 
     def export(self) -> None:
-        view = self.window.current_view()
+        view = self.api.current_view()
         if view is None:
             return
         url = view.handle.session.options.url
@@ -315,7 +323,7 @@ class Recordings:
 
     def copy_curl(self) -> str:
         """Put the current tab's request on the clipboard as a curl command."""
-        view = self.window.current_view()
+        view = self.api.current_view()
         if view is None:
             return ""
         handle = view.handle
@@ -329,7 +337,7 @@ class Recordings:
     # -- plumbing ----------
 
     def _run(self, coro: Coroutine[object, object, None]) -> asyncio.Task[None]:
-        task = self.window.controller.spawn(coro)
+        task = self.api.controller.spawn(coro)
         self.busy = task
         return task
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QApplication, QMenu
+from PySide6.QtWidgets import QApplication, QMainWindow, QMenu
 
 from desktop.ui import payload, theme, window_state
 from desktop.ui.finder import Finder
@@ -21,10 +21,10 @@ from desktop.ui.theme import THEMES
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from desktop.ui.main_window import MainWindow
     from desktop.ui.profile_manager import ProfileManager
     from desktop.ui.settings import Settings
     from desktop.ui.stream_view import StreamView
+    from desktop.ui.window_api import WindowApi
 
 THEME_KEY = "view/theme"
 _STATUS_MS = 4000
@@ -39,14 +39,17 @@ class WindowPrefs(QObject):
     """A child of the window; ``profiles`` exists after :meth:`attach`.
 
     A QObject so that the connection to the application-wide colour scheme
-    signal ends with the window instead of keeping it alive.
+    signal ends with the window instead of keeping it alive. ``window`` is the
+    main window as a Qt window (menus, status bar, geometry), ``api`` the same
+    window's streams (see :mod:`desktop.ui.window_api`).
     """
 
     profiles: ProfileManager
 
-    def __init__(self, window: MainWindow, settings: Settings) -> None:
+    def __init__(self, window: QMainWindow, api: WindowApi, settings: Settings) -> None:
         super().__init__(window)
         self.window = window
+        self.api = api
         self.settings = settings
         self.finders: dict[StreamView, Finder] = {}
         self.theme_choice = theme_choice(settings)
@@ -156,13 +159,13 @@ class WindowPrefs(QObject):
             widget.setToolTip(f"{tip} ({keys})" if keys else tip)
 
     def find(self, *, forward: bool) -> None:
-        view = self.window.current_view()
+        view = self.api.current_view()
         if view is not None and view in self.finders:
             self.finders[view].step(forward=forward)
 
     def copy(self) -> None:
         """Ctrl+C outside a text field: the selected row's data to the clipboard."""
-        view = self.window.current_view()
+        view = self.api.current_view()
         row = view.detail.row if view is not None else None
         if row is None:
             self.status("Select a row to copy its data")
@@ -172,7 +175,7 @@ class WindowPrefs(QObject):
         self.status(f"Copied {len(text.encode('utf-8')):,} bytes of data")
 
     def _bar_intent(self, signal: str) -> None:
-        view = self.window.current_view()
+        view = self.api.current_view()
         if view is not None:
             getattr(view.bar, signal).emit()
 
@@ -211,7 +214,7 @@ class WindowPrefs(QObject):
 
     def save(self) -> None:
         window_state.save_window(self.window, self.settings)
-        view = self.window.current_view()
+        view = self.api.current_view()
         if view is not None:
             window_state.save_view(view, self.settings)
         self.settings.set(THEME_KEY, self.theme_choice)
@@ -220,7 +223,7 @@ class WindowPrefs(QObject):
             self.profiles.close()
 
 
-def _menu(window: MainWindow, title: str) -> QMenu:
+def _menu(window: QMainWindow, title: str) -> QMenu:
     for action in window.menuBar().actions():
         if action.text() == title and action.menu() is not None:
             return action.menu()  # type: ignore[return-value]

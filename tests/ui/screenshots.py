@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         """The reconnecting ticker saved with raw bytes, reopened read-only."""
         from desktop.ui.recordings import Recordings
 
-        recordings = window.recordings = Recordings(window)
+        recordings = window.recordings = Recordings(window, window)
         path = Path(tempfile.mkdtemp()) / "ticker.ndjson"
         await recordings.save_file(live.handle, str(path), raw=True)
         view = recordings.open_file(str(path))

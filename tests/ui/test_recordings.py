@@ -34,7 +34,7 @@ _DISPLAY_VARS = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
 
 
 def _recordings(app: Viewer) -> Recordings:
-    app.window.recordings = Recordings(app.window, native=False)
+    app.window.recordings = Recordings(app.window, app.window, native=False)
     return app.window.recordings
 
 
