@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from desktop.core.decoder import Decoder
 from desktop.core.records import Comment, Error, Event, Notice, RetryField
+from tests.core.cuts import cut, sse_streams
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -77,11 +78,6 @@ def decode(chunks: Iterable[bytes], **kwargs: Any) -> list[Item]:
         items.extend(decoder.feed(chunk))
     decoder.close()
     return norm(items)
-
-
-def cut(data: bytes, cuts: Iterable[int]) -> list[bytes]:
-    bounds = [0, *sorted(set(cuts)), len(data)]
-    return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def all_cuts(data: bytes) -> Iterable[list[bytes]]:
@@ -423,47 +419,7 @@ def test_truncated_sequence_at_end_of_read_followed_by_line_end() -> None:
 
 # -- generated streams against the oracle --------------------------------------
 
-LINES = [
-    b"",
-    b"",
-    b"",
-    b"data: a",
-    b"data:b",
-    b"data",
-    b"data:  c",
-    b"data: \xe2\x82\xac",
-    b"data: \xf0\x9f\x98\x80",
-    b"data: \xff",
-    b"data: \xe2\x82",
-    b"event: e",
-    b"event",
-    b"id: 1",
-    b"id: 22",
-    b"id",
-    b"id: \x00x",
-    b"id:\x00",
-    b"id:3",
-    b"retry: 10",
-    b"retry: 1x",
-    b"retry:  5",
-    b"retry: \xd9\xa1",
-    b": c",
-    b":",
-    b"foo: bar",
-    b"\xef\xbb\xbf",
-    b"data: a\xc2\x85b",
-]
-ENDS = [b"\n", b"\r", b"\r\n"]
-
-streams = st.builds(
-    lambda bom, body, tail: bom + b"".join(body) + tail,
-    st.sampled_from([b"", b"\xef\xbb\xbf"]),
-    st.lists(
-        st.builds(bytes.__add__, st.sampled_from(LINES), st.sampled_from(ENDS)),
-        max_size=40,
-    ),
-    st.sampled_from([b"", b"data: partial", b"id: 9", b"\r"]),
-)
+streams = sse_streams()
 
 
 @SETTINGS

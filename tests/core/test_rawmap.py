@@ -16,6 +16,7 @@ from desktop.core.decoder import Decoder
 from desktop.core.rawmap import Ending, Fate, LineKind, Output, RawMap
 from desktop.core.rawtarget import MappedEvent, events_of, target
 from desktop.core.records import Comment, Event, RetryField
+from tests.core.cuts import BOMS, ENDS, LINES, TAILS, cut, sse_streams
 
 SETTINGS = settings(
     deadline=None,
@@ -24,49 +25,8 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 
-LINES = [
-    b"",
-    b"",
-    b"",
-    b"data: a",
-    b"data:b",
-    b"data",
-    b"data:  c",
-    b"data: \xe2\x82\xac",
-    b"data: \xf0\x9f\x98\x80",
-    b"data: \xff",
-    b"data: \xe2\x82",
-    b"event: e",
-    b"event",
-    b"id: 1",
-    b"id: 22",
-    b"id",
-    b"id: \x00x",
-    b"id:3",
-    b"retry: 10",
-    b"retry: 1x",
-    b"retry: \xd9\xa1",
-    b": c",
-    b":",
-    b"foo: bar",
-    b"\xef\xbb\xbf",
-    b"data: a\xc2\x85b",
-]
-ENDS = [b"\n", b"\r", b"\r\n"]
-streams = st.builds(
-    lambda bom, body, tail: bom + b"".join(body) + tail,
-    st.sampled_from([b"", b"\xef\xbb\xbf", b"\xef\xbb"]),
-    st.lists(
-        st.builds(bytes.__add__, st.sampled_from(LINES), st.sampled_from(ENDS)),
-        max_size=40,
-    ),
-    st.sampled_from([b"", b"data: partial", b"id: 9", b"\r", b"\xe2\x82"]),
-)
-
-
-def cut(data: bytes, cuts: set[int]) -> list[bytes]:
-    bounds = [0, *sorted(c for c in cuts if 0 < c < len(data)), len(data)]
-    return [data[a:b] for a, b in itertools.pairwise(bounds)]
+# Beyond the decoder's: a BOM cut short, a tail ending mid UTF-8 sequence.
+streams = sse_streams([*BOMS, b"\xef\xbb"], [*TAILS, b"\xe2\x82"])
 
 
 def decode(
