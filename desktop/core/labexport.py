@@ -19,6 +19,12 @@ from html import escape
 from typing import TYPE_CHECKING, Protocol
 
 from desktop.core.lanes import Ending, lanes_span
+from desktop.core.lanestyle import (
+    ENDING_COLOURS,
+    INK_COLOURS,
+    LEGEND,
+    REPLAYED_COLOURS,
+)
 from desktop.core.lanetext import gap_label, gap_text, segment_text, tick_text
 
 if TYPE_CHECKING:
@@ -81,20 +87,8 @@ class LabRun:
     created: float = field(default_factory=time.time)
 
 
-COLOURS: dict[Ending, str] = {
-    Ending.OPEN: "#16a34a",
-    Ending.SERVER_CLOSED: "#2563eb",
-    Ending.MID_EVENT: "#ea580c",
-    Ending.TIMEOUT: "#a16207",
-    Ending.NETWORK: "#b91c1c",
-    Ending.NO_CONTENT: "#7c3aed",
-    Ending.STATUS: "#dc2626",
-    Ending.CONTENT_TYPE: "#dc2626",
-    Ending.DONE: "#0f766e",
-    Ending.STOPPED: "#6b7280",
-    Ending.GAVE_UP: "#991b1b",
-    Ending.ERROR: "#db2777",
-}
+# The export is a light page: the light fill of each ending.
+COLOURS: dict[Ending, str] = {e: light for e, (light, _) in ENDING_COLOURS.items()}
 WIDTH = 1100
 LEFT = 10
 BAND = 70
@@ -137,22 +131,12 @@ def render(run: LabRun) -> str:
 
 
 def _legend() -> str:
-    items = [
-        (Ending.OPEN, "open"),
-        (Ending.SERVER_CLOSED, "server closed"),
-        (Ending.MID_EVENT, "cut mid-event"),
-        (Ending.TIMEOUT, "read timeout"),
-        (Ending.STATUS, "HTTP error"),
-        (Ending.NO_CONTENT, "204"),
-        (Ending.NETWORK, "network"),
-        (Ending.ERROR, "browser error"),
-    ]
     spans = "".join(
         f'<span><i class="sw" style="background:{COLOURS[e]}"></i>{escape(t)}</span>'
-        for e, t in items
+        for e, t in LEGEND
     )
     spans += (
-        '<span><i class="sw" style="background:#c2410c;width:3px"></i>'
+        f'<span><i class="sw" style="background:{REPLAYED_COLOURS[0]};width:3px"></i>'
         "replayed from the log</span><span>hatched: the gap, asked · waited</span>"
     )
     return f'<p class="legend">{spans}</p>'
@@ -241,7 +225,7 @@ def _attempt(
         )
     for tick in segment.ticks[:2000]:
         tx = at(tick.at)
-        colour = "#c2410c" if tick.replayed else "#1f2937"
+        colour = REPLAYED_COLOURS[0] if tick.replayed else INK_COLOURS[0]
         y0 = top + BAR_Y - (6 if tick.replayed else 3)
         parts.append(
             f'<line class="{"replayed" if tick.replayed else "tick"}" '

@@ -1,56 +1,46 @@
 """What the lanes' colours and marks mean: the palette by ending and the legend.
 
 `colour`, `ink_colour` and `replayed_colour` are shared by the lanes view (which paints
-them) and `LanesLegend` (which names them), so the two cannot drift apart.
+them) and `LanesLegend` (which names them), so the two cannot drift apart; the
+colours and legend words themselves are desktop/core/lanestyle.py's, which the HTML
+export reads too.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from desktop.core.lanes import Ending
+from desktop.core.lanestyle import (
+    ENDING_COLOURS,
+    INK_COLOURS,
+    LEGEND,
+    REPLAYED_COLOURS,
+)
 from desktop.ui import theme
 
-# How a connection ended -> (light, dark) fill.
-_COLOURS: dict[Ending, tuple[str, str]] = {
-    Ending.OPEN: ("#16a34a", "#22c55e"),
-    Ending.SERVER_CLOSED: ("#2563eb", "#60a5fa"),
-    Ending.MID_EVENT: ("#ea580c", "#fb923c"),
-    Ending.TIMEOUT: ("#a16207", "#facc15"),
-    Ending.NETWORK: ("#b91c1c", "#f87171"),
-    Ending.NO_CONTENT: ("#7c3aed", "#a78bfa"),
-    Ending.STATUS: ("#dc2626", "#ef4444"),
-    Ending.CONTENT_TYPE: ("#dc2626", "#ef4444"),
-    Ending.DONE: ("#0f766e", "#2dd4bf"),
-    Ending.STOPPED: ("#6b7280", "#9ca3af"),
-    Ending.GAVE_UP: ("#991b1b", "#fca5a5"),
-    Ending.ERROR: ("#db2777", "#f472b6"),
-}
-LEGEND: tuple[tuple[Ending, str], ...] = (
-    (Ending.OPEN, "open"),
-    (Ending.SERVER_CLOSED, "server closed"),
-    (Ending.MID_EVENT, "cut mid-event"),
-    (Ending.TIMEOUT, "read timeout"),
-    (Ending.STATUS, "HTTP error"),
-    (Ending.NO_CONTENT, "204"),
-    (Ending.NETWORK, "network"),
-    (Ending.ERROR, "browser error"),
-)
+if TYPE_CHECKING:
+    from desktop.core.lanes import Ending
 
 
 def colour(ending: Ending) -> QColor:
-    light, dark = _COLOURS[ending]
-    return QColor(dark if theme.palette().dark else light)
+    return _themed(ENDING_COLOURS[ending])
 
 
 def ink_colour() -> QColor:
-    return QColor("#e5e7eb" if theme.palette().dark else "#1f2937")
+    return _themed(INK_COLOURS)
 
 
 def replayed_colour() -> QColor:
-    return QColor("#f59e0b" if theme.palette().dark else "#c2410c")
+    return _themed(REPLAYED_COLOURS)
+
+
+def _themed(colours: tuple[str, str]) -> QColor:
+    light, dark = colours
+    return QColor(dark if theme.palette().dark else light)
 
 
 class LanesLegend(QWidget):
