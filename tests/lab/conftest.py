@@ -8,7 +8,6 @@ on its own httpx client through `TestLab`, a LabContext like the app's.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING
 
 import httpx
@@ -16,33 +15,23 @@ import pytest
 
 from desktop.core.lessons import Timing
 from desktop.ui.lab_context import AppLabContext, restart_child
-from desktop.ui.server_child import ServerChild
+from tests.children import start_child, stop_child
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
 
     from desktop.core.lessons import LabContext, LessonResult
     from desktop.core.records import Record
+    from desktop.ui.server_child import ServerChild
 
 SERVER_ARGS = ("--retry", "50", "--ping", "0.2")
 
 
-def start_child(args: tuple[str, ...] = SERVER_ARGS) -> ServerChild:
-    child = ServerChild(args)
-    child.spawn(0)
-    deadline = time.monotonic() + 30
-    while child.url is None:
-        if not child.running or time.monotonic() > deadline:
-            raise RuntimeError(f"server child did not start: {list(child.stderr)}")
-        time.sleep(0.02)
-    return child
-
-
 @pytest.fixture(scope="session")
 def lab_server() -> Iterator[ServerChild]:
-    child = start_child()
+    child = start_child(SERVER_ARGS)
     yield child
-    asyncio.run(child.stop())
+    stop_child(child)
 
 
 class Feed:

@@ -10,10 +10,9 @@ import pytest
 from PySide6.QtCore import Qt
 
 from desktop.core.lessons import LESSONS, Timing
-from desktop.ui import theme
 from desktop.ui.lab_context import AppLabContext, restart_child
 from desktop.ui.lessons_panel import COLUMNS, LessonsPanel
-from desktop.ui.loop import AppLoop
+from tests.qtloop import app_loop
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -22,21 +21,13 @@ if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
     from desktop.core.lessons import LessonResult
+    from desktop.ui.loop import AppLoop
     from desktop.ui.server_child import ServerChild
 
 
 @pytest.fixture
 def loop(qapp: QApplication) -> Iterator[AppLoop]:
-    qapp.setQuitOnLastWindowClosed(False)
-    if not qapp.property("themed"):
-        theme.apply(qapp)
-        qapp.setProperty("themed", True)
-    event_loop = AppLoop(qapp)
-    asyncio.set_event_loop(event_loop)
-    yield event_loop
-    event_loop.run_until_complete(event_loop.shutdown_asyncgens())
-    event_loop.close()
-    asyncio.set_event_loop(None)
+    yield from app_loop(qapp)
 
 
 def test_panel_lists_the_lessons_for_a_newcomer(qtbot: QtBot) -> None:

@@ -15,42 +15,28 @@ from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
-from desktop.ui import theme
-from desktop.ui.loop import AppLoop
 from desktop.ui.request import RequestForm
-from desktop.ui.server_child import ServerChild
 from desktop.ui.viewer import Viewer
+from tests.children import start_child, stop_child
+from tests.qtloop import app_loop
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Iterator
 
     from PySide6.QtWidgets import QApplication
 
+    from desktop.ui.loop import AppLoop
+    from desktop.ui.server_child import ServerChild
     from desktop.ui.stream_view import StreamView
 
 T = TypeVar("T")
 SERVER_ARGS = ("--retry", "200", "--ping", "0.3")
 
 
-def start_child(args: tuple[str, ...] = SERVER_ARGS) -> ServerChild:
-    child = ServerChild(args)
-    child.spawn(0)
-    deadline = time.monotonic() + 30
-    while child.url is None:
-        if not child.running or time.monotonic() > deadline:
-            raise RuntimeError(f"server child did not start: {list(child.stderr)}")
-        time.sleep(0.02)
-    return child
-
-
-def stop_child(child: ServerChild) -> None:
-    asyncio.run(child.stop())
-
-
 @pytest.fixture(scope="session")
 def server() -> Iterator[ServerChild]:
     """One bundled server for the tests that do not break it (lab is reset after)."""
-    child = start_child()
+    child = start_child(SERVER_ARGS)
     yield child
     stop_child(child)
 
@@ -87,16 +73,7 @@ def _test_keyring() -> None:
 
 @pytest.fixture
 def loop(qapp: QApplication) -> Iterator[AppLoop]:
-    qapp.setQuitOnLastWindowClosed(False)
-    if not qapp.property("themed"):
-        theme.apply(qapp)
-        qapp.setProperty("themed", True)
-    event_loop = AppLoop(qapp)
-    asyncio.set_event_loop(event_loop)
-    yield event_loop
-    event_loop.run_until_complete(event_loop.shutdown_asyncgens())
-    event_loop.close()
-    asyncio.set_event_loop(None)
+    yield from app_loop(qapp)
 
 
 def drive(

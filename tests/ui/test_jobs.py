@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 
 from desktop.core.records import Outcome
 from desktop.ui.session import Phase
-from tests.ui.conftest import api_async, drive, start_child, stop_child, until
+from tests.children import start_child, stop_child
+from tests.ui.conftest import api_async, drive, until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -18,14 +18,8 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.ui import theme
 from desktop.ui.session import Phase
-from tests.ui.conftest import (
-    api_async,
-    drive,
-    open_stream,
-    start_child,
-    stop_child,
-    until,
-)
+from tests.children import start_child, stop_child
+from tests.ui.conftest import api_async, drive, open_stream, until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
