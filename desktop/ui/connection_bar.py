@@ -33,10 +33,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.redact import is_secret
 from desktop.ui.limits import parse_limits
 from desktop.ui.limits_panel import LimitsPanel
 from desktop.ui.notices import idle_spin
-from desktop.ui.request import RequestError, RequestForm, is_secret, mask
+from desktop.ui.request import RequestError, RequestForm, mask
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 The connection bar keeps them as the user typed them (an empty field means the
 engine's default), so a half-typed value is never lost; :func:`parse_limits`
-checks them at connect time and raises :class:`~desktop.ui.request.RequestError`
+checks them at connect time and raises :class:`~desktop.ui.form_error.RequestError`
 with a sentence that names the field.  :func:`limits_of` goes the other way, for
 a recording's options.  Backoff and reconnect-on-status are beyond the WHATWG
 spec (a browser has neither); the others are client choices the spec leaves open.
@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from desktop.ui.form_error import RequestError
 
 if TYPE_CHECKING:
     from desktop.core.options import StreamOptions
@@ -116,8 +118,6 @@ def normalized(form: LimitsForm) -> LimitsForm:
 
 
 def _error(field_name: str, message: str) -> ValueError:
-    from desktop.ui.request import RequestError  # request imports this module
-
     return RequestError(field_name, message)
 
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
+from desktop.core.redact import is_secret
 from desktop.ui.limits import LimitsForm, normalized, parse_limits
-from desktop.ui.request import RequestForm, is_secret
+from desktop.ui.request import RequestForm
 
 if TYPE_CHECKING:
     from desktop.ui.settings import Settings

@@ -7,19 +7,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from desktop.core.options import StreamOptions
+from desktop.ui.form_error import RequestError
 from desktop.ui.limits import LimitsForm, parse_limits
 
-_SECRET_WORDS = ("authorization", "cookie", "token", "secret", "key", "password")
 _EVENTS_PATH = "/api/events"
-
-
-class RequestError(ValueError):
-    """The form cannot become a request; ``field`` names the widget to point at."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +23,6 @@ class RequestForm:
     body: str = ""
     retry_ms: int | None = None
     limits: LimitsForm = field(default_factory=LimitsForm)  # "Reconnect & limits"
-
-
-def is_secret(name: str) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
 
 
 def mask(value: str) -> str:

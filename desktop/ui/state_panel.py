@@ -14,8 +14,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.records import DelaySource
+from desktop.core.redact import is_secret
 from desktop.ui import rowtext, theme
-from desktop.ui.request import is_secret, mask
+from desktop.ui.request import mask
 from desktop.ui.session import Phase, StreamSession
 from desktop.ui.theme import named
 
