@@ -5,6 +5,9 @@
   module level (the CLI imports the GUI lazily).
 - ``server`` never imports ``desktop``; ``desktop`` imports ``server`` only in
   ``cli.py``.
+- No import circles among the modules of ``desktop`` and ``server``, counting
+  ``TYPE_CHECKING`` and function-level imports too (a helper types the window
+  it serves against a Protocol rather than importing the window's module).
 
 Checked twice: statically with ``ast`` (every import form, relative ones resolved),
 and at run time by importing the modules in a fresh interpreter and looking at
@@ -200,6 +203,74 @@ def test_desktop_imports_server_only_in_cli() -> None:
 def test_cli_imports_server_only_lazily() -> None:
     paths = [ROOT / "desktop" / "cli.py"]
     assert violations(paths, ("server",), module_level_only=True) == []
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(paths: list[Path]) -> dict[str, set[str]]:
+    """Module -> the modules among ``paths`` it imports, in any scope."""
+    names = {_module_name(p): p for p in paths}
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        found = imports_of(path.read_text(), _package_of(path))
+        graph[name] = {m for m, _, _ in found if m in names and m != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    out: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for dep in sorted(graph[node]):
+            if dep not in index:
+                visit(dep)
+                low[node] = min(low[node], low[dep])
+            elif dep in stack:
+                low[node] = min(low[node], index[dep])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                top = stack.pop()
+                group.append(top)
+                if top == node:
+                    break
+            if len(group) > 1:
+                out.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return out
+
+
+def test_cycle_finder_sees_type_checking_and_indirect_circles() -> None:
+    graph = {
+        "a": {"b"},
+        "b": {"c"},
+        "c": {"a"},  # a -> b -> c -> a
+        "d": {"a"},  # depends on the circle, is not in it
+        "e": set(),
+    }
+    assert cycles(graph) == [["a", "b", "c"]]
+    source = (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import x\n"
+    )
+    assert "desktop.ui.x" in {m for m, _, _ in imports_of(source, "desktop.ui")}
+
+
+def test_no_import_circles() -> None:
+    graph = import_graph(py_files("desktop") + py_files("server"))
+    assert "desktop.ui.main_window" in graph
+    assert cycles(graph) == []
 
 
 # -- at run time ---------------------------------------------------------------
