@@ -130,8 +130,9 @@ class RawLog:
         newest = max(self._by_connection, default=None)
         if newest is not None:
             conn = self._by_connection[newest]
-            conn.before = conn.chunks[-1].data[-1]
-            conn.first_chunk += len(conn.chunks)
+            if conn.chunks:  # a second Clear finds them gone already
+                conn.before = conn.chunks[-1].data[-1]
+                conn.first_chunk += len(conn.chunks)
             conn.start = conn.end
             conn.chunks.clear()
             self._by_connection = {newest: conn}

@@ -71,6 +71,16 @@ def test_clear_forgets_the_bytes_but_not_where_the_connection_is() -> None:
     assert conn.truncated
 
 
+def test_clear_twice_keeps_the_position_and_raises_nothing() -> None:
+    log = RawLog()
+    log.add(chunk(b"abc", 1))
+    log.clear()
+    log.clear()  # Clear pressed again on a quiet stream
+    log.add(chunk(b"de", 1))
+    conn = log.connection(1)
+    assert conn is not None and (conn.start, conn.end, conn.before) == (3, 5, ord("c"))
+
+
 def test_memory_is_bounded_by_the_limit_and_adding_is_constant_time() -> None:
     """4 MB kept of 40 MB received: memory does not grow, time per read does not."""
     limit = 4 << 20
