@@ -3,7 +3,8 @@
 The headers are the engine's own (:func:`desktop.core.stream.request_headers`):
 ``Accept: text/event-stream``, ``Cache-Control: no-cache``, ``Last-Event-ID``
 when there is one, then the user's.  ``-N`` turns off curl's output buffering,
-so events show as they arrive.  Every word is quoted with :func:`shlex.quote`.
+so events show as they arrive; ``-L`` follows redirects, as the engine does.
+Every word is quoted with :func:`shlex.quote`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def curl_command(options: StreamOptions, last_event_id: str = "") -> str:
     the naive client, ``send_last_event_id=False``, as the engine sends none)."""
     if not options.send_last_event_id:
         last_event_id = ""
-    words: list[list[str]] = [["curl", "-N"]]
+    words: list[list[str]] = [["curl", "-N", "-L"]]  # -L: the engine follows redirects
     # curl infers POST from a body and GET without one; say -X only otherwise.
     inferred = "POST" if options.body is not None else "GET"
     if options.method.upper() != inferred:

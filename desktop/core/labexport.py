@@ -26,6 +26,7 @@ from desktop.core.lanestyle import (
     REPLAYED_COLOURS,
 )
 from desktop.core.lanetext import gap_label, gap_text, segment_text, tick_text
+from desktop.core.redact import redact_headers, redact_url
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -115,7 +116,8 @@ def render(run: LabRun) -> str:
         f'<head><meta charset="utf-8" /><title>{escape(run.title)}</title>',
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{escape(run.title)}</h1>",
-        f'<p class="muted">Stream <code>{escape(run.url)}</code> · exported '
+        f'<p class="muted">Stream <code>{escape(redact_url(run.url))}</code>'
+        " · exported "
         f"{escape(time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(run.created)))}"
         "</p>",
         "<h2>Connections in time</h2>",
@@ -315,6 +317,13 @@ def record_line(lane: str, record: Record) -> str:
     fields = {
         f.name: _plain(getattr(record, f.name)) for f in dataclasses.fields(record)
     }
+    # The file is meant for handing out: secrets masked as a recording masks them.
+    url = getattr(record, "url", None)
+    if isinstance(url, str):
+        fields["url"] = redact_url(url)
+    headers = getattr(record, "headers", None)
+    if isinstance(headers, tuple):
+        fields["headers"] = [list(pair) for pair in redact_headers(headers)]
     return json.dumps(
         {"lane": lane, "record": type(record).__name__, **fields}, ensure_ascii=False
     )
@@ -326,7 +335,11 @@ def write_lab_run(run: LabRun, path: Path) -> tuple[Path, Path]:
     ndjson_path = html_path.with_suffix(".ndjson")
     html_path.write_text(render(run), encoding="utf-8")
     with ndjson_path.open("w", encoding="utf-8") as out:
-        header = {"format": "sse-viewer-lab-run", "version": 1, "url": run.url}
+        header = {
+            "format": "sse-viewer-lab-run",
+            "version": 1,
+            "url": redact_url(run.url),
+        }
         out.write(json.dumps(header) + "\n")
         for lane, records in run.records.items():
             for record in records:

@@ -70,6 +70,7 @@ def test_curl_for_a_get_sends_what_the_engine_sends() -> None:
     assert words == [
         "curl",
         "-N",
+        "-L",
         "-H",
         "Accept: text/event-stream",
         "-H",
@@ -97,6 +98,6 @@ def test_curl_for_a_post_quotes_headers_and_body() -> None:
     assert words[words.index("--data-binary") + 1] == body
     assert "Authorization: Bearer s3cr't" in words
     put = StreamOptions("http://h/", method="PUT")
-    assert shlex.split(curl_command(put).replace("\\\n", ""))[2:4] == ["-X", "PUT"]
+    assert shlex.split(curl_command(put).replace("\\\n", ""))[3:5] == ["-X", "PUT"]
     at = StreamOptions("http://h/", method="POST", body=b"@/etc/passwd")
     assert "--data-raw" in curl_command(at)  # never read a local file
