@@ -59,10 +59,11 @@ def redact_url(url: str) -> str:
 def _mask_param(piece: str) -> str:
     """One ``name=value`` of a query, its spelling kept unless it is a secret."""
     name, equals, value = piece.partition("=")
-    if value and _secret_param(unquote_plus(name)):
+    if value and is_secret_param(unquote_plus(name)):
         return f"{name}{equals}{MASK}"
     return piece
 
 
-def _secret_param(name: str) -> bool:
+def is_secret_param(name: str) -> bool:
+    """Whether a query parameter called ``name`` likely holds a credential."""
     return is_secret(name) or name.lower() in _SECRET_PARAMS

@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from desktop.core.redact import is_secret
+from desktop.core.redact import is_secret, is_secret_param
 from desktop.ui.limits import LimitsForm, normalized, parse_limits
 from desktop.ui.request import RequestForm
 
@@ -78,18 +78,43 @@ def public_url(url: str) -> str:
     return _split_query(url)[0]
 
 
+_PASSWORD = "@password"  # the item of a ``user:password@`` URL's password
+
+
+def _authority(url: str) -> tuple[str, str, str]:
+    """``url`` as (scheme + "//", authority, rest); authority "" when none."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return "", "", url
+    cut = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+    return scheme + sep, rest[:cut], rest[cut:]
+
+
+def _split_password(url: str, secrets: dict[str, str], empty_too: bool) -> str:
+    """Move the password of ``user:password@host`` into ``secrets``: the URL
+    keeps ``user:@host`` so :func:`_join_query` knows where it goes back."""
+    start, authority, rest = _authority(url)
+    userinfo, at, host = authority.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not at or not colon or not (password or empty_too):
+        return url
+    secrets[_PASSWORD] = password
+    return f"{start}{user}:@{host}{rest}"
+
+
 def _split_query(url: str, *, empty_too: bool = False) -> tuple[str, dict[str, str]]:
     # Raw string surgery, not parse/urlencode: the other parameters must keep
     # their exact encoding.
+    secrets: dict[str, str] = {}
+    url = _split_password(url, secrets, empty_too)
     head, mark, query = url.partition("?")
     if not mark or not query:
-        return url, {}
+        return url, secrets
     query, hash_mark, fragment = query.partition("#")
-    secrets: dict[str, str] = {}
     parts: list[str] = []
     for part in query.split("&"):
         name, eq, value = part.partition("=")
-        if eq and is_secret(unquote(name)) and (value or empty_too):
+        if eq and is_secret_param(unquote(name)) and (value or empty_too):
             secrets[f"?{unquote(name)}"] = value
             parts.append(f"{name}=")
         else:
@@ -98,6 +123,10 @@ def _split_query(url: str, *, empty_too: bool = False) -> tuple[str, dict[str, s
 
 
 def _join_query(url: str, secrets: dict[str, str]) -> str:
+    start, authority, rest = _authority(url)
+    if _PASSWORD in secrets and ":@" in authority:
+        user, _, host = authority.rpartition(":@")
+        url = f"{start}{user}:{secrets[_PASSWORD]}@{host}{rest}"
     head, mark, query = url.partition("?")
     if not mark or not query:
         return url

@@ -14,7 +14,14 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.ui.keychain import ENV_ALLOW_PLAINTEXT, classify
 from desktop.ui.profile_dialogs import ManageProfilesDialog, SaveProfileDialog
-from desktop.ui.profiles import RECENT_LIMIT, ProfileBook
+from desktop.ui.profiles import (
+    RECENT_LIMIT,
+    ProfileBook,
+    join_secrets,
+    public_url,
+    secret_items,
+    split_secrets,
+)
 from desktop.ui.request import RequestForm
 from desktop.ui.settings import Settings, settings_path
 from desktop.ui.viewer import Viewer
@@ -391,3 +398,20 @@ def test_shortcuts_show_in_the_help_and_tooltips(viewer: Viewer) -> None:
     dialog.close()
     assert "Ctrl+Return" in view.bar.connect_button.toolTip()
     assert "Ctrl+P" in view.filters.pause.toolTip()
+
+
+def test_a_url_password_and_signature_parameters_stay_out_of_the_settings() -> None:
+    url = "https://bob:hunter2@h:8/e?sig=abc&auth=xyz&access_token=t&x=1#f"
+    stored, secrets = split_secrets(RequestForm(url))
+    assert "hunter2" not in stored.url and "abc" not in stored.url
+    assert "xyz" not in stored.url and stored.url.endswith("&x=1#f")
+    assert secrets == {
+        "@password": "hunter2",
+        "?sig": "abc",
+        "?auth": "xyz",
+        "?access_token": "t",
+    }
+    assert secret_items(stored) == ["@password", "?sig", "?auth", "?access_token"]
+    assert join_secrets(stored, secrets).url == url
+    assert public_url(url) == "https://bob:@h:8/e?sig=&auth=&access_token=&x=1#f"
+    assert public_url("http://h/a?b=c") == "http://h/a?b=c"
