@@ -198,6 +198,10 @@ class LabController(QObject):
                 await self.poll_once()
             await asyncio.sleep(POLL_S)
 
+    def _moved(self, lab: object, handle: object) -> bool:
+        """Whether the Lab follows another stream than when a poll began."""
+        return self.lab is not lab or self.handle is not handle
+
     async def poll_once(self) -> None:
         """Published and sent logs of the stream's topic; badges and server lane."""
         lab, handle = self.lab, self.handle
@@ -209,6 +213,8 @@ class LabController(QObject):
                 # Events still in flight are not lost yet: stop short of now.
                 until = time.time() - SETTLE_S
                 published, complete = await lab.published(topic, self._since, until)
+                if self._moved(lab, handle):
+                    return  # the user turned to another stream meanwhile
                 self._collect()  # received up to now, so nothing counts lost early
                 self.published = published
                 self.app.builder.know_published(published)
@@ -227,9 +233,10 @@ class LabController(QObject):
                 )
             else:
                 self.note = NO_LOG_NOTE
-            self.sent = [
-                s for s in await lab.sent(topic) if s.opened >= self._since - 1
-            ]
+            sent = await lab.sent(topic)
+            if self._moved(lab, handle):
+                return
+            self.sent = [s for s in sent if s.opened >= self._since - 1]
             # The server's side of our client only: the naive client's
             # subscriptions would interleave with ours on one lane.
             ours = match_subscriptions(self.app.builder.segments, self.sent)
@@ -237,7 +244,10 @@ class LabController(QObject):
                 [s for s in ours if s is not None], "server, as it saw our client"
             )
             if self.browser_on:
-                self.browser = browser_lane(await lab.browser(), "browser EventSource")
+                observed = await lab.browser()
+                if self._moved(lab, handle):
+                    return
+                self.browser = browser_lane(observed, "browser EventSource")
         except LabError as exc:
             self.note = f"Lab: {exc.message}"
         self.panel.show_badges(

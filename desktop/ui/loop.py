@@ -42,7 +42,13 @@ class AppLoop(qasync.QEventLoop):  # type: ignore[misc]
         """
         super().close()
         timer = self._timer
-        callbacks: dict[int, object] = timer._SimpleTimer__callbacks
+        # A private qasync attribute (pinned <1): if a release renames it, quit
+        # still works and only this clean-up is skipped.
+        callbacks: dict[int, object] | None = getattr(
+            timer, "_SimpleTimer__callbacks", None
+        )
+        if callbacks is None:
+            return
         for timer_id in list(callbacks):
             timer.killTimer(timer_id)
         callbacks.clear()

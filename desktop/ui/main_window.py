@@ -187,7 +187,9 @@ class MainWindow(QMainWindow):
         self.lab_action = QAction("&Lab", self)
         self.lab_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
         self.lab_action.setCheckable(True)
-        self.lab_action.toggled.connect(self.show_lab)
+        # triggered, not toggled: the dock hiding behind a tabbed Jobs dock
+        # unchecks the action, and that must not close the Lab.
+        self.lab_action.triggered.connect(self.show_lab)
         view.addAction(self.lab_action)
         self._stream_actions.append(self.lab_action)  # enabled by attach()
 
