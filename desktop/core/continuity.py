@@ -60,7 +60,7 @@ def check(published: Sequence[Published], received: Sequence[Event]) -> Continui
     """
     position = {p.id: (n, p) for n, p in enumerate(published)}
     first: dict[str, float] = {}  # id -> wall of the first receipt
-    repeated: list[str] = []
+    repeated: dict[str, None] = {}  # an ordered set: ids in order of first repeat
     reordered: list[str] = []
     counted = 0
     latest = -1  # publish position of the latest-published event received so far
@@ -71,8 +71,7 @@ def check(published: Sequence[Published], received: Sequence[Event]) -> Continui
         counted += 1
         n, _ = found
         if event.id in first:
-            if event.id not in repeated:
-                repeated.append(event.id)
+            repeated[event.id] = None
             continue
         first[event.id] = event.wall
         if n < latest:
@@ -85,7 +84,7 @@ def check(published: Sequence[Published], received: Sequence[Event]) -> Continui
         published=len(published),
         received=counted,
         lost=lost,
-        repeated=repeated,
+        repeated=list(repeated),
         reordered=reordered,
         latency_ms=[(first[p.id] - p.published) * 1000 for p in got],
         latency_ids=[p.id for p in got],

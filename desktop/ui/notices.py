@@ -100,8 +100,13 @@ class NoticeRow(QFrame):
         layout.addWidget(self.count)
         layout.addWidget(self.close_button)
         self.close_button.clicked.connect(lambda: self.dismissed.emit(self.key))
+        self._shown: Advice | None = None
 
     def show_advice(self, advice: Advice) -> None:
+        # Called at 4 Hz with a fresh Advice each time: relabel only on a change.
+        if advice == self._shown:
+            return
+        self._shown = advice
         self.title.setText(advice.title)
         self.text.set_full_text(f"{advice.why} {advice.action}")
         self.count.setText(f"\N{MULTIPLICATION SIGN}{advice.count:,}")
