@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+)
 
 from desktop.ui.lab_controller import LabController
 from desktop.ui.lab_lessons import LessonRunner
@@ -45,7 +52,13 @@ class LabDock:
         self.dock = QDockWidget("Lab", window)
         self.dock.setObjectName("labDock")
         self.panel = LabPanel()
-        self.dock.setWidget(self.panel)
+        # Docked under the stream tabs, the panel's minimum height plus the
+        # tab's made the window taller than a 900 px screen: let it scroll.
+        scroll = QScrollArea()
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.dock.setWidget(scroll)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         self.dock.hide()
         self.controller = LabController(self.panel, api.controller, restart, self.dock)
