@@ -100,7 +100,7 @@ def _open(args: list[str]) -> int:
     )
     parser.add_argument("file", help="the recording (.ndjson)")
     options = parser.parse_args(args)
-    from desktop.core.recording import RecordingError, RecordingReader
+    from desktop.core.files.recording import RecordingError, RecordingReader
 
     try:
         RecordingReader.open(options.file).close()

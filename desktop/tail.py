@@ -20,15 +20,19 @@ from typing import TYPE_CHECKING
 import httpx
 import orjson
 
-from desktop.core.options import DEFAULT_MAX_EVENT_BYTES, StreamOptions, check_header
-from desktop.core.records import Closed, Outcome
-from desktop.core.stream import MAX_REDIRECTS, EventStream
+from desktop.core.engine.options import (
+    DEFAULT_MAX_EVENT_BYTES,
+    StreamOptions,
+    check_header,
+)
+from desktop.core.engine.records import Closed, Outcome
+from desktop.core.engine.stream import MAX_REDIRECTS, EventStream
 from desktop.tail_output import PROG, make_emitter
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from desktop.core.records import Record
+    from desktop.core.engine.records import Record
 
 
 def _header(text: str) -> tuple[str, str]:

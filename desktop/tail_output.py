@@ -8,7 +8,7 @@ from typing import IO, TYPE_CHECKING
 
 import orjson
 
-from desktop.core.records import (
+from desktop.core.engine.records import (
     Closed,
     Comment,
     Connecting,
@@ -22,7 +22,7 @@ from desktop.core.records import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from desktop.core.records import Record
+    from desktop.core.engine.records import Record
 
 PROG = "sse-viewer tail"
 

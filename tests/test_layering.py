@@ -310,8 +310,8 @@ def _probe(extra: str = "") -> dict[str, list[str]]:
 
 def test_importing_core_tail_and_cli_loads_no_qt_ui_or_server() -> None:
     result = _probe()
-    assert "desktop.core.stream" in result["imported"]
-    assert "desktop.core.decoder" in result["imported"]
+    assert "desktop.core.engine.stream" in result["imported"]
+    assert "desktop.core.engine.decoder" in result["imported"]
     assert result["loaded"] == []
 
 

@@ -18,19 +18,20 @@ from typing import TYPE_CHECKING
 import httpx
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from desktop.core.stream import EventStream
-from desktop.ui.attempts import AttemptsModel
-from desktop.ui.request import RequestError, RequestForm, build_options
+from desktop.core.engine.stream import EventStream
+from desktop.ui.form_error import RequestError
+from desktop.ui.request import RequestForm, build_options
 from desktop.ui.session import StreamSession
+from desktop.ui.state.attempts import AttemptsModel
 from desktop.ui.tasks import TaskSet
-from desktop.ui.timeline import TimelineModel
+from desktop.ui.timeline.model import TimelineModel
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Coroutine
 
-    from desktop.core.options import StreamOptions
-    from desktop.core.recording import RecordingHeader
-    from desktop.core.records import Record
+    from desktop.core.engine.options import StreamOptions
+    from desktop.core.engine.records import Record
+    from desktop.core.files.recording import RecordingHeader
 
 log = logging.getLogger(__name__)
 FLUSH_MS = 50  # each flush repaints a following view: 20 paints/s at most

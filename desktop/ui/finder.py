@@ -18,7 +18,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QTextEdit
 
 from desktop.ui import theme
-from desktop.ui.timeline import RECORD_ROLE, FilterSpec
+from desktop.ui.timeline.model import RECORD_ROLE, FilterSpec
 
 if TYPE_CHECKING:
     from desktop.ui.stream_view import StreamView

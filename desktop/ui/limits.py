@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from desktop.ui.form_error import RequestError
 
 if TYPE_CHECKING:
-    from desktop.core.options import StreamOptions
+    from desktop.core.engine.options import StreamOptions
 
 APP_MAX_EVENT_BYTES = 64 << 20  # the app's default: a 10 MB event is shown whole
 MAX_EVENT_SIZE_CAP = 1 << 30  # one event held in memory: 1 GB is plenty

@@ -30,10 +30,10 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from desktop.ui.controller import StreamController, StreamHandle
-    from desktop.ui.jobs_controller import JobsController
-    from desktop.ui.jobs_panel import JobsPanel
-    from desktop.ui.lab_dock import LabDock
-    from desktop.ui.recordings import Recordings
+    from desktop.ui.jobs.controller import JobsController
+    from desktop.ui.jobs.panel import JobsPanel
+    from desktop.ui.lab.dock import LabDock
+    from desktop.ui.recordings.actions import Recordings
     from desktop.ui.stream_view import StreamView
 
 REFRESH_MS = 250
@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
 
     def attach(self, controller: StreamController, jobs: JobsController) -> None:
         """Give the window its controllers: streams and jobs work from now on."""
-        from desktop.ui.jobs_panel import JobsPanel  # imports the HTTP client
+        from desktop.ui.jobs.panel import JobsPanel  # imports the HTTP client
 
         self.controller, self.jobs = controller, jobs
         self.jobs_panel = JobsPanel(jobs.model)
@@ -196,14 +196,14 @@ class MainWindow(QMainWindow):
     def show_lab(self, on: bool = True) -> None:
         """View → Lab: built on first use (it imports the lanes view)."""
         if self.lab is None:
-            from desktop.ui.lab_dock import LabDock
+            from desktop.ui.lab.dock import LabDock
 
             self.lab = LabDock(self, self, self.lab_restart)
             self.lab.dock.visibilityChanged.connect(self.lab_action.setChecked)
         self.lab.show(on)
 
     def _file_menu(self) -> None:
-        """File: recordings, export, copy as curl (desktop/ui/recordings.py)."""
+        """File: recordings, export, copy as curl (desktop/ui/recordings/actions.py)."""
         bar = self.menuBar()
         menu = QMenu("&File", self)
         bar.insertMenu(bar.actions()[0], menu)
@@ -223,7 +223,9 @@ class MainWindow(QMainWindow):
     def file_action(self, what: str, *args: str) -> object:
         """Run a :class:`Recordings` method (``open_file`` with a path, …)."""
         if self.recordings is None:
-            from desktop.ui.recordings import Recordings  # not needed at start-up
+            from desktop.ui.recordings.actions import (
+                Recordings,  # not needed at start-up
+            )
 
             self.recordings = Recordings(self, self)
         return getattr(self.recordings, what)(*args)

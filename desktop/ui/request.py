@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from desktop.core.options import StreamOptions
+from desktop.core.engine.options import StreamOptions
 from desktop.ui.form_error import RequestError
 from desktop.ui.limits import LimitsForm, parse_limits
 
@@ -39,8 +39,8 @@ def check_url(url: str) -> str:
     """The URL, trimmed (``http://`` added if it has no scheme), as the engine
     accepts it; the engine's own check says what is wrong, before any request."""
     # Imported here, at connect time: the window is built before httpx is loaded.
-    from desktop.core.errors import BadURLError
-    from desktop.core.stream import check_url as engine_check
+    from desktop.core.engine.errors import BadURLError
+    from desktop.core.engine.stream import check_url as engine_check
 
     url = url.strip()
     if not url:

@@ -14,11 +14,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from desktop.core.advice import Advisor
-from desktop.core.options import DEFAULT_RETRY_MS
-from desktop.core.rates import RateSeries
-from desktop.core.rawlog import RawLog
-from desktop.core.records import (
+from desktop.core.engine.options import DEFAULT_RETRY_MS
+from desktop.core.engine.records import (
     Closed,
     Comment,
     Connecting,
@@ -32,12 +29,15 @@ from desktop.core.records import (
     Reconnecting,
     RetryField,
 )
+from desktop.core.insight.advice import Advisor
+from desktop.core.insight.rates import RateSeries
+from desktop.core.raw.log import RawLog
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from desktop.core.options import StreamOptions
-    from desktop.core.records import Record
+    from desktop.core.engine.options import StreamOptions
+    from desktop.core.engine.records import Record
 
 Row = (
     Event

@@ -19,17 +19,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.ui import rowtext
-from desktop.ui.attempts import AttemptsView
-from desktop.ui.connection_bar import ConnectionBar
-from desktop.ui.detail import DetailPane
-from desktop.ui.filter_bar import FilterBar
-from desktop.ui.notices import NoticesBar
-from desktop.ui.rate_tab import RateTab
-from desktop.ui.raw_view import RawView
-from desktop.ui.state_panel import StatePanel
+from desktop.ui import row_text
+from desktop.ui.connect.bar import ConnectionBar
+from desktop.ui.rate.tab import RateTab
+from desktop.ui.raw.view import RawView
+from desktop.ui.state.attempts import AttemptsView
+from desktop.ui.state.notices import NoticesBar
+from desktop.ui.state.panel import StatePanel
 from desktop.ui.theme import named
-from desktop.ui.timeline import COLUMNS, RECORD_ROLE, FilterSpec, TimelineFilter
+from desktop.ui.timeline.detail import DetailPane
+from desktop.ui.timeline.filter_bar import FilterBar
+from desktop.ui.timeline.model import COLUMNS, RECORD_ROLE, FilterSpec, TimelineFilter
 
 if TYPE_CHECKING:
     from desktop.ui.controller import StreamController, StreamHandle
@@ -220,7 +220,7 @@ class StreamView(QWidget):
 
     def _connection(self) -> int | None:
         row = self.detail.row
-        number = rowtext.connection(row) if row is not None else None
+        number = row_text.connection(row) if row is not None else None
         return number if number is not None else (self.handle.session.attempt or None)
 
     def _reselect(self, row: Row) -> None:

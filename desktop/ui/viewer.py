@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from desktop.ui.controller import StreamController
-from desktop.ui.jobs_controller import JobsController
+from desktop.ui.jobs.controller import JobsController
 from desktop.ui.main_window import MainWindow
 from desktop.ui.request import RequestForm, events_url
 

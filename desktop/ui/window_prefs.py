@@ -13,15 +13,16 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu
 
-from desktop.ui import payload, theme, window_state
+from desktop.ui import theme, window_state
 from desktop.ui.finder import Finder
 from desktop.ui.shortcuts import ShortcutsDialog, keys_text
 from desktop.ui.theme import THEMES
+from desktop.ui.timeline import payload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from desktop.ui.profile_manager import ProfileManager
+    from desktop.ui.profiles.manager import ProfileManager
     from desktop.ui.settings import Settings
     from desktop.ui.stream_view import StreamView
     from desktop.ui.window_api import WindowApi
@@ -117,7 +118,7 @@ class WindowPrefs(QObject):
         self.actions["shortcuts"] = shortcuts
 
     def attach(self) -> None:
-        from desktop.ui.profile_manager import ProfileManager  # starts the keychain
+        from desktop.ui.profiles.manager import ProfileManager  # starts the keychain
 
         self.profiles = ProfileManager(self.settings, parent=self.window)
         self.profiles.messageShown.connect(self.status)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from desktop.ui.timeline import COLUMNS
+from desktop.ui.timeline.model import COLUMNS
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMainWindow, QSplitter

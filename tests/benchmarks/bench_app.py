@@ -130,7 +130,8 @@ async def _warm_up(viewer: object, url: str) -> None:
 def child_ingest(url: str, count: int) -> dict[str, object]:
     _app, loop, viewer = _qt()
     from desktop.ui.session import Phase
-    from tests.ui.conftest import open_stream
+
+    from app_driver import open_stream
 
     async def main() -> dict[str, object]:
         await _warm_up(viewer, url)
@@ -154,7 +155,7 @@ def child_ingest(url: str, count: int) -> dict[str, object]:
 
 def child_steady(url: str, seconds: float) -> dict[str, object]:
     _app, loop, viewer = _qt()
-    from tests.ui.conftest import open_stream
+    from app_driver import open_stream
 
     async def main() -> dict[str, object]:
         await _warm_up(viewer, url)
@@ -195,7 +196,7 @@ def child_rate_plot(url: str, phase_s: float) -> dict[str, object]:
     built before measuring: its one-off import is not a per-frame cost.
     """
     _app, loop, viewer = _qt()
-    from tests.ui.conftest import open_stream
+    from app_driver import open_stream
 
     async def main() -> dict[str, object]:
         await _warm_up(viewer, url)
@@ -237,7 +238,7 @@ def child_memory(base_url: str) -> dict[str, object]:
     from desktop.ui.session import Phase
 
     _app, loop, viewer = _qt()
-    from tests.ui.conftest import open_stream
+    from app_driver import open_stream
 
     def ticker(count: int) -> str:
         return f"{base_url}/api/ticker?rate=0&size=100&count={count}"
@@ -302,8 +303,8 @@ async def watch_first_paint(viewer: object, marks: dict[str, float], t0: float) 
     """Start the app as run() does and note when the timeline paints an event."""
     from PySide6.QtCore import QEvent, QObject
 
-    from desktop.core.records import Event
-    from desktop.ui.timeline import RECORD_ROLE
+    from desktop.core.engine.records import Event
+    from desktop.ui.timeline.model import RECORD_ROLE
 
     viewer.start()  # type: ignore[attr-defined]
     view = viewer.window.current_view()  # type: ignore[attr-defined]

@@ -68,10 +68,10 @@ from httpx_sse import aconnect_sse
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder
 
 import desktop
-from desktop.core.decoder import Decoder
-from desktop.core.options import StreamOptions
-from desktop.core.records import Error, Event
-from desktop.core.stream import EventStream
+from desktop.core.engine.decoder import Decoder
+from desktop.core.engine.options import StreamOptions
+from desktop.core.engine.records import Error, Event
+from desktop.core.engine.stream import EventStream
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator, Sequence

@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from desktop.core.engine.options import StreamOptions
+from desktop.core.engine.records import Closed, Event, Outcome
+from desktop.core.engine.stream import EventStream
 from desktop.core.jobs import (
     JobEnd,
     JobsAPIError,
@@ -17,16 +20,14 @@ from desktop.core.jobs import (
     StatusUpdate,
     parse_update,
 )
-from desktop.core.options import StreamOptions
-from desktop.core.records import Closed, Event, Outcome
-from desktop.core.stream import EventStream
-from tests.rawserver import RawServer, respond
-from tests.server.liveserver import fast, start
+
+from liveserver import fast, start
+from rawserver import RawServer, respond
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from tests.server.liveserver import LiveServer
+    from liveserver import LiveServer
 
 
 @pytest.fixture(scope="module")

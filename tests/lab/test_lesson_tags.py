@@ -15,19 +15,20 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from conftest import table
 
-from desktop.core.labclient import EVENTS_TOPIC, LabClient
-from desktop.core.lessons import LESSONS, Timing
-from desktop.core.options import StreamOptions
-from desktop.core.records import Closed, Connecting, Event, Open, Reconnecting
-from desktop.core.stream import EventStream
-from desktop.ui.lab_context import AppLabContext, restart_child
+from desktop.core.engine.options import StreamOptions
+from desktop.core.engine.records import Closed, Connecting, Event, Open, Reconnecting
+from desktop.core.engine.stream import EventStream
+from desktop.core.lab.client import EVENTS_TOPIC, LabClient
+from desktop.core.lab.lessons.catalog import LESSONS, Timing
+from desktop.ui.lab.context import AppLabContext, restart_child
+
+from lesson_runs import table
 
 if TYPE_CHECKING:
-    from desktop.core.labclient import SentLog
-    from desktop.core.lessons import LessonResult
-    from desktop.core.records import Record
+    from desktop.core.engine.records import Record
+    from desktop.core.lab.client import SentLog
+    from desktop.core.lab.lessons.catalog import LessonResult
     from desktop.ui.server_child import ServerChild
 
 pytestmark = pytest.mark.timeout(120)

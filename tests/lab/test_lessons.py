@@ -10,15 +10,16 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from conftest import run_lesson, table
 
-from desktop.core import lesson_connection, lesson_status
-from desktop.core.lesson_run import lesson_runner
-from desktop.core.lessons import LESSONS, Timing
-from desktop.ui.lab_context import AppLabContext, restart_child
+from desktop.core.lab.lessons import connection, status
+from desktop.core.lab.lessons.catalog import LESSONS, Timing
+from desktop.core.lab.lessons.run import lesson_runner
+from desktop.ui.lab.context import AppLabContext, restart_child
+
+from lesson_runs import run_lesson, table
 
 if TYPE_CHECKING:
-    from desktop.core.lessons import LessonResult
+    from desktop.core.lab.lessons.catalog import LessonResult
     from desktop.ui.server_child import ServerChild
 
 pytestmark = pytest.mark.timeout(90)
@@ -48,7 +49,7 @@ def test_ten_lessons_in_order() -> None:
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.key for lesson in LESSONS])
 def test_lesson_passes(lab_server: ServerChild, lesson: object) -> None:
-    from desktop.core.lessons import Lesson
+    from desktop.core.lab.lessons.catalog import Lesson
 
     assert isinstance(lesson, Lesson)
     result, feed = run_lesson(lab_server, lesson.run)
@@ -67,7 +68,7 @@ def test_lesson_passes(lab_server: ServerChild, lesson: object) -> None:
 def test_naive_client_fails_the_resume_and_loses_events(
     lab_server: ServerChild,
 ) -> None:
-    naive = lesson_runner("drop", lesson_connection.drop, {"send_last_event_id": False})
+    naive = lesson_runner("drop", connection.drop, {"send_last_event_id": False})
     result, _ = run_lesson(lab_server, naive)
     assert not result.passed
     assert not check(result, "The reconnect sends Last-Event-ID")
@@ -77,7 +78,7 @@ def test_naive_client_fails_the_resume_and_loses_events(
 
 
 def test_a_cut_with_a_naive_client_loses_the_resume(lab_server: ServerChild) -> None:
-    naive = lesson_runner("cut", lesson_connection.cut, {"send_last_event_id": False})
+    naive = lesson_runner("cut", connection.cut, {"send_last_event_id": False})
     result, _ = run_lesson(lab_server, naive)
     assert not check(result, "The reconnect sends Last-Event-ID")
     assert check(result, "The partial event is discarded")
@@ -86,7 +87,7 @@ def test_a_cut_with_a_naive_client_loses_the_resume(lab_server: ServerChild) -> 
 def test_without_a_read_timeout_the_stall_lesson_fails(
     lab_server: ServerChild,
 ) -> None:
-    no_timeout = lesson_runner("stall", lesson_connection.stall, {"read_timeout": None})
+    no_timeout = lesson_runner("stall", connection.stall, {"read_timeout": None})
     timing = Timing.fast()
     result, _ = run_lesson(lab_server, no_timeout, timing)
     assert not result.passed
@@ -97,7 +98,7 @@ def test_a_client_that_retries_503_fails_the_give_up_line(
     lab_server: ServerChild,
 ) -> None:
     eager = lesson_runner(
-        "503", lesson_status.status_503, {"reconnect_on_status": frozenset({503})}
+        "503", status.status_503, {"reconnect_on_status": frozenset({503})}
     )
     result, _ = run_lesson(lab_server, eager)
     assert not result.passed, table(result)

@@ -9,10 +9,11 @@ import httpx
 import pytest
 from PySide6.QtCore import Qt
 
-from desktop.core.lessons import LESSONS, Timing
-from desktop.ui.lab_context import AppLabContext, restart_child
-from desktop.ui.lessons_panel import COLUMNS, LessonsPanel
-from tests.qtloop import app_loop
+from desktop.core.lab.lessons.catalog import LESSONS, Timing
+from desktop.ui.lab.context import AppLabContext, restart_child
+from desktop.ui.lab.lessons_panel import COLUMNS, LessonsPanel
+
+from qtloop import app_loop
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
     from pytestqt.qtbot import QtBot
 
-    from desktop.core.lessons import LessonResult
+    from desktop.core.lab.lessons.catalog import LessonResult
     from desktop.ui.loop import AppLoop
     from desktop.ui.server_child import ServerChild
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
 from liveserver import FAST, LiveServer, start
 
 if TYPE_CHECKING:

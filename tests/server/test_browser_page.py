@@ -17,14 +17,15 @@ import time
 from typing import TYPE_CHECKING
 
 import httpx
+
 from liveserver import fast
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from liveserver import LiveServer
-
     from server.settings import Settings
+
+    from liveserver import LiveServer
 
 CHROMIUM_FLAGS = (
     "--headless",

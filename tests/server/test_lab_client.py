@@ -1,4 +1,4 @@
-"""desktop.core.labclient against the real server: every call, and readable errors."""
+"""desktop.core.lab.client against the real server: every call, and readable errors."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from liveserver import fast
 
-from desktop.core.labclient import (
+from desktop.core.lab.client import (
     EVENTS_TOPIC,
     LAB_TAG_HEADER,
     LabClient,
@@ -20,12 +19,14 @@ from desktop.core.labclient import (
     tagged_url,
 )
 
+from liveserver import fast
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
-    from liveserver import LiveServer
-
     from server.settings import Settings
+
+    from liveserver import LiveServer
 
 pytestmark = pytest.mark.anyio
 

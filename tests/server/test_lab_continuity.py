@@ -16,16 +16,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from desktop.core.continuity import check
-from desktop.core.labclient import EVENTS_TOPIC, LabClient
-from desktop.core.options import StreamOptions
-from desktop.core.records import Connecting, Event, Open, Reconnecting, Record
-from desktop.core.stream import EventStream
+from desktop.core.engine.options import StreamOptions
+from desktop.core.engine.records import Connecting, Event, Open, Reconnecting, Record
+from desktop.core.engine.stream import EventStream
+from desktop.core.lab.client import EVENTS_TOPIC, LabClient
+from desktop.core.lab.continuity import check
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     import httpx
+
     from liveserver import LiveServer
 
 pytestmark = pytest.mark.anyio

@@ -7,16 +7,17 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from liveserver import fast, items_of
 
 from server.auth import redact_query
+
+from liveserver import fast, items_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from liveserver import LiveServer
-
     from server.settings import Settings
+
+    from liveserver import LiveServer
 
 pytestmark = pytest.mark.anyio
 TOKEN = "s3cret-t0ken"

@@ -11,17 +11,18 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from liveserver import fast
 
 from server.runner import bind
 from server.tcp import USER_TIMEOUT_MS
 
+from liveserver import fast
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from liveserver import LiveServer
-
     from server.settings import Settings
+
+    from liveserver import LiveServer
 
 pytestmark = pytest.mark.anyio
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
+
 from liveserver import fast, start
 
 if TYPE_CHECKING:

@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
 from liveserver import events_only, fast, items_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from liveserver import Item, LiveServer
-
     from server.settings import Settings
+
+    from liveserver import Item, LiveServer
 
 pytestmark = pytest.mark.anyio
 

@@ -11,17 +11,18 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from liveserver import Parser, events_only, fast, items_of
 
 from server.subscriptions import Hub, SentLog, Subscription
 from server.ticker import TickIds
 
+from liveserver import Parser, events_only, fast, items_of
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from liveserver import Item, LiveServer
-
     from server.settings import Settings
+
+    from liveserver import Item, LiveServer
 
 pytestmark = pytest.mark.anyio
 

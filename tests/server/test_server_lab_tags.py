@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from liveserver import Item, Parser, events_only, items_of
 
 from server.faults import MAX_TAGS, LabState
+
+from liveserver import Item, Parser, events_only, items_of
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator

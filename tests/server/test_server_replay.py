@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+
 from liveserver import FAST, Item, events_only, fast, items_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from liveserver import LiveServer
-
     from server.settings import Settings
+
+    from liveserver import LiveServer
 
 pytestmark = pytest.mark.anyio
 

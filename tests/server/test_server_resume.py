@@ -7,6 +7,7 @@ import random
 
 import httpx
 import pytest
+
 from liveserver import Item, Parser, events_only
 
 pytestmark = pytest.mark.anyio

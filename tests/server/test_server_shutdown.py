@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+
 from liveserver import Item, Parser, fast, start
 
 pytestmark = pytest.mark.anyio

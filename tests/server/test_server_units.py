@@ -6,7 +6,6 @@ import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
-from liveserver import Parser, fast
 
 from server.broker import MemoryBroker, StoredEvent
 from server.encoding import Identity
@@ -15,6 +14,8 @@ from server.response import EventStreamResponse
 from server.subscriptions import Ending, Hub, Subscription
 from server.ticker import Ticker, tick_data, tick_frames
 from server.wire import comment_frame, event_frame, retry_frame
+
+from liveserver import Parser, fast
 
 if TYPE_CHECKING:
     import httpx

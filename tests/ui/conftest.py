@@ -7,30 +7,23 @@ the child process the app itself starts (``ServerChild``), with short retry/ping
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
-import urllib.request
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import pytest
 
-from desktop.ui.request import RequestForm
 from desktop.ui.viewer import Viewer
-from tests.children import start_child, stop_child
-from tests.qtloop import app_loop
+
+from app_driver import SERVER_ARGS, api, drive
+from children import start_child, stop_child
+from qtloop import app_loop
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine, Iterator
+    from collections.abc import Iterator
 
     from PySide6.QtWidgets import QApplication
 
     from desktop.ui.loop import AppLoop
     from desktop.ui.server_child import ServerChild
-    from desktop.ui.stream_view import StreamView
-
-T = TypeVar("T")
-SERVER_ARGS = ("--retry", "200", "--ping", "0.3")
 
 
 @pytest.fixture(scope="session")
@@ -48,19 +41,6 @@ def base(server: ServerChild) -> Iterator[str]:
     api(server.url, "POST", "/api/lab/reset")
 
 
-def api(base: str, method: str, path: str, body: object = None) -> object:
-    """A blocking call to the server (from tests only, outside the loop)."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base + path, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read() or b"null")
-
-
-async def api_async(base: str, method: str, path: str, body: object = None) -> object:
-    return await asyncio.to_thread(api, base, method, path, body)
-
-
 @pytest.fixture(autouse=True)
 def _test_keyring() -> None:
     """No test touches the user's keyring: keyring's "none found" backend,
@@ -76,40 +56,6 @@ def loop(qapp: QApplication) -> Iterator[AppLoop]:
     yield from app_loop(qapp)
 
 
-def drive(
-    loop: AppLoop,
-    coro: Coroutine[object, object, T],
-    app: Viewer | None = None,
-    limit_s: float = 30,
-) -> T:
-    """Run ``coro`` on the loop; shut ``app`` down inside the same run.
-
-    qasync's run_until_complete processes Qt events once more after the loop
-    stopped; a stream task stepped then has no running loop (anyio fails), so
-    every task must be gone before it returns.
-    """
-
-    async def guarded() -> T:
-        try:
-            return await asyncio.wait_for(coro, limit_s)
-        finally:
-            if app is not None:
-                await app.shutdown()
-
-    result: T = loop.run_until_complete(guarded())
-    return result
-
-
-async def until(
-    predicate: Callable[[], object], limit_s: float = 10.0, what: str = ""
-) -> None:
-    deadline = time.monotonic() + limit_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {limit_s} s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
 @pytest.fixture
 def viewer(loop: AppLoop) -> Iterator[Viewer]:
     """The app without a bundled child: tests open streams on the shared server."""
@@ -119,11 +65,3 @@ def viewer(loop: AppLoop) -> Iterator[Viewer]:
     drive(loop, app.shutdown())  # normally done already, by drive(..., app)
     app.window.close()
     app.window.deleteLater()
-
-
-def open_stream(app: Viewer, url: str, **form: object) -> StreamView:
-    """What a user does: new tab, type the URL, Connect (call inside the loop)."""
-    view = app.window.add_stream(app.controller.new_stream())
-    view.bar.set_form(RequestForm(url, **form))  # type: ignore[arg-type]
-    view.bar.connect_button.click()
-    return view

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from desktop.ui.server_child import ServerChild
 
 if TYPE_CHECKING:
-    from desktop.ui.lab_dock import LabDock
+    from desktop.ui.lab.dock import LabDock
     from desktop.ui.stream_view import StreamView
 
 _ROOT = str(Path(__file__).resolve().parents[2])  # for tests.rawserver
@@ -69,11 +69,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from desktop.core.records import Event, Notice, Reconnecting
+    from desktop.core.engine.records import Event, Notice, Reconnecting
     from desktop.ui import theme
     from desktop.ui.loop import AppLoop
     from desktop.ui.request import RequestForm
-    from desktop.ui.timeline import RECORD_ROLE
+    from desktop.ui.timeline.model import RECORD_ROLE
     from desktop.ui.viewer import Viewer
 
     app = QApplication(sys.argv[:1])
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
 
     async def recording_scene(live: StreamView) -> None:
         """The reconnecting ticker saved with raw bytes, reopened read-only."""
-        from desktop.ui.recordings import Recordings
+        from desktop.ui.recordings.actions import Recordings
 
         recordings = window.recordings = Recordings(window, window)
         path = Path(tempfile.mkdtemp()) / "ticker.ndjson"
@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
 
     async def lesson_in_dock(lab: LabDock) -> None:
         """Lesson 1 run from the dock's own lessons panel: checklist and lanes."""
-        from desktop.core.lessons import LESSONS
+        from desktop.core.lab.lessons.catalog import LESSONS
 
         runner, panel = lab.runner, lab.lessons
         lab.panel.naive.setChecked(False)
@@ -262,9 +262,9 @@ def main(argv: list[str] | None = None) -> int:
 
     async def lessons_scene(base: str) -> None:
         """The lessons panel after lesson 1 ran on the app's client (human timings)."""
-        from desktop.core.lessons import LESSONS
-        from desktop.ui.lab_context import AppLabContext, restart_child
-        from desktop.ui.lessons_panel import LessonsPanel
+        from desktop.core.lab.lessons.catalog import LESSONS
+        from desktop.ui.lab.context import AppLabContext, restart_child
+        from desktop.ui.lab.lessons_panel import LessonsPanel
 
         panel = LessonsPanel()
         panel.setWindowTitle("Guided lessons")

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 from desktop.ui.server_child import ServerChild
 from desktop.ui.session import Phase
-from desktop.ui.timeline import RECORD_ROLE
+from desktop.ui.timeline.model import RECORD_ROLE
 from desktop.ui.viewer import Viewer
-from tests.ui.conftest import SERVER_ARGS, drive, until
+
+from app_driver import SERVER_ARGS, drive, until
 
 if TYPE_CHECKING:
     from desktop.ui.loop import AppLoop

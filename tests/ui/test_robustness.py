@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 import pytest
 from PySide6.QtCore import QTimer
 
-from desktop.core.records import Event
+from desktop.core.engine.records import Event
 from desktop.ui.session import Phase
-from desktop.ui.timeline import RECORD_ROLE, SIZE
-from tests.rawserver import RawServer, free_port, respond, sse
-from tests.ui.conftest import api_async, drive, open_stream, until
+from desktop.ui.timeline.model import RECORD_ROLE, SIZE
+
+from app_driver import api_async, drive, open_stream, until
+from rawserver import RawServer, free_port, respond, sse
 
 if TYPE_CHECKING:
     from desktop.ui.loop import AppLoop

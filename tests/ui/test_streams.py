@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from desktop.core.records import (
+from desktop.core.engine.records import (
     Closed,
     Connecting,
     Event,
@@ -18,8 +18,9 @@ from desktop.core.records import (
     RetryField,
 )
 from desktop.ui.session import Phase
-from tests.rawserver import RawServer, sse
-from tests.ui.conftest import api_async, drive, open_stream, until
+
+from app_driver import api_async, drive, open_stream, until
+from rawserver import RawServer, sse
 
 if TYPE_CHECKING:
     from desktop.ui.loop import AppLoop

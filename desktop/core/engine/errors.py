@@ -1,0 +1,118 @@
+"""One exception tree for the engine; stream.py maps httpx errors into it, once.
+
+StreamError                 an attempt failed; ``outcome`` says how
+├── BadURLError             cannot be parsed, or not http/https      (stop, failed)
+├── NetworkError            refused, reset, DNS, protocol error      (reconnect)
+│   └── ReadTimeoutError    no byte within the read timeout          (reconnect)
+├── RedirectError           redirect loop or too many redirects      (stop, failed)
+├── HTTPStatusError         a status other than 200 and 204          (stop, failed)
+├── ContentTypeError        200 but not text/event-stream            (stop, failed)
+└── NoContentError          204: the server says stop                (stop)
+InvalidTransition           a state machine was asked an illegal move (a bug)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from desktop.core.engine.records import Outcome
+
+if TYPE_CHECKING:
+    from enum import Enum
+
+
+class StreamError(Exception):
+    """An attempt ended without (or after) a usable response."""
+
+    outcome: Outcome = Outcome.NETWORK
+    status: int | None = None  # the response's status, when there was one
+    retry_after_ms: int | None = None  # the response's Retry-After, when given
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class BadURLError(StreamError):
+    outcome = Outcome.BAD_URL
+
+    def __init__(self, url: str, detail: str) -> None:
+        super().__init__(f"bad URL {url!r}: {detail}")
+        self.url = url
+        self.detail = detail
+
+
+class ServerClosedError(StreamError):
+    outcome = Outcome.EOF
+
+    def __init__(self, discarded: bool) -> None:
+        note = " (an unfinished event was discarded)" if discarded else ""
+        super().__init__(f"server closed the stream{note}")
+        self.discarded = discarded
+
+
+class NetworkError(StreamError):
+    outcome = Outcome.NETWORK
+
+
+class ReadTimeoutError(NetworkError):
+    outcome = Outcome.TIMEOUT
+
+    def __init__(self, seconds: float | None) -> None:
+        super().__init__(
+            f"no data for {seconds:g} s (read timeout)" if seconds else "read timeout"
+        )
+        self.seconds = seconds
+
+
+class RedirectError(StreamError):
+    outcome = Outcome.REDIRECTS
+
+
+class HTTPStatusError(StreamError):
+    outcome = Outcome.STATUS
+
+    def __init__(
+        self, status: int, reason: str, url: str, retry_after_ms: int | None
+    ) -> None:
+        super().__init__(f"HTTP {status} {reason}".rstrip())
+        self.status = status
+        self.url = url
+        self.retry_after_ms = retry_after_ms
+
+
+class ContentTypeError(StreamError):
+    outcome = Outcome.CONTENT_TYPE
+
+    def __init__(self, got: str) -> None:
+        shown = repr(got) if got else "no Content-Type"
+        super().__init__(f"expected Content-Type text/event-stream, got {shown}")
+        self.got = got
+
+
+class NoContentError(StreamError):
+    outcome = Outcome.NO_CONTENT
+    status = 204
+
+    def __init__(self) -> None:
+        super().__init__(
+            "HTTP 204 No Content: the server asked the client not to reconnect"
+        )
+
+
+_ILLEGAL = {
+    "connecting": "an attempt is already under way",
+    "open": "the stream is open",
+    "reconnecting": "the stream is waiting to reconnect",
+    "closed": "the stream is closed for good",
+}
+
+
+class InvalidTransition(Exception):  # noqa: N818 - the name STYLE.md gives it
+    """A state machine was asked for a move its table does not allow."""
+
+    def __init__(self, state: Enum | None, to: Enum) -> None:
+        why = _ILLEGAL[state.value] if state else "the stream has not started"
+        super().__init__(f"cannot go to {to.value}: {why}")
+        self.state = state
+        self.to = to

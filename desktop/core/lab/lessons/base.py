@@ -1,0 +1,136 @@
+"""The vocabulary of the guided lessons: checks, timings, context, results.
+
+A lesson is one async run against a server with the lab on; what it proves is a
+list of `Check` lines, each computed from what the client and the server recorded,
+never asserted.  `lessons.py` re-exports these and lists the lessons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    import httpx
+
+    from desktop.core.engine.records import Record
+    from desktop.core.lab.client import LabClient, Published, SentLog
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of a checklist: what the spec says should happen, what did."""
+
+    label: str
+    expected: str
+    observed: str
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Every duration a lesson uses; the app runs human ones, tests short ones.
+
+    The tolerance of a measured delay is ``-early_ms`` / ``+late_ms`` around the
+    one asked: a client must never reconnect early, and a loaded machine (or a
+    Qt timer) may wake it a little late.
+    """
+
+    retry_ms: int  # the reconnection time the lessons announce with `retry:`
+    retry_short_ms: int  # lesson 4, first `retry:` (the issue's 500 ms)
+    retry_long_ms: int  # lesson 4, second `retry:` (the issue's 10 s)
+    read_timeout_s: float  # lesson 3: the engine's read timeout
+    stall_s: float  # lesson 3: how long the server stays silent (> read timeout)
+    settle_s: float  # after an action, how long to let bytes arrive
+    retry_after_s: int  # lesson 5: the 503's Retry-After
+    window_s: float  # how long to watch for reconnects that should (not) come
+    ticker_rate: float = 20.0  # lesson 10: events per second through the proxy
+    buffer_bytes: int = 2048  # lesson 10: what the simulated proxy holds back
+    early_ms: float = 10.0
+    late_ms: float = 250.0
+
+    @classmethod
+    def human(cls) -> Timing:
+        """What a learner watches in the app: the issue's own figures."""
+        return cls(
+            retry_ms=1000,
+            retry_short_ms=500,
+            retry_long_ms=10_000,
+            read_timeout_s=3.0,
+            stall_s=6.0,
+            settle_s=0.6,
+            retry_after_s=2,
+            window_s=4.0,
+        )
+
+    @classmethod
+    def fast(cls) -> Timing:
+        """Tests: the same shapes in tens to hundreds of milliseconds.
+
+        Needs a server pinging at least every ~0.25 s (``--ping 0.2``) so that
+        only a stall trips the read timeout.
+        """
+        return cls(
+            retry_ms=100,
+            retry_short_ms=200,
+            retry_long_ms=1000,
+            read_timeout_s=0.7,
+            stall_s=2.0,
+            settle_s=0.25,
+            retry_after_s=1,
+            window_s=0.8,
+        )
+
+    def delay_ok(self, asked_ms: float, waited_ms: float) -> bool:
+        return asked_ms - self.early_ms <= waited_ms <= asked_ms + self.late_ms
+
+    def tolerance(self, asked_ms: float) -> str:
+        return f"{asked_ms:.0f} ms (-{self.early_ms:.0f} / +{self.late_ms:.0f} ms)"
+
+
+class LabContext(Protocol):
+    """What a lesson needs from its host (the app, or a test)."""
+
+    base_url: str
+    client: httpx.AsyncClient
+    lab: LabClient
+    timing: Timing
+
+    async def restart_server(self) -> None:
+        """Stop the server and start it again on the same port; back when it listens."""
+        ...
+
+    def on_records(self, lane: str, batch: list[Record]) -> None:
+        """A live feed of each lane's records ("app", "naive") for the lanes view."""
+        ...
+
+
+@dataclass(slots=True)
+class LessonResult:
+    """What one run of a lesson proved, and the data it proved it from."""
+
+    key: str
+    checks: list[Check]
+    records: dict[str, list[Record]]  # per lane: "app", "naive"
+    published: list[Published]
+    sent: list[SentLog]
+    started: float  # wall seconds
+    ended: float
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(check.ok for check in self.checks)
+
+
+@dataclass(frozen=True, slots=True)
+class Lesson:
+    """One guided lesson: one click runs it and fills its checklist."""
+
+    key: str
+    number: int
+    title: str
+    summary: str  # one line for the list
+    explanation: str  # two lines; cites the WHATWG HTML spec
+    run: Callable[[LabContext], Awaitable[LessonResult]]

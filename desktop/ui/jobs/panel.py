@@ -1,0 +1,256 @@
+"""The jobs panel: a form per job kind, the jobs list with progress, a job's log."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+    SignalInstance,
+)
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.ui.jobs.model import LOG_LINES, PERCENT_ROLE, PROGRESS
+from desktop.ui.jobs.schema_form import SchemaForm
+from desktop.ui.theme import named
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QPainter
+
+    from desktop.core.jobs import JobKind
+    from desktop.ui.jobs.model import JobRow, JobsModel
+
+
+class ProgressDelegate(QStyledItemDelegate):
+    """Paints the progress column as a bar (no widget per row)."""
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        if index.column() != PROGRESS:
+            super().paint(painter, option, index)
+            return
+        bar = QStyleOptionProgressBar()
+        bar.rect = option.rect.adjusted(2, 3, -2, -3)  # type: ignore[attr-defined,unused-ignore]
+        bar.minimum, bar.maximum = 0, 1000
+        bar.progress = int(float(index.data(PERCENT_ROLE) or 0) * 10)
+        bar.text = f"{bar.progress / 10:.0f} %"
+        bar.textVisible = True
+        bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
+        style = QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
+
+
+class JobsPanel(QWidget):
+    startRequested = Signal(str, object)  # noqa: N815 (kind, params)
+    cancelRequested = Signal(str)  # noqa: N815
+    followRequested = Signal(str)  # noqa: N815
+    stopFollowingRequested = Signal(str)  # noqa: N815
+    openRequested = Signal(str)  # noqa: N815 (a job id: open its stream in a tab)
+
+    def __init__(self, model: JobsModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("jobsPanel")
+        self.model = model
+        self.pages = QStackedWidget()
+        self.notice = named(QLabel("No server to run jobs on."), "jobsMessage")
+        self.notice.setWordWrap(True)
+        self.notice.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.pages.addWidget(self.notice)
+        self.pages.addWidget(self._build_main())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.pages)
+        self._forms: dict[str, SchemaForm] = {}
+        self._descriptions: dict[str, str] = {}
+        self._log_shown: tuple[str, int] | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(250)
+        self._timer.timeout.connect(self._refresh)
+        self._timer.start()
+
+    def _build_main(self) -> QWidget:
+        page = QWidget()
+        self.server = named(QLabel(), "jobsServer")
+        self.kind = named(QComboBox(), "kindCombo")
+        self.description = named(QLabel(), "jobDescription")
+        self.description.setWordWrap(True)
+        self.forms = QStackedWidget()
+        self.start = named(QPushButton("Start job"), "startJob")
+        self.table = named(QTableView(), "jobsView")
+        self.table.setModel(self.model)
+        self.table.setItemDelegate(ProgressDelegate(self.table))
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in enumerate((76, 110, 130, 60, 150)):
+            self.table.setColumnWidth(column, width)
+        self.cancel = named(QPushButton("Cancel job"), "cancelJob")
+        self.follow = named(QPushButton("Stop stream"), "followJob")
+        self.open = named(QPushButton("Open in tab"), "openJob")
+        self.log = named(QPlainTextEdit(), "jobLog")
+        self.log.setReadOnly(True)
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.log.setMaximumBlockCount(LOG_LINES)
+        self.log.setPlaceholderText("The selected job's log")
+        self.status = named(QLabel(), "jobsStatus")
+        self.status.setWordWrap(True)
+
+        top = QHBoxLayout()
+        top.addWidget(named(QLabel("New job"), "sectionTitle"))
+        top.addWidget(self.kind, 1)
+        top.addWidget(self.start)
+        actions = QHBoxLayout()
+        for button in (self.cancel, self.follow, self.open):
+            actions.addWidget(button)
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(self.server)
+        layout.addLayout(top)
+        layout.addWidget(self.description)
+        layout.addWidget(self.forms)
+        layout.addWidget(named(QLabel("Jobs"), "sectionTitle"))
+        layout.addWidget(self.table, 2)
+        layout.addLayout(actions)
+        layout.addWidget(self.log, 3)
+        layout.addWidget(self.status)
+
+        self.kind.currentTextChanged.connect(self._kind_changed)
+        self.start.clicked.connect(self._start)
+        self.cancel.clicked.connect(lambda: self._on_selected(self.cancelRequested))
+        self.follow.clicked.connect(self._toggle_follow)
+        self.open.clicked.connect(lambda: self._on_selected(self.openRequested))
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._refresh())
+        return page
+
+    # -- what the controller says -------------------------------------------------
+
+    def set_available(self, available: bool, message: str) -> None:
+        if available:
+            self.server.setText(message)
+            self.pages.setCurrentIndex(1)
+        else:
+            self.notice.setText(message)
+            self.pages.setCurrentIndex(0)
+
+    def set_kinds(self, kinds: list[JobKind]) -> None:
+        current = self.kind.currentText()
+        self.kind.blockSignals(True)
+        self.kind.clear()
+        for form in self._forms.values():
+            self.forms.removeWidget(form)
+            form.deleteLater()
+        self._forms = {k.name: SchemaForm(k.params) for k in kinds}
+        self._descriptions = {k.name: k.description for k in kinds}
+        for kind in kinds:
+            self.kind.addItem(kind.name)
+            self.forms.addWidget(self._forms[kind.name])
+        self.kind.blockSignals(False)
+        if current in self._forms:
+            self.kind.setCurrentText(current)
+        self._kind_changed(self.kind.currentText())
+
+    def show_message(self, text: str) -> None:
+        self.status.setText(text)
+
+    def form(self, kind: str) -> SchemaForm:
+        return self._forms[kind]
+
+    # -- intents ----------------------------------------------------------------------
+
+    def _kind_changed(self, kind: str) -> None:
+        form = self._forms.get(kind)
+        if form is not None:
+            self.forms.setCurrentWidget(form)
+        self.description.setText(self._descriptions.get(kind, "").replace("`", ""))
+
+    def _start(self) -> None:
+        kind = self.kind.currentText()
+        form = self._forms.get(kind)
+        if form is None:
+            return
+        try:
+            params = form.values()
+        except ValueError as exc:
+            self.show_message(f"A parameter is not valid JSON: {exc}")
+            return
+        self.startRequested.emit(kind, params)
+
+    def selected(self) -> JobRow | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.rows[rows[0].row()] if rows else None
+
+    def _on_selected(self, signal: SignalInstance) -> None:
+        row = self.selected()
+        if row is not None:
+            signal.emit(row.id)
+
+    def _toggle_follow(self) -> None:
+        row = self.selected()
+        if row is None:
+            return
+        if row.follower is not None and row.follower.running:
+            self.stopFollowingRequested.emit(row.id)
+        else:
+            self.followRequested.emit(row.id)
+
+    # -- rendering -------------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        row = self.selected()
+        for button in (self.cancel, self.follow, self.open):
+            button.setEnabled(row is not None)
+        if row is None:
+            if self._log_shown is not None:
+                self._log_shown = None
+                self.log.clear()
+            return
+        self.cancel.setEnabled(row.finished_at is None and row.end is None)
+        followed = row.follower is not None and row.follower.running
+        self.follow.setText("Stop stream" if followed else "Follow stream")
+        shown = self._log_shown
+        bar = self.log.verticalScrollBar()
+        follow = bar.value() >= bar.maximum() - 2  # unless the user scrolled up
+        if shown is None or shown[0] != row.id:
+            self.log.setPlainText("\n".join(row.log))
+            follow = True
+        elif shown[1] != row.log_version:
+            new = min(row.log_version - shown[1], len(row.log))
+            lines = list(row.log)[-new:]
+            self.log.appendPlainText("\n".join(lines))
+        else:
+            follow = False
+        if follow:  # the layout is lazy: a cursor at the end scrolls for sure
+            self.log.moveCursor(QTextCursor.MoveOperation.End)
+            self.log.moveCursor(QTextCursor.MoveOperation.StartOfBlock)
+            self.log.ensureCursorVisible()
+        self._log_shown = (row.id, row.log_version)

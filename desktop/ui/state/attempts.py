@@ -1,0 +1,133 @@
+"""The attempts list: one row per connection attempt of a stream."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+
+from desktop.ui import row_text
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QObject
+
+    from desktop.ui.session import AttemptRow
+
+Index = QModelIndex | QPersistentModelIndex
+COLUMNS = (
+    "#",
+    "Start",
+    "End",
+    "Duration",
+    "Outcome",
+    "Waited / asked",
+    "Last-Event-ID",
+    "Events",
+)
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+class AttemptsModel(QAbstractTableModel):
+    """Reads the session's attempt list; :meth:`refresh` tells views what changed."""
+
+    def __init__(
+        self, attempts: list[AttemptRow], parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._attempts = attempts
+        self._known = len(attempts)
+        self._last: tuple[object, ...] = ()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else self._known
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(  # noqa: N802
+        self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY
+    ) -> object:
+        if role == _DISPLAY and orientation is Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = _DISPLAY) -> object:
+        if not index.isValid() or index.row() >= self._known:
+            return None
+        row = self._attempts[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (0, 3, 5, 7):
+            return _RIGHT
+        if role != _DISPLAY:
+            return None
+        return _cell(row, column)
+
+    def refresh(self) -> None:
+        """New attempts become rows; the last one, still counting, repaints."""
+        total = len(self._attempts)
+        if total > self._known:
+            self.beginInsertRows(QModelIndex(), self._known, total - 1)
+            self._known = total
+            self.endInsertRows()
+        if total:
+            last = total - 1
+            row = self._attempts[last]
+            shown = (last, row.events, row.outcome, row.ended_at)
+            if shown != self._last:  # repaint only what changed
+                self._last = shown
+                self.dataChanged.emit(
+                    self.index(last, 0), self.index(last, len(COLUMNS) - 1)
+                )
+
+    def reset(self, attempts: list[AttemptRow]) -> None:
+        self.beginResetModel()
+        self._attempts = attempts
+        self._known = len(attempts)
+        self._last = ()
+        self.endResetModel()
+
+
+def _cell(row: AttemptRow, column: int) -> str:
+    if column == 0:
+        return str(row.number)
+    if column == 1:
+        return row_text.clock(row.started_wall)
+    if column == 2:
+        if row.ended_at is None:
+            return "…"
+        return row_text.clock(row.started_wall + (row.ended_at - row.started_at))
+    if column == 3:
+        duration = row.duration_s
+        return "" if duration is None else row_text.seconds(duration)
+    if column == 4:
+        return row.outcome
+    if column == 5:
+        if row.delay_asked_ms is None or row.delay_waited_ms is None:
+            return "first"
+        waited = row_text.seconds(row.delay_waited_ms / 1000)
+        return f"{waited} / {row_text.seconds(row.delay_asked_ms / 1000)}"
+    if column == 6:
+        return row.last_event_id or "—"
+    return f"{row.events:,}"
+
+
+class AttemptsView(QTableView):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("attemptsView")
+        self.verticalHeader().hide()
+        self.verticalHeader().setDefaultSectionSize(22)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(False)
+        header = self.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setDefaultSectionSize(84)
+
+    def size_columns(self) -> None:
+        for column, width in enumerate((40, 96, 96, 72, 330, 120, 120, 70)):
+            self.setColumnWidth(column, width)
+        self.horizontalHeader().setStretchLastSection(True)
