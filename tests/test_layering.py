@@ -1,10 +1,17 @@
-"""Import layering (STYLE.md 1, DESIGN.md "Code layout"), backing up ruff's TID251.
+"""Import layering (ARCHITECTURE.md, "Layers"), backing up ruff's TID251.
 
 - ``desktop/core`` never imports PySide6, qasync or pyqtgraph, nor ``desktop.ui``;
+  ``desktop/core/engine`` imports nothing else of ``desktop.core``.
+- A feature folder of the app (``desktop/ui/<feature>/``) imports core, the
+  shell's modules at the top of ``desktop/ui`` and its own folder, never another
+  feature's modules; features meet only through the shell (its Protocols, such as
+  ``window_api``), so no import circle can form between them.
   ``desktop/tail.py``, ``desktop/cli.py`` and ``desktop/__init__.py`` not at
   module level (the CLI imports the GUI lazily).
 - ``server`` never imports ``desktop``; ``desktop`` imports ``server`` only in
   ``cli.py``.
+- No product module (``desktop``, ``server``) is over 500 lines: past that a
+  module holds more than one noun (tests and benchmarks are exempt).
 - No import circles among the modules of ``desktop`` and ``server``, counting
   ``TYPE_CHECKING`` and function-level imports too (a helper types the window
   it serves against a Protocol rather than importing the window's module).
@@ -170,6 +177,68 @@ def test_the_layers_exist() -> None:
     assert (ROOT / "desktop" / "tail.py").exists()
     assert (ROOT / "desktop" / "cli.py").exists()
     assert (ROOT / "server" / "__init__.py").exists()
+
+
+def test_engine_imports_nothing_else_of_core() -> None:
+    engine = py_files("desktop", "core", "engine")
+    assert len(engine) > 5
+    out = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in engine
+        for module, line, _ in imports_of(path.read_text(), _package_of(path))
+        if _hits(module, ("desktop",)) and not _hits(module, ("desktop.core.engine",))
+    ]
+    assert out == []
+
+
+def features() -> list[str]:
+    """The app's feature folders: the packages below ``desktop/ui``."""
+    return sorted(
+        p.parent.name for p in (ROOT / "desktop" / "ui").glob("*/__init__.py")
+    )
+
+
+def feature_violations(paths: list[Path], names: list[str]) -> list[str]:
+    """Imports from a feature folder into another feature folder."""
+    out = []
+    for path in paths:
+        own = path.relative_to(ROOT / "desktop" / "ui").parts[0]
+        others = tuple(f"desktop.ui.{name}" for name in names if name != own)
+        for module, line, _ in imports_of(path.read_text(), _package_of(path)):
+            if _hits(module, others):
+                out.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+    return out
+
+
+def test_feature_rule_sees_a_crossing() -> None:
+    path = ROOT / "desktop" / "ui" / "raw" / "view.py"
+    assert feature_violations([path], ["raw", "lab"]) == []
+    source = "from desktop.ui.lab.panel import LabPanel\nfrom ..lab import dock\n"
+    found = [
+        m
+        for m, _, _ in imports_of(source, "desktop.ui.raw")
+        if _hits(m, ("desktop.ui.lab",))
+    ]
+    assert {"desktop.ui.lab.panel", "desktop.ui.lab.dock"} <= set(found)
+
+
+def test_features_never_import_each_other() -> None:
+    names = features()
+    assert {"raw", "lab", "timeline", "jobs"} <= set(names)
+    paths = [p for name in names for p in py_files("desktop", "ui", name)]
+    assert feature_violations(paths, names) == []
+
+
+LINE_LIMIT = 500
+
+
+def test_no_product_module_is_over_the_line_limit() -> None:
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in py_files("desktop") + py_files("server")
+        if (n := len(path.read_text().splitlines())) > LINE_LIMIT
+    }
+    assert long == {}, f"split these by noun (limit {LINE_LIMIT} lines): {long}"
 
 
 def test_core_never_imports_qt_or_ui() -> None:

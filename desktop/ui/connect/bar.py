@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -34,11 +35,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.files.redact import is_secret
+from desktop.core.insight.advice import DEFAULT_IDLE_AFTER_S
 from desktop.ui.connect.limits_panel import LimitsPanel
 from desktop.ui.form_error import RequestError
 from desktop.ui.limits import parse_limits
 from desktop.ui.request import RequestForm, mask
-from desktop.ui.state.notices import idle_spin
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:
@@ -340,3 +341,20 @@ class ConnectionBar(QFrame):
     def show_error(self, message: str) -> None:
         self.error.setText(message)
         self.error.setVisible(bool(message))
+
+
+def idle_spin() -> QDoubleSpinBox:
+    """The idle warning's threshold (the state panel's notices), kept with the
+    stream's request options."""
+    spin = named(QDoubleSpinBox(), "idleSpin")
+    spin.setRange(1.0, 3600.0)
+    spin.setDecimals(0)
+    spin.setSingleStep(5.0)
+    spin.setValue(DEFAULT_IDLE_AFTER_S)
+    spin.setPrefix("warn when idle ")
+    spin.setSuffix(" s")
+    spin.setToolTip(
+        "Warn when an open connection carries no byte for this long "
+        "(proxies often cut idle connections after 30 to 60 s)"
+    )
+    return spin

@@ -19,9 +19,9 @@ from desktop.ui.profiles.dialogs import ManageProfilesDialog, SaveProfileDialog
 from desktop.ui.request import check_url
 
 if TYPE_CHECKING:
-    from desktop.ui.connect.bar import ConnectionBar
     from desktop.ui.keychain import Backend
     from desktop.ui.settings import Settings
+    from desktop.ui.window_api import FormBar
 
 _PROFILE = "profile"  # the bar's dynamic property: name of the profile it shows
 
@@ -42,8 +42,8 @@ class ProfileManager(QObject):
         self.book = ProfileBook(settings)
         self.keychain = keychain or Keychain(self)
         self.recent = QStringListModel(self.book.recent(), self)
-        self._bars: weakref.WeakSet[ConnectionBar] = weakref.WeakSet()
-        self._waiting: dict[str, list[weakref.ref[ConnectionBar]]] = {}
+        self._bars: weakref.WeakSet[FormBar] = weakref.WeakSet()
+        self._waiting: dict[str, list[weakref.ref[FormBar]]] = {}
         self.dialog: QDialog | None = None  # the open one, for tests and shots
         self.keychain.loaded.connect(self._secrets_loaded)
         self.keychain.saved.connect(self._secrets_saved)
@@ -51,11 +51,11 @@ class ProfileManager(QObject):
 
     # -- bars ----------
 
-    def attach(self, bar: ConnectionBar) -> None:
+    def attach(self, bar: FormBar) -> None:
         """Give ``bar`` the profile menu and the recent URLs."""
         self._bars.add(bar)
         bar.set_profiles(self.book.names(), "")
-        completer = QCompleter(self.recent, bar)
+        completer = QCompleter(self.recent, bar.url)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.setMaxVisibleItems(12)
@@ -67,7 +67,7 @@ class ProfileManager(QObject):
         bar.connectRequested.connect(lambda form: self.remember(form.url))
 
     @staticmethod
-    def _with(ref: weakref.ref[ConnectionBar], slot: object, *args: object) -> None:
+    def _with(ref: weakref.ref[FormBar], slot: object, *args: object) -> None:
         bar = ref()
         if bar is not None:
             slot(bar, *args)  # type: ignore[operator]
@@ -75,7 +75,7 @@ class ProfileManager(QObject):
     def _refresh_bars(self) -> None:
         names = self.book.names()
         for bar in list(self._bars):
-            current = bar.property(_PROFILE) or ""
+            current = str(bar.property(_PROFILE) or "")
             if current not in names:
                 current = ""
                 bar.setProperty(_PROFILE, "")
@@ -114,7 +114,7 @@ class ProfileManager(QObject):
 
     # -- load ----------
 
-    def load(self, bar: ConnectionBar, name: str) -> None:
+    def load(self, bar: FormBar, name: str) -> None:
         profile = self.book.get(name)
         if profile is None:
             return
@@ -147,10 +147,10 @@ class ProfileManager(QObject):
 
     # -- save ----------
 
-    def save_as(self, bar: ConnectionBar) -> None:
+    def save_as(self, bar: FormBar) -> None:
         form = bar.form()
         _plain, secrets = split_secrets(form)
-        current = bar.property(_PROFILE) or ""
+        current = str(bar.property(_PROFILE) or "")
         default = current or _suggest(form.url)
         dialog = SaveProfileDialog(
             default,
@@ -181,7 +181,7 @@ class ProfileManager(QObject):
             self.dialog = None
         dialog.deleteLater()
 
-    def save(self, bar: ConnectionBar, name: str, *, session_ok: bool = True) -> None:
+    def save(self, bar: FormBar, name: str, *, session_ok: bool = True) -> None:
         """Save the bar's form as ``name``: settings without secrets, secrets apart."""
         old = self.book.get(" ".join(name.split()))
         try:
@@ -207,11 +207,11 @@ class ProfileManager(QObject):
 
     # -- manage ----------
 
-    def manage(self, bar: ConnectionBar) -> None:
+    def manage(self, bar: FormBar) -> None:
         dialog = ManageProfilesDialog(
             self.book.names(), self.notice(), parent=bar.window()
         )
-        dialog.set_names(self.book.names(), bar.property(_PROFILE) or "")
+        dialog.set_names(self.book.names(), str(bar.property(_PROFILE) or ""))
         dialog.loadRequested.connect(lambda name: self.load(bar, name))
         dialog.renameRequested.connect(lambda old, new: self._rename(dialog, old, new))
         dialog.duplicateRequested.connect(lambda name: self._duplicate(dialog, name))

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QDoubleSpinBox,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.insight.advice import DEFAULT_IDLE_AFTER_S
 from desktop.ui import row_text
 from desktop.ui.theme import named
 
@@ -171,19 +169,3 @@ class NoticesBar(QFrame):
 
     def row(self, key: str) -> NoticeRow | None:
         return self._rows.get(key)
-
-
-def idle_spin() -> QDoubleSpinBox:
-    """The idle warning threshold, where the stream's request options live."""
-    spin = named(QDoubleSpinBox(), "idleSpin")
-    spin.setRange(1.0, 3600.0)
-    spin.setDecimals(0)
-    spin.setSingleStep(5.0)
-    spin.setValue(DEFAULT_IDLE_AFTER_S)
-    spin.setPrefix("warn when idle ")
-    spin.setSuffix(" s")
-    spin.setToolTip(
-        "Warn when an open connection carries no byte for this long "
-        "(proxies often cut idle connections after 30 to 60 s)"
-    )
-    return spin
