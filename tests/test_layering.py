@@ -1,4 +1,4 @@
-"""Import layering (STYLE.md 1, DESIGN.md "Code layout"), backing up ruff's TID251.
+"""Import layering (ARCHITECTURE.md, "Layers and their rules"), backing ruff's TID251.
 
 - ``desktop/core`` never imports PySide6, qasync or pyqtgraph, nor ``desktop.ui``;
   ``desktop/tail.py``, ``desktop/cli.py`` and ``desktop/__init__.py`` not at
