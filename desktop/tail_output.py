@@ -1,4 +1,8 @@
-"""tail's output: NDJSON records (the contract in issue 3) and the readable text."""
+"""tail's output: NDJSON records and the readable text.
+
+The NDJSON records follow the contract in ARCHITECTURE.md, "The tail --format
+json contract".
+"""
 
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ PROG = "sse-viewer tail"
 
 
 def json_record(record: Record) -> bytes:
-    """The NDJSON line of one record (the contract in issue 3)."""
+    """The NDJSON line of one record (the contract in ARCHITECTURE.md)."""
     if type(record) is Event:
         fields: dict[str, object] = {
             "type": "event",
@@ -122,7 +126,7 @@ class _Text:
         elif isinstance(record, Comment):
             text = self.paint("2", f": {record.text}")
         elif isinstance(record, Notice) and self.notices:
-            # Not NDJSON: the contract of issue 3 has no notice record.
+            # Not NDJSON: the tail contract (ARCHITECTURE.md) has no notice record.
             text = self.paint("35", f"note ({record.kind.value}): {record.detail}")
         else:
             return None

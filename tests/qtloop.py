@@ -1,7 +1,8 @@
-"""A fresh qasync loop per test on pytest-qt's ``qapp`` (see notes/qt-stack.md).
+"""A fresh qasync loop per test on pytest-qt's ``qapp``.
 
 The body of the ``loop`` fixtures of tests/ui and tests/lab: the app's theme is
-applied once, the loop is the app's own `AppLoop`, closed after the test.
+applied once, the loop is the app's own `AppLoop`, closed after the test.  Why a
+fresh loop and ``run_until_complete``: CONTRIBUTING.md, "Qt stack facts".
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
-"""Import layering (ARCHITECTURE.md, "Layers"), backing up ruff's TID251.
+"""Import layering (ARCHITECTURE.md, "Layers and their rules"), backing ruff's TID251.
 
 - ``desktop/core`` never imports PySide6, qasync or pyqtgraph, nor ``desktop.ui``;
-  ``desktop/core/engine`` imports nothing else of ``desktop.core``.
+  ``desktop/tail.py``, ``desktop/cli.py`` and ``desktop/__init__.py`` not at
+  module level (the CLI imports the GUI lazily).
+- ``desktop/core/engine`` imports nothing else of ``desktop.core``.
 - A feature folder of the app (``desktop/ui/<feature>/``) imports core, the
   shell's modules at the top of ``desktop/ui`` and its own folder, never another
   feature's modules; features meet only through the shell (its Protocols, such as
   ``window_api``), so no import circle can form between them.
-  ``desktop/tail.py``, ``desktop/cli.py`` and ``desktop/__init__.py`` not at
-  module level (the CLI imports the GUI lazily).
 - ``server`` never imports ``desktop``; ``desktop`` imports ``server`` only in
   ``cli.py``.
 - No product module (``desktop``, ``server``) is over 500 lines: past that a

@@ -1,4 +1,4 @@
-# Shared set-up for desktop/run.sh and tests/run.sh: system libraries and the
+# Shared set-up for desktop/scripts/run.sh and tests/run.sh: system libraries and the
 # project's virtual environment.  Sourced, not run.  Idempotent: a second run
 # installs nothing and takes a second.
 

@@ -54,7 +54,7 @@ Row = (
 
 
 class Phase(Enum):
-    """Lifecycle of a stream, as users see it (DESIGN.md's states, plus IDLE)."""
+    """Lifecycle of a stream, as users see it (the engine's ``State``, plus IDLE)."""
 
     IDLE = "idle"  # not started yet, or stopped before its first attempt
     CONNECTING = "connecting"  # an attempt is under way, no response yet

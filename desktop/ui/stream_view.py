@@ -93,7 +93,7 @@ class StreamView(QWidget):
         self.banner = named(QLabel(), "streamBanner")
         self.banner.setWordWrap(True)
         self.banner.hide()
-        self.notices = NoticesBar()  # the stream's warnings (core/advice.py)
+        self.notices = NoticesBar()  # the stream's warnings (core/insight/advice.py)
         self.filters = FilterBar(handle.session.retention)
         self.table = TimelineView()
         self.table.setModel(self.proxy)

@@ -1,4 +1,4 @@
-"""App speed and memory (issue 5), run on demand; prints a table.
+"""App speed and memory, run on demand; prints a table.
 
     python tests/benchmarks/bench_app.py [--runs 3] [--count 200000]
                                          [--steady-s 60] [--quick]

@@ -5,9 +5,10 @@
     python tests/benchmarks/bench_core.py --profile  # also: where the time goes
     python tests/benchmarks/bench_core.py --rev HEAD # desktop/ as committed
 
-It measures what issue 3 ("Speed and memory") asks, all in one run against one
-local server, and prints one table with absolute figures beside the ratios (each
-figure the median of ``--runs`` runs, default 5, at least 3):
+It measures the engine's speed and memory (CONTRIBUTING.md, "Benchmarks"), all
+in one run against one local server, and prints one table with absolute figures
+beside the ratios (each figure the median of ``--runs`` runs, default 5, at
+least 3):
 
 1. Decoder alone: a ~50 MB in-memory stream of ~100-byte events fed in 64 KiB
    chunks, our ``Decoder`` against httpx-sse 0.4.3's pipeline as ``aiter_sse``

@@ -1,6 +1,6 @@
-"""Server benchmark (issue 4, "Speed and scale"), run on demand; prints a table.
+"""Server benchmark: speed and scale, run on demand; prints a table.
 
-    /work/venv/bin/python tests/benchmarks/bench_server.py [--quick]
+    .venv/bin/python tests/benchmarks/bench_server.py [--quick]
 
 Each server runs in its own child process (one uvicorn worker), so its CPU and
 memory are measured apart from the clients.  Baselines are the libraries'

@@ -1,4 +1,7 @@
-"""``sse-viewer tail``: the contract of issue 3, black-box, through a subprocess.
+"""``sse-viewer tail``: its JSON contract, black-box, through a subprocess.
+
+The contract is written down in ARCHITECTURE.md, "The tail --format json contract";
+``check_records`` is its executable form.
 
 Every run's NDJSON output goes through one validator (``check_records``) for the
 record order rules; each test then asserts its own option or detail.  The raw
@@ -58,7 +61,7 @@ STATES = {"connecting", "open", "reconnecting", "closed"}
 
 
 def check_records(records: Sequence[Rec]) -> None:
-    """The order rules of issue 3, "Details the suite relies on"."""
+    """The record types, keys and order rules of the contract in ARCHITECTURE.md."""
     assert records, "no records"
     for r in records:
         assert isinstance(r, dict), r

@@ -1,7 +1,7 @@
 """App tests: a fresh qasync loop per test on pytest-qt's qapp, real bundled servers.
 
-Coroutines are driven with ``loop.run_until_complete`` (see notes/qt-stack.md:
-``create_task`` + ``qtbot.waitUntil`` does not run httpx).  The shared server is
+Coroutines are driven with ``loop.run_until_complete`` (CONTRIBUTING.md, "Qt stack
+facts": ``create_task`` + ``qtbot.waitUntil`` does not run httpx).  The shared server is
 the child process the app itself starts (``ServerChild``), with short retry/ping.
 """
 

@@ -108,7 +108,7 @@ _ILLEGAL = {
 }
 
 
-class InvalidTransition(Exception):  # noqa: N818 - the name STYLE.md gives it
+class InvalidTransition(Exception):  # noqa: N818 - ARCHITECTURE.md's name for it
     """A state machine was asked for a move its table does not allow."""
 
     def __init__(self, state: Enum | None, to: Enum) -> None:

@@ -1,4 +1,4 @@
-"""Recordings: a stream's records <-> NDJSON files (DESIGN.md's recording format).
+"""Recordings: a stream's records <-> NDJSON files, in the format said below.
 
 Line 1 is a header: ``{"format": "sse-viewer-recording", "version": 1, "url",
 "options": {every StreamOptions field}, "created", "app", "raw", ...}``; every

@@ -4,7 +4,7 @@ Every record the engine yields for a network read carries that read's ``at``
 (the RawChunk comes first in its batch, then what the decoder made of it), and
 the decoder yields a read's events, comments and ``retry:`` fields in byte
 order.  So an Event is "the j-th event of the read of connection c received at
-``at``", and the map (rawmap.py) says which bytes made the j-th event of that
+``at``", and the map (map.py) says which bytes made the j-th event of that
 read.  Timeline rows are in receive order, so the read's records are found by
 bisecting on ``at``: both directions cost O(log n + records of one read), with
 100k rows retained too.

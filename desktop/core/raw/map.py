@@ -4,14 +4,14 @@ The decoder (decoder.py) is built for speed and forgets bytes once decoded.
 This map reads the same bytes again, off the hot path and only when someone
 looks, and keeps offsets: every line with its ending (CR, LF, CRLF; a CRLF split
 across two reads is one ending), a leading BOM, the network reads, and every
-block (lines up to a blank line) with its fate (rawkinds.py).  It is an
+block (lines up to a blank line) with its fate (kinds.py).  It is an
 independent reading of WHATWG 9.2.6; a property test holds it to the decoder,
-read for read.  rawtarget.py answers "what did this byte become" from it.
+read for read.  target.py answers "what did this byte become" from it.
 
 Everything the decoder yields for a read carries that read's ``at``; the map
 says, for each output (event, comment, valid ``retry:``), in which read it was
 produced and in what order, which is how records and bytes find each other
-(rawindex.py).  :meth:`RawMap.extend` scans only new reads, so a live
+(index.py).  :meth:`RawMap.extend` scans only new reads, so a live
 connection costs what arrived since the last look.
 
 Offsets are absolute per connection (0 = first byte of the body).  A map built
@@ -479,7 +479,7 @@ class RawMap:
 
     @property
     def buffer(self) -> bytearray:
-        """The bytes from ``base`` (read-only by convention; rawspans.py draws them)."""
+        """The bytes from ``base`` (read-only by convention; spans.py draws them)."""
         return self._buf
 
     @property

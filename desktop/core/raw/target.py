@@ -1,9 +1,9 @@
 """What the byte at an offset of a connection became, read off its raw map.
 
-Kept apart from the map (rawmap.py builds; this module answers one question
+Kept apart from the map (map.py builds; this module answers one question
 for the view): the answer is a :class:`Target`, the bytes that made the same
 thing and, where a record was made, the map's output number for it, which
-rawindex.py turns into a timeline row.
+index.py turns into a timeline row.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ It reads the stream's records from its timeline model by sequence number (only
 what is new, at the 4 Hz refresh), so the hot path pays nothing for the lab.
 Network work runs in tasks owned by the stream controller's task set, so the
 app's shutdown cancels and awaits them like every other task.  Faults are
-`FaultRunner`'s (lab_faults.py), lessons `LessonRunner`'s (lab_lessons.py).
+`FaultRunner`'s (faults.py), lessons `LessonRunner`'s (lesson_runner.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The Lab's fault bar: what to break now, and how to answer the next connects.
 
-Two compact rows of grouped buttons over the lanes (STYLE.md §7: every button
+Two compact rows of grouped buttons over the lanes (widgets only: every button
 emits ``faultRequested(FaultRequest)``; the lab controller talks to the server).
 """
 

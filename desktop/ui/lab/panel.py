@@ -3,7 +3,7 @@
 Laid out for a newcomer: the lanes take the middle and most of the space; what
 to break sits in a compact bar above them, the two badges (our client against
 the naive one) beside it in large type, the guided lessons on the right.
-Widgets only (STYLE.md §7): every control emits an intent; the lab controller
+Widgets only: every control emits an intent; the lab controller
 (desktop/ui/lab/controller.py) talks to the server and calls the ``show_*``
 methods.  The lessons panel is the LESSONS module's, placed by ``place_lessons``.
 """

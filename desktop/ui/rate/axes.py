@@ -36,7 +36,7 @@ def events_rate(value: float) -> str:
 
 
 def bytes_size(value: float) -> str:
-    """Bytes with binary prefixes, as the rest of the app (rowtext.human_bytes)."""
+    """Bytes with binary prefixes, as the rest of the app (row_text.human_bytes)."""
     for factor, unit in ((1 << 30, "GB"), (1 << 20, "MB"), (1 << 10, "KB")):
         if abs(value) >= factor:
             return f"{_figure(value / factor)} {unit}"

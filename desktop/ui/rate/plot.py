@@ -5,7 +5,8 @@ shaded across both, keep-alive comments are small ticks along the bottom of the
 events plot, and hovering shows the figures of the second under the cursor in
 the read-out line above.  Drawn from :class:`desktop.core.insight.rates.RateSeries`.
 
-Cheap on purpose (issue 6: under 5 ms on the UI loop's p99 at 2,000 events/s):
+Cheap on purpose (under 5 ms more on the UI loop's p99 at 2,000 events/s, the
+"rate plot cost" row of tests/benchmarks/bench_app.py):
 the plot only shows complete seconds, so it redraws at most once a second
 whatever the refresh rate; every series is one item updated with ``setData`` on
 numpy arrays; ranges are set by hand (pyqtgraph's auto-range is the costly part

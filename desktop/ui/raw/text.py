@@ -1,6 +1,6 @@
 """The Raw tab's text: bytes drawn with marks, and which text shows which bytes.
 
-Glyphs and colours per piece kind (rawspans.py says the kinds): CR, LF and
+Glyphs and colours per piece kind (desktop/core/raw/spans.py says the kinds): CR, LF and
 CR LF chips for line endings, a BOM chip, a thin line per network read with its
 time and size, ⟨e2 82…⟩ ⟨…ac⟩ around a character split across reads, ⟨ff⟩ for
 bytes that are not UTF-8, NUL/ESC… chips for control characters; or every byte

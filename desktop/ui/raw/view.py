@@ -1,8 +1,8 @@
 """The Raw tab: one connection's bytes as received, and what each byte became.
 
 Line endings, a BOM, read boundaries, characters split across reads, control
-characters and bytes that are not UTF-8 are drawn as marks (rawspans.py cuts the
-bytes, raw_document.py draws them).  Selecting a timeline row
+characters and bytes that are not UTF-8 are drawn as marks (desktop/core/raw/spans.py
+cuts the bytes, text.py draws them).  Selecting a timeline row
 highlights its bytes; clicking bytes says what they became and asks the stream
 view to select that row.
 

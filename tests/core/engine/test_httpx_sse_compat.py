@@ -1,9 +1,10 @@
 """Our decoder against httpx-sse 0.4.3's: where they agree, every divergence pinned.
 
-httpx-sse is the reference point (DESIGN.md).  ``httpx_sse_decode`` below runs the
-same bytes through exactly the pipeline ``EventSource.aiter_sse`` uses: httpx's
-``TextDecoder`` (UTF-8, errors replaced), ``SSELineDecoder``, then ``SSEDecoder``
-per line, and the line decoder's ``flush()`` at the end of the body.
+httpx-sse is the reference point (desktop/core/engine/decoder.py says where we
+depart).  ``httpx_sse_decode`` below runs the same bytes through exactly the
+pipeline ``EventSource.aiter_sse`` uses: httpx's ``TextDecoder`` (UTF-8, errors
+replaced), ``SSELineDecoder``, then ``SSEDecoder`` per line, and the line
+decoder's ``flush()`` at the end of the body.
 
 Each divergence is one test stating what httpx-sse does and what the spec (and so
 our decoder) does.  If a new httpx-sse release fixes one, its test fails: update

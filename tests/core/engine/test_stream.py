@@ -63,7 +63,8 @@ def options(url: str, **kwargs: Any) -> StreamOptions:
 
 
 def check_records(records: list[Record], *, finished: bool = True) -> None:
-    """Order invariants every run must satisfy (the engine's side of issue 3)."""
+    """Order invariants every run must satisfy (the engine's side of the tail
+    contract in ARCHITECTURE.md)."""
     assert records, "no records"
     first = records[0]
     assert isinstance(first, Connecting), first

@@ -2,7 +2,7 @@
 
 A lesson is one async run against a server with the lab on; what it proves is a
 list of `Check` lines, each computed from what the client and the server recorded,
-never asserted.  `lessons.py` re-exports these and lists the lessons.
+never asserted.  `catalog.py` re-exports these and lists the lessons.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ class Timing:
     """
 
     retry_ms: int  # the reconnection time the lessons announce with `retry:`
-    retry_short_ms: int  # lesson 4, first `retry:` (the issue's 500 ms)
-    retry_long_ms: int  # lesson 4, second `retry:` (the issue's 10 s)
+    retry_short_ms: int  # lesson 4, first `retry:` (500 ms in the app)
+    retry_long_ms: int  # lesson 4, second `retry:` (10 s in the app)
     read_timeout_s: float  # lesson 3: the engine's read timeout
     stall_s: float  # lesson 3: how long the server stays silent (> read timeout)
     settle_s: float  # after an action, how long to let bytes arrive
@@ -53,7 +53,7 @@ class Timing:
 
     @classmethod
     def human(cls) -> Timing:
-        """What a learner watches in the app: the issue's own figures."""
+        """What a learner watches in the app: the figures the README's lessons give."""
         return cls(
             retry_ms=1000,
             retry_short_ms=500,

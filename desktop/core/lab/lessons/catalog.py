@@ -2,9 +2,9 @@
 
 Each lesson sets the bundled server up through `/api/lab`, runs our engine, and
 returns an expected-versus-observed checklist computed from what the client and
-the server recorded (see lesson_run.py for the run and its cleanup, lesson_*.py
-for the lessons).  The explanations cite the WHATWG HTML standard, section 9.2
-"Server-sent events".
+the server recorded (see run.py for the run and its cleanup, connection.py,
+status.py and stream.py for the lessons).  The explanations cite the WHATWG HTML
+standard, section 9.2 "Server-sent events".
 """
 
 from __future__ import annotations

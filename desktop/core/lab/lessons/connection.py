@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from desktop.core.lab.lessons.run import Lane, LessonRun
 
 _PARTIAL = b"this event is never fini"  # what the lab's cut leaves on the wire
-# How the Lab's legend names a lane ending (desktop/ui/lab/legend.py, labexport).
+# How the Lab's legend names a lane ending (desktop/ui/lab/legend.py, lab/export.py).
 _LANE_TEXT = {LaneEnding.MID_EVENT: "cut mid-event"}
 
 
