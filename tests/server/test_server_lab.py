@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import itertools
 import json
 import time
 from typing import TYPE_CHECKING
@@ -98,13 +99,16 @@ async def test_stall_sends_nothing_not_even_pings_then_resumes(
                     stalled_at = time.monotonic()
                     reply = await client.post("/api/lab/stall", json={"seconds": 0.5})
                     assert reply.json()["seconds"] == 0.5
-                if stalled_at and time.monotonic() - stalled_at > 0.8:
+                if stalled_at and time.monotonic() - stalled_at > 1.2:
                     break
         await client.post(f"/api/jobs/{job}/cancel")
+    # Pings written before the stall took hold may still arrive after the
+    # request: the stall is the one long silence among 50 ms pings, wherever
+    # a loaded machine lets it start.
     after = [t for t in times if t > stalled_at]
-    silence = after[0] - stalled_at
-    assert 0.45 < silence < 0.7, silence
-    assert len(after) >= 3  # pings came back
+    silence = max(b - a for a, b in itertools.pairwise([stalled_at, *after]))
+    assert 0.45 < silence < 0.9, silence
+    assert len([t for t in after if t > stalled_at + silence]) >= 3  # pings came back
 
 
 @pytest.mark.parametrize("status", [204, 401, 503, "html"])
