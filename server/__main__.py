@@ -10,7 +10,7 @@ from argparse import SUPPRESS
 from server.app import create_app
 from server.runner import bind, is_loopback, serve
 from server.settings import Settings
-from server.trust import any_ip_host, hosts_for_bind
+from server.trust import any_ip_host, host_pattern_problem, hosts_for_bind
 
 TOKEN_ENV = "SSE_VIEWER_TOKEN"
 
@@ -95,6 +95,7 @@ def check(args: argparse.Namespace, token: str | None) -> tuple[list[str], list[
                 f"refusing to bind {args.host} without --token (or ${TOKEN_ENV}): "
                 "anyone on the network could use it; add --no-token to do it anyway"
             )
+    problems += filter(None, map(host_pattern_problem, args.allowed_host))
     if not 0 <= args.port <= 65535:
         problems.append(f"--port {args.port} is not a port")
     if args.retry < 0:

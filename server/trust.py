@@ -46,13 +46,29 @@ def hosts_for_bind(
     bind: str, bound: str, extra: Iterable[str], *, loopback: bool
 ) -> tuple[str, ...]:
     """Host names to answer to, bound to ``bind`` (as given) at address ``bound``."""
-    names: list[str] = list(LOOPBACK_HOSTS) if loopback else []
+    names: list[str] = []
+    if loopback or bind in _WILDCARDS:
+        names += LOOPBACK_HOSTS
     if bind in _WILDCARDS:
-        names += [*LOOPBACK_HOSTS, socket.gethostname(), socket.getfqdn()]
-    elif not loopback:
-        names += [_host_name(bind), _host_name(bound)]
+        names += [socket.gethostname(), socket.getfqdn()]
+    else:
+        names += [_host_name(bind), _host_name(bound)]  # e.g. 127.0.0.2, a LAN IP
     names += extra
     return tuple(dict.fromkeys(name.lower() for name in names if name))
+
+
+def host_pattern_problem(pattern: str) -> str | None:
+    """Why ``--allowed-host pattern`` cannot work, or None."""
+    if "*" in pattern[1:] or (
+        pattern.startswith("*") and pattern[:2] not in ("*", "*.")
+    ):
+        return f"--allowed-host {pattern}: a wildcard goes first, as in *.example.com"
+    if pattern != "*" and _host_port(pattern, None) != (
+        pattern.lower().strip("[]"),
+        None,
+    ):
+        return f"--allowed-host {pattern}: give a host name alone (any port matches)"
+    return None
 
 
 def any_ip_host(bind: str) -> bool:

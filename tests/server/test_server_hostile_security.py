@@ -207,6 +207,10 @@ def test_hosts_for_each_kind_of_bind() -> None:
     assert hosts_for_bind("127.0.0.1", "127.0.0.1", [], loopback=True) == (
         LOOPBACK_HOSTS
     )
+    assert hosts_for_bind("127.0.0.2", "127.0.0.2", [], loopback=True) == (
+        *LOOPBACK_HOSTS,
+        "127.0.0.2",
+    )
     assert hosts_for_bind("192.0.2.7", "192.0.2.7", ["LB.example"], loopback=False) == (
         "192.0.2.7",
         "lb.example",
@@ -293,6 +297,11 @@ def test_no_token_on_a_public_bind_warns_and_insecure_is_its_hidden_alias() -> N
     problems, _ = check(parser().parse_args(["--host", "0.0.0.0"]), None)
     assert "--no-token" in problems[0]
     assert check(parser().parse_args(["--no-token"]), None) == ([], [])  # loopback
+    bad = parser().parse_args(
+        ["--allowed-host", "a*.example", "--allowed-host", "b:80"]
+    )
+    problems, _ = check(bad, None)
+    assert len(problems) == 2 and "--allowed-host b:80" in problems[1]
     shown = parser().format_help()
     assert "--no-token" in shown and "--insecure" not in shown
     assert "--allowed-host" in shown
