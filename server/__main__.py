@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from argparse import SUPPRESS
 
 from server.app import create_app
 from server.runner import bind, is_loopback, serve
 from server.settings import Settings
+from server.trust import any_ip_host, host_pattern_problem, hosts_for_bind
 
 TOKEN_ENV = "SSE_VIEWER_TOKEN"
 
@@ -27,10 +29,14 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
         help="mount /api/lab (fault injection, and what was published and sent)",
     )
     p.add_argument(
-        "--insecure",
+        "--no-token",
         action="store_true",
-        help="allow a non-loopback bind without a token",
+        help="allow a non-loopback bind without a token (anyone who can reach it "
+        "can use every route)",
     )
+    # The old name, kept working: once the server speaks TLS "insecure" would read
+    # as "no certificate check".
+    p.add_argument("--insecure", dest="no_token", action="store_true", help=SUPPRESS)
     p.add_argument(
         "--retry", type=int, default=3000, metavar="MS", help="retry: (3000)"
     )
@@ -43,7 +49,18 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="ORIGIN",
-        help="allow a page on ORIGIN (repeatable); CORS is off by default",
+        help="allow a page on ORIGIN (repeatable): CORS, and its POSTs; a page "
+        "elsewhere may not change the server's state",
+    )
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="answer requests for Host NAME too (repeatable; '*.example.com' "
+        "matches subdomains, '*' any): a load balancer's or the machine's name. "
+        "Without it only the bound address (and on 127.0.0.1 the loopback names) "
+        "is answered, against DNS rebinding",
     )
     p.add_argument(
         "--watch-stdin", action="store_true", help="exit when stdin reaches EOF"
@@ -57,10 +74,28 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> int:
-    args = parser(prog).parse_args(argv)
-    token = args.token or os.environ.get(TOKEN_ENV) or None
-    problems = []
+def check(args: argparse.Namespace, token: str | None) -> tuple[list[str], list[str]]:
+    """(problems that refuse the start, warnings to print) for these arguments."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    if token is not None and (not token.strip() or token != token.strip()):
+        problems.append(
+            "the token is blank or starts or ends with whitespace (which an "
+            "Authorization header cannot carry): give a token of visible characters"
+        )
+    loopback = is_loopback(args.host)
+    if token is None and not loopback:
+        if args.no_token:
+            warnings.append(
+                f"serving {args.host} without a token (--no-token): anyone who can "
+                "reach it can start and cancel jobs and read every stream"
+            )
+        else:
+            problems.append(
+                f"refusing to bind {args.host} without --token (or ${TOKEN_ENV}): "
+                "anyone on the network could use it; add --no-token to do it anyway"
+            )
+    problems += filter(None, map(host_pattern_problem, args.allowed_host))
     if not 0 <= args.port <= 65535:
         problems.append(f"--port {args.port} is not a port")
     if args.retry < 0:
@@ -69,23 +104,20 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
         problems.append("--ping must be > 0")
     if args.log_size < 1:
         problems.append("--log-size must be >= 1")
-    if token is None and not args.insecure and not is_loopback(args.host):
-        problems.append(
-            f"refusing to bind {args.host} without --token (or ${TOKEN_ENV}): "
-            "anyone on the network could use it; add --insecure to do it anyway"
-        )
+    return problems, warnings
+
+
+def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> int:
+    args = parser(prog).parse_args(argv)
+    # An empty variable counts as unset; an empty --token is refused by `check`.
+    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+    problems, warnings = check(args, token)
     if problems:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
-    settings = Settings(
-        retry_ms=args.retry,
-        ping_s=args.ping,
-        log_size=args.log_size,
-        token=token,
-        lab=args.lab,
-        cors_origins=tuple(args.cors_origin),
-    )
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
@@ -94,6 +126,21 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
         )
         return 1
     with sock:
+        settings = Settings(
+            retry_ms=args.retry,
+            ping_s=args.ping,
+            log_size=args.log_size,
+            token=token,
+            lab=args.lab,
+            cors_origins=tuple(args.cors_origin),
+            allowed_hosts=hosts_for_bind(
+                args.host,
+                str(sock.getsockname()[0]),
+                args.allowed_host,
+                loopback=is_loopback(args.host),
+            ),
+            any_ip_host=any_ip_host(args.host),
+        )
         serve(
             create_app(settings),
             sock,

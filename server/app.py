@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse
+from starlette.routing import Match
 
-from server import __version__, api, events, lab, page, streams
+from server import __version__, api, docs, events, lab, page, streams
 from server.accesslog import AccessLog
 from server.auth import TokenGuard
 from server.broker import MemoryBroker
@@ -19,11 +21,33 @@ from server.jobs import EVENTS_TOPIC, JobManager
 from server.runtime import Runtime
 from server.stats import StatsGauge
 from server.subscriptions import Hub
+from server.trust import HostGuard, OriginGuard
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from starlette.requests import Request
+
     from server.settings import Settings
+
+
+async def not_found(request: Request, exc: Exception) -> JSONResponse:
+    """404; a path one trailing slash away from a route says which one it meant.
+
+    Starlette's default answers those with a 307 whose Location is absolute, built
+    from the Host header with the query kept: the token and an untrusted Host
+    echoed back.  Every route here is declared without a trailing slash, so a
+    readable 404 serves a client better than any redirect: a relative Location
+    without the query would lose the token (a 401 next), one with it repeats it.
+    """
+    detail = getattr(exc, "detail", "Not Found")
+    path: str = request.scope["path"]
+    if detail == "Not Found" and path != "/":
+        other = path.rstrip("/") if path.endswith("/") else f"{path}/"
+        scope = {**request.scope, "path": other}
+        if any(r.matches(scope)[0] is not Match.NONE for r in request.app.routes):
+            detail = f"no route at {path}: did you mean {other}?"
+    return JSONResponse({"detail": detail}, status_code=404)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -67,17 +91,23 @@ def create_app(settings: Settings) -> FastAPI:
         title=settings.name,
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # server.docs serves Swagger UI from a package, not a CDN
         redoc_url=None,
+        redirect_slashes=False,  # see `not_found`
     )
     app.add_exception_handler(RequestValidationError, api.validation_error)
+    app.add_exception_handler(404, not_found)
     app.include_router(api.router)
     app.include_router(streams.router)
     app.include_router(lab.router if settings.lab else lab.off_router)
     app.include_router(page.router)
-    # Added innermost first: AccessLog wraps CORS wraps TokenGuard wraps the routes.
+    app.include_router(docs.router)
+    # Added innermost first: AccessLog wraps HostGuard wraps CORS wraps OriginGuard
+    # wraps TokenGuard wraps the routes.  A foreign Host is refused before anything
+    # (a CORS preflight included) is answered; every refusal is logged.
     if settings.token is not None:
-        app.add_middleware(TokenGuard, token=settings.token)
+        app.add_middleware(TokenGuard, token=settings.token, public=docs.ASSET_PATHS)
+    app.add_middleware(OriginGuard, cors_origins=settings.cors_origins)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -90,5 +120,8 @@ def create_app(settings: Settings) -> FastAPI:
                 "X-Lab-Tag",
             ],
         )
+    app.add_middleware(
+        HostGuard, allowed_hosts=settings.allowed_hosts, any_ip=settings.any_ip_host
+    )
     app.add_middleware(AccessLog)
     return app

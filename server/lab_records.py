@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import Field, field_validator
 
 from server import events
+from server.auth import redact_url
 from server.broker import UnknownTopicError
 from server.jobs import EVENTS_TOPIC
 from server.labtag import TAG_PATTERN, LabBody, Rt, report
@@ -46,6 +47,12 @@ class Observation(LabBody):
     type: str = Field(default="", max_length=200)  # the event type (message only)
     at: float = Field(ge=0)
     stream: str = Field(default="", max_length=2000)  # the EventSource's URL
+
+    @field_validator("stream")
+    @classmethod
+    def _no_secret(cls, value: str) -> str:
+        """Kept and shown to anyone with the lab: a token in it is masked."""
+        return redact_url(value)
 
 
 async def _beat(rt: Runtime, every_ms: int) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from server.trust import LOOPBACK_HOSTS
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -18,6 +20,8 @@ class Settings:
     token: str | None = None  # bearer token every route needs, if set
     lab: bool = False  # mount /api/lab/... (fault injection)
     cors_origins: tuple[str, ...] = ()  # CORS off unless origins are given
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS  # Host names answered (trust.py)
+    any_ip_host: bool = False  # also answer any IP-literal Host (a wildcard bind)
     backlog_bytes: int = 1_000_000  # unsent bytes a subscription may queue
     send_timeout_s: float = 10.0  # a write blocked this long drops the subscription
     batch_bytes: int = 64 * 1024  # largest single write of ready events

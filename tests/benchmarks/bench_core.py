@@ -236,7 +236,7 @@ def rss_mb() -> float:
 def consume_socket(url: str, count: int) -> dict[str, float]:
     """The server alone: a raw socket reading the whole chunked body, no HTTP client."""
     parsed = httpx.URL(url)
-    request = f"GET {parsed.raw_path.decode()} HTTP/1.1\r\nHost: x\r\n\r\n"
+    request = f"GET {parsed.raw_path.decode()} HTTP/1.1\r\nHost: {parsed.host}\r\n\r\n"
     with socket.create_connection((parsed.host, parsed.port or 80)) as sock:
         start = time.perf_counter()
         sock.sendall(request.encode())

@@ -224,9 +224,8 @@ def spawn(mode: str) -> Child:
 
 async def http(port: int, method: str, path: str) -> bytes:
     reader, writer = await asyncio.open_connection(HOST, port)
-    writer.write(
-        f"{method} {path} HTTP/1.0\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode()
-    )
+    head = f"{method} {path} HTTP/1.0\r\nHost: {HOST}\r\nContent-Length: 0\r\n\r\n"
+    writer.write(head.encode())
     body = await reader.read()
     writer.close()
     await writer.wait_closed()
@@ -260,7 +259,8 @@ async def subscribe(port: int, receiver: Receiver) -> None:
     headers = f"Last-Event-ID: {receiver.last_id}\r\n" if receiver.last_id else ""
     reader, writer = await asyncio.open_connection(HOST, port)
     try:
-        writer.write(f"GET /api/events HTTP/1.0\r\nHost: x\r\n{headers}\r\n".encode())
+        head = f"GET /api/events HTTP/1.0\r\nHost: {HOST}\r\n{headers}\r\n"
+        writer.write(head.encode())
         await reader.readuntil(b"\r\n\r\n")
         receiver.connected.set()
         buf = b""

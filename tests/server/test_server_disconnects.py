@@ -144,7 +144,7 @@ async def test_fifty_killed_clients_leave_no_subscription(
         "socks = []\n"
         "for _ in range(50):\n"
         f"    s = socket.create_connection(({host!r}, {port}))\n"
-        f"    s.sendall(b'GET /api/events HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+        f"    s.sendall(b'GET /api/events HTTP/1.1\\r\\nHost: {host}\\r\\n\\r\\n')\n"
         "    socks.append(s)\n"
         "print('ok', flush=True)\n"
         "time.sleep(60)\n"

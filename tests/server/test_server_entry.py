@@ -125,7 +125,7 @@ def test_refuses_a_public_bind_without_a_token(
     out, err = capsys.readouterr()
     assert out == ""
     assert len(err.strip().splitlines()) == 1
-    assert "--token" in err and "--insecure" in err
+    assert "--token" in err and "--no-token" in err
 
 
 def test_rejects_bad_numbers(capsys: pytest.CaptureFixture[str]) -> None:
