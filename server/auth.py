@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 QUERY_PARAM = "access_token"
 MASK = "***"
 _QUERY_METHODS = {"GET", "HEAD"}
+# The same rule as desktop/core/files/redact.py, which the server cannot import
+# (server and desktop never import each other); a test holds the two alike.
 _SECRET_WORDS = ("authorization", "cookie", "token", "secret", "key", "password")
 _SECRET_PARAMS = ("auth", "sig", "signature")  # besides the words above
 

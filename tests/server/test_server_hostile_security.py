@@ -306,3 +306,31 @@ def test_no_token_on_a_public_bind_warns_and_insecure_is_its_hidden_alias() -> N
     shown = parser().format_help()
     assert "--no-token" in shown and "--insecure" not in shown
     assert "--allowed-host" in shown
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "access_token",
+        "ACCESS_TOKEN",
+        "api_key",
+        "sig",
+        "Signature",
+        "auth",
+        "page",
+        "monkey",
+        "password",
+        "x-secret",
+        "cookie",
+        "authority",
+        "since",
+        "",
+    ],
+)
+def test_the_server_and_the_app_agree_on_secret_parameters(name: str) -> None:
+    """server/auth.py keeps a copy of desktop/core/files/redact.py's rule (the
+    server never imports desktop): the two must judge every name alike."""
+    from desktop.core.files import redact
+    from server import auth
+
+    assert auth.is_secret_param(name) == redact.is_secret_param(name)
