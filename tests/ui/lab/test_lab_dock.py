@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 from desktop.core.engine.records import Event
-from desktop.core.lab.lanes import Ending
+from desktop.core.lab.lanes import ConnectionEnd
 from desktop.core.lab.lessons.catalog import LESSONS, Timing
 from desktop.ui.server_child import ServerChild
 from desktop.ui.viewer import Viewer
@@ -88,8 +88,8 @@ def test_every_fault_button_reaches_the_server(
             "the lane's segments",
         )
         assert [s.ending for s in segments[-3:-1]] == [
-            Ending.SERVER_CLOSED,
-            Ending.MID_EVENT,
+            ConnectionEnd.SERVER_CLOSED,
+            ConnectionEnd.MID_EVENT,
         ]
         bar.stall_s.setValue(0.5)
         bar.buttons["stall"].click()
