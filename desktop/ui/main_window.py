@@ -341,11 +341,11 @@ class MainWindow(QMainWindow):
     def refresh(self) -> None:
         for index, view in enumerate(self.views()):
             session = view.handle.session
-            key = theme.state_key(session.phase, failed=session.failed)
+            key = theme.state_key(session.state, failed=session.failed)
             if self.tabs.tabBar().tabData(index) != key:  # a new icon repaints the bar
                 self.tabs.tabBar().setTabData(index, key)
                 self.tabs.setTabIcon(
-                    index, theme.state_icon(session.phase, failed=session.failed)
+                    index, theme.state_icon(session.state, failed=session.failed)
                 )
         current = self.current_view()
         if current is not None:
