@@ -18,6 +18,7 @@ from desktop.core.engine.records import (
     RetryField,
 )
 from desktop.core.engine.state import State
+from desktop.ui.request import RequestForm
 
 from app_driver import api_async, drive, open_stream, until
 from rawserver import RawServer, sse
@@ -213,5 +214,35 @@ def test_quitting_with_streams_open_closes_every_socket(
         await viewer.shutdown()
         assert _sockets() == before
         assert await _ticker_subscriptions(base) == 0
+
+    drive(loop, scenario(), viewer)
+
+
+def test_the_streams_menu_acts_on_the_tab_in_front(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    def menu(text: str) -> None:
+        bar = viewer.window.menuBar().actions()
+        menus = [m.menu() for m in bar if m.menu() is not None]
+        actions = [a for m in menus for a in m.actions() if a.text() == text]
+        assert len(actions) == 1, (text, actions)
+        actions[0].trigger()
+
+    async def scenario() -> None:
+        view = viewer.window.add_stream(viewer.controller.new_stream())
+        view.bar.set_form(RequestForm(f"{base}/api/ticker?rate=50&count=100000"))
+        session = view.handle.session
+        menu("Connect")
+        await until(lambda: session.events >= 3, 10, "events")
+        menu("Pause / resume")
+        assert view.filters.pause.isChecked() and session.paused
+        menu("Pause / resume")
+        menu("Stop")
+        await until(lambda: session.state is State.CLOSED, 5, "closed")
+        await until(lambda: view.handle.timeline.rowCount() > 0, 5, "rows")
+        menu("Clear")
+        assert view.handle.timeline.rowCount() == 0
+        menu("Go to URL")
+        assert view.bar.url.selectedText() == view.bar.url.text()
 
     drive(loop, scenario(), viewer)
