@@ -125,7 +125,6 @@ class Segment:
     delay_source: str = ""
     ticks: list[Tick] = field(default_factory=list)
     final: bool = False  # the client stopped for good after it
-    resumed_ids: int = 0  # how many ticks the first burst held (fallback evidence)
 
     @property
     def ending_text(self) -> str:
@@ -142,7 +141,6 @@ class Lane:
     key: str  # "app", "naive", "browser", "server"
     title: str
     segments: list[Segment] = field(default_factory=list)
-    dropped_ticks: int = 0  # ticks beyond MAX_TICKS, not kept
 
     @property
     def span(self) -> tuple[float, float] | None:
@@ -292,8 +290,7 @@ class LaneBuilder:
             segment.status = status
 
     def _tick(self, segment: Segment, event: Event) -> None:
-        if self._ticks >= MAX_TICKS:
-            self.lane.dropped_ticks += 1
+        if self._ticks >= MAX_TICKS:  # more cannot be told apart on screen
             return
         self._ticks += 1
         tick = Tick(event.wall, event.id, event.type)
@@ -304,7 +301,6 @@ class LaneBuilder:
             # No publish log for this id: the first read after a resume is the
             # server's replay (it answers a Last-Event-ID from its log at once).
             tick.replayed, tick.evidence = True, Evidence.BURST
-            segment.resumed_ids += 1
         segment.ticks.append(tick)
 
 
