@@ -24,7 +24,7 @@ from server import lab_records
 from server.faults import RefuseWith  # noqa: TC001 (pydantic reads it at runtime)
 from server.jobs import EVENTS_TOPIC
 from server.labtag import Rt, TagBody, report
-from server.subscriptions import Ending
+from server.subscriptions import SubscriptionEnd
 from server.wire import retry_frame
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ async def drop(rt: Rt, body: TagBody | None = None) -> dict[str, object]:
     subs = _targets(rt, tag)
     result = await report(rt, "drop", subscriptions=len(subs), tag=tag)
     for sub in subs:
-        sub.end(Ending.DROPPED)
+        sub.end(SubscriptionEnd.DROPPED)
     return result
 
 
@@ -123,7 +123,7 @@ async def cut(rt: Rt, body: TagBody | None = None) -> dict[str, object]:
     subs = _targets(rt, tag)
     result = await report(rt, "cut", subscriptions=len(subs), tag=tag)
     for sub in subs:
-        sub.end(Ending.CUT)
+        sub.end(SubscriptionEnd.CUT)
     return result
 
 

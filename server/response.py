@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, cast
 from starlette.responses import Response
 
 from server import tcp
-from server.subscriptions import Chunk, Ending
+from server.subscriptions import Chunk, SubscriptionEnd
 from server.wire import comment_frame, event_frame
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ HEADERS = (
 )
 _CUT_FRAME = b'event: lab\ndata: {"action":"cut","note":"this event is never fini'
 _GONE_WAIT_S = 1.0
-_RUNNING = (Ending.OPEN, Ending.FINISHED)
+_RUNNING = (SubscriptionEnd.OPEN, SubscriptionEnd.FINISHED)
 
 
 def transport_of(receive: Receive) -> asyncio.Transport | None:
@@ -153,7 +153,7 @@ class EventStreamResponse(Response):
         while True:
             message: Message = await receive()
             if message["type"] == "http.disconnect":
-                self._sub.end(Ending.GONE)
+                self._sub.end(SubscriptionEnd.GONE)
                 return
 
     async def _run(self, send: Send, watcher: asyncio.Task[None]) -> None:
@@ -228,24 +228,28 @@ class EventStreamResponse(Response):
 
     async def _end(self, send: Send, watcher: asyncio.Task[None]) -> None:
         ending = self._sub.ending
-        if ending is Ending.GONE:
+        if ending is SubscriptionEnd.GONE:
             return
-        if ending in (Ending.SHUTDOWN, Ending.DROPPED, Ending.CUT):
+        if ending in (
+            SubscriptionEnd.SHUTDOWN,
+            SubscriptionEnd.DROPPED,
+            SubscriptionEnd.CUT,
+        ):
             # What was queued before the cause (e.g. the lab's own report) goes first.
             queued = self._sub.take_queued()
             if queued.data and not await self._write(send, queued):
-                ending = Ending.SEND_TIMEOUT  # it does not read: abort
-        if ending is Ending.SHUTDOWN:
+                ending = SubscriptionEnd.SEND_TIMEOUT  # it does not read: abort
+        if ending is SubscriptionEnd.SHUTDOWN:
             await self._complete(send, comment_frame("server shutting down"))
             return
-        if ending is Ending.DROPPED:
+        if ending is SubscriptionEnd.DROPPED:
             # The server ends the stream: a proper end of body, EOF to the client,
             # which reconnects after `retry`.  The connection stays open for HTTP
             # keep-alive, as after any finished response: closing it as well would
             # race a client reusing it for its next request (a spurious ReadError).
             await self._complete(send, b"")
             return
-        if ending in (Ending.OVERFLOW, Ending.SEND_TIMEOUT):
+        if ending in (SubscriptionEnd.OVERFLOW, SubscriptionEnd.SEND_TIMEOUT):
             log.warning(
                 "dropped subscription %d (%s, %s): %s",
                 self._sub.number,
@@ -256,9 +260,11 @@ class EventStreamResponse(Response):
             self._abort()
         elif self._transport is None:
             # No transport to close: end the body; a client sees the server close.
-            await self._complete(send, _CUT_FRAME if ending is Ending.CUT else b"")
+            await self._complete(
+                send, _CUT_FRAME if ending is SubscriptionEnd.CUT else b""
+            )
             return
-        elif ending is Ending.CUT and not await self._write(
+        elif ending is SubscriptionEnd.CUT and not await self._write(
             send, Chunk(_CUT_FRAME, 0, None)
         ):
             self._abort()

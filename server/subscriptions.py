@@ -3,10 +3,10 @@
 A `Subscription` is the meeting point of three parties: producers push frames into
 its outbox (the broker, as a `Sink`; the stats gauge; the lab), its writer (see
 `server.response`) takes everything ready in one chunk, and control calls (lab,
-shutdown, overflow, client gone) change its `Ending` and wake the writer.  Producers
-never block: when the unsent backlog passes the bound the subscription ends itself
-and frees the queue, so a client that stops reading cannot make the server buffer
-without bound.
+shutdown, overflow, client gone) set its `SubscriptionEnd` and wake the writer.
+Producers never block: when the unsent backlog passes the bound the subscription
+ends itself and frees the queue, so a client that stops reading cannot make the
+server buffer without bound.
 
 With the lab on, each subscription also keeps a bounded log of what it sent (id,
 type, wall time of the write) and the hub keeps the last closed subscriptions, so
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from server.broker import StoredEvent
 
 
-class Ending(Enum):
+class SubscriptionEnd(Enum):
     """Why a subscription stops; OPEN while it runs."""
 
     OPEN = "open"  # running
@@ -159,7 +159,7 @@ class Subscription:
         self.events_sent = 0
         self.bytes_sent = 0
         self.last_id: str | None = None
-        self.ending = Ending.OPEN
+        self.ending = SubscriptionEnd.OPEN
         self.stalled_until = 0.0  # monotonic
         self.last_write = time.monotonic()
         self.writing_since: float | None = None  # monotonic start of a pending send
@@ -185,7 +185,7 @@ class Subscription:
         meta: Sent | None = None,
     ) -> None:
         """Queue a frame for the writer; ends it if the backlog overflows."""
-        if self.ending is not Ending.OPEN:
+        if self.ending is not SubscriptionEnd.OPEN:
             return
         self._frames.append(frame)
         self._pending_bytes += len(frame)
@@ -195,7 +195,7 @@ class Subscription:
         if meta is not None and self._meta is not None:
             self._meta.append(meta)
         if self._pending_bytes > self._backlog_bytes:
-            self.end(Ending.OVERFLOW)
+            self.end(SubscriptionEnd.OVERFLOW)
             return
         self.wake.set()
 
@@ -204,18 +204,22 @@ class Subscription:
 
     def finish(self) -> None:
         """The topic publishes nothing more: the writer drains the queue and closes."""
-        if self.ending is Ending.OPEN:
-            self.ending = Ending.FINISHED
+        if self.ending is SubscriptionEnd.OPEN:
+            self.ending = SubscriptionEnd.FINISHED
             self.wake.set()
 
     # -- control ---------------------------------------------------------------------
 
-    def end(self, ending: Ending) -> None:
+    def end(self, ending: SubscriptionEnd) -> None:
         """Stop now; a write blocked on a client that does not read is interrupted."""
-        if self.ending not in (Ending.OPEN, Ending.FINISHED):
+        if self.ending not in (SubscriptionEnd.OPEN, SubscriptionEnd.FINISHED):
             return
         self.ending = ending
-        if ending in (Ending.OVERFLOW, Ending.SEND_TIMEOUT, Ending.GONE):
+        if ending in (
+            SubscriptionEnd.OVERFLOW,
+            SubscriptionEnd.SEND_TIMEOUT,
+            SubscriptionEnd.GONE,
+        ):
             self._frames.clear()
             self._pending_bytes = 0
             if self._meta is not None:
@@ -268,7 +272,7 @@ class Subscription:
             return False
         if self.source is not None:
             return self.source.done
-        return self.ending is Ending.FINISHED
+        return self.ending is SubscriptionEnd.FINISHED
 
     def sent(self, chunk: Chunk) -> None:
         self.last_write = time.monotonic()
@@ -295,7 +299,7 @@ class Subscription:
         }
 
     def _ending_shown(self) -> str | None:
-        if self.ending is not Ending.OPEN:
+        if self.ending is not SubscriptionEnd.OPEN:
             shown: str = self.ending.value
             return shown
         # A pull source that ran out ends its response without a control call.
@@ -353,7 +357,7 @@ class Hub:
     def on_topic(self, topic: str) -> Iterator[Subscription]:
         return (s for s in self if s.topic == topic)
 
-    def end_all(self, ending: Ending) -> int:
+    def end_all(self, ending: SubscriptionEnd) -> int:
         subs = tuple(self)
         for sub in subs:
             sub.end(ending)
@@ -361,7 +365,7 @@ class Hub:
 
     def shutdown(self) -> int:
         self.closing = True
-        return self.end_all(Ending.SHUTDOWN)
+        return self.end_all(SubscriptionEnd.SHUTDOWN)
 
     async def watch(self, ping_s: float, send_timeout_s: float) -> None:
         """The watchdog, until cancelled: pings idle writers, ends blocked ones.
@@ -376,7 +380,7 @@ class Hub:
             for sub in tuple(self._subs.values()):
                 if sub.writing_since is not None:
                     if now - sub.writing_since > send_timeout_s:
-                        sub.end(Ending.SEND_TIMEOUT)
+                        sub.end(SubscriptionEnd.SEND_TIMEOUT)
                         if sub.interrupt_write is not None:  # already ending: still
                             sub.interrupt_write()  # a blocked final write must stop
                 elif now - sub.last_write >= ping_s and sub.stalled_until <= now:

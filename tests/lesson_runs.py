@@ -7,15 +7,22 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from desktop.core.lab.lessons.catalog import Timing
+from desktop.core.lab.lessons.catalog import Timing, lesson
 from desktop.ui.lab.context import AppLabContext, restart_child
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from desktop.core.engine.records import Record
-    from desktop.core.lab.lessons.catalog import LabContext, LessonResult
+    from desktop.core.lab.lessons.catalog import LabContext, Lesson, LessonResult
     from desktop.ui.server_child import ServerChild
+
+
+def lesson_named(key: str) -> Lesson:
+    """The catalog's lesson with that key (tests name lessons, never index them)."""
+    found = lesson(key)
+    assert found is not None, f"no lesson {key!r}"
+    return found
 
 
 class Feed:

@@ -274,6 +274,30 @@ def test_cli_imports_server_only_lazily() -> None:
     assert violations(paths, ("server",), module_level_only=True) == []
 
 
+def test_product_code_presses_no_buttons() -> None:
+    """Menus and the app ask a view for an intent (``view.connect_stream()``) rather
+    than clicking a widget that belongs to another one; tests may click, as a user."""
+    pressed = []
+    for path in py_files("desktop"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("click", "animateClick")
+            ):
+                pressed.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert pressed == []
+
+
+def test_theme_depends_on_no_feature() -> None:
+    """The look (colours, icons, the state keys QSS selects on) is shell: it may use
+    the engine's words (``State``) but no feature or session module of the UI."""
+    path = ROOT / "desktop" / "ui" / "theme.py"
+    found = imports_of(path.read_text(), _package_of(path))
+    ours = {m for m, _, _ in found if _hits(m, ("desktop",)) and m != "desktop"}
+    assert {m for m in ours if not _hits(m, ("desktop.core",))} == set()
+
+
 def _module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)

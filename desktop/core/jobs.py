@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from desktop.core.files.codec import BadValueError, read
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import TracebackType
@@ -40,13 +42,32 @@ class NoJobsAPIError(JobsAPIError):
 
 
 @dataclass(frozen=True, slots=True)
+class Features:
+    """What ``/api/info`` says a server can do (absent: it cannot)."""
+
+    jobs: bool = False
+    lab: bool = False
+    token_required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ServerInfo:
-    name: str
-    version: str
-    run_id: str
-    jobs: bool
-    lab: bool
-    token_required: bool
+    name: str = ""
+    version: str = ""
+    run_id: str = ""
+    features: Features = Features()
+
+    @property
+    def jobs(self) -> bool:
+        return self.features.jobs
+
+    @property
+    def lab(self) -> bool:
+        return self.features.lab
+
+    @property
+    def token_required(self) -> bool:
+        return self.features.token_required
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +115,7 @@ class Job:
 @dataclass(frozen=True, slots=True)
 class StatusUpdate:
     status: str
-    phase: str | None
+    phase: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,56 +123,42 @@ class ProgressUpdate:
     done: int
     total: int
     percent: float
-    unit: str
-    rate: float | None
-    eta_s: float | None
+    unit: str = "steps"
+    rate: float | None = None
+    eta_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class LogLine:
-    level: str
     line: str
+    level: str = "info"
 
 
 @dataclass(frozen=True, slots=True)
 class JobEnd:
     status: str
-    error: str | None
     duration_s: float
+    error: str | None = None
 
 
 JobUpdate = StatusUpdate | ProgressUpdate | LogLine | JobEnd
+_UPDATES: dict[str, type[JobUpdate]] = {
+    "status": StatusUpdate,
+    "progress": ProgressUpdate,
+    "log": LogLine,
+    END: JobEnd,
+}
 
 
 def parse_update(event_type: str, data: str) -> JobUpdate | None:
     """A job stream's event as a value; None for types we do not know or bad data."""
-    try:
-        raw = json.loads(data)
-    except ValueError:
-        return None
-    if not isinstance(raw, dict):
+    cls = _UPDATES.get(event_type)
+    if cls is None:
         return None
     try:
-        if event_type == "status":
-            return StatusUpdate(_str(raw, "status"), _opt_str(raw, "phase"))
-        if event_type == "progress":
-            return ProgressUpdate(
-                _int(raw, "done"),
-                _int(raw, "total"),
-                _float(raw, "percent"),
-                _opt_str(raw, "unit") or "steps",
-                _opt_float(raw, "rate"),
-                _opt_float(raw, "eta_s"),
-            )
-        if event_type == "log":
-            return LogLine(_opt_str(raw, "level") or "info", _str(raw, "line"))
-        if event_type == END:
-            return JobEnd(
-                _str(raw, "status"), _opt_str(raw, "error"), _float(raw, "duration_s")
-            )
-    except JobsAPIError:
+        return read(cls, json.loads(data))
+    except (ValueError, RecursionError):  # BadValueError is a ValueError too
         return None
-    return None
 
 
 class JobsClient:
@@ -194,18 +201,10 @@ class JobsClient:
             raise NoJobsAPIError(
                 f"no jobs API here ({exc.message})", exc.status
             ) from exc
-        if not isinstance(raw, dict):
-            raise NoJobsAPIError("no jobs API here (/api/info is not an object)")
-        features = raw.get("features")
-        features = features if isinstance(features, dict) else {}
-        info = ServerInfo(
-            name=str(raw.get("name", "")),
-            version=str(raw.get("version", "")),
-            run_id=str(raw.get("run_id", "")),
-            jobs=features.get("jobs") is True,
-            lab=features.get("lab") is True,
-            token_required=features.get("token_required") is True,
-        )
+        try:
+            info = read(ServerInfo, raw)
+        except BadValueError as exc:
+            raise NoJobsAPIError(f"no jobs API here (/api/info: {exc})") from None
         if not info.jobs:
             raise NoJobsAPIError("this server has no jobs feature")
         return info
@@ -247,22 +246,19 @@ class JobsClient:
 
     def _job(self, raw: object) -> Job:
         item = _dict(raw)
-        progress = _dict(item.get("progress", {}))
-        job_id = _str(item, "id")
-        events = _opt_str(item, "events_url") or f"/api/jobs/{job_id}/events"
-        return Job(
-            id=job_id,
-            kind=_str(item, "kind"),
-            status=_str(item, "status"),
-            phase=_opt_str(item, "phase"),
-            created_at=_float(item, "created_at"),
-            started_at=_opt_float(item, "started_at"),
-            finished_at=_opt_float(item, "finished_at"),
-            error=_opt_str(item, "error"),
-            done=int(_opt_float(progress, "done") or 0),
-            total=int(_opt_float(progress, "total") or 0),
-            events_url=str(httpx.URL(self.base_url + "/").join(events)),
-        )
+        progress = _dict(item.get("progress") or {})
+        job_id = item.get("id")
+        events = item.get("events_url") or f"/api/jobs/{job_id}/events"
+        flat = {  # the progress counters sit in Job itself, the URL is made absolute
+            **item,
+            "done": progress.get("done", 0),
+            "total": progress.get("total", 0),
+            "events_url": str(httpx.URL(self.base_url + "/").join(str(events))),
+        }
+        try:
+            return read(Job, flat)
+        except BadValueError as exc:
+            raise JobsAPIError(f"unexpected job from the server: {exc}") from None
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -350,19 +346,8 @@ def _opt_str(raw: JSON, key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _float(raw: JSON, key: str) -> float:
-    value = _opt_float(raw, key)
-    if value is None:
-        raise JobsAPIError(f"{key!r} should be a number")
-    return value
-
-
 def _opt_float(raw: JSON, key: str) -> float | None:
     value = raw.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
-
-
-def _int(raw: JSON, key: str) -> int:
-    return int(_float(raw, key))

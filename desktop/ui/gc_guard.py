@@ -33,7 +33,6 @@ class GuiCollector(QObject):
     def __init__(self, parent: QObject | None = None, interval_ms: int = INTERVAL_MS):
         super().__init__(parent)
         self.thresholds = gc.get_threshold()
-        self.collections = 0
         gc.disable()
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.check)
@@ -49,7 +48,6 @@ class GuiCollector(QObject):
         if middle > second:
             generation = 2 if old > third else 1
         gc.collect(generation)
-        self.collections += 1
 
     def collect_all(self) -> None:
         """Delete what was deleteLater'd, then collect everything (tests, shutdown)."""

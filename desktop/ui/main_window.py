@@ -157,17 +157,27 @@ class MainWindow(QMainWindow):
                 QKeySequence.StandardKey.Close,
                 self.close_current,
             ),
-            (streams, "Connect", "Ctrl+Return", lambda: self._on_view("connect")),
-            (streams, "Stop", "Ctrl+.", lambda: self._on_view("stop")),
-            (streams, "Pause / resume", "Ctrl+P", lambda: self._on_view("pause")),
-            (streams, "Clear", "Ctrl+K", lambda: self._on_view("clear")),
+            (
+                streams,
+                "Connect",
+                "Ctrl+Return",
+                self._on_view(lambda v: v.connect_stream()),
+            ),
+            (streams, "Stop", "Ctrl+.", self._on_view(lambda v: v.stop_stream())),
+            (
+                streams,
+                "Pause / resume",
+                "Ctrl+P",
+                self._on_view(lambda v: v.toggle_pause()),
+            ),
+            (streams, "Clear", "Ctrl+K", self._on_view(lambda v: v.clear_timeline())),
             (
                 streams,
                 "Find",
                 QKeySequence.StandardKey.Find,
-                lambda: self._on_view("find"),
+                self._on_view(lambda v: v.focus_search()),
             ),
-            (streams, "Go to URL", "Ctrl+L", lambda: self._on_view("url")),
+            (streams, "Go to URL", "Ctrl+L", self._on_view(lambda v: v.focus_url())),
             (streams, "&Quit", QKeySequence.StandardKey.Quit, self.close),
             (server, "&Restart bundled server", None, self.restartServerRequested.emit),
         )
@@ -230,24 +240,15 @@ class MainWindow(QMainWindow):
             self.recordings = Recordings(self, self)
         return getattr(self.recordings, what)(*args)
 
-    def _on_view(self, what: str) -> None:
-        view = self.current_view()
-        if view is None:
-            return
-        if what == "connect":
-            view.bar.connect_button.click()
-        elif what == "stop":
-            view.bar.stop_button.click()
-        elif what == "pause":
-            view.filters.pause.toggle()
-        elif what == "clear":
-            view.filters.clear.click()
-        elif what == "find":
-            view.filters.search.setFocus()
-            view.filters.search.selectAll()
-        elif what == "url":
-            view.bar.url.setFocus()
-            view.bar.url.selectAll()
+    def _on_view(self, intent: Callable[[StreamView], None]) -> Callable[[], None]:
+        """A menu action's slot: ``intent`` on the stream tab in front, if any."""
+
+        def act() -> None:
+            view = self.current_view()
+            if view is not None:
+                intent(view)
+
+        return act
 
     def _wire_jobs(self) -> None:
         jobs, panel = self.jobs, self.jobs_panel
@@ -278,7 +279,7 @@ class MainWindow(QMainWindow):
         if row is not None:
             form = RequestForm(row.events_url, headers=self.jobs.headers)
             view = self.add_stream(self.controller.new_stream(form))
-            view.bar.connect_button.click()
+            view.connect_stream()
 
     def _tab_changed(self, _index: int) -> None:
         view = self.current_view()
@@ -341,11 +342,11 @@ class MainWindow(QMainWindow):
     def refresh(self) -> None:
         for index, view in enumerate(self.views()):
             session = view.handle.session
-            key = theme.state_key(session.phase, failed=session.failed)
+            key = theme.state_key(session.state, failed=session.failed)
             if self.tabs.tabBar().tabData(index) != key:  # a new icon repaints the bar
                 self.tabs.tabBar().setTabData(index, key)
                 self.tabs.setTabIcon(
-                    index, theme.state_icon(session.phase, failed=session.failed)
+                    index, theme.state_icon(session.state, failed=session.failed)
                 )
         current = self.current_view()
         if current is not None:

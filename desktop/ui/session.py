@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING
 
 from desktop.core.engine.options import DEFAULT_RETRY_MS
@@ -29,6 +28,7 @@ from desktop.core.engine.records import (
     Reconnecting,
     RetryField,
 )
+from desktop.core.engine.state import State
 from desktop.core.insight.advice import Advisor
 from desktop.core.insight.rates import RateSeries
 from desktop.core.raw.log import RawLog
@@ -51,16 +51,6 @@ Row = (
     | Notice
 )
 """What the timeline holds: every record but raw chunks."""
-
-
-class Phase(Enum):
-    """Lifecycle of a stream, as users see it (the engine's ``State``, plus IDLE)."""
-
-    IDLE = "idle"  # not started yet, or stopped before its first attempt
-    CONNECTING = "connecting"  # an attempt is under way, no response yet
-    OPEN = "open"  # 200 + text/event-stream: events flow
-    RECONNECTING = "reconnecting"  # the connection ended; waiting to try again
-    CLOSED = "closed"  # over for good (see ``StreamSession.failed``)
 
 
 @dataclass(slots=True)
@@ -90,7 +80,7 @@ class StreamSession:
 
     options: StreamOptions
     retention: int = 100_000
-    phase: Phase = Phase.IDLE
+    state: State | None = None  # the engine's state; None before the first attempt
     failed: bool = False
     message: str = ""  # the latest thing worth telling the user (closed reason, error)
     attempt: int = 0
@@ -192,7 +182,7 @@ class StreamSession:
         elif isinstance(record, Connecting):
             self._on_connecting(record)
         elif isinstance(record, Open):
-            self.phase = Phase.OPEN
+            self.state = State.OPEN
             self.rates.connected(record.at)
             self.status, self.headers = record.status, record.headers
             self.message = ""
@@ -200,7 +190,7 @@ class StreamSession:
                 self.attempts[-1].status = record.status
                 self.attempts[-1].outcome = "open"
         elif isinstance(record, Reconnecting):
-            self.phase = Phase.RECONNECTING
+            self.state = State.RECONNECTING
             self.rates.disconnected(record.at)
             self.retry_ms, self.retry_source = record.delay_ms, record.delay_source
             self.next_attempt_at = record.at + record.delay_ms / 1000
@@ -208,7 +198,7 @@ class StreamSession:
             self._reconnecting = record
             self._end_attempt(record.at, record.reason)
         elif isinstance(record, Closed):
-            self.phase = Phase.CLOSED
+            self.state = State.CLOSED
             self.rates.disconnected(record.at)
             self.failed = record.failed
             self.message = record.reason
@@ -222,7 +212,7 @@ class StreamSession:
         # a record type this app does not know yet is kept as a row, nothing more
 
     def _on_connecting(self, record: Connecting) -> None:
-        self.phase = Phase.CONNECTING
+        self.state = State.CONNECTING
         self.attempt = record.attempt
         self.next_attempt_at = None
         self.status, self.headers = None, ()
@@ -246,7 +236,7 @@ class StreamSession:
 
     def stopped(self, reason: str = Outcome.STOPPED.value) -> None:
         """The task ended without a Closed record (cancelled by the user)."""
-        if self.phase is Phase.CLOSED:
+        if self.state is State.CLOSED:
             return
         now = time.monotonic()
         self.ingest([Closed(reason, Outcome.STOPPED, False, None, now, time.time())])
@@ -277,10 +267,10 @@ class StreamSession:
 
     def countdown(self, now: float) -> float | None:
         """Seconds to the next attempt while reconnecting."""
-        if self.phase is not Phase.RECONNECTING or self.next_attempt_at is None:
+        if self.state is not State.RECONNECTING or self.next_attempt_at is None:
             return None
         return max(0.0, self.next_attempt_at - now)
 
     @property
     def running(self) -> bool:
-        return self.phase in (Phase.CONNECTING, Phase.OPEN, Phase.RECONNECTING)
+        return self.state in (State.CONNECTING, State.OPEN, State.RECONNECTING)

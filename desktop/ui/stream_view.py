@@ -170,7 +170,31 @@ class StreamView(QWidget):
         selection.selectionChanged.connect(self._selection_changed)
         self.refresh()
 
-    # -- intents ----------
+    # -- intents: what the window's menus and the app ask of this tab ----------
+
+    def connect_stream(self) -> None:
+        """Connect (or reconnect) with the form as it is, as its Connect button does."""
+        self.bar.request_connect()
+
+    def stop_stream(self) -> None:
+        """Stop the stream; nothing when it is not running."""
+        self.controller.stop(self.handle)
+
+    def toggle_pause(self) -> None:
+        """Pause the timeline, or resume it (the Pause button shows which)."""
+        self.filters.pause.toggle()
+
+    def clear_timeline(self) -> None:
+        """Drop the rows, the raw bytes and the notices received so far."""
+        self._clear()
+
+    def focus_search(self) -> None:
+        self.filters.search.setFocus()
+        self.filters.search.selectAll()
+
+    def focus_url(self) -> None:
+        self.bar.url.setFocus()
+        self.bar.url.selectAll()
 
     def _connect(self) -> None:
         error = self.controller.connect_stream(self.handle, self.bar.form())

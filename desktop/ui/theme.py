@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 import desktop
-from desktop.ui.session import Phase
+from desktop.core.engine.state import State
 
 _Named = TypeVar("_Named", bound=QObject)
 
@@ -159,15 +159,16 @@ def icon(name: str) -> QIcon:
     return QIcon(str(assets_dir() / "icons" / f"{name}.svg"))
 
 
-def state_icon(phase: Phase, *, failed: bool = False) -> QIcon:
-    if phase is Phase.CLOSED and failed:
-        return icon("state-failed")
-    return icon(f"state-{phase.value}")
+def state_icon(state: State | None, *, failed: bool = False) -> QIcon:
+    """The icon of a stream's state (``None``: not started yet)."""
+    return icon(f"state-{state_key(state, failed=failed)}")
 
 
-def state_key(phase: Phase, *, failed: bool = False) -> str:
-    """The value of the ``state`` property QSS selects on."""
-    return "failed" if phase is Phase.CLOSED and failed else phase.value
+def state_key(state: State | None, *, failed: bool = False) -> str:
+    """The value of the ``state`` property QSS selects on (and the icon's name)."""
+    if state is None:
+        return "idle"  # not started yet: no attempt so far
+    return "failed" if state is State.CLOSED and failed else state.value
 
 
 def named(widget: _Named, name: str) -> _Named:

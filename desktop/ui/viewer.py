@@ -61,7 +61,7 @@ class Viewer:
         elif self.url:
             form = RequestForm(self.url)
             view = self.window.add_stream(self.controller.new_stream(form))
-            view.bar.connect_button.click()
+            view.connect_stream()
         else:
             self.window.new_stream()
         self.window.show()
@@ -75,7 +75,7 @@ class Viewer:
             form = view.handle.form
             target = form.url or events_url(url)
             view.bar.set_form(replace(form, url=target))
-            view.bar.connect_button.click()
+            view.connect_stream()
         if self.jobs.base_url == url:  # a restart on the same port
             self.jobs.reprobe()
         elif self.jobs.base_url is None:

@@ -129,7 +129,7 @@ async def _warm_up(viewer: object, url: str) -> None:
 
 def child_ingest(url: str, count: int) -> dict[str, object]:
     _app, loop, viewer = _qt()
-    from desktop.ui.session import Phase
+    from desktop.core.engine.state import State
 
     from app_driver import open_stream
 
@@ -141,7 +141,7 @@ def child_ingest(url: str, count: int) -> dict[str, object]:
         first = time.perf_counter()
         lateness = _Lateness()  # from the first event: opening a tab is not ingest
         lateness.start()
-        await _poll(lambda: session.events >= count or session.phase is Phase.CLOSED)
+        await _poll(lambda: session.events >= count or session.state is State.CLOSED)
         await _poll(lambda: not session.pending)
         elapsed = time.perf_counter() - first
         result: dict[str, object] = {"events": session.events, "seconds": elapsed}
@@ -235,7 +235,7 @@ def child_memory(base_url: str) -> dict[str, object]:
     """RSS per retained event: 1,000 rows, 100,000 (full), then twice 300,000 more."""
     import gc
 
-    from desktop.ui.session import Phase
+    from desktop.core.engine.state import State
 
     _app, loop, viewer = _qt()
     from app_driver import open_stream
@@ -249,7 +249,7 @@ def child_memory(base_url: str) -> dict[str, object]:
         session, model = view.handle.session, view.handle.timeline
 
         async def settle() -> int:
-            await _poll(lambda: session.phase is Phase.CLOSED and not session.pending)
+            await _poll(lambda: session.state is State.CLOSED and not session.pending)
             await asyncio.sleep(0.3)
             gc.collect()
             return _rss()

@@ -121,7 +121,7 @@ def test_parse_update_ignores_what_it_does_not_know() -> None:
     assert parse_update("progress", '{"done": "x"}') is None
     assert parse_update("tick", '{"i": 1}') is None
     assert parse_update("log", "[1]") is None
-    assert parse_update("log", '{"line": "hi"}') == LogLine("info", "hi")
+    assert parse_update("log", '{"line": "hi"}') == LogLine("hi", "info")
 
 
 def test_a_server_without_the_api_and_a_token_are_told_apart() -> None:

@@ -6,17 +6,18 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from desktop.core.lab.lessons import connection, status
-from desktop.core.lab.lessons.catalog import LESSONS, Timing
+from desktop.core.lab.lessons.catalog import LESSONS, Timing, numbered
 from desktop.core.lab.lessons.run import lesson_runner
 from desktop.ui.lab.context import AppLabContext, restart_child
 
-from lesson_runs import run_lesson, table
+from lesson_runs import lesson_named, run_lesson, table
 
 if TYPE_CHECKING:
     from desktop.core.lab.lessons.catalog import LessonResult
@@ -38,9 +39,16 @@ def check(result: LessonResult, label: str) -> bool:
     return found[0].ok
 
 
-def test_ten_lessons_in_order() -> None:
-    assert [lesson.number for lesson in LESSONS] == list(range(1, 11))
-    assert len({lesson.key for lesson in LESSONS}) == 10
+def test_lessons_are_known_by_key_and_numbered_by_their_place() -> None:
+    assert len(LESSONS) >= 10
+    assert [lesson.number for lesson in LESSONS] == list(range(1, len(LESSONS) + 1))
+    assert len({lesson.key for lesson in LESSONS}) == len(LESSONS)
+    assert lesson_named("drop").number == 1 and lesson_named("bursts").number == 10
+    # A lesson added in the middle renumbers the ones after it, by hand never.
+    added = replace(LESSONS[0], key="new", number=0)
+    again = numbered(*LESSONS[:3], added, *LESSONS[3:])
+    assert [item.number for item in again] == list(range(1, len(LESSONS) + 2))
+    assert again[3].key == "new" and again[4].key == LESSONS[3].key
     for lesson in LESSONS:
         lines = lesson.explanation.split("\n")
         assert len(lines) == 2, lesson.key
@@ -107,7 +115,9 @@ def test_a_client_that_retries_503_fails_the_give_up_line(
 
 
 def test_a_lesson_without_a_server_is_a_failed_check(lab_server: ServerChild) -> None:
-    result, _ = run_lesson(lab_server, LESSONS[0].run, base_url="http://127.0.0.1:9")
+    result, _ = run_lesson(
+        lab_server, lesson_named("drop").run, base_url="http://127.0.0.1:9"
+    )
     assert not result.passed
     assert result.checks[0].label == "The lab answers"
     assert "cannot reach the server" in result.checks[0].observed
@@ -125,7 +135,7 @@ def test_a_cancelled_lesson_cleans_up(lab_server: ServerChild) -> None:
                 None,
                 Timing.fast(),
             )
-            task = asyncio.ensure_future(LESSONS[3].run(ctx))  # retry: 1 s gap
+            task = asyncio.ensure_future(lesson_named("retry").run(ctx))  # 1 s gap
             await asyncio.sleep(0.5)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -154,7 +164,7 @@ def test_a_restart_that_fails_is_a_failed_check(lab_server: ServerChild) -> None
             ctx = AppLabContext(
                 str(lab_server.url), client, no_restart, None, Timing.fast()
             )
-            return await LESSONS[1].run(ctx)
+            return await lesson_named("restart").run(ctx)
 
     result = asyncio.run(main())
     assert not result.passed

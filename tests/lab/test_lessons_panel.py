@@ -13,6 +13,7 @@ from desktop.core.lab.lessons.catalog import LESSONS, Timing
 from desktop.ui.lab.context import AppLabContext, restart_child
 from desktop.ui.lab.lessons_panel import COLUMNS, LessonsPanel
 
+from lesson_runs import lesson_named
 from qtloop import app_loop
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def loop(qapp: QApplication) -> Iterator[AppLoop]:
 def test_panel_lists_the_lessons_for_a_newcomer(qtbot: QtBot) -> None:
     panel = LessonsPanel()
     qtbot.addWidget(panel)
-    assert panel.list.count() == len(LESSONS) == 10
+    assert panel.list.count() == len(LESSONS) >= 10
     first = panel.list.item(0).text()
     assert first.startswith("1. The server drops you\n")
     panel.list.setCurrentRow(4)
@@ -77,7 +78,7 @@ def test_run_a_lesson_through_the_panel(
             assert cancel.args == ["drop"]  # the owner decides; here we go on
             await asyncio.sleep(0.3)
             assert panel.status.text().startswith("Running… 0.")
-            return await LESSONS[0].run(ctx)
+            return await lesson_named("drop").run(ctx)
 
     result = loop.run_until_complete(asyncio.wait_for(run(), 30))
     panel.show_result(result)

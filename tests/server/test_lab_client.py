@@ -207,7 +207,10 @@ async def _answer_with(body: bytes) -> AsyncIterator[str]:
     ("body", "says"),
     [
         (b"<html>a proxy page</html>", "unexpected answer to lab sent: not JSON"),
-        (b'{"subscriptions": [{"number": "x"}]}', "bad or missing 'sent'"),
+        (
+            b'{"subscriptions": [{"number": "x"}]}',
+            "field 'subscriptions': field 'number': expected a whole number, got 'x'",
+        ),
         (b"[1, 2]", "not a JSON object"),
     ],
 )

@@ -11,7 +11,7 @@ from server.broker import MemoryBroker, StoredEvent
 from server.encoding import Identity
 from server.page import assets_dir
 from server.response import EventStreamResponse
-from server.subscriptions import Ending, Hub, Subscription
+from server.subscriptions import Hub, Subscription, SubscriptionEnd
 from server.ticker import Ticker, tick_data, tick_frames
 from server.wire import comment_frame, event_frame, retry_frame
 
@@ -154,7 +154,7 @@ async def test_a_blocked_final_write_after_a_drop_is_still_cut_off() -> None:
         await asyncio.sleep(0.02)
         sub.stall(60)
         sub.push(b"data: queued\n\n")
-        sub.end(Ending.DROPPED)
+        sub.end(SubscriptionEnd.DROPPED)
         async with asyncio.timeout(3):
             await writer
     finally:

@@ -207,11 +207,9 @@ def main(argv: list[str] | None = None) -> int:
 
     async def lesson_in_dock(lab: LabDock) -> None:
         """Lesson 1 run from the dock's own lessons panel: checklist and lanes."""
-        from desktop.core.lab.lessons.catalog import LESSONS
-
         runner, panel = lab.runner, lab.lessons
         lab.panel.naive.setChecked(False)
-        panel.select(LESSONS[0].key)
+        panel.select("drop")
         panel.run_button.click()
         await _until(lambda: runner.task is not None and runner.task.done(), 90)
         lab.controller.refresh()
@@ -262,9 +260,10 @@ def main(argv: list[str] | None = None) -> int:
 
     async def lessons_scene(base: str) -> None:
         """The lessons panel after lesson 1 ran on the app's client (human timings)."""
-        from desktop.core.lab.lessons.catalog import LESSONS
         from desktop.ui.lab.context import AppLabContext, restart_child
         from desktop.ui.lab.lessons_panel import LessonsPanel
+
+        from lesson_runs import lesson_named
 
         panel = LessonsPanel()
         panel.setWindowTitle("Guided lessons")
@@ -273,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         context = AppLabContext(
             base, viewer.controller.client, lambda: restart_child(child)
         )
-        for lesson in (LESSONS[4], LESSONS[0]):
+        for lesson in (lesson_named("503"), lesson_named("drop")):
             panel.show_running(lesson.key)
             panel.show_result(await lesson.run(context))
         await asyncio.sleep(0.05)  # layout and paint, in the loop

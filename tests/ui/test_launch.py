@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from desktop.core.engine.state import State
 from desktop.ui.server_child import ServerChild
-from desktop.ui.session import Phase
 from desktop.ui.timeline.model import RECORD_ROLE
 from desktop.ui.viewer import Viewer
 
@@ -59,7 +59,7 @@ def test_launch_shows_live_stats_and_jobs_and_stops_the_child(loop: AppLoop) -> 
         view = app.window.current_view()
         assert view is not None
         assert view.handle.form.url == f"{child.url}/api/events"
-        assert view.handle.session.phase is Phase.OPEN
+        assert view.handle.session.state is State.OPEN
         await until(lambda: app.jobs.available, 10, "the jobs panel")
         assert app.window.jobs_dock.isVisible()
         assert child.url is not None and child.url in app.window.server_status.text()
@@ -83,7 +83,7 @@ def test_a_dead_server_is_reported_and_restarted_on_the_same_port(
         view = app.window.current_view()
         assert view is not None
         session = view.handle.session
-        await until(lambda: session.phase is Phase.OPEN and session.events, 15, "open")
+        await until(lambda: session.state is State.OPEN and session.events, 15, "open")
         port = child.port
         assert child.pid is not None
         os.kill(child.pid, signal.SIGKILL)
@@ -91,12 +91,12 @@ def test_a_dead_server_is_reported_and_restarted_on_the_same_port(
         await until(bar.isVisible, 10, "the server bar")
         assert "was killed" in bar.label.text()
         assert bar.restart.isVisible()
-        await until(lambda: session.phase is Phase.RECONNECTING, 5, "reconnecting")
+        await until(lambda: session.state is State.RECONNECTING, 5, "reconnecting")
         bar.restart.click()
         await until(lambda: child.url is not None, 15, "the new READY")
         assert child.port == port
         await until(lambda: not bar.isVisible(), 5, "the bar to go")
-        await until(lambda: session.phase is Phase.OPEN and session.attempt >= 2, 15)
+        await until(lambda: session.state is State.OPEN and session.attempt >= 2, 15)
 
     drive(loop, scenario(), app)
     assert not child.running

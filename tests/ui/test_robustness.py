@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QTimer
 
 from desktop.core.engine.records import Event
-from desktop.ui.session import Phase
+from desktop.core.engine.state import State
 from desktop.ui.timeline.model import RECORD_ROLE, SIZE
 
 from app_driver import api_async, drive, open_stream, until
@@ -50,7 +50,7 @@ def test_a_bad_url_is_refused_in_the_bar(
 
 def _failed(view: StreamView) -> bool:
     session = view.handle.session
-    return session.phase is Phase.CLOSED and session.failed
+    return session.state is State.CLOSED and session.failed
 
 
 def test_http_errors_and_html_close_the_stream_with_the_reason_shown(
@@ -105,9 +105,9 @@ def test_refused_connection_reconnects_with_a_countdown(
         view = open_stream(viewer, url, retry_ms=300)
         session = view.handle.session
         await until(lambda: len(session.attempts) >= 3, 10, "three attempts")
-        assert session.phase in (Phase.RECONNECTING, Phase.CONNECTING)
+        assert session.state in (State.RECONNECTING, State.CONNECTING)
         assert "refused" in session.message
-        await until(lambda: session.phase is Phase.RECONNECTING, 2)
+        await until(lambda: session.state is State.RECONNECTING, 2)
         view.refresh()
         assert view.state.badge.text().startswith("Reconnecting in")
         assert view.state.values["countdown"].text() != "—"
@@ -172,7 +172,7 @@ def test_50k_events_per_second_all_arrive_and_the_window_stays_live(
         )
         viewer.controller.set_retention(view.handle, 2 * count)  # keep every row
         session = view.handle.session
-        await until(lambda: session.phase is Phase.CLOSED, 60, "the ticker to end")
+        await until(lambda: session.state is State.CLOSED, 60, "the ticker to end")
         timer.stop()
         await until(lambda: not session.pending, 2)
         ids = [int(r.id) for r in view.handle.timeline.rows() if isinstance(r, Event)]

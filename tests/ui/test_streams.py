@@ -17,7 +17,8 @@ from desktop.core.engine.records import (
     Reconnecting,
     RetryField,
 )
-from desktop.ui.session import Phase
+from desktop.core.engine.state import State
+from desktop.ui.request import RequestForm
 
 from app_driver import api_async, drive, open_stream, until
 from rawserver import RawServer, sse
@@ -41,13 +42,13 @@ def test_a_dropped_stream_shows_reconnecting_then_open_in_order_and_loses_nothin
     async def scenario() -> None:
         view = open_stream(viewer, f"{base}/api/ticker?rate=40&size=20&count=100000")
         session = view.handle.session
-        phases: list[Phase] = []
+        phases: list[State] = []
         badges: list[str] = []
 
         async def watch() -> None:
             while True:
-                if not phases or phases[-1] is not session.phase:
-                    phases.append(session.phase)
+                if not phases or phases[-1] is not session.state:
+                    phases.append(session.state)
                 view.refresh()
                 text = view.state.badge.text()
                 if not badges or badges[-1] != text:
@@ -59,14 +60,14 @@ def test_a_dropped_stream_shows_reconnecting_then_open_in_order_and_loses_nothin
             await until(lambda: session.events >= 10, 10, "events")
             await api_async(base, "POST", "/api/lab/drop")
             await until(
-                lambda: session.attempt == 2 and session.phase is Phase.OPEN, 10
+                lambda: session.attempt == 2 and session.state is State.OPEN, 10
             )
             await until(lambda: session.attempts[-1].events >= 10, 10, "more events")
         finally:
             watcher.cancel()
-        assert phases[:2] == [Phase.CONNECTING, Phase.OPEN] or phases[0] is Phase.IDLE
-        tail = [p for p in phases if p is not Phase.IDLE]
-        assert tail[-3:] == [Phase.RECONNECTING, Phase.CONNECTING, Phase.OPEN]
+        assert phases[:2] == [State.CONNECTING, State.OPEN] or phases[0] is None
+        tail = [p for p in phases if p is not None]
+        assert tail[-3:] == [State.RECONNECTING, State.CONNECTING, State.OPEN]
         assert any(b.startswith("Reconnecting in") for b in badges)
         assert badges[-1] == "Open"
         assert view.state.badge.property("state") == "open"
@@ -96,7 +97,7 @@ def test_a_dropped_stream_shows_reconnecting_then_open_in_order_and_loses_nothin
         assert outcome == first.outcome
 
         view.bar.stop_button.click()
-        await until(lambda: session.phase is Phase.CLOSED, 5, "closed")
+        await until(lambda: session.state is State.CLOSED, 5, "closed")
         assert not session.failed and "stopped" in session.message
         view.refresh()
         assert view.bar.connect_button.text() == "Connect"
@@ -141,15 +142,15 @@ def test_several_streams_run_at_once_each_with_its_own_task(
         viewer.window.tabs.setCurrentWidget(one)
         viewer.window.close_current()  # closing a tab stops its stream
         assert viewer.window.tabs.count() == 2
-        await until(lambda: one.handle.session.phase is Phase.CLOSED, 5, "tab closed")
+        await until(lambda: one.handle.session.state is State.CLOSED, 5, "tab closed")
         count = three.handle.session.events
         await until(lambda: three.handle.session.events > count, 5, "the others run on")
-        assert two.handle.session.phase is Phase.OPEN
+        assert two.handle.session.state is State.OPEN
         # a reconnect with new options replaces the task, it does not add one
         three.bar.url.setText(f"{base}/api/ticker?rate=10&size=5&count=100000")
         three.bar.connect_button.click()
         await until(lambda: len(three.handle.session.attempts) == 2, 5, "a new attempt")
-        await until(lambda: three.handle.session.phase is Phase.OPEN, 5, "open again")
+        await until(lambda: three.handle.session.state is State.OPEN, 5, "open again")
         assert await _ticker_subscriptions(base) == 1
 
     drive(loop, scenario(), viewer)
@@ -172,7 +173,7 @@ def test_a_post_stream_with_headers_and_body_reaches_the_server(
             )
             await until(lambda: view.handle.session.events >= 1, 10, "the event")
             view.bar.stop_button.click()
-            await until(lambda: view.handle.session.phase is Phase.CLOSED, 5)
+            await until(lambda: view.handle.session.state is State.CLOSED, 5)
             shown = view.bar.headers.index(0, 1).data()
             assert "s3cret" not in shown and shown.startswith("Bearer ••")
             view.bar.reveal.setChecked(True)
@@ -213,5 +214,35 @@ def test_quitting_with_streams_open_closes_every_socket(
         await viewer.shutdown()
         assert _sockets() == before
         assert await _ticker_subscriptions(base) == 0
+
+    drive(loop, scenario(), viewer)
+
+
+def test_the_streams_menu_acts_on_the_tab_in_front(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    def menu(text: str) -> None:
+        bar = viewer.window.menuBar().actions()
+        menus = [m.menu() for m in bar if m.menu() is not None]
+        actions = [a for m in menus for a in m.actions() if a.text() == text]
+        assert len(actions) == 1, (text, actions)
+        actions[0].trigger()
+
+    async def scenario() -> None:
+        view = viewer.window.add_stream(viewer.controller.new_stream())
+        view.bar.set_form(RequestForm(f"{base}/api/ticker?rate=50&count=100000"))
+        session = view.handle.session
+        menu("Connect")
+        await until(lambda: session.events >= 3, 10, "events")
+        menu("Pause / resume")
+        assert view.filters.pause.isChecked() and session.paused
+        menu("Pause / resume")
+        menu("Stop")
+        await until(lambda: session.state is State.CLOSED, 5, "closed")
+        await until(lambda: view.handle.timeline.rowCount() > 0, 5, "rows")
+        menu("Clear")
+        assert view.handle.timeline.rowCount() == 0
+        menu("Go to URL")
+        assert view.bar.url.selectedText() == view.bar.url.text()
 
     drive(loop, scenario(), viewer)

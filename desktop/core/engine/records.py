@@ -187,7 +187,6 @@ Record = (
     | Notice
     | RawChunk
 )
-Item = Event | Comment
 
 __all__ = [
     "Closed",
@@ -196,7 +195,6 @@ __all__ = [
     "DelaySource",
     "Error",
     "Event",
-    "Item",
     "Notice",
     "NoticeKind",
     "Open",

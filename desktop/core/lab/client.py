@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
+
+from desktop.core.files.codec import BadValueError, read
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -27,6 +29,7 @@ EVENTS_TOPIC = "events"
 LAB_TAG_QUERY = "lab_tag"
 LAB_TAG_HEADER = "X-Lab-Tag"
 _TIMEOUT = httpx.Timeout(10.0)
+_T = TypeVar("_T")
 
 
 def new_tag(prefix: str) -> str:
@@ -108,6 +111,25 @@ class BrowserObservation:
     at: float
     received: float
     stream: str = ""
+
+
+# The answers' envelopes, read whole by `desktop.core.files.codec.read`.
+
+
+@dataclass(slots=True)
+class _PublishedWindow:
+    events: list[Published]
+    complete: bool  # False when part of the span already fell out of the log
+
+
+@dataclass(slots=True)
+class _SentLogs:
+    subscriptions: list[SentLog]
+
+
+@dataclass(slots=True)
+class _Observations:
+    observations: list[BrowserObservation]
 
 
 class LabClient:
@@ -226,17 +248,8 @@ class LabClient:
             ),
             path,
         )
-        try:
-            events = [
-                Published(_str(e, "id"), _str(e, "type"), _num(e, "published"))
-                for e in _list(answer, "events")
-            ]
-            complete = answer["complete"]
-            if not isinstance(complete, bool):
-                raise TypeError("complete")
-        except (KeyError, TypeError) as exc:
-            raise _bad(path, exc) from None
-        return events, complete
+        window = _read(_PublishedWindow, answer, path)
+        return window.events, window.complete
 
     async def sent(
         self, topic: str | None = None, *, tag: str | None = None
@@ -253,30 +266,13 @@ class LabClient:
         if chosen is not None:
             params["tag"] = chosen
         answer = _object(await self._call("GET", path, params=params or None), path)
-        try:
-            return [_sent_log(row) for row in _list(answer, "subscriptions")]
-        except (KeyError, TypeError) as exc:
-            raise _bad(path, exc) from None
+        return _read(_SentLogs, answer, path).subscriptions
 
     async def browser(self) -> list[BrowserObservation]:
         """What browsers' EventSources reported, oldest first."""
         path = "/browser"
         answer = _object(await self._call("GET", path), path)
-        try:
-            return [
-                BrowserObservation(
-                    _str(o, "kind"),
-                    int(_num(o, "ready_state")),
-                    _str(o, "id"),
-                    _str(o, "type"),
-                    _num(o, "at"),
-                    _num(o, "received"),
-                    str(o.get("stream", "")),
-                )
-                for o in _list(answer, "observations")
-            ]
-        except (KeyError, TypeError) as exc:
-            raise _bad(path, exc) from None
+        return _read(_Observations, answer, path).observations
 
     async def clear_browser(self) -> None:
         await self._call("DELETE", "/browser")
@@ -334,58 +330,14 @@ def _refusal(what: str, status: int, answer: object) -> str:
     return f"{what} refused (HTTP {status}): {detail or 'no reason given'}"
 
 
-def _bad(path: str, exc: BaseException) -> LabError:
-    field = exc.args[0] if exc.args else "?"
-    return LabError(f"unexpected answer from /api/lab{path}: bad or missing {field!r}")
+def _read(cls: type[_T], answer: object, path: str) -> _T:
+    try:
+        return read(cls, answer)
+    except BadValueError as exc:
+        raise LabError(f"unexpected answer from /api/lab{path}: {exc}") from None
 
 
 def _object(answer: object, path: str) -> dict[str, object]:
     if not isinstance(answer, dict):
         raise LabError(f"unexpected answer from {path}: not a JSON object")
     return answer
-
-
-def _list(answer: Mapping[str, object], key: str) -> list[dict[str, object]]:
-    value = answer[key]
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise TypeError(key)
-    return value
-
-
-def _str(row: Mapping[str, object], key: str) -> str:
-    value = row[key]
-    if not isinstance(value, str):
-        raise TypeError(key)
-    return value
-
-
-def _num(row: Mapping[str, object], key: str) -> float:
-    value = row[key]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(key)
-    return float(value)
-
-
-def _optional_num(row: Mapping[str, object], key: str) -> float | None:
-    return None if row.get(key) is None else _num(row, key)
-
-
-def _optional_str(row: Mapping[str, object], key: str) -> str | None:
-    return None if row.get(key) is None else _str(row, key)
-
-
-def _sent_log(row: dict[str, object]) -> SentLog:
-    sent = _list(row, "sent")
-    return SentLog(
-        number=int(_num(row, "number")),
-        topic=_str(row, "topic"),
-        client=_str(row, "client"),
-        opened=_num(row, "opened"),
-        closed=_optional_num(row, "closed"),
-        last_event_id=_str(row, "last_event_id"),
-        ending=_optional_str(row, "ending"),
-        sent=[Sent(_str(s, "id"), _str(s, "type"), _num(s, "sent")) for s in sent],
-        sent_total=int(_num(row, "sent_total")),
-        path=str(row.get("path", "")),
-        tag=str(row.get("tag", "")),
-    )

@@ -26,7 +26,7 @@ from desktop.core.lab.lane_style import (
     REPLAYED_COLOURS,
 )
 from desktop.core.lab.lane_text import gap_label, gap_text, segment_text, tick_text
-from desktop.core.lab.lanes import Ending, lanes_span
+from desktop.core.lab.lanes import ConnectionEnd, lanes_span
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -89,7 +89,9 @@ class LabRun:
 
 
 # The export is a light page: the light fill of each ending.
-COLOURS: dict[Ending, str] = {e: light for e, (light, _) in ENDING_COLOURS.items()}
+COLOURS: dict[ConnectionEnd, str] = {
+    e: light for e, (light, _) in ENDING_COLOURS.items()
+}
 WIDTH = 1100
 LEFT = 10
 BAND = 70

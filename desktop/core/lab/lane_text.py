@@ -5,7 +5,7 @@ Shared by the live view and the HTML export, so both explain a mark the same way
 
 from __future__ import annotations
 
-from desktop.core.lab.lanes import Ending, Evidence, Lane, Segment, Tick
+from desktop.core.lab.lanes import ConnectionEnd, Evidence, Lane, Segment, Tick
 
 
 def _clock(wall: float) -> str:
@@ -35,7 +35,7 @@ def segment_text(lane: Lane, segment: Segment) -> str:
         else "without Last-Event-ID"
     )
     end = "" if segment.ended is None else f"; ended: {segment.ending_text}"
-    if segment.reason and segment.ending not in (Ending.OPEN,):
+    if segment.reason and segment.ending not in (ConnectionEnd.OPEN,):
         end += f" ({segment.reason})"
     if segment.final:
         end += "; no reconnect after it"

@@ -40,7 +40,7 @@ _BURST_S = 0.005  # events this close to a resumed connection's first one: one r
 _STATUS = re.compile(r"HTTP (\d{3})")
 
 
-class Ending(StrEnum):
+class ConnectionEnd(StrEnum):
     """How a connection ended, as the lanes colour it."""
 
     OPEN = "open"  # still open (or still connecting)
@@ -57,34 +57,34 @@ class Ending(StrEnum):
     ERROR = "error"  # a browser's EventSource `error` (no detail in a browser)
 
 
-ENDING_TEXT: dict[Ending, str] = {
-    Ending.OPEN: "still open",
-    Ending.SERVER_CLOSED: "the server closed the stream",
-    Ending.MID_EVENT: "dropped mid-event (the half event was discarded)",
-    Ending.TIMEOUT: "stalled: nothing arrived until the read timeout fired",
-    Ending.NETWORK: "a network error",
-    Ending.NO_CONTENT: "HTTP 204: the server said never reconnect",
-    Ending.STATUS: "an HTTP error status",
-    Ending.CONTENT_TYPE: "a response that is not text/event-stream",
-    Ending.DONE: "the client had what it asked for",
-    Ending.STOPPED: "stopped by the user",
-    Ending.GAVE_UP: "the client gave up after too many failures",
-    Ending.ERROR: "the browser reported an error",
+ENDING_TEXT: dict[ConnectionEnd, str] = {
+    ConnectionEnd.OPEN: "still open",
+    ConnectionEnd.SERVER_CLOSED: "the server closed the stream",
+    ConnectionEnd.MID_EVENT: "dropped mid-event (the half event was discarded)",
+    ConnectionEnd.TIMEOUT: "stalled: nothing arrived until the read timeout fired",
+    ConnectionEnd.NETWORK: "a network error",
+    ConnectionEnd.NO_CONTENT: "HTTP 204: the server said never reconnect",
+    ConnectionEnd.STATUS: "an HTTP error status",
+    ConnectionEnd.CONTENT_TYPE: "a response that is not text/event-stream",
+    ConnectionEnd.DONE: "the client had what it asked for",
+    ConnectionEnd.STOPPED: "stopped by the user",
+    ConnectionEnd.GAVE_UP: "the client gave up after too many failures",
+    ConnectionEnd.ERROR: "the browser reported an error",
 }
 
 _BY_OUTCOME = {
-    Outcome.EOF: Ending.SERVER_CLOSED,
-    Outcome.NETWORK: Ending.NETWORK,
-    Outcome.TIMEOUT: Ending.TIMEOUT,
-    Outcome.STATUS: Ending.STATUS,
-    Outcome.CONTENT_TYPE: Ending.CONTENT_TYPE,
-    Outcome.NO_CONTENT: Ending.NO_CONTENT,
-    Outcome.BAD_URL: Ending.NETWORK,
-    Outcome.REDIRECTS: Ending.NETWORK,
-    Outcome.CLOSE_ON: Ending.DONE,
-    Outcome.COUNT: Ending.DONE,
-    Outcome.MAX_ATTEMPTS: Ending.GAVE_UP,
-    Outcome.STOPPED: Ending.STOPPED,
+    Outcome.EOF: ConnectionEnd.SERVER_CLOSED,
+    Outcome.NETWORK: ConnectionEnd.NETWORK,
+    Outcome.TIMEOUT: ConnectionEnd.TIMEOUT,
+    Outcome.STATUS: ConnectionEnd.STATUS,
+    Outcome.CONTENT_TYPE: ConnectionEnd.CONTENT_TYPE,
+    Outcome.NO_CONTENT: ConnectionEnd.NO_CONTENT,
+    Outcome.BAD_URL: ConnectionEnd.NETWORK,
+    Outcome.REDIRECTS: ConnectionEnd.NETWORK,
+    Outcome.CLOSE_ON: ConnectionEnd.DONE,
+    Outcome.COUNT: ConnectionEnd.DONE,
+    Outcome.MAX_ATTEMPTS: ConnectionEnd.GAVE_UP,
+    Outcome.STOPPED: ConnectionEnd.STOPPED,
 }
 
 
@@ -117,7 +117,7 @@ class Segment:
     opened: float | None = None
     ended: float | None = None
     status: int | None = None
-    ending: Ending = Ending.OPEN
+    ending: ConnectionEnd = ConnectionEnd.OPEN
     reason: str = ""
     last_event_id: str = ""  # what the request carried
     delay_asked_ms: int | None = None  # the gap before this attempt: asked …
@@ -125,12 +125,11 @@ class Segment:
     delay_source: str = ""
     ticks: list[Tick] = field(default_factory=list)
     final: bool = False  # the client stopped for good after it
-    resumed_ids: int = 0  # how many ticks the first burst held (fallback evidence)
 
     @property
     def ending_text(self) -> str:
         text = ENDING_TEXT[self.ending]
-        if self.ending is Ending.STATUS and self.status is not None:
+        if self.ending is ConnectionEnd.STATUS and self.status is not None:
             text = f"HTTP {self.status}"
         return text
 
@@ -142,7 +141,6 @@ class Lane:
     key: str  # "app", "naive", "browser", "server"
     title: str
     segments: list[Segment] = field(default_factory=list)
-    dropped_ticks: int = 0  # ticks beyond MAX_TICKS, not kept
 
     @property
     def span(self) -> tuple[float, float] | None:
@@ -273,14 +271,14 @@ class LaneBuilder:
         segment.ended = record.wall
         segment.reason = record.reason
         segment.final = final
-        ending = _BY_OUTCOME.get(record.outcome, Ending.NETWORK)
-        if ending in (Ending.SERVER_CLOSED, Ending.NETWORK) and (
+        ending = _BY_OUTCOME.get(record.outcome, ConnectionEnd.NETWORK)
+        if ending in (ConnectionEnd.SERVER_CLOSED, ConnectionEnd.NETWORK) and (
             self._discarded or "unfinished event" in record.reason
         ):
             # A FIN inside a chunked body is a transport error to httpx, a clean
             # EOF otherwise: either way the decoder's notice says half an event
             # was lost, which is what the lane should tell.
-            ending = Ending.MID_EVENT
+            ending = ConnectionEnd.MID_EVENT
         segment.ending = ending
         status = record.status if isinstance(record, Closed) else None
         if status is None and record.outcome is Outcome.STATUS:
@@ -292,8 +290,7 @@ class LaneBuilder:
             segment.status = status
 
     def _tick(self, segment: Segment, event: Event) -> None:
-        if self._ticks >= MAX_TICKS:
-            self.lane.dropped_ticks += 1
+        if self._ticks >= MAX_TICKS:  # more cannot be told apart on screen
             return
         self._ticks += 1
         tick = Tick(event.wall, event.id, event.type)
@@ -304,7 +301,6 @@ class LaneBuilder:
             # No publish log for this id: the first read after a resume is the
             # server's replay (it answers a Last-Event-ID from its log at once).
             tick.replayed, tick.evidence = True, Evidence.BURST
-            segment.resumed_ids += 1
         segment.ticks.append(tick)
 
 
@@ -354,7 +350,9 @@ def server_lane(subscriptions: Iterable[SentLogLike], title: str = "server") -> 
         )
         segment.reason = f"subscription #{sub.number}"
         if sub.closed is not None:
-            segment.ending = _SERVER_ENDINGS.get(sub.ending or "", Ending.SERVER_CLOSED)
+            segment.ending = _SERVER_ENDINGS.get(
+                sub.ending or "", ConnectionEnd.SERVER_CLOSED
+            )
             if sub.ending:
                 segment.reason += f" ended: {sub.ending}"
         segment.ticks = [Tick(s.sent, s.id, s.type) for s in sub.sent[-MAX_TICKS:]]
@@ -363,13 +361,13 @@ def server_lane(subscriptions: Iterable[SentLogLike], title: str = "server") -> 
 
 
 _SERVER_ENDINGS = {
-    "gone": Ending.SERVER_CLOSED,
-    "dropped": Ending.SERVER_CLOSED,
-    "cut": Ending.MID_EVENT,
-    "finished": Ending.DONE,
-    "overflow": Ending.NETWORK,
-    "send-timeout": Ending.NETWORK,
-    "shutdown": Ending.SERVER_CLOSED,
+    "gone": ConnectionEnd.SERVER_CLOSED,
+    "dropped": ConnectionEnd.SERVER_CLOSED,
+    "cut": ConnectionEnd.MID_EVENT,
+    "finished": ConnectionEnd.DONE,
+    "overflow": ConnectionEnd.NETWORK,
+    "send-timeout": ConnectionEnd.NETWORK,
+    "shutdown": ConnectionEnd.SERVER_CLOSED,
 }
 
 _CONNECTING, _OPEN, _CLOSED = 0, 1, 2  # EventSource.readyState
@@ -409,7 +407,7 @@ def browser_lane(
                 current = Segment(len(segments) + 1, obs.at)
                 segments.append(current)
             current.ended = obs.at
-            current.ending = Ending.ERROR
+            current.ending = ConnectionEnd.ERROR
             gave_up = obs.ready_state == _CLOSED
             current.final = gave_up
             current.reason = (

@@ -232,12 +232,6 @@ class RawIndex:
                 return same[j] if 0 <= j < len(same) else None
         return None
 
-    def became_event(
-        self, rows: Sequence[Record], connection: int, output: int
-    ) -> bool:
-        """Whether a MAYBE_EVENT output (a block begun in dropped bytes) dispatched."""
-        return self.row_of(rows, connection, output) is not None
-
 
 def _feed(entry: _Entry, conn: ConnectionBytes, deadline: float) -> bool:
     """Give the map the reads it has not seen, until ``deadline``; True when done.

@@ -8,7 +8,7 @@ from __future__ import annotations
 from enum import IntEnum
 
 
-class Ending(IntEnum):
+class LineEnding(IntEnum):
     """How a line ended."""
 
     NONE = 0  # not ended yet (the open line at the end)
@@ -67,4 +67,4 @@ def utf8_length(lead: int) -> int:
     return 0
 
 
-__all__ = ["Ending", "Fate", "LineKind", "Output", "utf8_length"]
+__all__ = ["Fate", "LineEnding", "LineKind", "Output", "utf8_length"]

@@ -31,7 +31,7 @@ import re
 from array import array
 from bisect import bisect_left, bisect_right
 
-from desktop.core.raw.kinds import Ending, Fate, LineKind, Output, utf8_length
+from desktop.core.raw.kinds import Fate, LineEnding, LineKind, Output, utf8_length
 
 _BOM = b"\xef\xbb\xbf"
 _CR, _LF = 13, 10
@@ -138,12 +138,12 @@ class RawMap:
         if self._lf_pair and i < n:
             self._lf_pair = False
             if buf[i] == _LF:
-                self._special_line(base + i, base + i, base + i + 1, Ending.LF_PAIR)
+                self._special_line(base + i, base + i, base + i + 1, LineEnding.LF_PAIR)
                 i = line = i + 1
         if self._cr_pending and i < n:
             self._cr_pending = False
             if buf[i] == _LF:  # a CRLF split across reads is one line end
-                self._ln_ending[-1] = Ending.CRLF
+                self._ln_ending[-1] = LineEnding.CRLF
                 self._ln_end[-1] += 1
                 i = line = i + 1
         if self._line_truncated:  # the first line began in dropped bytes
@@ -159,15 +159,19 @@ class RawMap:
         self._pos = base + n
         self._line = base + line
 
-    def _ending_at(self, e: int) -> tuple[Ending, int]:
+    def _ending_at(self, e: int) -> tuple[LineEnding, int]:
         """The ending at buffer index ``e`` and the index after it."""
         buf = self._buf
         if buf[e] != _CR:
-            return Ending.LF, e + 1
+            return LineEnding.LF, e + 1
         if e + 1 < len(buf):
-            return (Ending.CRLF, e + 2) if buf[e + 1] == _LF else (Ending.CR, e + 1)
+            return (
+                (LineEnding.CRLF, e + 2)
+                if buf[e + 1] == _LF
+                else (LineEnding.CR, e + 1)
+            )
         self._cr_pending = True  # its LF may come in the next read
-        return Ending.CR, e + 1
+        return LineEnding.CR, e + 1
 
     def _lines(self, i: int, line: int) -> tuple[int, int]:
         """Scan complete lines from buffer index ``i``; the hot loop of the map.
@@ -290,7 +294,9 @@ class RawMap:
         self._cursor = k
         return k
 
-    def _special_line(self, start: int, stop: int, end: int, ending: Ending) -> None:
+    def _special_line(
+        self, start: int, stop: int, end: int, ending: LineEnding
+    ) -> None:
         """A line that began in dropped bytes, or the LF of a dropped CR."""
         index = len(self._ln_start)
         self._ln_start.append(start)
@@ -363,13 +369,13 @@ class RawMap:
         """Start of the bytes after the last complete line (the open line)."""
         return self._line
 
-    def line(self, index: int) -> tuple[int, int, int, Ending, LineKind]:
+    def line(self, index: int) -> tuple[int, int, int, LineEnding, LineKind]:
         """``(start, stop, end, ending, kind)``: content is ``[start, stop)``."""
         return (
             self._ln_start[index],
             self._ln_stop[index],
             self._ln_end[index],
-            Ending(self._ln_ending[index]),
+            LineEnding(self._ln_ending[index]),
             LineKind(self._ln_kind[index]),
         )
 
@@ -496,8 +502,8 @@ class RawMap:
 
 
 __all__ = [  # the kinds are re-exported: callers name them with the map
-    "Ending",
     "Fate",
+    "LineEnding",
     "LineKind",
     "Output",
     "RawMap",

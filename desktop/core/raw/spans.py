@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
-from desktop.core.raw.kinds import Ending, utf8_length
+from desktop.core.raw.kinds import LineEnding, utf8_length
 
 if TYPE_CHECKING:
     from desktop.core.raw.map import RawMap
@@ -116,7 +116,7 @@ class _Drawing:
             if line < raw.lines:
                 _s, stop, line_end, ending, _k = raw.line(line)
             else:
-                stop, line_end, ending = raw.end, raw.end, Ending.NONE
+                stop, line_end, ending = raw.end, raw.end, LineEnding.NONE
             if pos < min(stop, end):
                 self.content(pos, min(stop, end))
                 pos = min(stop, end)
@@ -126,10 +126,10 @@ class _Drawing:
             line += 1
         return out
 
-    def ending(self, pos: int, end: int, ending: Ending) -> None:
+    def ending(self, pos: int, end: int, ending: LineEnding) -> None:
         out = self.out
         self.marks(pos)
-        if ending is Ending.CRLF and end - pos == 2:
+        if ending is LineEnding.CRLF and end - pos == 2:
             if self.next_cut(end) == pos + 1:  # one line end, split across reads
                 out.append(Span(SpanKind.CR, pos, pos + 1))
                 self.marks(pos + 1)
@@ -137,7 +137,7 @@ class _Drawing:
             else:
                 out.append(Span(SpanKind.CRLF, pos, end))
             return
-        if ending is Ending.LF_PAIR:
+        if ending is LineEnding.LF_PAIR:
             kind = SpanKind.LF_PAIR
         else:
             kind = SpanKind.CR if self.byte(pos) == 13 else SpanKind.LF

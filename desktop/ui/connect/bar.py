@@ -192,8 +192,8 @@ class ConnectionBar(QFrame):
 
         self.more.toggled.connect(self.details.setVisible)
         self.method.currentTextChanged.connect(self._method_changed)
-        self.url.returnPressed.connect(self._emit_connect)
-        self.connect_button.clicked.connect(self._emit_connect)
+        self.url.returnPressed.connect(self.request_connect)
+        self.connect_button.clicked.connect(self.request_connect)
         self.stop_button.clicked.connect(self.stopRequested)
         self._method_changed(self.method.currentText())
 
@@ -279,7 +279,8 @@ class ConnectionBar(QFrame):
     def _method_changed(self, method: str) -> None:
         self.body.setEnabled(method == "POST")
 
-    def _emit_connect(self) -> None:
+    def request_connect(self) -> None:
+        """Ask to connect with the form, once its limits parse (else point at them)."""
         self._apply_token()
         try:
             parse_limits(self.limits.form())

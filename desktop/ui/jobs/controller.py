@@ -190,10 +190,6 @@ class JobsController(QObject):
             return task
         return None
 
-    def following(self, job_id: str) -> bool:
-        task = self._followers.get(job_id)
-        return task is not None and not task.done()
-
     async def _follow(self, row: JobRow, session: StreamSession) -> None:
         def apply(batch: list[Record]) -> None:
             session.pending.clear()  # no timeline here: keep only the state

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from desktop.core.engine.state import State
 from desktop.core.jobs import FINISHED, JobEnd, LogLine, ProgressUpdate, StatusUpdate
 from desktop.ui import row_text
-from desktop.ui.session import Phase
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QObject
@@ -93,12 +93,12 @@ class JobRow:
         session = self.follower
         if session is None:
             return "not followed"
-        if session.phase is Phase.CLOSED:
+        if session.state is State.CLOSED:
             ended = "closed after end" if self.end is not None else "closed"
             return f"{ended}, {len(session.attempts)} connection(s)"
-        if session.phase is Phase.RECONNECTING:
+        if session.state is State.RECONNECTING:
             return "reconnecting"
-        return str(session.phase.value)
+        return "idle" if session.state is None else str(session.state.value)
 
 
 class JobsModel(QAbstractTableModel):

@@ -23,10 +23,10 @@ from desktop.core.lab.lane_style import (
 from desktop.ui import theme
 
 if TYPE_CHECKING:
-    from desktop.core.lab.lanes import Ending
+    from desktop.core.lab.lanes import ConnectionEnd
 
 
-def colour(ending: Ending) -> QColor:
+def colour(ending: ConnectionEnd) -> QColor:
     return _themed(ENDING_COLOURS[ending])
 
 

@@ -82,11 +82,11 @@ class LessonRunner:
             self.panel.show_error(key, "Cancelled.")
 
     async def _run(self, key: str) -> None:
-        from desktop.core.lab.lessons.catalog import LESSONS
+        from desktop.core.lab.lessons.catalog import lesson as lesson_of
         from desktop.ui.lab.context import AppLabContext
 
         panel = self.panel
-        lesson = next((item for item in LESSONS if item.key == key), None)
+        lesson = lesson_of(key)
         if lesson is None:
             panel.show_error(key, f"There is no lesson {key!r}.")
             return

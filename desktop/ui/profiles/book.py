@@ -297,7 +297,3 @@ class ProfileBook:
         self.settings.set("recent/urls", urls)
         self.settings.sync()
         return urls
-
-    def forget_recent(self) -> None:
-        self.settings.remove("recent/urls")
-        self.settings.sync()

@@ -35,13 +35,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.engine.state import State
 from desktop.core.raw.index import RawIndex
 from desktop.core.raw.spans import line_end, line_start, spans
 from desktop.core.raw.target import target
 from desktop.ui import row_text
 from desktop.ui.raw.became import describe, no_bytes
 from desktop.ui.raw.text import RawText, formats
-from desktop.ui.session import Phase
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:
@@ -491,7 +491,7 @@ class RawView(QWidget):
         session = self.session
         return not (
             connection == session.attempt
-            and session.phase in (Phase.CONNECTING, Phase.OPEN)
+            and session.state in (State.CONNECTING, State.OPEN)
         )
 
 

@@ -286,7 +286,7 @@ class Recordings:
                 "(e.g. the bearer token), then Connect."
             )
         else:
-            view.bar.connect_button.click()
+            view.connect_stream()
         return view
 
     # -- export and curl ----------

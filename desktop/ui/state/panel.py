@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -14,11 +16,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.engine.records import DelaySource
+from desktop.core.engine.state import State
 from desktop.core.files.redact import is_secret
 from desktop.ui import row_text, theme
 from desktop.ui.request import mask
-from desktop.ui.session import Phase, StreamSession
 from desktop.ui.theme import named
+
+if TYPE_CHECKING:
+    from desktop.ui.session import StreamSession
 
 _SOURCES = {
     DelaySource.DEFAULT: "engine default",
@@ -80,13 +85,13 @@ class StatePanel(QFrame):
         self._headers_shown: tuple[tuple[str, str], ...] | None = None
 
     def show_session(self, session: StreamSession, now: float, rate: float) -> None:
-        state = theme.state_key(session.phase, failed=session.failed)
+        state = theme.state_key(session.state, failed=session.failed)
         countdown = session.countdown(now)
         badge = _badge(session, countdown)
         if (state, badge, session.message) != self._shown:
             self._shown = (state, badge, session.message)
             self.icon.setPixmap(
-                theme.state_icon(session.phase, failed=session.failed).pixmap(
+                theme.state_icon(session.state, failed=session.failed).pixmap(
                     QSize(22, 22)
                 )
             )
@@ -107,7 +112,7 @@ class StatePanel(QFrame):
             "status": "—" if session.status is None else str(session.status),
             "bytes": row_text.human_bytes(session.received_bytes),
             "events": f"{session.events:,}",
-            "rate": f"{rate:,.0f}" if session.phase is Phase.OPEN else "—",
+            "rate": f"{rate:,.0f}" if session.state is State.OPEN else "—",
             "idle": "—" if idle is None else row_text.seconds(idle),
             "other": f"{session.comments:,} · {session.errors:,}",
         }
@@ -126,11 +131,11 @@ class StatePanel(QFrame):
 
 
 def _badge(session: StreamSession, countdown: float | None) -> str:
-    phase = session.phase
-    if phase is Phase.RECONNECTING and countdown is not None:
+    state = session.state
+    if state is State.RECONNECTING and countdown is not None:
         return f"Reconnecting in {row_text.seconds(countdown)}"
-    if phase is Phase.CLOSED:
+    if state is State.CLOSED:
         return "Closed — failed" if session.failed else "Closed"
-    if phase is Phase.IDLE:
+    if state is None:
         return "Not connected"
-    return str(phase.value).capitalize()
+    return str(state.value).capitalize()

@@ -362,13 +362,6 @@ class TimelineFilter(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def map_to_source(self, index: Index) -> QModelIndex:
-        """The timeline model's index for one of ours."""
-        if not index.isValid() or index.model() is not self:
-            return QModelIndex()
-        row = self._seqs[index.row()] - self._source.base
-        return self._source.index(row, index.column())
-
     def multiData(self, index: Index, span: QModelRoleDataSpan) -> None:  # type: ignore[override]  # noqa: N802
         if index.isValid() and index.row() < len(self._seqs):
             seq = self._seqs[index.row()]

@@ -17,7 +17,7 @@ from desktop.core.engine.records import (
 )
 from desktop.core.lab.lane_text import gap_label, gap_text, segment_text, tick_text
 from desktop.core.lab.lanes import (
-    Ending,
+    ConnectionEnd,
     Evidence,
     LaneBuilder,
     browser_lane,
@@ -80,16 +80,16 @@ def test_segments_follow_attempts_with_endings_gaps_and_ids() -> None:
     lane = lane_of("app", "app", three_attempts())  # type: ignore[arg-type]
     first, second, third = lane.segments
     assert [s.attempt for s in lane.segments] == [1, 2, 3]
-    assert first.ending is Ending.SERVER_CLOSED and first.status == 200
+    assert first.ending is ConnectionEnd.SERVER_CLOSED and first.status == 200
     assert first.delay_asked_ms is None and first.last_event_id == ""
-    assert second.ending is Ending.MID_EVENT
+    assert second.ending is ConnectionEnd.MID_EVENT
     assert second.last_event_id == "a-2"
     assert second.delay_asked_ms == 200
     assert second.delay_waited_ms is not None
     assert abs(second.delay_waited_ms - 212) < 0.5
     assert gap_label(second) == "asked 200 ms · waited 212 ms"
     assert third.opened is None and third.status == 503
-    assert third.ending is Ending.STATUS and third.final
+    assert third.ending is ConnectionEnd.STATUS and third.final
     assert [t.id for t in second.ticks] == ["a-3", "a-4"]
     assert lanes_span([lane]) == (T0, T0 + 1.25)
 
@@ -134,7 +134,10 @@ def test_a_timeout_and_a_204_end_their_segments_their_way() -> None:
         Closed("HTTP 204 No Content", Outcome.NO_CONTENT, False, None, 2.3, T0 + 2.3),
     ]
     lane = lane_of("app", "app", records)  # type: ignore[arg-type]
-    assert [s.ending for s in lane.segments] == [Ending.TIMEOUT, Ending.NO_CONTENT]
+    assert [s.ending for s in lane.segments] == [
+        ConnectionEnd.TIMEOUT,
+        ConnectionEnd.NO_CONTENT,
+    ]
     assert lane.segments[1].status == 204
     text = segment_text(lane, lane.segments[1])
     assert "HTTP 204" in text and "no reconnect after it" in text
@@ -202,7 +205,7 @@ def test_browser_lane_from_observations() -> None:
         ]
     )
     first, second = lane.segments
-    assert first.ending is Ending.ERROR and not first.final
+    assert first.ending is ConnectionEnd.ERROR and not first.final
     assert second.last_event_id == "5"
     assert second.delay_waited_ms is not None
     assert abs(second.delay_waited_ms - 250) < 0.5
@@ -225,4 +228,7 @@ def test_a_connection_lost_inside_an_event_is_a_cut_not_a_network_error() -> Non
             reconnecting(2, 0.9, Outcome.NETWORK, "connection lost"),
         ]
     )
-    assert [s.ending for s in builder.segments] == [Ending.MID_EVENT, Ending.NETWORK]
+    assert [s.ending for s in builder.segments] == [
+        ConnectionEnd.MID_EVENT,
+        ConnectionEnd.NETWORK,
+    ]

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from desktop.core.engine.decoder import Decoder
 from desktop.core.engine.records import Comment, Event, RetryField
-from desktop.core.raw.map import Ending, Fate, LineKind, Output, RawMap
+from desktop.core.raw.map import Fate, LineEnding, LineKind, Output, RawMap
 from desktop.core.raw.target import MappedEvent, events_of, target
 
 from cuts import BOMS, ENDS, LINES, TAILS, cut, sse_streams
@@ -76,7 +76,7 @@ def agree(reads: list[bytes], last_id: str = "", limit: int = 1 << 20) -> RawMap
     pos = 3 if raw.bom else 0
     for index in range(raw.lines):
         start, stop, end, ending, _kind = raw.line(index)
-        assert (start, ending is not Ending.NONE) == (pos, True)
+        assert (start, ending is not LineEnding.NONE) == (pos, True)
         assert start <= stop < end
         pos = end
     assert pos == raw.open_start
@@ -165,7 +165,13 @@ def test_lines_endings_and_block_fates() -> None:
     )
     assert raw.bom
     endings = [raw.line(i)[3] for i in range(raw.lines)]
-    assert endings[:5] == [Ending.LF, Ending.LF, Ending.CR, Ending.CR, Ending.CRLF]
+    assert endings[:5] == [
+        LineEnding.LF,
+        LineEnding.LF,
+        LineEnding.CR,
+        LineEnding.CR,
+        LineEnding.CRLF,
+    ]
     kinds = [raw.line(i)[4] for i in range(raw.lines)]
     assert kinds[:6] == [
         LineKind.RETRY,
@@ -186,7 +192,7 @@ def test_lines_endings_and_block_fates() -> None:
     ]
     # The CRLF split across reads 1 and 2 is one ending, its line done in read 1.
     start, stop, end, ending, _ = raw.line(4)
-    assert raw.bytes(start, end) == b"data: a\r\n" and ending is Ending.CRLF
+    assert raw.bytes(start, end) == b"data: a\r\n" and ending is LineEnding.CRLF
     assert raw.read_at(stop) == 1 and raw.read_at(end - 1) == 2
 
 
@@ -221,7 +227,7 @@ def test_a_map_that_starts_mid_stream(before: int) -> None:
     raw.extend(b"\na: 1\n\ndata: b\n\n", 1.0, 0.0)
     first = raw.line(0)
     if before == ord("\r"):  # the LF pairs with the dropped CR
-        assert first[3] is Ending.LF_PAIR and first[4] is LineKind.TRUNCATED
+        assert first[3] is LineEnding.LF_PAIR and first[4] is LineKind.TRUNCATED
         assert raw.fate(0) is Fate.UNKNOWN  # "a: 1" then the blank line
     elif before == ord("\n"):  # the dropped part ended a line: a blank line here
         assert first[4] is LineKind.BLANK and raw.fate(0) is Fate.UNKNOWN

@@ -19,13 +19,13 @@ from desktop.core.engine.records import (
     Outcome,
     Reconnecting,
 )
+from desktop.core.engine.state import State
 from desktop.core.files.curl import curl_command
 from desktop.core.files.recording import RecordingReader, RecordingWriter, header_for
 from desktop.ui.limits import LimitsForm, limits_of, parse_limits
 from desktop.ui.profiles.book import ProfileBook
 from desktop.ui.recordings.bar import form_of
 from desktop.ui.request import RequestError, RequestForm, build_options
-from desktop.ui.session import Phase
 from desktop.ui.settings import Settings
 
 from app_driver import api_async, drive, open_stream, until
@@ -51,7 +51,7 @@ async def _rows(view: StreamView) -> list[Record]:
 
 async def _closed(view: StreamView, limit_s: float = 15) -> Closed:
     session = view.handle.session
-    await until(lambda: session.phase is Phase.CLOSED, limit_s, "the stream to close")
+    await until(lambda: session.state is State.CLOSED, limit_s, "the stream to close")
     closed = [r for r in await _rows(view) if isinstance(r, Closed)]
     assert len(closed) == 1
     return closed[0]
@@ -193,7 +193,7 @@ def test_a_read_timeout_turns_a_stall_into_a_reconnect(
         await until(lambda: session.events >= 5, 10, "events")
         await api_async(base, "POST", "/api/lab/stall", {"seconds": 30, "tag": tag})
         await until(
-            lambda: session.attempt == 2 and session.phase is Phase.OPEN, 10, "reopen"
+            lambda: session.attempt == 2 and session.state is State.OPEN, 10, "reopen"
         )
         reconnects = [r for r in await _rows(view) if isinstance(r, Reconnecting)]
         assert [r.outcome for r in reconnects] == [Outcome.TIMEOUT]
@@ -321,7 +321,7 @@ def test_max_event_size_skips_a_larger_event_and_says_so(
         await until(lambda: len(view.handle.session.attempts) >= 1, 5)
         session = view.handle.session
         await until(
-            lambda: session.phase in (Phase.CLOSED, Phase.RECONNECTING), 10, "the end"
+            lambda: session.state in (State.CLOSED, State.RECONNECTING), 10, "the end"
         )
         viewer.controller.stop(view.handle)
         rows = await _rows(view)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 
 from desktop.core.engine.records import Outcome
-from desktop.ui.session import Phase
+from desktop.core.engine.state import State
 
 from app_driver import api_async, drive, until
 from children import start_child, stop_child
@@ -75,7 +75,7 @@ def test_a_job_runs_to_100_percent_then_end_closes_its_stream_for_good(
         assert row.percent == 100.0 and row.status == "succeeded"
         follower = row.follower
         assert follower is not None
-        await until(lambda: follower.phase is Phase.CLOSED, 5, "the stream to close")
+        await until(lambda: follower.state is State.CLOSED, 5, "the stream to close")
         await asyncio.sleep(0.6)  # three times the server's retry: no reconnect
         assert len(follower.attempts) == 1
         assert not follower.failed
@@ -106,7 +106,7 @@ def test_cancel_a_running_job(loop: AppLoop, viewer: Viewer, base: str) -> None:
         assert row.percent < 100
         assert row.follower is not None
         await until(
-            lambda: row.follower is not None and row.follower.phase is Phase.CLOSED, 5
+            lambda: row.follower is not None and row.follower.state is State.CLOSED, 5
         )
         assert "Asked job" in panel.status.text()
 
@@ -125,7 +125,7 @@ def test_stop_a_jobs_stream_without_cancelling_the_job_then_resume(
         panel.follow.click()
         follower = row.follower
         assert follower is not None
-        await until(lambda: follower.phase is Phase.CLOSED, 5, "the stream to stop")
+        await until(lambda: follower.state is State.CLOSED, 5, "the stream to stop")
         assert follower.attempts[-1].ended_at is not None
         assert Outcome.STOPPED.value in follower.message
         job = await api_async(base, "GET", f"/api/jobs/{row.id}")

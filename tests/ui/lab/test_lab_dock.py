@@ -9,12 +9,13 @@ import time
 from typing import TYPE_CHECKING
 
 from desktop.core.engine.records import Event
-from desktop.core.lab.lanes import Ending
-from desktop.core.lab.lessons.catalog import LESSONS, Timing
+from desktop.core.lab.lanes import ConnectionEnd
+from desktop.core.lab.lessons.catalog import Timing
 from desktop.ui.server_child import ServerChild
 from desktop.ui.viewer import Viewer
 
 from app_driver import SERVER_ARGS, api_async, drive, open_stream, until
+from lesson_runs import lesson_named
 
 if TYPE_CHECKING:
     from desktop.ui.lab.dock import LabDock
@@ -88,8 +89,8 @@ def test_every_fault_button_reaches_the_server(
             "the lane's segments",
         )
         assert [s.ending for s in segments[-3:-1]] == [
-            Ending.SERVER_CLOSED,
-            Ending.MID_EVENT,
+            ConnectionEnd.SERVER_CLOSED,
+            ConnectionEnd.MID_EVENT,
         ]
         bar.stall_s.setValue(0.5)
         bar.buttons["stall"].click()
@@ -194,7 +195,7 @@ def test_a_lesson_runs_from_the_dock_with_its_lanes_live(
         open_stream(viewer, f"{base}/api/events")
         lab = await _lab_for(viewer)
         lab.runner.timing = Timing.fast()
-        lesson = LESSONS[0]
+        lesson = lesson_named("drop")
         lab.lessons.select(lesson.key)
         lab.lessons.run_button.click()
         await until(lambda: lab.runner.task is not None, 5, "the lesson task")

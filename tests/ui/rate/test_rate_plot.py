@@ -16,8 +16,8 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
+from desktop.core.engine.state import State
 from desktop.ui import theme
-from desktop.ui.session import Phase
 
 from app_driver import api_async, drive, open_stream, until
 from children import start_child, stop_child
@@ -104,7 +104,7 @@ def test_a_lab_drop_shades_a_gap_from_the_drop_to_the_next_open(
         x, _y = curve_values(plot.events_gaps)
         assert x is None or len(x) == 0  # no gap while nothing dropped
         await api_async(base, "POST", "/api/lab/drop")
-        await until(lambda: session.attempt == 2 and session.phase is Phase.OPEN, 10)
+        await until(lambda: session.attempt == 2 and session.state is State.OPEN, 10)
         await next_second(view, plot, 1.1)
         window = plot.current
         assert window is not None and len(window.gaps) == 1
@@ -225,7 +225,7 @@ def test_a_stopped_stream_keeps_its_last_minutes_on_screen(
         session = view.handle.session
         await until(lambda: session.events >= 60, 10, "events")
         view.bar.stop_button.click()
-        await until(lambda: session.phase is Phase.CLOSED, 5, "closed")
+        await until(lambda: session.state is State.CLOSED, 5, "closed")
         await next_second(view, plot, 2.2)
         window = plot.current
         assert window is not None and max(window.events) > 0

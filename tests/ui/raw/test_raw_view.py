@@ -20,8 +20,9 @@ from PySide6.QtWidgets import QApplication
 from desktop.core.engine.decoder import Decoder
 from desktop.core.engine.options import StreamOptions
 from desktop.core.engine.records import Comment, Event, RawChunk
+from desktop.core.engine.state import State
 from desktop.ui.raw.view import RawView
-from desktop.ui.session import Phase, StreamSession
+from desktop.ui.session import StreamSession
 from desktop.ui.settings import settings_path
 from desktop.ui.timeline.model import RECORD_ROLE
 from desktop.ui.viewer import Viewer
@@ -276,7 +277,7 @@ def test_opening_a_full_buffer_maps_in_slices_and_shows_a_selection_when_ready(
         data = b"".join(b'id: %d\ndata: {"n": %d}\n\n' % (i, i) for i in range(8))
         session.raw.add(RawChunk(data, 1, at, 0.0))
         rows += decoder.feed(data, at, 0.0)
-    session.attempt, session.phase = 1, Phase.OPEN
+    session.attempt, session.state = 1, State.OPEN
     view = RawView(session, lambda: (rows, 0))
     qtbot.addWidget(view)
     events = [i for i, r in enumerate(rows) if isinstance(r, Event)]

@@ -11,8 +11,8 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from desktop.core.engine.records import Event, Notice, NoticeKind
+from desktop.core.engine.state import State
 from desktop.ui import row_text
-from desktop.ui.session import Phase
 from desktop.ui.timeline import payload
 from desktop.ui.timeline.model import DATA, TYPE
 
@@ -43,7 +43,7 @@ def test_clean_streams_raise_no_warning(
         await until(lambda: ticker.handle.session.events >= 600, 15, "ticker events")
         await until(lambda: events.handle.session.events >= 2, 10, "stats events")
         for view in (ticker, events):
-            assert view.handle.session.phase is Phase.OPEN
+            assert view.handle.session.state is State.OPEN
             assert shown(view) == []
             assert view.handle.session.advisor.warnings() == []
             assert not view.notices.isVisible()

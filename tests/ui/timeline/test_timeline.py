@@ -10,7 +10,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QStyleOptionViewItem
 
 from desktop.core.engine.records import Comment, Event
-from desktop.ui.session import Phase
+from desktop.core.engine.state import State
 from desktop.ui.timeline.model import DATA, DELTA, RECORD_ROLE
 
 from app_driver import api_async, drive, open_stream, until
@@ -37,7 +37,7 @@ def test_model_and_proxy_pass_qt_model_checks_while_fed_and_trimmed(
         removes: list[int] = []
         view.handle.timeline.rowsRemoved.connect(lambda _p, a, b: removes.append(b - a))
         session = view.handle.session
-        await until(lambda: session.phase is Phase.CLOSED, 20, "the ticker to end")
+        await until(lambda: session.state is State.CLOSED, 20, "the ticker to end")
         await until(lambda: not session.pending, 5, "the last flush")
         model = view.handle.timeline
         assert session.events == 3000
@@ -65,7 +65,7 @@ async def _job_stream(viewer: Viewer, base: str, steps: int = 6) -> tuple[object
     assert isinstance(job, dict)
     view = open_stream(viewer, base + str(job["events_url"]))
     session = view.handle.session
-    await until(lambda: session.phase is Phase.CLOSED, 15, "the job stream to close")
+    await until(lambda: session.state is State.CLOSED, 15, "the job stream to close")
     await until(lambda: view.proxy.rowCount() > steps, 5, "rows to show")
     return view, str(job["id"])
 
@@ -134,7 +134,7 @@ def test_only_this_connection_and_comment_rows(
         await until(lambda: session.events >= 1, 10, "events on connection 1")
         await api_async(base, "POST", "/api/lab/drop")
         await until(
-            lambda: session.attempt >= 2 and session.phase is Phase.OPEN,
+            lambda: session.attempt >= 2 and session.state is State.OPEN,
             10,
             "reconnect",
         )
@@ -241,7 +241,7 @@ def test_retention_drops_oldest_with_a_count_and_clear_resets(
         view.filters.retention.setValue(500)
         view.filters.retention.editingFinished.emit()
         session = view.handle.session
-        await until(lambda: session.phase is Phase.CLOSED and not session.pending, 20)
+        await until(lambda: session.state is State.CLOSED and not session.pending, 20)
         model = view.handle.timeline
         assert model.rowCount() == 500
         view.refresh()

@@ -39,21 +39,21 @@ class Timing:
     """
 
     retry_ms: int  # the reconnection time the lessons announce with `retry:`
-    retry_short_ms: int  # lesson 4, first `retry:` (500 ms in the app)
-    retry_long_ms: int  # lesson 4, second `retry:` (10 s in the app)
-    read_timeout_s: float  # lesson 3: the engine's read timeout
-    stall_s: float  # lesson 3: how long the server stays silent (> read timeout)
+    retry_short_ms: int  # the "retry" lesson's first `retry:`
+    retry_long_ms: int  # the "retry" lesson's second `retry:`
+    read_timeout_s: float  # the "stall" lesson: the engine's read timeout
+    stall_s: float  # the "stall" lesson: the server's silence (> read timeout)
     settle_s: float  # after an action, how long to let bytes arrive
-    retry_after_s: int  # lesson 5: the 503's Retry-After
+    retry_after_s: int  # the "503" lesson: the 503's Retry-After
     window_s: float  # how long to watch for reconnects that should (not) come
-    ticker_rate: float = 20.0  # lesson 10: events per second through the proxy
-    buffer_bytes: int = 2048  # lesson 10: what the simulated proxy holds back
+    ticker_rate: float = 20.0  # the "bursts" lesson: events per second via the proxy
+    buffer_bytes: int = 2048  # the "bursts" lesson: what the simulated proxy holds
     early_ms: float = 10.0
     late_ms: float = 250.0
 
     @classmethod
     def human(cls) -> Timing:
-        """What a learner watches in the app: the figures the README's lessons give."""
+        """What a learner watches in the app: delays a person can see pass."""
         return cls(
             retry_ms=1000,
             retry_short_ms=500,
@@ -128,9 +128,9 @@ class LessonResult:
 class Lesson:
     """One guided lesson: one click runs it and fills its checklist."""
 
-    key: str
-    number: int
+    key: str  # what the app and the tests know it by
     title: str
     summary: str  # one line for the list
     explanation: str  # two lines; cites the WHATWG HTML spec
     run: Callable[[LabContext], Awaitable[LessonResult]]
+    number: int = 0  # its place in the catalog's list, set there (catalog.numbered)

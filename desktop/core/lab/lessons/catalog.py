@@ -1,14 +1,18 @@
-"""The guided lessons of the reconnect lab: ten one-click experiments.
+"""The guided lessons of the reconnect lab: one-click experiments, in one list.
 
 Each lesson sets the bundled server up through `/api/lab`, runs our engine, and
 returns an expected-versus-observed checklist computed from what the client and
 the server recorded (see run.py for the run and its cleanup, connection.py,
 status.py and stream.py for the lessons).  The explanations cite the WHATWG HTML
 standard, section 9.2 "Server-sent events".
+
+A lesson is known by its key; its number is its place in `LESSONS`, so adding
+one is one entry in the list, where it should be shown.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from desktop.core.lab.lessons import connection, status, stream
@@ -29,19 +33,22 @@ if TYPE_CHECKING:
 
 def _lesson(
     key: str,
-    number: int,
     title: str,
     summary: str,
     explanation: str,
     body: Callable[[LessonRun], Awaitable[None]],
 ) -> Lesson:
-    return Lesson(key, number, title, summary, explanation, lesson_runner(key, body))
+    return Lesson(key, title, summary, explanation, lesson_runner(key, body))
 
 
-LESSONS: tuple[Lesson, ...] = (
+def numbered(*lessons: Lesson) -> tuple[Lesson, ...]:
+    """The lessons in the order given, numbered 1, 2, … by that order."""
+    return tuple(replace(item, number=n) for n, item in enumerate(lessons, 1))
+
+
+LESSONS: tuple[Lesson, ...] = numbered(
     _lesson(
         "drop",
-        1,
         "The server drops you",
         "Reconnect after retry:, resume with Last-Event-ID, nothing lost.",
         "WHATWG HTML 9.2.3 Processing model: when the connection closes, the user "
@@ -52,7 +59,6 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     _lesson(
         "restart",
-        2,
         "The server restarts",
         "Reconnect to the new process; its empty log answers replay-gap.",
         "WHATWG HTML 9.2.3 Processing model: a closed connection is reestablished; "
@@ -63,7 +69,6 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     _lesson(
         "stall",
-        3,
         "The server stalls, no keep-alive",
         "Silence until the client's read timeout fires, then a reconnect.",
         "WHATWG HTML 9.2.7 Authoring notes: proxies drop idle connections, so send a "
@@ -74,7 +79,6 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     _lesson(
         "retry",
-        4,
         "retry: sets the reconnection time",
         "Announce a short then a long retry:, drop twice: the gaps follow.",
         "WHATWG HTML 9.2.6 Interpreting an event stream: a retry field of ASCII "
@@ -85,7 +89,6 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     _lesson(
         "503",
-        5,
         "503 stops a browser for good",
         "A conforming client gives up on 503; an opt-in policy retries later.",
         "WHATWG HTML 9.2.3 Processing model: any status other than 200 (and 204) "
@@ -96,7 +99,6 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     _lesson(
         "204",
-        6,
         "204 No Content: stop reconnecting",
         "The server answers 204 to a reconnect; the client stops for good.",
         "WHATWG HTML 9.2.3 Processing model: clients reconnect when the connection "
@@ -106,7 +108,6 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     _lesson(
         "end",
-        7,
         "A job stream needs its end event",
         "Without `end` a finished job's stream looks like a drop: reconnects.",
         "WHATWG HTML 9.2.3 Processing model: a closed connection is reestablished; "
@@ -117,7 +118,6 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     _lesson(
         "id-reset",
-        8,
         "An empty id: resets the last event ID",
         "After `id:` with no value the reconnect carries no Last-Event-ID.",
         "WHATWG HTML 9.2.6 Interpreting an event stream: an id field sets the last "
@@ -128,7 +128,6 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     _lesson(
         "cut",
-        9,
         "Half an event, then FIN",
         "The unfinished event is discarded; reconnect, nothing lost.",
         "WHATWG HTML 9.2.6 Interpreting an event stream: once the end of the file is "
@@ -139,7 +138,6 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     _lesson(
         "bursts",
-        10,
         "Compression or a buffering proxy",
         "Events arrive in bursts; the app's warning names the cause.",
         "WHATWG HTML 9.2.7 Authoring notes: HTTP chunking or buffering by a layer "
@@ -150,4 +148,21 @@ LESSONS: tuple[Lesson, ...] = (
     ),
 )
 
-__all__ = ["LESSONS", "Check", "LabContext", "Lesson", "LessonResult", "Timing"]
+_BY_KEY = {item.key: item for item in LESSONS}  # keys are unique (test_lessons)
+
+
+def lesson(key: str) -> Lesson | None:
+    """The lesson known by ``key``, if there is one."""
+    return _BY_KEY.get(key)
+
+
+__all__ = [
+    "LESSONS",
+    "Check",
+    "LabContext",
+    "Lesson",
+    "LessonResult",
+    "Timing",
+    "lesson",
+    "numbered",
+]

@@ -15,7 +15,7 @@ from desktop.core.lab.client import EVENTS_TOPIC
 from desktop.core.lab.continuity import check as continuity_check
 
 if TYPE_CHECKING:
-    from desktop.core.lab.lessons.run import Lane, LessonRun
+    from desktop.core.lab.lessons.run import LessonRun, RecordedStream
 
 EVENTS_PATH = "/api/events"
 CONNECT_S = 10.0  # how long a lesson waits for a connection to open
@@ -28,7 +28,7 @@ def short_id(event_id: str) -> str:
     return event_id if len(event_id) <= 24 else "…" + event_id[-20:]
 
 
-def last_id_before(lane: Lane, index: int) -> str:
+def last_id_before(lane: RecordedStream, index: int) -> str:
     """The last event ID in force before record ``index`` (what a resume sends)."""
     for record in reversed(lane.records[:index]):
         if isinstance(record, Event):
@@ -46,7 +46,7 @@ async def publish_some(run: LessonRun) -> str:
 
 
 def check_waited(
-    run: LessonRun, lane: Lane, gap_index: int, asked_ms: int, label: str
+    run: LessonRun, lane: RecordedStream, gap_index: int, asked_ms: int, label: str
 ) -> bool:
     """The delay waited after a Reconnecting is the one asked, within tolerance."""
     gap = lane.records[gap_index]
@@ -110,7 +110,7 @@ async def check_server_resume(
 
 
 async def check_continuity(
-    run: LessonRun, lane: Lane, since: float, until: float | None = None
+    run: LessonRun, lane: RecordedStream, since: float, until: float | None = None
 ) -> bool:
     """Compare what the client received with what the server published in the span."""
     until = time.time() if until is None else until

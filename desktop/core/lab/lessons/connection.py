@@ -22,7 +22,7 @@ from desktop.core.engine.records import (
     Reconnecting,
 )
 from desktop.core.lab.client import EVENTS_TOPIC
-from desktop.core.lab.lanes import Ending as LaneEnding, lane_of
+from desktop.core.lab.lanes import ConnectionEnd, lane_of
 from desktop.core.lab.lessons.checks import (
     CONNECT_S,
     EVENTS_PATH,
@@ -36,14 +36,14 @@ from desktop.core.lab.lessons.checks import (
 )
 
 if TYPE_CHECKING:
-    from desktop.core.lab.lessons.run import Lane, LessonRun
+    from desktop.core.lab.lessons.run import LessonRun, RecordedStream
 
 _PARTIAL = b"this event is never fini"  # what the lab's cut leaves on the wire
 # How the Lab's legend names a lane ending (desktop/ui/lab/legend.py, lab/export.py).
-_LANE_TEXT = {LaneEnding.MID_EVENT: "cut mid-event"}
+_LANE_TEXT = {ConnectionEnd.MID_EVENT: "cut mid-event"}
 
 
-async def _open_and_publish(run: LessonRun, **options: object) -> Lane:
+async def _open_and_publish(run: LessonRun, **options: object) -> RecordedStream:
     await run.lab.retry(run.timing.retry_ms)
     app = run.lane("app", EVENTS_PATH, **options)
     await app.wait(Open, "the first connection opens", CONNECT_S)
@@ -53,7 +53,7 @@ async def _open_and_publish(run: LessonRun, **options: object) -> Lane:
 
 
 async def _reconnect(
-    run: LessonRun, app: Lane, gap_index: int
+    run: LessonRun, app: RecordedStream, gap_index: int
 ) -> tuple[Connecting, Open]:
     _, conn = await app.wait(Connecting, "a reconnect", CONNECT_S, after=gap_index)
     _, opened = await app.wait(Open, "the reconnect opens", CONNECT_S, after=gap_index)
@@ -238,9 +238,9 @@ async def cut(run: LessonRun) -> None:
     )
     run.check(
         "The Lab's lane shows the cut",
-        _LANE_TEXT[LaneEnding.MID_EVENT],
+        _LANE_TEXT[ConnectionEnd.MID_EVENT],
         shown,
-        segment is not None and segment.ending is LaneEnding.MID_EVENT,
+        segment is not None and segment.ending is ConnectionEnd.MID_EVENT,
     )
     check_waited(run, app, gap_i, run.timing.retry_ms, "Reconnects after retry:")
     check_resume(run, conn, last_id_before(app, gap_i))

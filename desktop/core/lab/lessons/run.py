@@ -1,10 +1,11 @@
-"""One lesson's run: its engine lanes, its checklist, and the cleanup it owes.
+"""One lesson's run: its recorded streams, its checklist, and the cleanup it owes.
 
-`Lane` runs our engine (`EventStream`) in a task of its own and keeps every
-record, so a lesson can wait for "the next Open" and later check timings from
-the records' ``at``/``wall``.  `LessonRun` owns the lanes and the checklist;
+`RecordedStream` runs our engine (`EventStream`) in a task of its own and keeps
+every record, so a lesson can wait for "the next Open" and later check timings
+from the records' ``at``/``wall``; the Lab draws each as a lane named after it
+(``app``, ``naive``).  `LessonRun` owns the streams and the checklist;
 `lesson_runner` wraps a lesson body so that it always ends in a `LessonResult`
-(a failure is a failed check, never a traceback) and always cleans up: lanes
+(a failure is a failed check, never a traceback) and always cleans up: streams
 stopped, sockets closed, the lab reset, even when the run is cancelled.
 """
 
@@ -44,7 +45,7 @@ class LessonStepError(Exception):
         self.message = message
 
 
-class Lane:
+class RecordedStream:
     """Our engine on one URL; its records, in order, as they arrived."""
 
     def __init__(
@@ -138,7 +139,7 @@ class Lane:
 
 
 class LessonRun:
-    """The state of one run: lanes, checklist, server data; closed once.
+    """The state of one run: streams, checklist, server data; closed once.
 
     A run has a fresh lab tag: its streams carry it (``?lab_tag=``), its jobs
     are started with it and its faults are sent with it (``self.lab`` is the
@@ -159,7 +160,7 @@ class LessonRun:
         self.tag = new_tag(f"lesson-{key}")
         self.lab = ctx.lab.with_tag(self.tag)
         self.checks: list[Check] = []
-        self.lanes: dict[str, Lane] = {}
+        self.streams: dict[str, RecordedStream] = {}
         self.published: list[Published] = []
         self.sent: list[SentLog] = []
         self.started = time.time()
@@ -181,7 +182,7 @@ class LessonRun:
         name: str,
         path: str,
         **options: object,
-    ) -> Lane:
+    ) -> RecordedStream:
         """Start our engine on ``path`` as lane ``name``.
 
         Its task runs from the next await on: set ``lane.watch`` before that.
@@ -189,8 +190,8 @@ class LessonRun:
         if name == "app":
             options = {**options, **self.app_options}
         engine = StreamOptions(self.url(path), **options)  # type: ignore[arg-type]
-        lane = Lane(self.ctx, name, engine)
-        self.lanes[name] = lane
+        lane = RecordedStream(self.ctx, name, engine)
+        self.streams[name] = lane
         lane.start()
         return lane
 
@@ -202,7 +203,7 @@ class LessonRun:
         await asyncio.sleep(self.timing.settle_s if seconds is None else seconds)
 
     async def close(self) -> None:
-        for lane in self.lanes.values():
+        for lane in self.streams.values():
             await lane.stop()
         # Free this run's switches on the server (the untagged ones were never
         # touched); a dead server is not an error here.
@@ -214,7 +215,7 @@ class LessonRun:
         return LessonResult(
             self.key,
             list(self.checks),
-            {name: list(lane.records) for name, lane in self.lanes.items()},
+            {name: list(lane.records) for name, lane in self.streams.items()},
             list(self.published),
             list(self.sent),
             self.started,

@@ -17,10 +17,10 @@ from desktop.core.engine.records import (
 from desktop.core.lab.lessons.checks import CONNECT_S, EVENTS_PATH, check_waited
 
 if TYPE_CHECKING:
-    from desktop.core.lab.lessons.run import Lane, LessonRun
+    from desktop.core.lab.lessons.run import LessonRun, RecordedStream
 
 
-async def _announce_and_drop(run: LessonRun, app: Lane, ms: int) -> int:
+async def _announce_and_drop(run: LessonRun, app: RecordedStream, ms: int) -> int:
     """Announce ``retry: ms`` on the open connection, drop it; the gap's index."""
     start = len(app.records)
     await run.lab.retry(ms)
@@ -57,7 +57,7 @@ async def retry(run: LessonRun) -> None:
 
 async def _refused(
     run: LessonRun, name: str, status: int, count: int, **options: object
-) -> tuple[Lane, int]:
+) -> tuple[RecordedStream, int]:
     """Open ``name``; its next ``count`` connects get ``status``; drop it.
 
     Refusal and drop carry the run's tag: only the lesson's own streams are
@@ -76,7 +76,7 @@ async def _refused(
 
 
 async def _gives_up(
-    run: LessonRun, app: Lane, gap_i: int, status: int, expected: str
+    run: LessonRun, app: RecordedStream, gap_i: int, status: int, expected: str
 ) -> Closed:
     """Wait for Closed, say how it closed, then watch: no attempt may follow."""
     t = run.timing

@@ -33,7 +33,7 @@ from desktop.core.lab.lessons.checks import (
 )
 
 if TYPE_CHECKING:
-    from desktop.core.lab.lessons.run import Lane, LessonRun
+    from desktop.core.lab.lessons.run import LessonRun, RecordedStream
 
 END = "end"
 
@@ -44,7 +44,9 @@ async def _job(run: LessonRun) -> str:
     return job.id
 
 
-async def _follow(run: LessonRun, name: str, job_id: str, **options: object) -> Lane:
+async def _follow(
+    run: LessonRun, name: str, job_id: str, **options: object
+) -> RecordedStream:
     """Follow a job's stream as the app does: close on `end`; watch a window."""
     lane = run.lane(
         name, f"/api/jobs/{job_id}/events", close_on=frozenset({END}), **options
@@ -59,7 +61,7 @@ async def _follow(run: LessonRun, name: str, job_id: str, **options: object) -> 
     return lane
 
 
-def _attempts(lane: Lane) -> int:
+def _attempts(lane: RecordedStream) -> int:
     return len(lane.of(Connecting))
 
 
@@ -163,7 +165,7 @@ async def id_reset(run: LessonRun) -> None:
     await check_server_resume(run, opened, conn, "", EVENTS_TOPIC)
 
 
-def _bursts(lane: Lane) -> list[int]:
+def _bursts(lane: RecordedStream) -> list[int]:
     """Events per network read (a batch shares one ``at``)."""
     return list(Counter(e.at for e in lane.of(Event) if e.type == "tick").values())
 
