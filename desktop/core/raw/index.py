@@ -164,7 +164,7 @@ class RawIndex:
 
     def _fresh(self, conn: ConnectionBytes) -> _Entry:
         fresh = RawMap(conn.start, conn.before, limit=self.limit)
-        fresh.start_reads_at(conn.first_chunk)
+        fresh.reads.first = conn.first_chunk  # numbered as the log
         return _Entry(conn, fresh, conn.first_chunk)
 
     def forget(self) -> None:
@@ -186,7 +186,7 @@ class RawIndex:
         raw = self.current(connection)
         if raw is None:
             return None
-        read = raw.read_index(record.at)
+        read = raw.reads.index(record.at)
         if read < 0:
             return None
         lo, hi = _group(rows, index)
@@ -214,7 +214,7 @@ class RawIndex:
         if raw is None or not 0 <= output < raw.outputs:
             return None
         kind, read, _line = raw.output(output)
-        at = raw.read_info(read)[2]
+        at = raw.reads.info(read, raw.end)[2]
         lo = bisect_left(rows, at, key=_at)
         hi = lo
         while hi < len(rows) and rows[hi].at == at:

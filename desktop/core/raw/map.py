@@ -32,6 +32,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 
 from desktop.core.raw.kinds import Fate, LineEnding, LineKind, Output, utf8_length
+from desktop.core.raw.reads import Reads
 
 _BOM = b"\xef\xbb\xbf"
 _CR, _LF = 13, 10
@@ -64,11 +65,7 @@ class RawMap:
         self.truncated = base > 0
         self.bom = False
         self._buf = bytearray()
-        # reads
-        self.read_first = -1  # ordinal of the first read given
-        self._rd_start = array("q")
-        self._rd_at = array("d")
-        self._rd_wall = array("d")
+        self.reads = Reads()  # the network reads given, numbered as the log does
         self._cursor = 0  # the read the scan is in
         # lines (absolute offsets)
         self._ln_start = array("q")
@@ -110,18 +107,10 @@ class RawMap:
         """Add the next network read and scan what it completes."""
         if not data:
             return
-        if self.read_first < 0:
-            self.read_first = 0
-        self._rd_start.append(self.end)
-        self._rd_at.append(at)
-        self._rd_wall.append(wall)
+        self.reads.append(self.end, at, wall)
         self._buf += data
         self.end += len(data)
         self._scan()
-
-    def start_reads_at(self, ordinal: int) -> None:
-        """Number the reads from ``ordinal`` (the log's first retained read)."""
-        self.read_first = ordinal
 
     def _scan(self) -> None:
         buf, base = self._buf, self.base
@@ -183,7 +172,7 @@ class RawMap:
         """
         buf, base = self._buf, self.base
         n = len(buf)
-        starts = self._rd_start
+        starts = self.reads.starts
         reads = len(starts)
         k = self._cursor
         nxt = starts[k + 1] - base if k + 1 < reads else n + 1
@@ -288,7 +277,7 @@ class RawMap:
 
     def _read_of(self, offset: int) -> int:
         """The read holding ``offset`` (scans move forward, so a cursor does)."""
-        starts, k = self._rd_start, self._cursor
+        starts, k = self.reads.starts, self._cursor
         while k + 1 < len(starts) and starts[k + 1] <= offset:
             k += 1
         self._cursor = k
@@ -333,26 +322,6 @@ class RawMap:
                 return LineKind.RETRY
             return LineKind.RETRY_IGNORED
         return LineKind.OTHER
-
-    # -- reads ----------
-
-    @property
-    def reads(self) -> int:
-        return len(self._rd_start)
-
-    def read_index(self, at: float) -> int:
-        """The index of the read received at ``at`` (-1 when none is kept)."""
-        i = bisect_left(self._rd_at, at)
-        return i if i < len(self._rd_at) and self._rd_at[i] == at else -1
-
-    def read_info(self, index: int) -> tuple[int, int, float, float]:
-        """``(start, end, at, wall)`` of read ``index``."""
-        starts = self._rd_start
-        end = starts[index + 1] if index + 1 < len(starts) else self.end
-        return starts[index], end, self._rd_at[index], self._rd_wall[index]
-
-    def read_at(self, offset: int) -> int:
-        return max(0, bisect_right(self._rd_start, offset) - 1)
 
     # -- lines and blocks ----------
 
@@ -487,14 +456,6 @@ class RawMap:
     def buffer(self) -> bytearray:
         """The bytes from ``base`` (read-only by convention; spans.py draws them)."""
         return self._buf
-
-    @property
-    def read_starts(self) -> array[int]:
-        return self._rd_start
-
-    def read_ordinal(self, offset: int) -> int:
-        """The log's ordinal of the read holding ``offset``."""
-        return self.read_first + self.read_at(offset)
 
     def bytes(self, start: int, end: int) -> bytes:
         base = self.base

@@ -68,7 +68,7 @@ class _Drawing:
         self.buf = raw.buffer
         self.start = max(start, raw.base)
         self.end = min(end, raw.end)
-        starts = raw.read_starts
+        starts = raw.reads.starts
         lo = bisect_left(starts, self.start)
         self.cuts = list(starts[lo : bisect_left(starts, self.end)])
         self.cut = 0
@@ -86,7 +86,7 @@ class _Drawing:
         cuts, out = self.cuts, self.out
         while self.cut < len(cuts) and cuts[self.cut] <= upto:
             at = cuts[self.cut]
-            out.append(Span(SpanKind.READ, at, at, read=self.raw.read_ordinal(at)))
+            out.append(Span(SpanKind.READ, at, at, read=self.raw.reads.ordinal(at)))
             self.cut += 1
 
     def next_cut(self, before: int) -> int:
@@ -108,7 +108,7 @@ class _Drawing:
             stop = min(3, end)
             while pos < stop:  # a BOM may come split across reads too
                 nxt = self.next_cut(stop) if self.next_cut(stop) > pos else stop
-                out.append(Span(SpanKind.BOM, pos, nxt, read=raw.read_ordinal(pos)))
+                out.append(Span(SpanKind.BOM, pos, nxt, read=raw.reads.ordinal(pos)))
                 pos = nxt
                 self.marks(pos)
         line = raw.line_from(pos)
@@ -162,7 +162,7 @@ class _Drawing:
             while piece < lead + size:
                 self.marks(piece)
                 piece_end = self.next_cut(lead + size)
-                read = self.raw.read_ordinal(piece)
+                read = self.raw.reads.ordinal(piece)
                 self.out.append(Span(kind, piece, piece_end, char, read))
                 kind = SpanKind.SPLIT_TAIL
                 piece = piece_end

@@ -368,12 +368,13 @@ class RawText(QPlainTextEdit):
 
 
 def _read_label(raw: RawMap, ordinal: int) -> str:
-    index = ordinal - raw.read_first
-    start, end, at, wall = raw.read_info(index)
+    index = ordinal - raw.reads.first
+    start, end, at, wall = raw.reads.info(index, raw.end)
     stamp = row_text.clock(wall) if wall else ""
     gap = ""
     if index > 0:
-        gap = f" · +{row_text.seconds(max(0.0, at - raw.read_info(index - 1)[2]))}"
+        previous = raw.reads.info(index - 1, raw.end)[2]
+        gap = f" · +{row_text.seconds(max(0.0, at - previous))}"
     return f"┄┄ read {ordinal + 1} · {stamp}{gap} · {end - start:,} B ┄┄"
 
 

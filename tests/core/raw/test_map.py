@@ -193,7 +193,7 @@ def test_lines_endings_and_block_fates() -> None:
     # The CRLF split across reads 1 and 2 is one ending, its line done in read 1.
     start, stop, end, ending, _ = raw.line(4)
     assert raw.bytes(start, end) == b"data: a\r\n" and ending is LineEnding.CRLF
-    assert raw.read_at(stop) == 1 and raw.read_at(end - 1) == 2
+    assert raw.reads.holding(stop) == 1 and raw.reads.holding(end - 1) == 2
 
 
 def test_targets_say_what_bytes_became() -> None:
@@ -223,7 +223,7 @@ def test_an_unfinished_block_without_data_is_cut_not_discarded() -> None:
 def test_a_map_that_starts_mid_stream(before: int) -> None:
     """Older reads were dropped: the first line and block began before the bytes."""
     raw = RawMap(base=100, before=before)
-    raw.start_reads_at(7)
+    raw.reads.first = 7
     raw.extend(b"\na: 1\n\ndata: b\n\n", 1.0, 0.0)
     first = raw.line(0)
     if before == ord("\r"):  # the LF pairs with the dropped CR
@@ -234,5 +234,5 @@ def test_a_map_that_starts_mid_stream(before: int) -> None:
     else:  # the first line lost its start
         assert first[4] is LineKind.TRUNCATED
     assert events_of(raw)[-1] == MappedEvent("message", "b", "", None)
-    assert raw.read_ordinal(100) == 7
+    assert raw.reads.ordinal(100) == 7
     assert target(raw, 50, ended=False).what == "outside"

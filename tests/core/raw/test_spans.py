@@ -8,7 +8,7 @@ from desktop.core.raw.spans import Span, SpanKind as K, spans
 
 def build(*reads: bytes, base: int = 0, before: int = -1) -> RawMap:
     raw = RawMap(base, before)
-    raw.start_reads_at(0)
+    raw.reads.first = 0
     for i, data in enumerate(reads):
         raw.extend(data, float(i), 0.0)
     return raw
