@@ -23,6 +23,7 @@ import orjson
 from desktop.core.options import DEFAULT_MAX_EVENT_BYTES, StreamOptions, check_header
 from desktop.core.records import Closed, Outcome
 from desktop.core.stream import MAX_REDIRECTS, EventStream
+from desktop.core.terminal import terminal_safe
 from desktop.tail_output import PROG, make_emitter
 
 if TYPE_CHECKING:
@@ -283,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         options = options_from(args)
     except (OSError, ValueError) as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(f"{PROG}: {terminal_safe(str(exc))}", file=sys.stderr)
         return 2
     try:
         return asyncio.run(_run(args, options))
