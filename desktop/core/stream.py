@@ -33,6 +33,7 @@ from desktop.core.errors import (
     ServerClosedError,
     StreamError,
 )
+from desktop.core.inflate import ACCEPT_ENCODING, ContentDecodingError, Inflater
 from desktop.core.options import CONTROL_CHARS
 from desktop.core.policy import ReconnectPolicy, Stop
 from desktop.core.records import (
@@ -287,11 +288,16 @@ class EventStream:
             write=options.connect_timeout,
             pool=options.connect_timeout,
         )
+        headers = request_headers(options, self._carried())
+        if not any(name.lower() == b"accept-encoding" for name, _ in headers):
+            # Only the codings Inflater bounds: httpx would also offer br and
+            # zstd once their libraries are installed.
+            headers.append((b"Accept-Encoding", ACCEPT_ENCODING.encode()))
         try:
             async with client.stream(
                 options.method,
                 url,
-                headers=request_headers(options, self._carried()),
+                headers=headers,
                 content=options.body,
                 timeout=timeout,
                 follow_redirects=True,
@@ -321,7 +327,7 @@ class EventStream:
             raise BadURLError(options.url, str(exc)) from exc
         except httpx.TransportError as exc:
             raise _network_error(exc) from exc
-        except httpx.DecodingError as exc:
+        except (httpx.DecodingError, ContentDecodingError) as exc:
             # A body that cannot be decoded (bad gzip …) is a network error to a
             # browser too: the connection is dropped and the stream reconnects.
             raise NetworkError(f"cannot decode the response body: {exc}") from exc
@@ -359,23 +365,32 @@ class EventStream:
         watch = bool(close_on) or count is not None
         raw = options.raw
         monotonic, now_wall = time.monotonic, time.time
-        body = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
+        # The body's coding is undone here, a bounded step at a time, not by
+        # httpx (inflate.py says why): a compressed read may be thousands of
+        # steps, and the loop gets a turn between any two of them.
+        inflater = Inflater.for_header(response.headers.get_list("content-encoding"))
+        body = cast("AsyncGenerator[bytes, None]", response.aiter_raw())
         try:
-            async with contextlib.aclosing(body) as chunks:
-                async for chunk in chunks:
-                    at, wall = monotonic(), now_wall()
-                    items = decoder.feed(chunk, at, wall)
-                    if decoder.retry is not None:
-                        policy.server_retry_ms = decoder.retry
-                    self.last_event_id = decoder.last_event_id
-                    if raw:
-                        items.insert(0, RawChunk(chunk, attempt, at, wall))
-                    if watch and self._watch(items, close_on, count, at, wall):
-                        yield items
-                        return
-                    if items:
-                        yield items
-        except httpx.TransportError:
+            async with contextlib.aclosing(body) as reads:
+                async for read in reads:
+                    first = True
+                    for chunk in inflater.steps(read):
+                        if not first:
+                            await asyncio.sleep(0)
+                        first = False
+                        at, wall = monotonic(), now_wall()
+                        items = decoder.feed(chunk, at, wall)
+                        if decoder.retry is not None:
+                            policy.server_retry_ms = decoder.retry
+                        self.last_event_id = decoder.last_event_id
+                        if raw:
+                            items.insert(0, RawChunk(chunk, attempt, at, wall))
+                        if watch and self._watch(items, close_on, count, at, wall):
+                            yield items
+                            return
+                        if items:
+                            yield items
+        except (httpx.TransportError, ContentDecodingError):
             # A connection lost mid-event loses that event too: say so, then let
             # _attempt map the error.
             notice = decoder.discard(monotonic(), now_wall())
