@@ -27,7 +27,7 @@ class Outcome(StrEnum):
 
     EOF = "eof"  # the server closed the response body
     NETWORK = "network"  # refused, reset, DNS failure, protocol error …
-    TIMEOUT = "timeout"  # no byte within the read timeout
+    TIMEOUT = "timeout"  # no byte within the read timeout, or no headers in time
     STATUS = "status"  # an HTTP status other than 200 (and 204)
     CONTENT_TYPE = "content-type"  # 200 but not text/event-stream
     NO_CONTENT = "no-content"  # HTTP 204: the server says stop for good

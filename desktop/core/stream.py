@@ -25,6 +25,7 @@ from desktop.core.decoder import Decoder
 from desktop.core.errors import (
     BadURLError,
     ContentTypeError,
+    HeadersTimeoutError,
     HTTPStatusError,
     NetworkError,
     NoContentError,
@@ -282,26 +283,14 @@ class EventStream:
         """One connection: yields Open, then item batches; raises how it ended."""
         options = self.options
         url = check_url(options.url)
-        timeout = httpx.Timeout(
-            connect=options.connect_timeout,
-            read=options.read_timeout,
-            write=options.connect_timeout,
-            pool=options.connect_timeout,
-        )
         headers = request_headers(options, self._carried())
         if not any(name.lower() == b"accept-encoding" for name, _ in headers):
             # Only the codings Inflater bounds: httpx would also offer br and
             # zstd once their libraries are installed.
             headers.append((b"Accept-Encoding", ACCEPT_ENCODING.encode()))
         try:
-            async with client.stream(
-                options.method,
-                url,
-                headers=headers,
-                content=options.body,
-                timeout=timeout,
-                follow_redirects=True,
-            ) as response:
+            async with contextlib.AsyncExitStack() as stack:
+                response = await self._send(stack, client, url, headers)
                 self._check_response(response)
                 self.policy.opened()
                 yield [
@@ -333,6 +322,44 @@ class EventStream:
             raise NetworkError(f"cannot decode the response body: {exc}") from exc
         except httpx.HTTPError as exc:
             raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _send(
+        self,
+        stack: contextlib.AsyncExitStack,
+        client: httpx.AsyncClient,
+        url: httpx.URL,
+        headers: list[tuple[bytes, bytes]],
+    ) -> httpx.Response:
+        """The response, once its headers are in; the body is left to read.
+
+        httpx's timeouts are per operation (connect, each read), so a server
+        that accepts and then trickles or withholds its headers is never cut
+        off by them: the headers timeout bounds the whole wait, redirects too.
+        """
+        options = self.options
+        per_operation = httpx.Timeout(
+            connect=options.connect_timeout,
+            read=options.read_timeout,
+            write=options.connect_timeout,
+            pool=options.connect_timeout,
+        )
+        deadline = asyncio.timeout(options.headers_timeout)
+        try:
+            async with deadline:
+                return await stack.enter_async_context(
+                    client.stream(
+                        options.method,
+                        url,
+                        headers=headers,
+                        content=options.body,
+                        timeout=per_operation,
+                        follow_redirects=True,
+                    )
+                )
+        except TimeoutError as exc:
+            if not deadline.expired() or options.headers_timeout is None:
+                raise
+            raise HeadersTimeoutError(options.headers_timeout) from exc
 
     def _check_response(self, response: httpx.Response) -> None:
         status = response.status_code

@@ -32,6 +32,16 @@ _FIELDS: tuple[tuple[str, str, str, str, bool], ...] = (
         False,
     ),
     (
+        "headers_timeout",
+        "Headers timeout (s)",
+        "30",
+        "Seconds an attempt may wait for the response headers (connecting and "
+        "redirects included) before it counts as a network error and the "
+        "stream reconnects, so a server that accepts and never answers cannot "
+        "leave it connecting for ever. Empty: 30. 0: wait for ever.",
+        False,
+    ),
+    (
         "max_attempts",
         "Max attempts",
         "unlimited",

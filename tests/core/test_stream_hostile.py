@@ -11,7 +11,7 @@ import time
 import zlib
 from typing import TYPE_CHECKING
 
-from rawserver import Hang, RawServer, Send, head, sse
+from rawserver import Hang, Pause, RawServer, Send, head, sse
 from test_stream import collect, of, options, run
 
 from desktop.core.records import (
@@ -21,6 +21,7 @@ from desktop.core.records import (
     NoticeKind,
     Outcome,
     RawChunk,
+    Reconnecting,
 )
 
 if TYPE_CHECKING:
@@ -85,3 +86,56 @@ def test_a_corrupt_gzip_body_is_a_network_error(raw_server: RawServer) -> None:
     assert [e.data for e in of(records, Event)] == ["a"]
     assert [n.kind for n in of(records, Notice)] == [NoticeKind.DISCARDED]
     assert raw_server.requests[0].header("accept-encoding") == "gzip, deflate"
+
+
+# -- a server that never answers ---------------------------------------------------
+
+
+def test_no_headers_within_the_headers_timeout_is_a_reconnect(
+    raw_server: RawServer,
+) -> None:
+    raw_server.add((Hang(),), (Hang(),))
+    started = time.monotonic()
+    records = run(
+        collect(options(raw_server.url(), headers_timeout=0.3, max_attempts=1))
+    )
+    took = time.monotonic() - started
+    assert [type(r).__name__ for r in records] == [
+        "Connecting",
+        "Reconnecting",
+        "Connecting",
+        "Closed",
+    ]
+    rec = of(records, Reconnecting)[0]
+    assert rec.outcome is Outcome.TIMEOUT
+    assert rec.reason == "no response headers within 0.3 s (headers timeout)"
+    assert 0.55 < took < 3
+    # Each attempt's socket was closed when its time was up.
+    assert raw_server.wait_closed(0, timeout=2).client_closed is not None
+    assert raw_server.wait_closed(1, timeout=2).client_closed is not None
+
+
+def test_trickled_headers_are_cut_by_the_headers_timeout(
+    raw_server: RawServer,
+) -> None:
+    """A byte every 0.1 s passes any read timeout; the headers timeout bounds it all."""
+    trickle = tuple(s for b in head() for s in (Send(bytes([b])), Pause(0.1)))
+    raw_server.add(trickle)
+    records = run(
+        collect(
+            options(
+                raw_server.url(), headers_timeout=0.5, read_timeout=0.3, reconnect=False
+            )
+        )
+    )
+    closed = records[-1]
+    assert isinstance(closed, Closed)
+    assert (closed.outcome, closed.failed) == (Outcome.TIMEOUT, True)
+    assert "headers timeout" in closed.reason
+
+
+def test_the_headers_timeout_leaves_an_open_stream_alone(raw_server: RawServer) -> None:
+    raw_server.add(sse(b"data: a\n\n", b"data: b\n\n", pause=0.5, end=Hang()))
+    records = run(collect(options(raw_server.url(), headers_timeout=0.2, count=2)))
+    assert [e.data for e in of(records, Event)] == ["a", "b"]
+    assert of(records, Reconnecting) == []
