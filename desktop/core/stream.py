@@ -2,8 +2,9 @@
 
 One ``EventStream`` is one stream as a user sees it: it connects, decodes,
 reconnects as the WHATWG processing model says (policy.py decides), and yields
-a batch of records per network read, so that consumers do per-read rather than
-per-event work.  httpx exceptions are mapped to errors.py here and nowhere else.
+a batch of records per network read (per 64 KiB decoded step of a compressed
+one, inflate.py), so that consumers do per-read rather than per-event work.
+httpx exceptions are mapped to errors.py here and nowhere else.
 
 Cancelling the task that iterates (or calling ``aclose``) closes the socket at
 once: the response and, when the stream made it, the client are closed in
@@ -41,6 +42,8 @@ from desktop.core.records import (
     Closed,
     Connecting,
     Event,
+    Notice,
+    NoticeKind,
     Open,
     Outcome,
     RawChunk,
@@ -227,22 +230,31 @@ class EventStream:
                         )
                     ]
                 )
+                opened_at: float | None = None
+                delivered = False  # an event came on this connection (backoff)
                 try:
                     async with contextlib.aclosing(
                         self._attempt(client, attempt)
                     ) as batches:
                         async for batch in batches:
+                            if opened_at is None:
+                                if isinstance(batch[0], Open):
+                                    opened_at = batch[0].at
+                            elif not delivered:
+                                delivered = any(type(r) is Event for r in batch)
                             yield self._move(batch)
                             if self.state is State.CLOSED:
                                 return
                     raise AssertionError("an attempt ends with Closed or an error")
                 except StreamError as exc:
                     error = exc
+                now, wall = time.monotonic(), time.time()
+                if opened_at is not None:
+                    self.policy.ended(delivered, now - opened_at)
                 status = error.status
                 decision = self.policy.decide(
                     error.outcome, status=status, retry_after_ms=error.retry_after_ms
                 )
-                now, wall = time.monotonic(), time.time()
                 if isinstance(decision, Stop):
                     outcome, reason = error.outcome, error.message
                     if decision.exhausted:
@@ -255,19 +267,23 @@ class EventStream:
                         [Closed(reason, outcome, decision.failed, status, now, wall)]
                     )
                     return
-                yield self._move(
-                    [
-                        Reconnecting(
-                            decision.delay_ms,
-                            decision.source,
-                            error.message,
-                            error.outcome,
-                            attempt,
-                            now,
-                            wall,
-                        )
-                    ]
+                records: list[Record] = []
+                storm = self.policy.storm(now)
+                if storm is not None:  # said, not prevented: the spec's delay stands
+                    kind = NoticeKind.RECONNECT_STORM
+                    records.append(Notice(kind, storm.detail(), attempt, now, wall))
+                records.append(
+                    Reconnecting(
+                        decision.delay_ms,
+                        decision.source,
+                        error.message,
+                        error.outcome,
+                        attempt,
+                        now,
+                        wall,
+                    )
                 )
+                yield self._move(records)
                 await _wait_until(now + decision.delay_ms / 1000)
         finally:
             if self._client is None:

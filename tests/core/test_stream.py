@@ -87,6 +87,9 @@ def check_records(records: list[Record], *, finished: bool = True) -> None:
         elif isinstance(record, Event | Comment):
             assert state == "open", f"{record!r} while {state}"
             assert record.connection == connection
+        elif isinstance(record, Notice) and record.kind == "reconnect-storm":
+            assert isinstance(records[i + 1], Reconnecting), "storm before the wait"
+            assert record.connection == attempt
         elif isinstance(record, RawChunk | RetryField | Notice):
             assert state == "open"
             assert record.connection == connection

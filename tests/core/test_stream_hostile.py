@@ -7,24 +7,29 @@ tests/benchmarks/bench_hostile_client.py, the subprocess ones in tests/hostile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import zlib
 from typing import TYPE_CHECKING
 
 from rawserver import Hang, Pause, RawServer, Send, head, sse
-from test_stream import collect, of, options, run
+from test_stream import check_records, collect, of, options, run
 
+from desktop.core.policy import BACKOFF_FLOOR_MS, STORM_ATTEMPTS
 from desktop.core.records import (
     Closed,
     Event,
     Notice,
     NoticeKind,
+    Open,
     Outcome,
     RawChunk,
     Reconnecting,
 )
+from desktop.core.stream import EventStream
 
 if TYPE_CHECKING:
+    from desktop.core.options import StreamOptions
     from desktop.core.records import Record
 
 
@@ -139,3 +144,44 @@ def test_the_headers_timeout_leaves_an_open_stream_alone(raw_server: RawServer) 
     records = run(collect(options(raw_server.url(), headers_timeout=0.2, count=2)))
     assert [e.data for e in of(records, Event)] == ["a", "b"]
     assert of(records, Reconnecting) == []
+
+
+# -- reconnect storms ----------------------------------------------------------------
+
+
+def _for_a_while(opts: StreamOptions, seconds: float) -> list[Record]:
+    async def main() -> list[Record]:
+        records: list[Record] = []
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds), EventStream(opts) as stream:
+                async for record in stream:
+                    records.append(record)
+        return records
+
+    records: list[Record] = run(main())
+    check_records(records, finished=False)
+    return records
+
+
+def test_backoff_spaces_a_server_that_answers_and_closes_at_once() -> None:
+    """retry: 0 and a 200 closed at once: backoff grows from its floor anyway."""
+    with RawServer(default=sse(b"retry: 0\n\n")) as server:
+        opts = options(server.url(), retry_ms=None, max_backoff_ms=5000)
+        records = _for_a_while(opts, 1.5)
+    delays = [r.delay_ms for r in of(records, Reconnecting)]
+    assert delays[0] == 0 and all(d >= BACKOFF_FLOOR_MS // 2 for d in delays[1:])
+    assert len(of(records, Open)) <= 6, delays  # hundreds before
+    assert of(records, Notice) == []
+
+
+def test_a_storm_without_backoff_keeps_the_spec_and_says_so_once() -> None:
+    with RawServer(default=sse(b"retry: 0\n\n")) as server:
+        records = _for_a_while(options(server.url(), retry_ms=None), 0.6)
+    reconnects = of(records, Reconnecting)
+    assert len(reconnects) >= STORM_ATTEMPTS
+    assert {r.delay_ms for r in reconnects} == {0}  # the spec: retry: 0 is honoured
+    (notice,) = of(records, Notice)
+    assert notice.kind is NoticeKind.RECONNECT_STORM
+    assert "reconnection time is 0 ms and no backoff is set" in notice.detail
+    at = records.index(notice)
+    assert isinstance(records[at + 1], Reconnecting)
