@@ -15,10 +15,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from rawserver import Hang, RawServer, Send, head, respond, sse
 
@@ -51,6 +53,37 @@ class Ended:
     max_rss_mb: float  # the child's peak resident set (getrusage of this child)
 
 
+class _Drain:
+    """Reads a pipe to the end in a thread, so that the child never blocks on a
+    full pipe (a storm prints thousands of lines a second to stderr)."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self.data = b""
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(pipe,), daemon=True)
+        self._thread.start()
+
+    def _read(self, pipe: IO[bytes]) -> None:
+        with pipe:
+            while chunk := pipe.read1(65536):
+                with self._changed:
+                    self.data += chunk
+                    self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_for(self, marker: bytes, timeout: float = 10.0) -> None:
+        with self._changed:
+            ok = self._changed.wait_for(
+                lambda: marker in self.data or not self._thread.is_alive(), timeout
+            )
+        assert ok and marker in self.data, f"no {marker!r} on stderr: {self.data!r}"
+
+    def finish(self) -> bytes:
+        self._thread.join(10)
+        return self.data
+
+
 def interrupt_after(
     args: list[str], marker: bytes, settle: float = 0.5, limit: float = 5.0
 ) -> Ended:
@@ -65,12 +98,9 @@ def interrupt_after(
         env=_env(),
     )
     assert proc.stderr is not None
-    err = b""
+    drain = _Drain(proc.stderr)
     try:
-        while marker not in err:
-            line = proc.stderr.readline()
-            assert line, f"tail ended before {marker!r}: {err!r}"
-            err += line
+        drain.wait_for(marker)
         time.sleep(settle)
         proc.send_signal(signal.SIGINT)
         sent = time.monotonic()
@@ -86,12 +116,11 @@ def interrupt_after(
             time.sleep(0.01)
         took = time.monotonic() - sent
         proc.returncode = os.waitstatus_to_exitcode(status)
-        err += proc.stderr.read()
     finally:
         if proc.returncode is None:
             proc.kill()
             proc.wait()
-        proc.stderr.close()
+        err = drain.finish()
     return Ended(proc.returncode, err, took, usage.ru_maxrss / 1024)
 
 
