@@ -162,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     reconnect.add_argument(
         "--max-backoff", type=_positive, metavar="MS",
-        help="opt-in exponential backoff with jitter, capped at MS (beyond the spec)",
+        help="opt-in exponential backoff with jitter, capped at MS (beyond the "
+        "spec): from the reconnection time, at least 250 ms; a connection that "
+        "brought no event counts as failed",
     )  # fmt: skip
     reconnect.add_argument(
         "--reconnect-on-status", type=_statuses, default=frozenset(), metavar="CODES",

@@ -55,8 +55,9 @@ _FIELDS: tuple[tuple[str, str, str, str, bool], ...] = (
         "Backoff cap (ms)",
         "off",
         "Beyond the spec: double the wait after each failed attempt, with "
-        "jitter, up to this many ms. Empty: wait the reconnection time every "
-        "time, as the spec says.",
+        "jitter, from the reconnection time (at least 250 ms) up to this many "
+        "ms; a connection that brought no event counts as failed. Empty: wait "
+        "the reconnection time every time, as the spec says.",
         True,
     ),
     (
