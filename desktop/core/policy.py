@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 MAX_DELAY_MS = 2**31 - 1
 # Backoff grows from the reconnection time, but never from less than this: from
 # ``retry: 0`` doubling gives 0 for ever.  A quarter second reaches a 5 s cap
-# in five attempts, and keeps a first retry after a blip quick.
+# by the sixth attempt, and keeps the first retries after a blip quick.
 BACKOFF_FLOOR_MS = 250
 _MAX_DOUBLINGS = 40  # 2**40 times any floor is past every cap: stop growing
 # A reconnect storm: this many attempts within this many seconds, i.e. more
