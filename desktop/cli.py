@@ -101,11 +101,14 @@ def _open(args: list[str]) -> int:
     parser.add_argument("file", help="the recording (.ndjson)")
     options = parser.parse_args(args)
     from desktop.core.files.recording import RecordingError, RecordingReader
+    from desktop.core.terminal import terminal_safe
 
     try:
         RecordingReader.open(options.file).close()
     except RecordingError as exc:
-        print(f"sse-viewer: cannot open {options.file}: {exc}", file=sys.stderr)
+        # A recording holds what a server sent: its text may quote it.
+        shown = terminal_safe(f"{options.file}: {exc}")
+        print(f"sse-viewer: cannot open {shown}", file=sys.stderr)
         return 2
     if not has_display():
         print(_NO_DISPLAY, file=sys.stderr)

@@ -21,12 +21,14 @@ import httpx
 import orjson
 
 from desktop.core.engine.options import (
+    DEFAULT_HEADERS_TIMEOUT_S,
     DEFAULT_MAX_EVENT_BYTES,
     StreamOptions,
     check_header,
 )
 from desktop.core.engine.records import Closed, Outcome
 from desktop.core.engine.stream import MAX_REDIRECTS, EventStream
+from desktop.core.terminal import terminal_safe
 from desktop.tail_output import PROG, make_emitter
 
 if TYPE_CHECKING:
@@ -74,6 +76,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _seconds_or_none(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {text}")
+    return value or None
+
+
 def _statuses(text: str) -> frozenset[int]:
     try:
         codes = frozenset(int(part) for part in text.split(",") if part.strip())
@@ -117,7 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     request.add_argument(
         "--timeout", type=_seconds, metavar="S",
-        help="connect and read timeout; a silent stall then becomes a reconnect",
+        help="connect and read timeout: connecting takes at most S (default 30) "
+        "and S seconds without a byte become a reconnect; without it an open "
+        "stream may stay silent for ever, as in a browser (the response headers "
+        "have --headers-timeout)",
+    )  # fmt: skip
+    request.add_argument(
+        "--headers-timeout", type=_seconds_or_none, metavar="S",
+        default=DEFAULT_HEADERS_TIMEOUT_S,
+        help="no response headers within S seconds of starting an attempt "
+        "(redirects included) is a network error and a reconnect (default "
+        f"{DEFAULT_HEADERS_TIMEOUT_S:g}; 0: wait for ever)",
     )  # fmt: skip
     request.add_argument(
         "-k", "--insecure", action="store_true", help="do not verify TLS certificates"
@@ -140,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     reconnect.add_argument(
         "--max-backoff", type=_positive, metavar="MS",
-        help="opt-in exponential backoff with jitter, capped at MS (beyond the spec)",
+        help="opt-in exponential backoff with jitter, capped at MS (beyond the "
+        "spec): from the reconnection time, at least 250 ms; a connection that "
+        "brought no event counts as failed",
     )  # fmt: skip
     reconnect.add_argument(
         "--reconnect-on-status", type=_statuses, default=frozenset(), metavar="CODES",
@@ -215,6 +239,7 @@ def options_from(args: argparse.Namespace) -> StreamOptions:
         max_event_bytes=args.max_event_bytes,
         connect_timeout=args.timeout or 30.0,
         read_timeout=args.timeout,
+        headers_timeout=args.headers_timeout,
         max_backoff_ms=args.max_backoff,
         reconnect_on_status=args.reconnect_on_status,
         comments=args.comments,
@@ -287,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         options = options_from(args)
     except (OSError, ValueError) as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(f"{PROG}: {terminal_safe(str(exc))}", file=sys.stderr)
         return 2
     try:
         return asyncio.run(_run(args, options))

@@ -2,6 +2,10 @@
 
 The NDJSON records follow the contract in ARCHITECTURE.md, "The tail --format
 json contract".
+
+Every server-controlled string in the text format and on stderr goes through
+``terminal_safe`` (desktop/core/terminal.py) here, at the one place text meets
+the terminal; NDJSON escapes control characters itself.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from desktop.core.engine.records import (
     Open,
     Reconnecting,
 )
+from desktop.core.terminal import terminal_safe
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -93,11 +98,13 @@ class _Text:
         clock = time.strftime("%H:%M:%S", time.localtime(record.wall))
         millis = f"{int(record.wall * 1000) % 1000:03d}"
         head = (
-            self.paint("2", f"{clock}.{millis}") + " " + self.paint("1;36", record.type)
+            self.paint("2", f"{clock}.{millis}")
+            + " "
+            + self.paint("1;36", terminal_safe(record.type))
         )
         if record.id:
-            head += " " + self.paint("33", f"#{record.id}")
-        data = record.data.replace("\n", "\n    ")
+            head += " " + self.paint("33", f"#{terminal_safe(record.id)}")
+        data = terminal_safe(record.data, newlines=True).replace("\n", "\n    ")
         return f"{head} {data}\n"
 
     def state(self, record: Record) -> str | None:
@@ -110,24 +117,25 @@ class _Text:
                 if record.last_event_id
                 else ""
             )
-            text = f"connecting #{record.attempt} to {record.url}{lid}"
+            text = f"connecting #{record.attempt} to {terminal_safe(record.url + lid)}"
         elif isinstance(record, Open):
             text = self.paint("32", f"open, HTTP {record.status}")
         elif isinstance(record, Reconnecting):
             text = self.paint(
                 "33",
-                f"{record.reason}; reconnecting in {record.delay_ms} ms "
+                f"{terminal_safe(record.reason)}; reconnecting in {record.delay_ms} ms "
                 f"({record.delay_source.value})",
             )
         elif isinstance(record, Closed):
             if record.failed:
                 return None  # the one error line says it
-            text = f"closed: {record.reason}"
+            text = f"closed: {terminal_safe(record.reason)}"
         elif isinstance(record, Comment):
-            text = self.paint("2", f": {record.text}")
+            text = self.paint("2", f": {terminal_safe(record.text)}")
         elif isinstance(record, Notice) and self.notices:
             # Not NDJSON: the tail contract (ARCHITECTURE.md) has no notice record.
-            text = self.paint("35", f"note ({record.kind.value}): {record.detail}")
+            detail = terminal_safe(record.detail)
+            text = self.paint("35", f"note ({record.kind.value}): {detail}")
         else:
             return None
         return self.paint("2", f"{clock} ") + text + "\n"
@@ -195,6 +203,6 @@ def make_emitter(
 
 def stderr_line(record: Record, err: IO[str]) -> None:
     if isinstance(record, Closed) and record.failed:
-        err.write(f"{PROG}: {record.reason}\n")
+        err.write(f"{PROG}: {terminal_safe(record.reason)}\n")
     elif isinstance(record, Error):
-        err.write(f"{PROG}: {record.message}\n")
+        err.write(f"{PROG}: {terminal_safe(record.message)}\n")

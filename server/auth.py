@@ -4,10 +4,11 @@ GET routes also take ``?access_token=`` because a browser's EventSource cannot s
 headers.  Tokens are compared in constant time.  CORS preflights (OPTIONS) pass, as
 they carry no credentials by design; the CORS middleware answers them.
 
-Redaction goes by the *decoded* parameter name, case-insensitively, and by the same
-rule as the app's recordings (desktop/core/redact.py; the server cannot import it):
-``access%5Ftoken=T`` authenticates like ``access_token=T``, and ``ACCESS_TOKEN=T``
-or ``token=T`` are refused but are a token all the same, so all are masked.
+Redaction goes by the *decoded* parameter name, case-insensitively, and by the
+same rule as the app's recordings (desktop/core/files/redact.py, which the server
+cannot import): ``access%5Ftoken=T`` authenticates like ``access_token=T``, and
+``ACCESS_TOKEN=T`` or ``token=T`` are refused but are a token all the same, so all
+are masked.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from desktop.core.engine.options import DEFAULT_HEADERS_TIMEOUT_S
 from desktop.ui.form_error import RequestError
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ class LimitsForm:
     """The group's fields as typed; "" is the default (none / unlimited / off)."""
 
     read_timeout: str = ""  # seconds
+    headers_timeout: str = ""  # seconds; "" is the engine's 30, "0" none
     max_attempts: str = ""
     max_backoff_ms: str = ""
     reconnect_on_status: str = ""  # e.g. "502,503,504"
@@ -48,6 +50,7 @@ class Limits:
     """The checked values, as :class:`StreamOptions` takes them."""
 
     read_timeout: float | None = None
+    headers_timeout: float | None = DEFAULT_HEADERS_TIMEOUT_S
     max_attempts: int | None = None
     max_backoff_ms: int | None = None
     reconnect_on_status: frozenset[int] = field(default_factory=frozenset)
@@ -61,6 +64,7 @@ def parse_limits(form: LimitsForm) -> Limits:
     """Check every field; raise ``RequestError(field, message)`` at a bad one."""
     return Limits(
         read_timeout=_seconds(form.read_timeout),
+        headers_timeout=_headers_seconds(form.headers_timeout),
         max_attempts=_integer("max_attempts", form.max_attempts, "Max attempts", 0),
         max_backoff_ms=_integer(
             "max_backoff_ms", form.max_backoff_ms, "The backoff cap (ms)", 1
@@ -77,6 +81,9 @@ def limits_of(options: StreamOptions) -> LimitsForm:
     """The form that gives ``options`` back (a recording's stream, opened live)."""
     return LimitsForm(
         read_timeout=_number_text(options.read_timeout),
+        headers_timeout=""
+        if options.headers_timeout == DEFAULT_HEADERS_TIMEOUT_S
+        else _number_text(options.headers_timeout) or "0",
         max_attempts=_number_text(options.max_attempts),
         max_backoff_ms=_number_text(options.max_backoff_ms),
         reconnect_on_status=",".join(
@@ -96,6 +103,7 @@ def normalized(form: LimitsForm) -> LimitsForm:
     back (a value edited by hand in the settings file must not stop a load)."""
     checks = (
         ("read_timeout", _seconds),
+        ("headers_timeout", _headers_seconds),
         ("max_attempts", lambda t: _integer("", t, "", 0)),
         ("max_backoff_ms", lambda t: _integer("", t, "", 1)),
         ("reconnect_on_status", statuses),
@@ -138,6 +146,27 @@ def _seconds(text: str) -> float | None:
             "empty for none.",
         )
     return value
+
+
+def _headers_seconds(text: str) -> float | None:
+    """``""`` → the engine's default; ``"0"`` → none (wait for ever)."""
+    text = text.strip()
+    if not text:
+        return DEFAULT_HEADERS_TIMEOUT_S
+    try:
+        value = float(text.removesuffix("s").strip())
+    except ValueError:
+        raise _error(
+            "headers_timeout",
+            f"Headers timeout: {text!r} is not a number of seconds.",
+        ) from None
+    if not 0 <= value <= 86_400:
+        raise _error(
+            "headers_timeout",
+            "Headers timeout: enter seconds (at most a day), 0 for none, or "
+            f"leave it empty for {DEFAULT_HEADERS_TIMEOUT_S:g}.",
+        )
+    return value or None
 
 
 def _integer(field_name: str, text: str, label: str, least: int) -> int | None:

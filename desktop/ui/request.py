@@ -88,6 +88,7 @@ def build_options(form: RequestForm, *, comments: bool = True) -> StreamOptions:
         count=limits.count,
         max_event_bytes=limits.max_event_bytes,
         read_timeout=limits.read_timeout,
+        headers_timeout=limits.headers_timeout,
         max_backoff_ms=limits.max_backoff_ms,
         reconnect_on_status=limits.reconnect_on_status,
         send_last_event_id=limits.send_last_event_id,

@@ -38,6 +38,7 @@ _BLOCK = re.compile(
     r"(id: [^\n\0]+\n)?(event: .*\n)?(data: .*)\n\n"
     r"|(.*)\n"
 )
+_BLANK_RUN = re.compile(r"\n\n\n+")
 
 
 def _utf8_len(text: str) -> int:
@@ -153,6 +154,12 @@ class Decoder:
         # A line end is never inside a UTF-8 sequence, so decoding whole lines
         # matches decoding the stream at once; invalid bytes become U+FFFD.
         text = complete.decode("utf-8", "replace")
+        if "\n\n\n" in text:
+            # A blank line after a blank line changes nothing (the buffers are
+            # already empty), so a run of them is one: a body of nothing but
+            # line ends (a gzip bomb expands to megabytes of them) costs one
+            # regex pass instead of a trip through ``_lines`` per line.
+            text = _BLANK_RUN.sub("\n\n", text)
         held = self._held() if self._data else 0
         if held + len(complete) > self._limit or self._skip_event:
             lines = text.split("\n")

@@ -3,7 +3,8 @@
 StreamError                 an attempt failed; ``outcome`` says how
 ├── BadURLError             cannot be parsed, or not http/https      (stop, failed)
 ├── NetworkError            refused, reset, DNS, protocol error      (reconnect)
-│   └── ReadTimeoutError    no byte within the read timeout          (reconnect)
+│   ├── ReadTimeoutError    no byte within the read timeout          (reconnect)
+│   └── HeadersTimeoutError no response headers within their timeout (reconnect)
 ├── RedirectError           redirect loop or too many redirects      (stop, failed)
 ├── HTTPStatusError         a status other than 200 and 204          (stop, failed)
 ├── ContentTypeError        200 but not text/event-stream            (stop, failed)
@@ -62,6 +63,14 @@ class ReadTimeoutError(NetworkError):
         super().__init__(
             f"no data for {seconds:g} s (read timeout)" if seconds else "read timeout"
         )
+        self.seconds = seconds
+
+
+class HeadersTimeoutError(NetworkError):
+    outcome = Outcome.TIMEOUT
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no response headers within {seconds:g} s (headers timeout)")
         self.seconds = seconds
 
 

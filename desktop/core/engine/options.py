@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 
 DEFAULT_RETRY_MS = 3000  # WHATWG leaves it to the user agent; browsers use 3 s
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
+# A server that accepts the connection and never answers must not leave a stream
+# "connecting" for ever; 30 s is curl's and many proxies' connect-phase patience.
+DEFAULT_HEADERS_TIMEOUT_S = 30.0
 
 # What HTTP cannot carry in a field value: control characters but HTAB.
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -39,6 +42,9 @@ class StreamOptions:
     max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES
     connect_timeout: float | None = 30.0
     read_timeout: float | None = None  # a silent stall becomes a reconnect
+    # No response headers within it (connect, send, redirects and the final
+    # status line included): a network error, then a reconnect.  None: wait.
+    headers_timeout: float | None = DEFAULT_HEADERS_TIMEOUT_S
     max_backoff_ms: int | None = None  # opt-in exponential backoff, beyond the spec
     reconnect_on_status: frozenset[int] = field(default_factory=frozenset)
     # False: never send Last-Event-ID (the lab's "naive client", which loses what

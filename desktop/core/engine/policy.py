@@ -6,10 +6,17 @@ the stream reconnects after the reconnection time; 204 stops for good; any other
 status or content type fails for good.  Beyond the spec, and only when asked:
 a cap on consecutive attempts, exponential backoff with jitter, and statuses
 (e.g. 502/503/504 behind a proxy) treated like network errors.
+
+Backoff counts a connection that opened but was not worth it (no event, or
+shorter than the base delay) as a failure: a server that answers 200 and closes
+at once would otherwise reset the count on every attempt and never be backed
+off from.  Without backoff the spec's delays stand, even ``retry: 0``; the
+policy then only notices a reconnect storm (``storm``), for the stream to say.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from random import Random
 from typing import TYPE_CHECKING
@@ -23,6 +30,19 @@ if TYPE_CHECKING:
 # Browsers clamp timers to 2**31 - 1 ms (about 24.8 days); a larger ``retry:``
 # is valid but would overflow the event loop's clock.
 MAX_DELAY_MS = 2**31 - 1
+# Backoff grows from the reconnection time, but never from less than this: from
+# ``retry: 0`` doubling gives 0 for ever.  A quarter second reaches a 5 s cap
+# by the sixth attempt, and keeps the first retries after a blip quick.
+BACKOFF_FLOOR_MS = 250
+_MAX_DOUBLINGS = 40  # 2**40 times any floor is past every cap: stop growing
+# A reconnect storm: this many attempts within this many seconds, i.e. more
+# than one every 0.55 s for ten in a row.  Browsers' 3 s default makes 2 in
+# 5 s and a reconnection time of 0.6 s or more never qualifies, so a stream
+# reconnecting as the spec means it to does not; a server closing at once with
+# ``retry: 0`` qualifies within milliseconds (thousands of attempts a second).
+# Ten, not two: one or two quick retries after a deploy are no storm.
+STORM_ATTEMPTS = 10
+STORM_WINDOW_S = 5.0
 
 # Outcomes that end the stream for good whatever the options say.
 _FINAL_OK = frozenset(
@@ -42,6 +62,24 @@ class Retry:
 
 
 @dataclass(frozen=True, slots=True)
+class Storm:
+    """``attempts`` reconnection attempts came within ``seconds``."""
+
+    attempts: int
+    seconds: float
+    delay_ms: int  # the delay in force at the latest attempt
+    backoff: bool  # whether backoff was asked for (its cap is then too low)
+
+    def detail(self) -> str:
+        why = (
+            "even with backoff: its cap is low"
+            if self.backoff
+            else f"the reconnection time is {self.delay_ms} ms and no backoff is set"
+        )
+        return f"{self.attempts} reconnection attempts in {self.seconds:.2f} s: {why}"
+
+
+@dataclass(frozen=True, slots=True)
 class Stop:
     """Close for good; ``failed`` when the stream did not end on purpose."""
 
@@ -57,6 +95,10 @@ class ReconnectPolicy:
         self._rng = rng or Random()
         self.server_retry_ms: int | None = None  # the last valid ``retry:`` field
         self.failures = 0  # reconnection attempts since the last open
+        # Reconnection attempts since the last connection worth it (backoff's).
+        self.streak = 0
+        self._recent: deque[float] = deque(maxlen=STORM_ATTEMPTS)
+        self._storm_said: float | None = None  # when the last storm was reported
 
     @property
     def retry_ms(self) -> int:
@@ -73,6 +115,40 @@ class ReconnectPolicy:
     def opened(self) -> None:
         """An attempt got a 200 event stream: the failure count starts again."""
         self.failures = 0
+
+    def ended(self, delivered: bool, lived_s: float) -> None:
+        """An opened connection ended after ``lived_s``; ``delivered`` an event.
+
+        Only one worth it starts backoff again: with at least one event, and
+        open for at least the delay backoff grows from.
+        """
+        if delivered and lived_s * 1000 >= self._backoff_base():
+            self.streak = 0
+
+    def _backoff_base(self) -> int:
+        cap = self._options.max_backoff_ms
+        floor = BACKOFF_FLOOR_MS if cap is None else min(BACKOFF_FLOOR_MS, cap)
+        return max(self.delay_in_force()[0], floor)
+
+    def storm(self, now: float) -> Storm | None:
+        """Note a reconnection attempt at ``now``; a Storm when it makes one.
+
+        Said once per ``STORM_WINDOW_S`` while it lasts, not per attempt.
+        """
+        recent = self._recent
+        recent.append(now)
+        if len(recent) < STORM_ATTEMPTS or now - recent[0] > STORM_WINDOW_S:
+            return None
+        said = self._storm_said
+        if said is not None and now - said < STORM_WINDOW_S:
+            return None
+        self._storm_said = now
+        return Storm(
+            STORM_ATTEMPTS,
+            now - recent[0],
+            self.delay_in_force()[0],
+            self._options.max_backoff_ms is not None,
+        )
 
     def decide(
         self,
@@ -94,11 +170,13 @@ class ReconnectPolicy:
         if options.max_attempts is not None and self.failures >= options.max_attempts:
             return Stop(failed=True, exhausted=True)
         self.failures += 1
+        self.streak += 1
         delay, source = self.delay_in_force()
-        if options.max_backoff_ms is not None and self.failures > 1:
+        if options.max_backoff_ms is not None and self.streak > 1:
             # Exponential backoff with "equal jitter": half fixed, half random,
             # so that many clients dropped at once do not return in lockstep.
-            grown = min(options.max_backoff_ms, delay * 2 ** (self.failures - 1))
+            doublings = min(self.streak - 1, _MAX_DOUBLINGS)
+            grown = min(options.max_backoff_ms, self._backoff_base() * 2**doublings)
             delay = max(delay, grown // 2 + self._rng.randint(0, grown - grown // 2))
             source = DelaySource.BACKOFF
         if retry_after_ms is not None and retry_after_ms > delay:

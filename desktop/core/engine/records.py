@@ -27,7 +27,7 @@ class Outcome(StrEnum):
 
     EOF = "eof"  # the server closed the response body
     NETWORK = "network"  # refused, reset, DNS failure, protocol error …
-    TIMEOUT = "timeout"  # no byte within the read timeout
+    TIMEOUT = "timeout"  # no byte within the read timeout, or no headers in time
     STATUS = "status"  # an HTTP status other than 200 (and 204)
     CONTENT_TYPE = "content-type"  # 200 but not text/event-stream
     NO_CONTENT = "no-content"  # HTTP 204: the server says stop for good
@@ -139,13 +139,14 @@ class Error:
 
 
 class NoticeKind(StrEnum):
-    """What the spec made a client ignore silently (the advice keys of advice.py)."""
+    """What the spec made a client ignore or do silently (advice keys of advice.py)."""
 
     ID_RESET = "id-reset"  # an empty ``id:`` emptied a non-empty last event ID
     RETRY_IGNORED = "retry-ignored"  # a ``retry:`` value not all ASCII digits
     ID_NUL = "id-nul"  # an ``id:`` value holding NUL, ignored
     NO_DATA = "no-data"  # a block with ``event:``/``id:`` but no data: not dispatched
     DISCARDED = "discarded"  # the connection ended in the middle of an event
+    RECONNECT_STORM = "reconnect-storm"  # many attempts in little time (policy.py)
 
 
 @dataclass(slots=True)

@@ -2,8 +2,9 @@
 
 One ``EventStream`` is one stream as a user sees it: it connects, decodes,
 reconnects as the WHATWG processing model says (policy.py decides), and yields
-a batch of records per network read, so that consumers do per-read rather than
-per-event work.  httpx exceptions are mapped to errors.py here and nowhere else.
+a batch of records per network read (per 64 KiB decoded step of a compressed
+one, inflate.py), so that consumers do per-read rather than per-event work.
+httpx exceptions are mapped to errors.py here and nowhere else.
 
 Cancelling the task that iterates (or calling ``aclose``) closes the socket at
 once: the response and, when the stream made it, the client are closed in
@@ -25,6 +26,7 @@ from desktop.core.engine.decoder import Decoder
 from desktop.core.engine.errors import (
     BadURLError,
     ContentTypeError,
+    HeadersTimeoutError,
     HTTPStatusError,
     NetworkError,
     NoContentError,
@@ -33,12 +35,15 @@ from desktop.core.engine.errors import (
     ServerClosedError,
     StreamError,
 )
+from desktop.core.engine.inflate import ACCEPT_ENCODING, ContentDecodingError, Inflater
 from desktop.core.engine.options import CONTROL_CHARS
 from desktop.core.engine.policy import ReconnectPolicy, Stop
 from desktop.core.engine.records import (
     Closed,
     Connecting,
     Event,
+    Notice,
+    NoticeKind,
     Open,
     Outcome,
     RawChunk,
@@ -225,22 +230,31 @@ class EventStream:
                         )
                     ]
                 )
+                opened_at: float | None = None
+                delivered = False  # an event came on this connection (backoff)
                 try:
                     async with contextlib.aclosing(
                         self._attempt(client, attempt)
                     ) as batches:
                         async for batch in batches:
+                            if opened_at is None:
+                                if isinstance(batch[0], Open):
+                                    opened_at = batch[0].at
+                            elif not delivered:
+                                delivered = any(type(r) is Event for r in batch)
                             yield self._move(batch)
                             if self.state is State.CLOSED:
                                 return
                     raise AssertionError("an attempt ends with Closed or an error")
                 except StreamError as exc:
                     error = exc
+                now, wall = time.monotonic(), time.time()
+                if opened_at is not None:
+                    self.policy.ended(delivered, now - opened_at)
                 status = error.status
                 decision = self.policy.decide(
                     error.outcome, status=status, retry_after_ms=error.retry_after_ms
                 )
-                now, wall = time.monotonic(), time.time()
                 if isinstance(decision, Stop):
                     outcome, reason = error.outcome, error.message
                     if decision.exhausted:
@@ -253,19 +267,23 @@ class EventStream:
                         [Closed(reason, outcome, decision.failed, status, now, wall)]
                     )
                     return
-                yield self._move(
-                    [
-                        Reconnecting(
-                            decision.delay_ms,
-                            decision.source,
-                            error.message,
-                            error.outcome,
-                            attempt,
-                            now,
-                            wall,
-                        )
-                    ]
+                records: list[Record] = []
+                storm = self.policy.storm(now)
+                if storm is not None:  # said, not prevented: the spec's delay stands
+                    kind = NoticeKind.RECONNECT_STORM
+                    records.append(Notice(kind, storm.detail(), attempt, now, wall))
+                records.append(
+                    Reconnecting(
+                        decision.delay_ms,
+                        decision.source,
+                        error.message,
+                        error.outcome,
+                        attempt,
+                        now,
+                        wall,
+                    )
                 )
+                yield self._move(records)
                 await _wait_until(now + decision.delay_ms / 1000)
         finally:
             if self._client is None:
@@ -281,21 +299,14 @@ class EventStream:
         """One connection: yields Open, then item batches; raises how it ended."""
         options = self.options
         url = check_url(options.url)
-        timeout = httpx.Timeout(
-            connect=options.connect_timeout,
-            read=options.read_timeout,
-            write=options.connect_timeout,
-            pool=options.connect_timeout,
-        )
+        headers = request_headers(options, self._carried())
+        if not any(name.lower() == b"accept-encoding" for name, _ in headers):
+            # Only the codings Inflater bounds: httpx would also offer br and
+            # zstd once their libraries are installed.
+            headers.append((b"Accept-Encoding", ACCEPT_ENCODING.encode()))
         try:
-            async with client.stream(
-                options.method,
-                url,
-                headers=request_headers(options, self._carried()),
-                content=options.body,
-                timeout=timeout,
-                follow_redirects=True,
-            ) as response:
+            async with contextlib.AsyncExitStack() as stack:
+                response = await self._send(stack, client, url, headers)
                 self._check_response(response)
                 self.policy.opened()
                 yield [
@@ -321,12 +332,50 @@ class EventStream:
             raise BadURLError(options.url, str(exc)) from exc
         except httpx.TransportError as exc:
             raise _network_error(exc) from exc
-        except httpx.DecodingError as exc:
+        except (httpx.DecodingError, ContentDecodingError) as exc:
             # A body that cannot be decoded (bad gzip …) is a network error to a
             # browser too: the connection is dropped and the stream reconnects.
             raise NetworkError(f"cannot decode the response body: {exc}") from exc
         except httpx.HTTPError as exc:
             raise NetworkError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _send(
+        self,
+        stack: contextlib.AsyncExitStack,
+        client: httpx.AsyncClient,
+        url: httpx.URL,
+        headers: list[tuple[bytes, bytes]],
+    ) -> httpx.Response:
+        """The response, once its headers are in; the body is left to read.
+
+        httpx's timeouts are per operation (connect, each read), so a server
+        that accepts and then trickles or withholds its headers is never cut
+        off by them: the headers timeout bounds the whole wait, redirects too.
+        """
+        options = self.options
+        per_operation = httpx.Timeout(
+            connect=options.connect_timeout,
+            read=options.read_timeout,
+            write=options.connect_timeout,
+            pool=options.connect_timeout,
+        )
+        deadline = asyncio.timeout(options.headers_timeout)
+        try:
+            async with deadline:
+                return await stack.enter_async_context(
+                    client.stream(
+                        options.method,
+                        url,
+                        headers=headers,
+                        content=options.body,
+                        timeout=per_operation,
+                        follow_redirects=True,
+                    )
+                )
+        except TimeoutError as exc:
+            if not deadline.expired() or options.headers_timeout is None:
+                raise
+            raise HeadersTimeoutError(options.headers_timeout) from exc
 
     def _check_response(self, response: httpx.Response) -> None:
         status = response.status_code
@@ -359,23 +408,32 @@ class EventStream:
         watch = bool(close_on) or count is not None
         raw = options.raw
         monotonic, now_wall = time.monotonic, time.time
-        body = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
+        # The body's coding is undone here, a bounded step at a time, not by
+        # httpx (inflate.py says why): a compressed read may be thousands of
+        # steps, and the loop gets a turn between any two of them.
+        inflater = Inflater.for_header(response.headers.get_list("content-encoding"))
+        body = cast("AsyncGenerator[bytes, None]", response.aiter_raw())
         try:
-            async with contextlib.aclosing(body) as chunks:
-                async for chunk in chunks:
-                    at, wall = monotonic(), now_wall()
-                    items = decoder.feed(chunk, at, wall)
-                    if decoder.retry is not None:
-                        policy.server_retry_ms = decoder.retry
-                    self.last_event_id = decoder.last_event_id
-                    if raw:
-                        items.insert(0, RawChunk(chunk, attempt, at, wall))
-                    if watch and self._watch(items, close_on, count, at, wall):
-                        yield items
-                        return
-                    if items:
-                        yield items
-        except httpx.TransportError:
+            async with contextlib.aclosing(body) as reads:
+                async for read in reads:
+                    first = True
+                    for chunk in inflater.steps(read):
+                        if not first:
+                            await asyncio.sleep(0)
+                        first = False
+                        at, wall = monotonic(), now_wall()
+                        items = decoder.feed(chunk, at, wall)
+                        if decoder.retry is not None:
+                            policy.server_retry_ms = decoder.retry
+                        self.last_event_id = decoder.last_event_id
+                        if raw:
+                            items.insert(0, RawChunk(chunk, attempt, at, wall))
+                        if watch and self._watch(items, close_on, count, at, wall):
+                            yield items
+                            return
+                        if items:
+                            yield items
+        except (httpx.TransportError, ContentDecodingError):
             # A connection lost mid-event loses that event too: say so, then let
             # _attempt map the error.
             notice = decoder.discard(monotonic(), now_wall())

@@ -91,6 +91,14 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "so every client drops that event.",
         "End each event with a blank line and flush it before closing.",
     ),
+    NoticeKind.RECONNECT_STORM: (
+        "Reconnect storm",
+        "The client reconnects many times a second: the server ends each "
+        "connection at once (or refuses it) and the reconnection time is short "
+        "or 0, so every client of this server hammers it in the same way.",
+        "Send a retry: of a few seconds, keep the stream open, or answer 204 to "
+        "stop clients; here, a backoff cap (beyond the spec) spaces attempts.",
+    ),
     NoticeKind.NO_DATA: (
         "Events without data not dispatched",
         "A block with event: or id: but no data: line fires nothing in a browser, "

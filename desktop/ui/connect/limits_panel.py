@@ -32,6 +32,16 @@ _FIELDS: tuple[tuple[str, str, str, str, bool], ...] = (
         False,
     ),
     (
+        "headers_timeout",
+        "Headers timeout (s)",
+        "30",
+        "Seconds an attempt may wait for the response headers (connecting and "
+        "redirects included) before it counts as a network error and the "
+        "stream reconnects, so a server that accepts and never answers cannot "
+        "leave it connecting for ever. Empty: 30. 0: wait for ever.",
+        False,
+    ),
+    (
         "max_attempts",
         "Max attempts",
         "unlimited",
@@ -45,8 +55,9 @@ _FIELDS: tuple[tuple[str, str, str, str, bool], ...] = (
         "Backoff cap (ms)",
         "off",
         "Beyond the spec: double the wait after each failed attempt, with "
-        "jitter, up to this many ms. Empty: wait the reconnection time every "
-        "time, as the spec says.",
+        "jitter, from the reconnection time (at least 250 ms) up to this many "
+        "ms; a connection that brought no event counts as failed. Empty: wait "
+        "the reconnection time every time, as the spec says.",
         True,
     ),
     (

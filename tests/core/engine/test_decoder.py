@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 import tracemalloc
 from typing import TYPE_CHECKING, Any
 
@@ -284,6 +285,20 @@ ROWS: list[tuple[str, bytes, list[Item]]] = [
     ("invalid-byte-in-id", b"id: \xff\ndata: a\n\n", [E("a", id="\ufffd")]),
     ("multibyte", "data: é€😀\n\n".encode(), [E("é€😀")]),
     ("nul-in-data-kept", b"data: a\x00b\n\n", [E("a\x00b")]),
+    # Runs of blank lines are folded into one (a gzip bomb of line ends): the
+    # same items whatever the line ends and wherever the reads are cut.
+    (
+        "blank-run",
+        b"id: 1\ndata: a\n\n\n\n\ndata: b\n\n",
+        [E("a", id="1"), E("b", id="1")],
+    ),
+    ("blank-run-mixed-ends", b"data: a\r\n\r\n\r\r\n\n\rdata: b\n\n", [E("a"), E("b")]),
+    ("blank-run-first", b"\n\n\n\ndata: a\n\n", [E("a")]),
+    (
+        "blank-run-then-field",
+        b"event: x\n\n\n\nid: 2\n\n\n\ndata: c\n\n",
+        [E("c", id="2")],
+    ),
 ]
 
 COMMENT_ROWS: list[tuple[str, bytes, list[Item]]] = [
@@ -704,3 +719,15 @@ def test_retry_field_records(stream: bytes, expected: list[int]) -> None:
         assert [f.ms for f in fields] == expected
         assert all((f.connection, f.at, f.wall) == (4, 1.0, 2.0) for f in fields)
         assert decoder.retry == (expected[-1] if expected else None)
+
+
+def test_a_body_of_line_ends_is_cheap() -> None:
+    """A gzip bomb of line ends (4 MiB here) costs milliseconds, not seconds: a
+    run of blank lines is folded (it was about 2 s per MiB, line by line)."""
+    decoder = Decoder()
+    chunk = b"\n" * (64 << 10)
+    started = time.process_time()
+    for _ in range(64):
+        assert decoder.feed(chunk) == []
+    assert decoder.feed(b"data: a\n\n") != []
+    assert time.process_time() - started < 0.5

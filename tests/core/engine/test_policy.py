@@ -8,7 +8,15 @@ import pytest
 
 from desktop.core.engine.errors import InvalidTransition
 from desktop.core.engine.options import StreamOptions
-from desktop.core.engine.policy import ReconnectPolicy, Retry, Stop
+from desktop.core.engine.policy import (
+    BACKOFF_FLOOR_MS,
+    STORM_ATTEMPTS,
+    STORM_WINDOW_S,
+    ReconnectPolicy,
+    Retry,
+    Stop,
+    Storm,
+)
 from desktop.core.engine.records import DelaySource, Outcome
 from desktop.core.engine.state import State, transition
 from desktop.core.engine.stream import _retry_after_ms
@@ -83,7 +91,7 @@ def test_reconnect_on_status_is_opt_in_and_honours_retry_after() -> None:
     )
 
 
-def test_backoff_grows_with_jitter_within_the_cap_and_resets_on_open() -> None:
+def test_backoff_grows_with_jitter_within_the_cap_and_resets_after_events() -> None:
     options = StreamOptions(URL, retry_ms=100, max_backoff_ms=1000)
     policy = ReconnectPolicy(options, Random(7))
     delays = []
@@ -94,9 +102,71 @@ def test_backoff_grows_with_jitter_within_the_cap_and_resets_on_open() -> None:
     assert delays[0] == Retry(100, DelaySource.OPTION)
     assert all(d.source is DelaySource.BACKOFF for d in delays[1:])
     assert all(100 <= d.delay_ms <= 1000 for d in delays)
-    assert delays[4].delay_ms >= 500  # 100 * 2**4 capped at 1000, at least half
+    assert delays[4].delay_ms >= 500  # 250 * 2**4 capped at 1000, at least half
     policy.opened()
+    policy.ended(delivered=True, lived_s=1.0)
     assert policy.decide(Outcome.EOF) == Retry(100, DelaySource.OPTION)
+
+
+def _delays(policy: ReconnectPolicy, n: int, *, opened: bool = False) -> list[int]:
+    out = []
+    for _ in range(n):
+        if opened:  # 200, then closed at once without an event
+            policy.opened()
+            policy.ended(delivered=False, lived_s=0.001)
+        decision = policy.decide(Outcome.EOF)
+        assert isinstance(decision, Retry)
+        out.append(decision.delay_ms)
+    return out
+
+
+def test_backoff_grows_from_a_floor_when_the_server_says_retry_0() -> None:
+    policy = ReconnectPolicy(StreamOptions(URL, max_backoff_ms=5000), Random(1))
+    policy.server_retry_ms = 0
+    delays = _delays(policy, 8)
+    assert delays[0] == 0  # the first reconnect is the spec's
+    assert delays[1] >= BACKOFF_FLOOR_MS // 2
+    assert all(2500 <= d <= 5000 for d in delays[6:]), delays
+
+
+def test_a_200_that_closes_at_once_is_backed_off_from() -> None:
+    """Opens without an event, or shorter than the base, keep backoff growing."""
+    options = StreamOptions(URL, retry_ms=1000, max_backoff_ms=5000)
+    delays = _delays(ReconnectPolicy(options, Random(2)), 6, opened=True)
+    assert delays[0] == 1000
+    assert all(d >= 2500 for d in delays[3:]), delays
+    policy = ReconnectPolicy(options, Random(2))
+    _delays(policy, 4)
+    policy.opened()
+    policy.ended(delivered=True, lived_s=0.5)  # an event, but under the 1 s base
+    assert policy.decide(Outcome.EOF) != Retry(1000, DelaySource.OPTION)
+    policy.opened()
+    policy.ended(delivered=True, lived_s=1.0)  # worth it: backoff starts again
+    assert policy.decide(Outcome.EOF) == Retry(1000, DelaySource.OPTION)
+
+
+def test_without_backoff_the_spec_delay_stands_and_an_open_counts_attempts() -> None:
+    options = StreamOptions(URL, retry_ms=0, max_attempts=3)
+    policy = ReconnectPolicy(options)
+    assert _delays(policy, 20, opened=True) == [0] * 20  # max_attempts: any open
+
+
+def test_a_storm_is_ten_attempts_in_five_seconds_said_once_per_window() -> None:
+    policy = ReconnectPolicy(StreamOptions(URL, retry_ms=0))
+    said = [policy.storm(i * 0.01) for i in range(STORM_ATTEMPTS * 3)]
+    assert said[: STORM_ATTEMPTS - 1] == [None] * (STORM_ATTEMPTS - 1)
+    first = said[STORM_ATTEMPTS - 1]
+    assert first == Storm(STORM_ATTEMPTS, pytest.approx(0.09), 0, False)
+    assert "10 reconnection attempts in 0.09 s" in first.detail()
+    assert said[STORM_ATTEMPTS:] == [None] * (STORM_ATTEMPTS * 2)
+    later = STORM_WINDOW_S + 1
+    again = [policy.storm(later + i * 0.01) for i in range(STORM_ATTEMPTS)]
+    assert again[-1] is not None and again[:-1] == [None] * (STORM_ATTEMPTS - 1)
+
+
+def test_attempts_0_6_s_apart_are_no_storm() -> None:
+    policy = ReconnectPolicy(StreamOptions(URL))
+    assert all(policy.storm(i * 0.6) is None for i in range(100))
 
 
 LEGAL = {

@@ -285,3 +285,20 @@ def test_warnings_keep_first_seen_order(script: Script) -> None:
     script.read(1.0, 1, "message")
     script.read(1.0, 1, "named")
     assert script.keys() == ["compressed", "no-data", "unnamed-mixed"]
+
+
+def test_a_reconnect_storm_notice_is_a_warning(script: Script) -> None:
+    detail = "10 reconnection attempts in 0.01 s: the reconnection time is 0 ms"
+    storm = Notice(NoticeKind.RECONNECT_STORM, detail, 9, 1.0, WALL0 + 1)
+    reconnecting = Reconnecting(
+        0, DelaySource.SERVER, "server closed", Outcome.EOF, 9, 1.0, WALL0 + 1
+    )
+    script.feed([storm, reconnecting])
+    (advice,) = script.advisor.warnings()
+    assert (advice.key, advice.title, advice.detail) == (
+        "reconnect-storm",
+        "Reconnect storm",
+        detail,
+    )
+    assert "retry:" in advice.action and "backoff" in advice.action
+    assert explain("reconnect-storm").startswith("The client reconnects")

@@ -22,7 +22,7 @@ from desktop.core.engine.records import (
 from desktop.core.engine.state import State
 from desktop.core.files.curl import curl_command
 from desktop.core.files.recording import RecordingReader, RecordingWriter, header_for
-from desktop.ui.limits import LimitsForm, limits_of, parse_limits
+from desktop.ui.limits import LimitsForm, limits_of, normalized, parse_limits
 from desktop.ui.profiles.book import ProfileBook
 from desktop.ui.recordings.bar import form_of
 from desktop.ui.request import RequestError, RequestForm, build_options
@@ -75,6 +75,8 @@ async def _closed(view: StreamView, limit_s: float = 15) -> Closed:
         (LimitsForm(count="ten"), "count", "'ten'"),
         (LimitsForm(max_event_size="big"), "max_event_size", "not a size"),
         (LimitsForm(max_event_size="2 GB"), "max_event_size", "1 GB"),
+        (LimitsForm(headers_timeout="-1"), "headers_timeout", "0 for none"),
+        (LimitsForm(headers_timeout="later"), "headers_timeout", "not a number"),
     ],
 )
 def test_bad_limits_are_a_message_naming_the_field(
@@ -109,6 +111,19 @@ def test_limits_become_the_engine_options_and_come_back_from_them() -> None:
     assert default.read_timeout is None and default.max_attempts is None
     assert default.send_last_event_id and default.max_event_bytes == 64 << 20
     assert limits_of(default) == LimitsForm()
+
+
+@pytest.mark.parametrize(
+    ("typed", "seconds"), [("", 30.0), ("0", None), ("2.5", 2.5), ("45 s", 45.0)]
+)
+def test_the_headers_timeout_field_defaults_to_30_and_0_is_none(
+    typed: str, seconds: float | None
+) -> None:
+    form = LimitsForm(headers_timeout=typed)
+    options = build_options(RequestForm("127.0.0.1:9/x", limits=form))
+    assert options.headers_timeout == seconds
+    assert parse_limits(limits_of(options)) == parse_limits(form)
+    assert normalized(LimitsForm(headers_timeout="soon")).headers_timeout == ""
 
 
 def test_a_bad_limit_in_the_bar_says_so_points_at_it_and_connects_nothing(
