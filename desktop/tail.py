@@ -17,7 +17,6 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-import httpx
 import orjson
 
 from desktop.core.engine.options import (
@@ -27,7 +26,8 @@ from desktop.core.engine.options import (
     check_header,
 )
 from desktop.core.engine.records import Closed, Outcome
-from desktop.core.engine.stream import MAX_REDIRECTS, EventStream
+from desktop.core.engine.stream import EventStream
+from desktop.core.engine.transport import Transport, make_client
 from desktop.core.terminal import terminal_safe
 from desktop.tail_output import PROG, make_emitter
 
@@ -243,6 +243,7 @@ def options_from(args: argparse.Namespace) -> StreamOptions:
         max_backoff_ms=args.max_backoff,
         reconnect_on_status=args.reconnect_on_status,
         comments=args.comments,
+        transport=Transport(verify=not args.insecure),
     )
 
 
@@ -287,9 +288,7 @@ async def _run(args: argparse.Namespace, options: StreamOptions) -> int:
     # desktop/cli.py blocked them during imports: one that came since is
     # delivered now, to the handler above.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-    client = httpx.AsyncClient(
-        verify=not args.insecure, follow_redirects=True, max_redirects=MAX_REDIRECTS
-    )
+    client = make_client(options.transport)
     try:
         async with client, EventStream(options, client=client) as stream:
             closed = await _consume(stream, emit)

@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import httpx
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.core.engine.stream import EventStream
+from desktop.core.engine.transport import DEFAULT_TRANSPORT, Transport, make_client
 from desktop.ui.form_error import RequestError
 from desktop.ui.request import RequestForm, build_options
 from desktop.ui.session import StreamSession
@@ -29,6 +29,8 @@ from desktop.ui.timeline.model import TimelineModel
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Coroutine
 
+    import httpx
+
     from desktop.core.engine.options import StreamOptions
     from desktop.core.engine.records import Record
     from desktop.core.files.recording import RecordingHeader
@@ -36,26 +38,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 FLUSH_MS = 50  # each flush repaints a following view: 20 paints/s at most
 DEFAULT_RETENTION = 100_000
-_MAX_REDIRECTS = 20  # as the engine's own client (Fetch: twenty)
 
 
-def make_client() -> httpx.AsyncClient:
-    """One client for every stream and API call of the app.
+def make_app_client(transport: Transport = DEFAULT_TRANSPORT) -> httpx.AsyncClient:
+    """One client for every stream and API call of the app that connect alike.
 
     Building one loads the CA bundle (0.1-0.2 s here), so the app does it once, at
-    start-up.  So are httpcore's anyio modules, which it otherwise imports on the
-    first request: PySide6's import hook reads and tokenizes the source of every
-    new module, a 50 ms stall on the UI loop just as the first stream opens.  A
-    streaming response that is cancelled is closed, not pooled: Stop still closes
-    the socket at once.
+    start-up, for the default transport.  So are httpcore's anyio modules, which
+    it otherwise imports on the first request: PySide6's import hook reads and
+    tokenizes the source of every new module, a 50 ms stall on the UI loop just as
+    the first stream opens.  A streaming response that is cancelled is closed, not
+    pooled: Stop still closes the socket at once.
     """
     importlib.import_module("anyio._backends._asyncio")
-    return httpx.AsyncClient(
-        follow_redirects=True,
-        max_redirects=_MAX_REDIRECTS,
-        timeout=10.0,
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=8),
-    )
+    return make_client(transport)
 
 
 @dataclass(eq=False)
@@ -124,6 +120,7 @@ class StreamController(QObject):
     ) -> None:
         super().__init__(parent)
         self._client = client
+        self._clients: dict[Transport, httpx.AsyncClient] = {}  # besides the default
         self.handles: list[StreamHandle] = []
         self._tasks = TaskSet()
         self._flush = QTimer(self)
@@ -134,9 +131,19 @@ class StreamController(QObject):
 
     @property
     def client(self) -> httpx.AsyncClient:
+        """The client of the default transport: the bundled server, jobs, the lab."""
         if self._client is None:
-            self._client = make_client()
+            self._client = make_app_client()
         return self._client
+
+    def client_for(self, transport: Transport) -> httpx.AsyncClient:
+        """The shared client of streams that connect as ``transport`` says."""
+        if transport == DEFAULT_TRANSPORT:
+            return self.client
+        client = self._clients.get(transport)
+        if client is None:
+            client = self._clients[transport] = make_app_client(transport)
+        return client
 
     # -- streams ----------
 
@@ -201,7 +208,8 @@ class StreamController(QObject):
     ) -> None:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
-        await feed(handle.session, self.client, lambda _batch: self._wake(), self._wake)
+        client = self.client_for(options.transport)
+        await feed(handle.session, client, lambda _batch: self._wake(), self._wake)
 
     def new_recording_stream(
         self,
@@ -277,5 +285,7 @@ class StreamController(QObject):
         self._closing = True
         await self._tasks.cancel_all(*(handle.task for handle in self.handles))
         self._flush.stop()
-        if self._client is not None:
-            await self._client.aclose()
+        for client in [self._client, *self._clients.values()]:
+            if client is not None:
+                await client.aclose()
+        self._clients.clear()

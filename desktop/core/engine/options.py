@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from desktop.core.engine.transport import DEFAULT_TRANSPORT, Transport
+
 DEFAULT_RETRY_MS = 3000  # WHATWG leaves it to the user agent; browsers use 3 s
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
 # A server that accepts the connection and never answers must not leave a stream
@@ -52,4 +54,6 @@ class StreamOptions:
     # either.
     send_last_event_id: bool = True
     comments: bool = False  # yield Comment records
+    # TLS, client certificate, proxy and HTTP version (transport.py).
+    transport: Transport = DEFAULT_TRANSPORT
     raw: bool = False  # yield RawChunk records

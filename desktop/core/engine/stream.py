@@ -51,6 +51,7 @@ from desktop.core.engine.records import (
     Record,
 )
 from desktop.core.engine.state import State, state_of, transition
+from desktop.core.engine.transport import make_client
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator
@@ -58,8 +59,6 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from desktop.core.engine.options import StreamOptions
-
-MAX_REDIRECTS = 20  # as browsers (Fetch: "redirect count is twenty")
 
 
 def check_url(url: str) -> httpx.URL:
@@ -212,9 +211,7 @@ class EventStream:
 
     async def _run(self) -> AsyncGenerator[list[Record], None]:
         options = self.options
-        client = self._client or httpx.AsyncClient(
-            follow_redirects=True, max_redirects=MAX_REDIRECTS
-        )
+        client = self._client or make_client(self.options.transport)
         attempt = 0
         try:
             while True:

@@ -21,6 +21,7 @@ import dataclasses
 import re
 import types
 from collections.abc import Callable
+from dataclasses import is_dataclass
 from enum import Enum
 from operator import attrgetter
 from typing import Any, TypeVar, Union, cast, get_args, get_origin, get_type_hints
@@ -51,6 +52,8 @@ def plain(value: object) -> object:
         return [plain(item) for item in value]
     if isinstance(value, frozenset | set):
         return sorted((plain(item) for item in value), key=repr)
+    if is_dataclass(value) and not isinstance(value, type):
+        return shape_of(type(value)).dump(value)
     return value
 
 

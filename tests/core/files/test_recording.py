@@ -7,7 +7,7 @@ import io
 import json
 import types
 import typing
-from dataclasses import fields
+from dataclasses import fields, is_dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -58,6 +58,8 @@ def _strategy(hint: object) -> st.SearchStrategy[object]:
         return st.frozensets(_strategy(args[0]), max_size=4)
     if isinstance(hint, type) and issubclass(hint, Enum):
         return st.sampled_from(list(hint))
+    if isinstance(hint, type) and is_dataclass(hint):
+        return _builds(hint)  # a nested value, such as the options' transport
     simple: dict[object, st.SearchStrategy[object]] = {
         bool: st.booleans(),
         int: st.integers(-(2**63), 2**63),
