@@ -55,6 +55,26 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def unknown_job(request: Request, exc: Exception) -> JSONResponse:
+    """404 saying why: never existed, forgotten, or made by another server run.
+
+    Job ids carry the run that made them, so after a restart a client resuming a
+    job's stream learns that the job is gone for good, in words it can show.
+    """
+    assert isinstance(exc, UnknownJobError)
+    rt: Runtime = request.app.state.runtime
+    return JSONResponse(
+        {
+            "message": exc.message,
+            "detail": exc.message,
+            "reason": exc.reason,
+            "job": exc.job_id,
+            "run_id": rt.broker.run_id,
+        },
+        status_code=404,
+    )
+
+
 @router.get("/api/info")
 async def info(rt: Rt) -> dict[str, object]:
     """Name, version, run id, features, settings and the event catalogue."""
@@ -117,10 +137,8 @@ async def list_jobs(rt: Rt) -> list[dict[str, object]]:
 
 @router.get("/api/jobs/{job_id}")
 async def get_job(job_id: str, rt: Rt) -> dict[str, object]:
-    try:
-        return rt.jobs.get(job_id).describe()
-    except UnknownJobError:
-        raise HTTPException(404, f"no job {job_id!r}") from None
+    """One job; 404 (see `unknown_job`) when there is none of that id."""
+    return rt.jobs.get(job_id).describe()
 
 
 @router.post("/api/jobs/{job_id}/cancel")
@@ -128,7 +146,5 @@ async def cancel_job(job_id: str, rt: Rt) -> dict[str, object]:
     """Ask a job to stop; 409 if it already finished."""
     try:
         return rt.jobs.cancel(job_id).describe()
-    except UnknownJobError:
-        raise HTTPException(404, f"no job {job_id!r}") from None
     except JobFinishedError as exc:
         raise HTTPException(409, str(exc)) from None

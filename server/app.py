@@ -15,7 +15,7 @@ from server.accesslog import AccessLog
 from server.auth import TokenGuard
 from server.broker import MemoryBroker
 from server.faults import LabState
-from server.jobs import EVENTS_TOPIC, JobManager
+from server.jobs import EVENTS_TOPIC, JobManager, UnknownJobError
 from server.runtime import Runtime
 from server.stats import StatsGauge
 from server.subscriptions import Hub
@@ -71,6 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     app.add_exception_handler(RequestValidationError, api.validation_error)
+    app.add_exception_handler(UnknownJobError, api.unknown_job)
     app.include_router(api.router)
     app.include_router(streams.router)
     app.include_router(lab.router if settings.lab else lab.off_router)

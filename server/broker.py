@@ -225,7 +225,8 @@ class MemoryBroker:
             run != self._run_id
             or number != str(t.number)
             or not (n.isascii() and n.isdigit())
-        ):
+            or len(n) > len(str(t.next_n))  # past anything published (and int()'s
+        ):  # 4,300-digit limit, a ValueError): a resume from it is a gap, not a 500
             return None
         return int(n)
 

@@ -9,12 +9,11 @@ asyncio cancellation is kept for server shutdown only.  No FastAPI here.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from server import events
 from server.events import EndStatus, JobStatus
@@ -45,6 +44,26 @@ class UnknownKindError(LookupError):
 
 class UnknownJobError(LookupError):
     """No job of that id (never existed, or finished long ago and was forgotten)."""
+
+    def __init__(self, job_id: str, reason: UnknownReason = "unknown") -> None:
+        super().__init__(job_id)
+        self.job_id = job_id
+        self.reason = reason
+
+    @property
+    def message(self) -> str:
+        """A sentence a client can show as it is."""
+        if self.reason == "other-run":
+            return (
+                f"job {self.job_id!r} belonged to another server run (the server "
+                "restarted since): its story is gone; start the job again"
+            )
+        if self.reason == "forgotten":
+            return f"job {self.job_id!r} finished long ago and was forgotten"
+        return f"no job {self.job_id!r}"
+
+
+UnknownReason = Literal["other-run", "forgotten", "unknown"]
 
 
 class JobFinishedError(Exception):
@@ -155,14 +174,23 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._finished: deque[str] = deque()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._numbers = itertools.count(1)
+        self._next_number = 1
         self.omit_end_next = 0  # lab: this many next jobs end without an `end` event
 
     def get(self, job_id: str) -> Job:
         try:
             return self._jobs[job_id]
         except KeyError:
-            raise UnknownJobError(job_id) from None
+            raise UnknownJobError(job_id, self._why_unknown(job_id)) from None
+
+    def _why_unknown(self, job_id: str) -> UnknownReason:
+        """Ids are ``<run>-j<n>`` (see `start`): the run says which server made it."""
+        run, sep, n = job_id.rpartition("-j")
+        if not sep or not (n.isascii() and n.isdigit()) or len(n) > 18:
+            return "unknown"
+        if run != self._broker.run_id:
+            return "other-run" if run else "unknown"
+        return "forgotten" if int(n) < self._next_number else "unknown"
 
     def all(self) -> list[Job]:
         return list(self._jobs.values())
@@ -185,7 +213,8 @@ class JobManager:
     async def start(self, params: JobParams, *, omit_end: bool = False) -> Job:
         """Run a job; ``omit_end`` (a tagged lab omit-end) or the untagged count
         makes it finish without an `end` event."""
-        job = Job(f"{self._broker.run_id}-j{next(self._numbers)}", params)
+        job = Job(f"{self._broker.run_id}-j{self._next_number}", params)
+        self._next_number += 1
         if omit_end:
             job.omit_end = True
         elif self.omit_end_next > 0:
