@@ -11,6 +11,7 @@ from server.runner import bind, is_loopback, serve
 from server.settings import Settings
 
 TOKEN_ENV = "SSE_VIEWER_TOKEN"
+_DEFAULTS = Settings()
 
 
 def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
@@ -37,6 +38,20 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
     p.add_argument("--ping", type=float, default=15.0, metavar="S", help="ping (15 s)")
     p.add_argument(
         "--log-size", type=int, default=10_000, metavar="N", help="events kept (10000)"
+    )
+    p.add_argument(
+        "--max-jobs",
+        type=int,
+        default=_DEFAULTS.max_running_jobs,
+        metavar="N",
+        help="jobs running at once; one more gets 429 (100)",
+    )
+    p.add_argument(
+        "--max-body",
+        type=int,
+        default=_DEFAULTS.max_body_bytes,
+        metavar="BYTES",
+        help="longest request body; a longer one gets 413 (1048576)",
     )
     p.add_argument(
         "--cors-origin",
@@ -67,6 +82,10 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
         problems.append("--retry must be >= 0")
     if args.ping <= 0:
         problems.append("--ping must be > 0")
+    if args.max_jobs < 1:
+        problems.append("--max-jobs must be >= 1")
+    if args.max_body < 0:
+        problems.append("--max-body must be >= 0")
     if args.log_size < 1:
         problems.append("--log-size must be >= 1")
     if token is None and not args.insecure and not is_loopback(args.host):
@@ -85,6 +104,8 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
         token=token,
         lab=args.lab,
         cors_origins=tuple(args.cors_origin),
+        max_body_bytes=args.max_body,
+        max_running_jobs=args.max_jobs,
     )
     try:
         sock = bind(args.host, args.port)

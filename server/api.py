@@ -10,7 +10,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from server import __version__, events
-from server.jobs import JobFinishedError, UnknownJobError, UnknownKindError
+from server.jobs import (
+    JobFinishedError,
+    JobsFullError,
+    UnknownJobError,
+    UnknownKindError,
+)
 from server.kinds import describe_kinds
 from server.labtag import RequestTag  # noqa: TC001 (FastAPI reads it at runtime)
 from server.runtime import Runtime, runtime_of
@@ -21,6 +26,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
 Rt = Annotated[Runtime, Depends(runtime_of)]
+JOBS_FULL_RETRY_S = 5  # Retry-After when every job slot is taken
 router = APIRouter(tags=["api"])
 
 
@@ -100,9 +106,11 @@ async def job_kinds() -> list[dict[str, object]]:
     return describe_kinds()
 
 
-@router.post("/api/jobs", status_code=201)
-async def create_job(body: JobRequest, rt: Rt, tag: RequestTag) -> dict[str, object]:
-    """Start a job; 422 for an unknown kind or bad parameters.
+@router.post("/api/jobs", status_code=201, response_model=None)
+async def create_job(
+    body: JobRequest, rt: Rt, tag: RequestTag
+) -> dict[str, object] | JSONResponse:
+    """Start a job; 422 for an unknown kind or bad parameters, 429 when full.
 
     A lab tag (``?lab_tag=`` or ``X-Lab-Tag``) lets ``omit-end`` sent with that
     tag reach this job (the lab's lessons; see `server.labtag`).
@@ -125,7 +133,14 @@ async def create_job(body: JobRequest, rt: Rt, tag: RequestTag) -> dict[str, obj
                 for e in exc.errors(include_url=False, include_context=False)
             ]
         ) from None
-    job = await rt.jobs.start(params, omit_end=rt.lab.take_omit_end(tag))
+    try:
+        job = await rt.jobs.start(params, omit_end=rt.lab.take_omit_end(tag))
+    except JobsFullError as exc:
+        return JSONResponse(
+            {"message": str(exc), "detail": str(exc), "limit": exc.limit},
+            status_code=429,
+            headers={"Retry-After": str(JOBS_FULL_RETRY_S)},
+        )
     return job.describe()
 
 

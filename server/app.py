@@ -13,15 +13,19 @@ from starlette.middleware.cors import CORSMiddleware
 from server import __version__, api, events, lab, page, streams
 from server.accesslog import AccessLog
 from server.auth import TokenGuard
+from server.bodylimit import BodyLimit, too_large
 from server.broker import MemoryBroker
 from server.faults import LabState
-from server.jobs import EVENTS_TOPIC, JobManager, UnknownJobError
+from server.jobs import EVENTS_TOPIC, JobLimits, JobManager, UnknownJobError
 from server.runtime import Runtime
 from server.stats import StatsGauge
 from server.subscriptions import Hub
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+    from starlette.requests import Request
+    from starlette.responses import Response
 
     from server.settings import Settings
 
@@ -32,12 +36,15 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         broker = MemoryBroker()
-        await broker.open_topic(EVENTS_TOPIC, settings.log_size)
-        jobs = JobManager(
-            broker,
-            job_log_size=settings.job_log_size,
+        await broker.open_topic(EVENTS_TOPIC, settings.log_size, settings.log_bytes)
+        limits = JobLimits(
+            max_running=settings.max_running_jobs,
+            log_size=settings.job_log_size,
+            log_bytes=settings.job_log_bytes,
             max_finished=settings.max_finished_jobs,
+            finished_bytes=settings.finished_jobs_bytes,
         )
+        jobs = JobManager(broker, limits)
         rt = Runtime(
             settings, broker, Hub(200 if settings.lab else 0), jobs, LabState()
         )
@@ -72,11 +79,18 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_exception_handler(RequestValidationError, api.validation_error)
     app.add_exception_handler(UnknownJobError, api.unknown_job)
+
+    async def body_too_large(request: Request, exc: Exception) -> Response:
+        return too_large(settings.max_body_bytes)
+
+    app.add_exception_handler(413, body_too_large)
     app.include_router(api.router)
     app.include_router(streams.router)
     app.include_router(lab.router if settings.lab else lab.off_router)
     app.include_router(page.router)
-    # Added innermost first: AccessLog wraps CORS wraps TokenGuard wraps the routes.
+    # Added innermost first: AccessLog wraps CORS wraps TokenGuard wraps BodyLimit
+    # wraps the routes.
+    app.add_middleware(BodyLimit, max_body=settings.max_body_bytes)
     if settings.token is not None:
         app.add_middleware(TokenGuard, token=settings.token)
     if settings.cors_origins:

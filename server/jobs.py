@@ -66,6 +66,17 @@ class UnknownJobError(LookupError):
 UnknownReason = Literal["other-run", "forgotten", "unknown"]
 
 
+class JobsFullError(Exception):
+    """As many jobs run as the server allows: try again once one finished."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"{limit} jobs are running, the most this server runs at once: "
+            "try again when one has finished (or cancel one)"
+        )
+        self.limit = limit
+
+
 class JobFinishedError(Exception):
     """The job already finished: it cannot be cancelled."""
 
@@ -109,6 +120,17 @@ class Job:
             "progress": {"done": self.done, "total": self.total},
             "events_url": f"/api/jobs/{self.id}/events",
         }
+
+
+@dataclass(frozen=True, slots=True)
+class JobLimits:
+    """How much the jobs may hold: running at once, per log, finished ones kept."""
+
+    max_running: int = 100  # a start past it is refused (JobsFullError)
+    log_size: int = 10_000  # events each job's log keeps
+    log_bytes: int = 4 * 1024 * 1024  # wire bytes each job's log keeps
+    max_finished: int = 100  # finished jobs kept (their story), then forgotten
+    finished_bytes: int = 64 * 1024 * 1024  # wire bytes of finished jobs' logs kept
 
 
 class _Context:
@@ -167,12 +189,12 @@ class _Context:
 class JobManager:
     """Creates, runs, cancels and forgets jobs; owns their tasks."""
 
-    def __init__(self, broker: Broker, *, job_log_size: int, max_finished: int) -> None:
+    def __init__(self, broker: Broker, limits: JobLimits) -> None:
         self._broker = broker
-        self._job_log_size = job_log_size
-        self._max_finished = max_finished
+        self._limits = limits
         self._jobs: dict[str, Job] = {}
-        self._finished: deque[str] = deque()
+        self._finished: deque[tuple[str, int]] = deque()  # id, bytes its log holds
+        self._finished_bytes = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._next_number = 1
         self.omit_end_next = 0  # lab: this many next jobs end without an `end` event
@@ -197,7 +219,7 @@ class JobManager:
 
     @property
     def running(self) -> int:
-        return sum(1 for j in self._jobs.values() if not j.state.finished)
+        return len(self._tasks)
 
     def parse(self, kind: str, params: Mapping[str, object]) -> JobParams:
         """Validated parameters; pydantic's ValidationError on bad ones."""
@@ -212,7 +234,10 @@ class JobManager:
 
     async def start(self, params: JobParams, *, omit_end: bool = False) -> Job:
         """Run a job; ``omit_end`` (a tagged lab omit-end) or the untagged count
-        makes it finish without an `end` event."""
+        makes it finish without an `end` event.  JobsFullError when
+        ``max_running`` jobs run already."""
+        if len(self._tasks) >= self._limits.max_running:
+            raise JobsFullError(self._limits.max_running)
         job = Job(f"{self._broker.run_id}-j{self._next_number}", params)
         self._next_number += 1
         if omit_end:
@@ -221,7 +246,9 @@ class JobManager:
             self.omit_end_next -= 1
             job.omit_end = True
         self._jobs[job.id] = job
-        await self._broker.open_topic(job.topic, self._job_log_size)
+        await self._broker.open_topic(
+            job.topic, self._limits.log_size, self._limits.log_bytes
+        )
         await self._lifecycle(job)
         task = asyncio.create_task(self._run(job), name=f"job {job.id}")
         self._tasks.add(task)
@@ -292,7 +319,15 @@ class JobManager:
             await self._broker.publish(job.topic, "end", end.model_dump_json())
         await self._broker.close_topic(job.topic)
         await self._lifecycle(job)
-        self._finished.append(job.id)
-        while len(self._finished) > self._max_finished:
-            old = self._jobs.pop(self._finished.popleft())
+        size = self._broker.retained_bytes(job.topic)
+        self._finished.append((job.id, size))
+        self._finished_bytes += size
+        limits = self._limits
+        while self._finished and (
+            len(self._finished) > limits.max_finished
+            or self._finished_bytes > limits.finished_bytes
+        ):
+            old_id, old_size = self._finished.popleft()
+            self._finished_bytes -= old_size
+            old = self._jobs.pop(old_id)
             await self._broker.delete_topic(old.topic)

@@ -13,11 +13,16 @@ class Settings:
     ping_s: float = 15.0  # a keep-alive comment after this long without a write
     ping_event: bool = False  # send ``event: ping`` instead of a comment
     log_size: int = 10_000  # events kept by the all-events topic for replay
+    log_bytes: int = 16 * 1024 * 1024  # and the wire bytes it keeps at most
     job_log_size: int = 10_000  # events kept per job topic (its whole story)
+    job_log_bytes: int = 4 * 1024 * 1024  # wire bytes kept per job topic
     max_finished_jobs: int = 100  # finished jobs kept, then forgotten (404)
+    finished_jobs_bytes: int = 64 * 1024 * 1024  # their logs' bytes, all together
+    max_running_jobs: int = 100  # a start past it gets 429 with Retry-After
     token: str | None = None  # bearer token every route needs, if set
     lab: bool = False  # mount /api/lab/... (fault injection)
     cors_origins: tuple[str, ...] = ()  # CORS off unless origins are given
+    max_body_bytes: int = 1024 * 1024  # a longer request body gets 413
     backlog_bytes: int = 1_000_000  # unsent bytes a subscription may queue
     send_timeout_s: float = 10.0  # a write blocked this long drops the subscription
     batch_bytes: int = 64 * 1024  # largest single write of ready events
@@ -33,8 +38,12 @@ class Settings:
             "ping_event": self.ping_event,
             "log_size": self.log_size,
             "job_log_size": self.job_log_size,
+            "job_log_bytes": self.job_log_bytes,
             "max_finished_jobs": self.max_finished_jobs,
+            "finished_jobs_bytes": self.finished_jobs_bytes,
+            "max_running_jobs": self.max_running_jobs,
             "backlog_bytes": self.backlog_bytes,
+            "max_body_bytes": self.max_body_bytes,
             "send_timeout_s": self.send_timeout_s,
             "stats_interval_s": self.stats_interval_s,
         }
