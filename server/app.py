@@ -46,7 +46,11 @@ def create_app(settings: Settings) -> FastAPI:
         )
         jobs = JobManager(broker, limits)
         rt = Runtime(
-            settings, broker, Hub(200 if settings.lab else 0), jobs, LabState()
+            settings,
+            broker,
+            Hub(200 if settings.lab else 0, settings.lab_sent_bytes),
+            jobs,
+            LabState(),
         )
         stats = StatsGauge(rt)
         app.state.runtime, app.state.stats = rt, stats

@@ -23,6 +23,7 @@ class Settings:
     lab: bool = False  # mount /api/lab/... (fault injection)
     cors_origins: tuple[str, ...] = ()  # CORS off unless origins are given
     max_body_bytes: int = 1024 * 1024  # a longer request body gets 413
+    lab_sent_bytes: int = 32 * 1024 * 1024  # the lab's sent logs, all together
     backlog_bytes: int = 1_000_000  # unsent bytes a subscription may queue
     send_timeout_s: float = 10.0  # a write blocked this long drops the subscription
     batch_bytes: int = 64 * 1024  # largest single write of ready events

@@ -59,19 +59,20 @@ def _chunks(
     out: list[Chunk] = []
     parts: list[bytes] = []
     meta: list[Sent] = []
-    size = 0
+    size = meta_bytes = 0
     for frame, event in frames:
         if parts and size + len(frame) > limit:
             last = meta[-1].id if meta else None
-            out.append(Chunk(b"".join(parts), len(meta), last, meta))
-            parts, meta, size = [], [], 0
+            out.append(Chunk(b"".join(parts), len(meta), last, meta, meta_bytes))
+            parts, meta, size, meta_bytes = [], [], 0, 0
         parts.append(frame)
         size += len(frame)
         if event is not None:
             meta.append(event)
+            meta_bytes += len(frame)
     if parts:
         last = meta[-1].id if meta else None
-        out.append(Chunk(b"".join(parts), len(meta), last, meta))
+        out.append(Chunk(b"".join(parts), len(meta), last, meta, meta_bytes))
     return out
 
 
@@ -93,6 +94,7 @@ def _subscription(
         source=source,
         last_event_id=last_event_id or "",
         sent_log=SENT_LOG if rt.settings.lab else 0,
+        sent_budget=rt.hub.sent_budget,
         tag=tag,
     )
 

@@ -27,6 +27,7 @@ EVENTS_TOPIC = "events"
 LAB_TAG_QUERY = "lab_tag"
 LAB_TAG_HEADER = "X-Lab-Tag"
 _TIMEOUT = httpx.Timeout(10.0)
+_MAX_SENT_PAGES = 1000  # of `/api/lab/sent` in one `sent()`: ~1,000 events each
 
 
 def new_tag(prefix: str) -> str:
@@ -252,11 +253,27 @@ class LabClient:
         chosen = tag if tag is not None else self.tag
         if chosen is not None:
             params["tag"] = chosen
-        answer = _object(await self._call("GET", path, params=params or None), path)
-        try:
-            return [_sent_log(row) for row in _list(answer, "subscriptions")]
-        except (KeyError, TypeError) as exc:
-            raise _bad(path, exc) from None
+        # The server pages this answer (`next` is the following page's since=);
+        # a subscription may span pages, its rows then share its number.
+        logs: dict[int, SentLog] = {}
+        for _ in range(_MAX_SENT_PAGES):
+            answer = _object(await self._call("GET", path, params=params or None), path)
+            try:
+                for row in _list(answer, "subscriptions"):
+                    log = _sent_log(row)
+                    if log.number in logs:
+                        logs[log.number].sent.extend(log.sent)
+                    else:
+                        logs[log.number] = log
+                following = answer.get("next")
+                if following is not None and not isinstance(following, str):
+                    raise TypeError("next")
+            except (KeyError, TypeError) as exc:
+                raise _bad(path, exc) from None
+            if following is None:
+                break
+            params["since"] = following
+        return list(logs.values())
 
     async def browser(self) -> list[BrowserObservation]:
         """What browsers' EventSources reported, oldest first."""
