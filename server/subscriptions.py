@@ -43,6 +43,7 @@ class Ending(Enum):
     GONE = "gone"  # the client closed its socket
     OVERFLOW = "overflow"  # unsent backlog passed the bound
     SEND_TIMEOUT = "send-timeout"  # one write stayed blocked past the timeout
+    STALLED = "stalled"  # the client acknowledged nothing for the send timeout
     DROPPED = "dropped"  # the lab dropped it
     CUT = "cut"  # the lab closes it mid-event
     SHUTDOWN = "shutdown"  # the server is stopping
@@ -118,6 +119,11 @@ class Subscription:
         self.source = source
         self.wake = asyncio.Event()
         self.interrupt_write: Callable[[], None] | None = None  # set by the writer
+        # Set by the writer where the connection shows it (see tcp.delivery):
+        # bytes the client acknowledged, bytes still waiting.
+        self.delivery: Callable[[], tuple[int, int] | None] | None = None
+        self.acked = -1  # the acknowledged count at the last progress
+        self.acked_at = time.monotonic()  # when it last moved (or nothing waited)
         self._backlog_bytes = backlog_bytes
         self._frames: list[bytes] = []
         self._pending_bytes = 0
@@ -168,7 +174,12 @@ class Subscription:
         if self.ending not in (Ending.OPEN, Ending.FINISHED):
             return
         self.ending = ending
-        if ending in (Ending.OVERFLOW, Ending.SEND_TIMEOUT, Ending.GONE):
+        if ending in (
+            Ending.OVERFLOW,
+            Ending.SEND_TIMEOUT,
+            Ending.STALLED,
+            Ending.GONE,
+        ):
             self._frames.clear()
             self._pending_bytes = 0
             if self._meta is not None:
@@ -238,6 +249,22 @@ class Subscription:
             self.last_id = chunk.last_id
         if self.log is not None:
             self.log.add(chunk.meta, time.time(), chunk.meta_bytes)
+
+    def reader_stopped(self, now: float, timeout_s: float) -> bool:
+        """Bytes wait and the client acknowledged none of them for ``timeout_s``.
+
+        The client stopped reading (its receive window closed), whatever the
+        stream's rate: unlike a blocked write, this does not wait for the kernel's
+        send buffer, megabytes once tuned, to fill first.
+        """
+        state = self.delivery() if self.delivery is not None else None
+        if state is None:
+            return False
+        acked, waiting = state
+        if waiting == 0 or acked != self.acked:
+            self.acked, self.acked_at = acked, now
+            return False
+        return now - self.acked_at > timeout_s
 
     def describe(self) -> dict[str, object]:
         """The row `/api/streams` shows."""
@@ -342,7 +369,10 @@ class Hub:
         return self.end_all(Ending.SHUTDOWN)
 
     async def watch(self, ping_s: float, send_timeout_s: float) -> None:
-        """The watchdog, until cancelled: pings idle writers, ends blocked ones.
+        """The watchdog, until cancelled: pings idle writers, ends stuck ones.
+
+        Stuck: the client acknowledged nothing of what waits for it, or one
+        write stayed blocked, for ``send_timeout_s``.
 
         One sweep every quarter of the shorter period, so a ping comes between
         ``ping_s`` and 1.25 ``ping_s`` after the last write.
@@ -352,11 +382,15 @@ class Hub:
             await asyncio.sleep(tick)
             now = time.monotonic()
             for sub in tuple(self._subs.values()):
-                if sub.writing_since is not None:
+                if sub.reader_stopped(now, send_timeout_s):
+                    sub.end(Ending.STALLED)
+                    if sub.interrupt_write is not None:  # already ending: still
+                        sub.interrupt_write()  # a blocked final write must stop
+                elif sub.writing_since is not None:
                     if now - sub.writing_since > send_timeout_s:
                         sub.end(Ending.SEND_TIMEOUT)
-                        if sub.interrupt_write is not None:  # already ending: still
-                            sub.interrupt_write()  # a blocked final write must stop
+                        if sub.interrupt_write is not None:
+                            sub.interrupt_write()
                 elif now - sub.last_write >= ping_s and sub.stalled_until <= now:
                     sub.ping_wanted = True
                     sub.wake.set()
