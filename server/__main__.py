@@ -54,6 +54,28 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
         help="longest request body; a longer one gets 413 (1048576)",
     )
     p.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="open connections at most (the fd limit less 64); past it the "
+        "longest idle one is closed, streams are told to retry, the API gets 503",
+    )
+    p.add_argument(
+        "--headers-timeout",
+        type=float,
+        default=_DEFAULTS.headers_timeout_s,
+        metavar="S",
+        help="close a connection that has not sent a request's headers in S "
+        "seconds, 0: never (10)",
+    )
+    p.add_argument(
+        "--send-timeout",
+        type=float,
+        default=_DEFAULTS.send_timeout_s,
+        metavar="S",
+        help="drop a stream whose client acknowledged nothing for S seconds (10)",
+    )
+    p.add_argument(
         "--cors-origin",
         action="append",
         default=[],
@@ -84,6 +106,12 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
         problems.append("--ping must be > 0")
     if args.max_jobs < 1:
         problems.append("--max-jobs must be >= 1")
+    if args.max_connections is not None and args.max_connections < 1:
+        problems.append("--max-connections must be >= 1")
+    if args.headers_timeout < 0:
+        problems.append("--headers-timeout must be >= 0")
+    if args.send_timeout <= 0:
+        problems.append("--send-timeout must be > 0")
     if args.max_body < 0:
         problems.append("--max-body must be >= 0")
     if args.log_size < 1:
@@ -106,6 +134,9 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
         cors_origins=tuple(args.cors_origin),
         max_body_bytes=args.max_body,
         max_running_jobs=args.max_jobs,
+        max_connections=args.max_connections,
+        headers_timeout_s=args.headers_timeout,
+        send_timeout_s=args.send_timeout,
     )
     try:
         sock = bind(args.host, args.port)

@@ -12,6 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from server import __version__, api, events, lab, page, streams
 from server.accesslog import AccessLog
+from server.admission import Admission
 from server.auth import TokenGuard
 from server.bodylimit import BodyLimit, too_large
 from server.broker import MemoryBroker
@@ -92,8 +93,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(streams.router)
     app.include_router(lab.router if settings.lab else lab.off_router)
     app.include_router(page.router)
-    # Added innermost first: AccessLog wraps CORS wraps TokenGuard wraps BodyLimit
-    # wraps the routes.
+    # Added innermost first: Admission wraps AccessLog wraps CORS wraps TokenGuard
+    # wraps BodyLimit wraps the routes.
     app.add_middleware(BodyLimit, max_body=settings.max_body_bytes)
     if settings.token is not None:
         app.add_middleware(TokenGuard, token=settings.token)
@@ -110,4 +111,6 @@ def create_app(settings: Settings) -> FastAPI:
             ],
         )
     app.add_middleware(AccessLog)
+    app.add_middleware(Admission, max_requests=settings.request_cap())
+    app.state.settings = settings  # the runner reads the connection limits
     return app

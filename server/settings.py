@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import resource
 from dataclasses import dataclass, field
+
+FD_RESERVE = 64  # descriptors kept for everything but connections (files, logs)
+
+
+def default_max_connections() -> int:
+    """The soft RLIMIT_NOFILE less a reserve (at least 16)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 65_536
+    return max(16, soft - FD_RESERVE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +34,8 @@ class Settings:
     lab: bool = False  # mount /api/lab/... (fault injection)
     cors_origins: tuple[str, ...] = ()  # CORS off unless origins are given
     max_body_bytes: int = 1024 * 1024  # a longer request body gets 413
+    max_connections: int | None = None  # None: the fd limit less a reserve
+    headers_timeout_s: float = 10.0  # to complete a request's headers; 0: none
     lab_sent_bytes: int = 32 * 1024 * 1024  # the lab's sent logs, all together
     backlog_bytes: int = 1_000_000  # unsent bytes a subscription may queue
     send_timeout_s: float = 10.0  # a write blocked this long drops the subscription
@@ -30,6 +43,17 @@ class Settings:
     stats_interval_s: float = 1.0  # period of the `stats` gauge on /api/events
     shutdown_timeout_s: float = 2.0  # streams are closed within this on SIGTERM
     name: str = field(default="sse-viewer server")
+
+    def connection_cap(self) -> int:
+        """Open connections at most (``max_connections`` or from the fd limit)."""
+        if self.max_connections is not None:
+            return self.max_connections
+        return default_max_connections()
+
+    def request_cap(self) -> int:
+        """Requests under way at most: room is left for `/api/info` and the API."""
+        cap = self.connection_cap()
+        return max(1, cap - max(4, cap // 16))
 
     def public(self) -> dict[str, object]:
         """The settings `/api/info` shows (never the token)."""
@@ -45,6 +69,8 @@ class Settings:
             "max_running_jobs": self.max_running_jobs,
             "backlog_bytes": self.backlog_bytes,
             "max_body_bytes": self.max_body_bytes,
+            "max_connections": self.connection_cap(),
+            "headers_timeout_s": self.headers_timeout_s,
             "send_timeout_s": self.send_timeout_s,
             "stats_interval_s": self.stats_interval_s,
         }
