@@ -21,6 +21,7 @@ import uvicorn
 
 from server import tcp
 from server.connections import ConnectionGuard, ConnectionLimits, GuardedH11Protocol
+from server.settings import listen_backlog
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -136,7 +137,9 @@ def make_server(
     settings: Settings | None = getattr(app.state, "settings", None)
     guard = None
     http: type[asyncio.Protocol] | str = "auto"
+    backlog = 2048
     if settings is not None:
+        backlog = listen_backlog()
         guard = ConnectionGuard(
             ConnectionLimits(settings.connection_cap(), settings.headers_timeout_s)
         )
@@ -149,6 +152,7 @@ def make_server(
         timeout_graceful_shutdown=int(max(1, shutdown_timeout_s)),
         ws="none",
         http=http,
+        backlog=backlog,
     )
     return Server(config, app, on_ready, guard)
 

@@ -5,15 +5,29 @@ from __future__ import annotations
 import resource
 from dataclasses import dataclass, field
 
-FD_RESERVE = 64  # descriptors kept for everything but connections (files, logs)
+
+def _fd_limit() -> int:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return 65_536 if soft == resource.RLIM_INFINITY else soft
+
+
+def fd_reserve() -> int:
+    """Descriptors kept for all but connections: files, logs, and the sockets
+    asyncio accepts in one go before any of them can be closed (`listen_backlog`).
+    """
+    return max(64, _fd_limit() // 8)
 
 
 def default_max_connections() -> int:
-    """The soft RLIMIT_NOFILE less a reserve (at least 16)."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        soft = 65_536
-    return max(16, soft - FD_RESERVE)
+    """The soft RLIMIT_NOFILE less `fd_reserve` (at least 16)."""
+    return max(16, _fd_limit() - fd_reserve())
+
+
+def listen_backlog() -> int:
+    """The listen queue, which is also how many sockets asyncio accepts per loop
+    pass (BaseSelectorEventLoop._accept_connection): half the fd reserve, so a
+    burst past the connection cap is closed before the descriptors run out."""
+    return max(16, min(2048, fd_reserve() // 2))
 
 
 @dataclass(frozen=True, slots=True)
