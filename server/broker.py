@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
+EVENT_OVERHEAD = 300  # a StoredEvent, its id, and the headers of its str and bytes
+
+
 @dataclass(slots=True)
 class StoredEvent:
     """One logged event; ``frame`` is its wire form, encoded once for every reader.
@@ -41,6 +44,11 @@ class StoredEvent:
     frame: bytes
     n: int  # position in its topic, from 0
     published: float  # wall time (time.time()) of the publish, for the lab
+
+    @property
+    def size(self) -> int:
+        """Bytes it keeps alive, roughly: frame, data and the objects around them."""
+        return len(self.frame) + len(self.data) + EVENT_OVERHEAD
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +109,7 @@ class Broker(Protocol):
     def unsubscribe(self, topic: str, sink: Sink) -> None: ...
 
     def retained_bytes(self, topic: str) -> int:
-        """Wire bytes of the events the topic's log holds now (0: no such topic)."""
+        """Bytes the topic's log keeps alive now (0: no such topic); see `size`."""
         ...
 
     async def forget(self) -> int: ...
@@ -121,8 +129,8 @@ class Broker(Protocol):
 class _Topic:
     number: int
     log: deque[StoredEvent]
-    max_bytes: int | None = None  # the log's bound in wire bytes, besides its count
-    size: int = 0  # wire bytes of the events in the log
+    max_bytes: int | None = None  # the log's bound in bytes, besides its count
+    size: int = 0  # bytes the events in the log keep alive (StoredEvent.size)
     next_n: int = 0
     closed: bool = False
     # Publish wall time of the newest event no longer in the log (0: none yet).
@@ -154,7 +162,7 @@ class MemoryBroker:
     async def open_topic(
         self, topic: str, maxlen: int, max_bytes: int | None = None
     ) -> None:
-        """A bounded log: at most ``maxlen`` events and ``max_bytes`` wire bytes.
+        """A bounded log: at most ``maxlen`` events and ``max_bytes`` bytes kept.
 
         The newest event is always kept, even when it alone is over ``max_bytes``.
         """
@@ -186,14 +194,14 @@ class MemoryBroker:
         t.next_n += 1
         if len(t.log) == t.log.maxlen:  # the append below evicts the oldest
             t.evicted_until = t.log[0].published
-            t.size -= len(t.log[0].frame)
+            t.size -= t.log[0].size
         t.log.append(event)
-        t.size += len(event.frame)
+        t.size += event.size
         if t.max_bytes is not None:
             while t.size > t.max_bytes and len(t.log) > 1:
                 old = t.log.popleft()
                 t.evicted_until = old.published
-                t.size -= len(old.frame)
+                t.size -= old.size
         self._published += 1
         for sink in tuple(t.sinks):
             sink.deliver(event)

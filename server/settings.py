@@ -40,9 +40,9 @@ class Settings:
     log_size: int = 10_000  # events kept by the all-events topic for replay
     log_bytes: int = 16 * 1024 * 1024  # and the wire bytes it keeps at most
     job_log_size: int = 10_000  # events kept per job topic (its whole story)
-    job_log_bytes: int = 4 * 1024 * 1024  # wire bytes kept per job topic
+    job_log_bytes: int = 1024 * 1024  # bytes kept per job topic (events and frames)
     max_finished_jobs: int = 100  # finished jobs kept, then forgotten (404)
-    finished_jobs_bytes: int = 64 * 1024 * 1024  # their logs' bytes, all together
+    finished_jobs_bytes: int = 32 * 1024 * 1024  # their logs' bytes, all together
     max_running_jobs: int = 100  # a start past it gets 429 with Retry-After
     token: str | None = None  # bearer token every route needs, if set
     lab: bool = False  # mount /api/lab/... (fault injection)
