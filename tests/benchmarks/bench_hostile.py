@@ -66,6 +66,7 @@ async def ticker_gaps(child: Child, stop: asyncio.Event) -> list[float]:
     """Gaps (s) between reads of a 100/s ticker until ``stop``: what a stall does."""
     reader, writer = await asyncio.open_connection(child.host, child.port)
     writer.write(b"GET /api/ticker?rate=100&count=10000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+    await reader.readuntil(b"\r\n\r\n")  # gaps count from the first bytes on
     gaps, last = [], time.monotonic()
     try:
         while not stop.is_set():
