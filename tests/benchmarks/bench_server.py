@@ -206,9 +206,15 @@ class Child:
             self.proc.stdout.close()
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
 def spawn(mode: str) -> Child:
+    # The child imports `server` from this checkout, not an installed copy.
+    env = {**os.environ, "PYTHONPATH": ROOT}
     proc = subprocess.Popen(
         [sys.executable, __file__, mode],
+        env=env,
         stdin=subprocess.PIPE if mode.startswith("serve-ours") else None,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -406,11 +412,12 @@ def ticker_cost(child: Child, count: int) -> TickCost:
     return TickCost((child.cpu_s() - cpu0) / count * 1e6, rate)
 
 
-def lab_on_off(count: int, runs: int) -> tuple[TickCost, TickCost]:
-    """Medians over ``runs`` alternating reads: lab off, lab on (the app's server).
+def lab_on_off(count: int, runs: int) -> tuple[TickCost, TickCost, TickCost, TickCost]:
+    """Medians and bests over ``runs`` alternating reads: lab off, lab on.
 
-    The lab keeps a sent log per subscription; on the ticker's path that must
-    cost within 10 % of running without it.
+    The lab keeps a sent log per subscription (the app's server runs with it);
+    on the ticker's path that must cost within 10 % of running without it.  On a
+    shared machine the best of N is the steadier figure: other work only adds.
     """
     off, on = spawn("serve-ours"), spawn("serve-ours-lab")
     try:
@@ -430,15 +437,28 @@ def lab_on_off(count: int, runs: int) -> tuple[TickCost, TickCost]:
             statistics.median(c.events_per_s for c in costs),
         )
 
-    return median(offs), median(ons)
+    def best(costs: list[TickCost]) -> TickCost:
+        return TickCost(
+            min(c.us_per_event for c in costs), max(c.events_per_s for c in costs)
+        )
+
+    return median(offs), median(ons), best(offs), best(ons)
 
 
-def lab_rows(off: TickCost, on: TickCost, runs: int) -> None:
+def lab_rows(costs: tuple[TickCost, TickCost, TickCost, TickCost], runs: int) -> None:
+    off, on, best_off, best_on = costs
     row(
-        f"ticker CPU us/event, lab on vs off ({runs})",
+        f"ticker CPU us/event, lab on vs off, median {runs}",
         f"{on.us_per_event:.2f}",
         f"{off.us_per_event:.2f}",
         f"{on.us_per_event / off.us_per_event:.2f}x",
+        "<= 1.10x",
+    )
+    row(
+        f"ticker CPU us/event, lab on vs off, best {runs}",
+        f"{best_on.us_per_event:.2f}",
+        f"{best_off.us_per_event:.2f}",
+        f"{best_on.us_per_event / best_off.us_per_event:.2f}x",
         "<= 1.10x",
     )
     row(
@@ -457,11 +477,11 @@ def row(metric: str, ours: str, base: str, ratio: str, target: str) -> None:
 def main_lab(quick: bool) -> None:
     """Only the lab on/off rows (``--lab``)."""
     runs = 3 if quick else 7
-    off, on = lab_on_off(200_000 if quick else 1_000_000, runs)
+    costs = lab_on_off(200_000 if quick else 1_000_000, runs)
     print()
     row("metric", "lab on", "lab off", "ratio", "target")
     print(f"|{'-' * 42}|{'-' * 13}|{'-' * 13}|{'-' * 10}|{'-' * 19}|")
-    lab_rows(off, on, runs)
+    lab_rows(costs, runs)
 
 
 async def main(quick: bool) -> None:
@@ -508,7 +528,7 @@ async def main(quick: bool) -> None:
         ours.stop()
         base.stop()
     lab_runs = 3 if quick else 5
-    lab_off, lab_on = lab_on_off(200_000 if quick else 1_000_000, lab_runs)
+    lab_costs = lab_on_off(200_000 if quick else 1_000_000, lab_runs)
 
     print()
     row("metric", "ours", "baseline", "ratio", "target")
@@ -570,7 +590,7 @@ async def main(quick: bool) -> None:
             "",
             "find p99 > 100 ms",
         )
-    lab_rows(lab_off, lab_on, lab_runs)
+    lab_rows(lab_costs, lab_runs)
     row(f"resume 200 x 20 drops, {r_seconds:.0f}s: lost", f"{lost}", "", "", "0")
     row("resume: duplicated", f"{dup}", "", "", "0")
     row("resume: events received", f"{got:,}", "", "", "")

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import pytest
@@ -22,6 +23,7 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+ROOT = Path(__file__).resolve().parents[2]
 KINDS: dict[str, list[str]] = {
     # uvicorn with its h11 protocol, as `sse-viewer serve` runs it.
     "uvicorn-h11": [sys.executable, "-m", "server"],
@@ -79,6 +81,7 @@ def spawn(kind: str, *args: str, nofile: int | None = None) -> Child:
         [*KINDS[kind], "--port", "0", "--log-level", "warning", *args],
         stdout=subprocess.PIPE,
         stderr=stderr,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},  # this checkout's server
     )
     if nofile is not None:  # before it reads the limit (its READY comes later)
         resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (nofile, nofile))
