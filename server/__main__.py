@@ -44,7 +44,7 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
         type=int,
         default=_DEFAULTS.max_running_jobs,
         metavar="N",
-        help="jobs running at once; one more gets 429 (100)",
+        help="jobs running at once; one more gets 429 (64)",
     )
     p.add_argument(
         "--max-body",

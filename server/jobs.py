@@ -126,9 +126,9 @@ class Job:
 class JobLimits:
     """How much the jobs may hold: running at once, per log, finished ones kept."""
 
-    max_running: int = 100  # a start past it is refused (JobsFullError)
+    max_running: int = 64  # a start past it is refused (JobsFullError)
     log_size: int = 10_000  # events each job's log keeps
-    log_bytes: int = 1024 * 1024  # bytes each job's log keeps (StoredEvent.size)
+    log_bytes: int = 4 * 1024 * 1024  # bytes each job's log keeps (StoredEvent.size)
     max_finished: int = 100  # finished jobs kept (their story), then forgotten
     finished_bytes: int = 32 * 1024 * 1024  # bytes of finished jobs' logs kept
 

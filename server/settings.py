@@ -38,12 +38,12 @@ class Settings:
     ping_s: float = 15.0  # a keep-alive comment after this long without a write
     ping_event: bool = False  # send ``event: ping`` instead of a comment
     log_size: int = 10_000  # events kept by the all-events topic for replay
-    log_bytes: int = 16 * 1024 * 1024  # and the wire bytes it keeps at most
+    log_bytes: int = 16 * 1024 * 1024  # and the bytes it keeps alive at most
     job_log_size: int = 10_000  # events kept per job topic (its whole story)
-    job_log_bytes: int = 1024 * 1024  # bytes kept per job topic (events and frames)
+    job_log_bytes: int = 4 * 1024 * 1024  # bytes kept per job topic (events, frames)
     max_finished_jobs: int = 100  # finished jobs kept, then forgotten (404)
     finished_jobs_bytes: int = 32 * 1024 * 1024  # their logs' bytes, all together
-    max_running_jobs: int = 100  # a start past it gets 429 with Retry-After
+    max_running_jobs: int = 64  # a start past it gets 429 with Retry-After
     token: str | None = None  # bearer token every route needs, if set
     lab: bool = False  # mount /api/lab/... (fault injection)
     cors_origins: tuple[str, ...] = ()  # CORS off unless origins are given
@@ -52,7 +52,7 @@ class Settings:
     headers_timeout_s: float = 10.0  # to complete a request's headers; 0: none
     lab_sent_bytes: int = 32 * 1024 * 1024  # the lab's sent logs, all together
     backlog_bytes: int = 1_000_000  # unsent bytes a subscription may queue
-    send_timeout_s: float = 10.0  # a write blocked this long drops the subscription
+    send_timeout_s: float = 10.0  # blocked or unacknowledged this long: dropped
     batch_bytes: int = 64 * 1024  # largest single write of ready events
     stats_interval_s: float = 1.0  # period of the `stats` gauge on /api/events
     shutdown_timeout_s: float = 2.0  # streams are closed within this on SIGTERM

@@ -218,7 +218,7 @@ def jobs(count: int) -> list[Row]:
             f"{count:,} build jobs in {elapsed:.0f}s: refused (429)",
             f"{refused:,}",
             "0",
-            "past 100 running",
+            "past 64 running",
         ),
         Row(
             "  RSS idle / peak / 5 s later MB",
