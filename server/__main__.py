@@ -13,6 +13,7 @@ from server.settings import Settings
 from server.trust import any_ip_host, host_pattern_problem, hosts_for_bind
 
 TOKEN_ENV = "SSE_VIEWER_TOKEN"
+_DEFAULTS = Settings()
 
 
 def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
@@ -43,6 +44,42 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
     p.add_argument("--ping", type=float, default=15.0, metavar="S", help="ping (15 s)")
     p.add_argument(
         "--log-size", type=int, default=10_000, metavar="N", help="events kept (10000)"
+    )
+    p.add_argument(
+        "--max-jobs",
+        type=int,
+        default=_DEFAULTS.max_running_jobs,
+        metavar="N",
+        help="jobs running at once; one more gets 429 (64)",
+    )
+    p.add_argument(
+        "--max-body",
+        type=int,
+        default=_DEFAULTS.max_body_bytes,
+        metavar="BYTES",
+        help="longest request body; a longer one gets 413 (1048576)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="open connections at most (the fd limit less 64); past it the "
+        "longest idle one is closed, streams are told to retry, the API gets 503",
+    )
+    p.add_argument(
+        "--headers-timeout",
+        type=float,
+        default=_DEFAULTS.headers_timeout_s,
+        metavar="S",
+        help="close a connection that has not sent a request's headers in S "
+        "seconds, 0: never (10)",
+    )
+    p.add_argument(
+        "--send-timeout",
+        type=float,
+        default=_DEFAULTS.send_timeout_s,
+        metavar="S",
+        help="drop a stream whose client acknowledged nothing for S seconds (10)",
     )
     p.add_argument(
         "--cors-origin",
@@ -102,6 +139,16 @@ def check(args: argparse.Namespace, token: str | None) -> tuple[list[str], list[
         problems.append("--retry must be >= 0")
     if args.ping <= 0:
         problems.append("--ping must be > 0")
+    if args.max_jobs < 1:
+        problems.append("--max-jobs must be >= 1")
+    if args.max_connections is not None and args.max_connections < 1:
+        problems.append("--max-connections must be >= 1")
+    if args.headers_timeout < 0:
+        problems.append("--headers-timeout must be >= 0")
+    if args.send_timeout <= 0:
+        problems.append("--send-timeout must be > 0")
+    if args.max_body < 0:
+        problems.append("--max-body must be >= 0")
     if args.log_size < 1:
         problems.append("--log-size must be >= 1")
     return problems, warnings
@@ -140,6 +187,11 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
                 loopback=is_loopback(args.host),
             ),
             any_ip_host=any_ip_host(args.host),
+            max_body_bytes=args.max_body,
+            max_running_jobs=args.max_jobs,
+            max_connections=args.max_connections,
+            headers_timeout_s=args.headers_timeout,
+            send_timeout_s=args.send_timeout,
         )
         serve(
             create_app(settings),

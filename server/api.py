@@ -10,7 +10,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from server import __version__, events
-from server.jobs import JobFinishedError, UnknownJobError, UnknownKindError
+from server.jobs import (
+    JobFinishedError,
+    JobsFullError,
+    UnknownJobError,
+    UnknownKindError,
+)
 from server.kinds import describe_kinds
 from server.labtag import RequestTag  # noqa: TC001 (FastAPI reads it at runtime)
 from server.runtime import Runtime, runtime_of
@@ -21,6 +26,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
 
 Rt = Annotated[Runtime, Depends(runtime_of)]
+JOBS_FULL_RETRY_S = 5  # Retry-After when every job slot is taken
 router = APIRouter(tags=["api"])
 
 
@@ -55,6 +61,26 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def unknown_job(request: Request, exc: Exception) -> JSONResponse:
+    """404 saying why: never existed, forgotten, or made by another server run.
+
+    Job ids carry the run that made them, so after a restart a client resuming a
+    job's stream learns that the job is gone for good, in words it can show.
+    """
+    assert isinstance(exc, UnknownJobError)
+    rt: Runtime = request.app.state.runtime
+    return JSONResponse(
+        {
+            "message": exc.message,
+            "detail": exc.message,
+            "reason": exc.reason,
+            "job": exc.job_id,
+            "run_id": rt.broker.run_id,
+        },
+        status_code=404,
+    )
+
+
 @router.get("/api/info")
 async def info(rt: Rt) -> dict[str, object]:
     """Name, version, run id, features, settings and the event catalogue."""
@@ -80,9 +106,11 @@ async def job_kinds() -> list[dict[str, object]]:
     return describe_kinds()
 
 
-@router.post("/api/jobs", status_code=201)
-async def create_job(body: JobRequest, rt: Rt, tag: RequestTag) -> dict[str, object]:
-    """Start a job; 422 for an unknown kind or bad parameters.
+@router.post("/api/jobs", status_code=201, response_model=None)
+async def create_job(
+    body: JobRequest, rt: Rt, tag: RequestTag
+) -> dict[str, object] | JSONResponse:
+    """Start a job; 422 for an unknown kind or bad parameters, 429 when full.
 
     A lab tag (``?lab_tag=`` or ``X-Lab-Tag``) lets ``omit-end`` sent with that
     tag reach this job (the lab's lessons; see `server.labtag`).
@@ -105,7 +133,14 @@ async def create_job(body: JobRequest, rt: Rt, tag: RequestTag) -> dict[str, obj
                 for e in exc.errors(include_url=False, include_context=False)
             ]
         ) from None
-    job = await rt.jobs.start(params, omit_end=rt.lab.take_omit_end(tag))
+    try:
+        job = await rt.jobs.start(params, omit_end=rt.lab.take_omit_end(tag))
+    except JobsFullError as exc:
+        return JSONResponse(
+            {"message": str(exc), "detail": str(exc), "limit": exc.limit},
+            status_code=429,
+            headers={"Retry-After": str(JOBS_FULL_RETRY_S)},
+        )
     return job.describe()
 
 
@@ -117,10 +152,8 @@ async def list_jobs(rt: Rt) -> list[dict[str, object]]:
 
 @router.get("/api/jobs/{job_id}")
 async def get_job(job_id: str, rt: Rt) -> dict[str, object]:
-    try:
-        return rt.jobs.get(job_id).describe()
-    except UnknownJobError:
-        raise HTTPException(404, f"no job {job_id!r}") from None
+    """One job; 404 (see `unknown_job`) when there is none of that id."""
+    return rt.jobs.get(job_id).describe()
 
 
 @router.post("/api/jobs/{job_id}/cancel")
@@ -128,7 +161,5 @@ async def cancel_job(job_id: str, rt: Rt) -> dict[str, object]:
     """Ask a job to stop; 409 if it already finished."""
     try:
         return rt.jobs.cancel(job_id).describe()
-    except UnknownJobError:
-        raise HTTPException(404, f"no job {job_id!r}") from None
     except JobFinishedError as exc:
         raise HTTPException(409, str(exc)) from None

@@ -14,10 +14,12 @@ from starlette.routing import Match
 
 from server import __version__, api, docs, events, lab, page, streams
 from server.accesslog import AccessLog
+from server.admission import Admission
 from server.auth import TokenGuard
+from server.bodylimit import BodyLimit, too_large
 from server.broker import MemoryBroker
 from server.faults import LabState
-from server.jobs import EVENTS_TOPIC, JobManager
+from server.jobs import EVENTS_TOPIC, JobLimits, JobManager, UnknownJobError
 from server.runtime import Runtime
 from server.stats import StatsGauge
 from server.subscriptions import Hub
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from starlette.requests import Request
+    from starlette.responses import Response
 
     from server.settings import Settings
 
@@ -56,14 +59,21 @@ def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         broker = MemoryBroker()
-        await broker.open_topic(EVENTS_TOPIC, settings.log_size)
-        jobs = JobManager(
-            broker,
-            job_log_size=settings.job_log_size,
+        await broker.open_topic(EVENTS_TOPIC, settings.log_size, settings.log_bytes)
+        limits = JobLimits(
+            max_running=settings.max_running_jobs,
+            log_size=settings.job_log_size,
+            log_bytes=settings.job_log_bytes,
             max_finished=settings.max_finished_jobs,
+            finished_bytes=settings.finished_jobs_bytes,
         )
+        jobs = JobManager(broker, limits)
         rt = Runtime(
-            settings, broker, Hub(200 if settings.lab else 0), jobs, LabState()
+            settings,
+            broker,
+            Hub(200 if settings.lab else 0, settings.lab_sent_bytes),
+            jobs,
+            LabState(),
         )
         stats = StatsGauge(rt)
         app.state.runtime, app.state.stats = rt, stats
@@ -97,14 +107,22 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_exception_handler(RequestValidationError, api.validation_error)
     app.add_exception_handler(404, not_found)
+    app.add_exception_handler(UnknownJobError, api.unknown_job)
+
+    async def body_too_large(request: Request, exc: Exception) -> Response:
+        return too_large(settings.max_body_bytes)
+
+    app.add_exception_handler(413, body_too_large)
     app.include_router(api.router)
     app.include_router(streams.router)
     app.include_router(lab.router if settings.lab else lab.off_router)
     app.include_router(page.router)
     app.include_router(docs.router)
-    # Added innermost first: AccessLog wraps HostGuard wraps CORS wraps OriginGuard
-    # wraps TokenGuard wraps the routes.  A foreign Host is refused before anything
-    # (a CORS preflight included) is answered; every refusal is logged.
+    # Added innermost first: Admission wraps AccessLog wraps HostGuard wraps CORS
+    # wraps OriginGuard wraps TokenGuard wraps BodyLimit wraps the routes.  A
+    # foreign Host is refused before anything (a CORS preflight included) is
+    # answered; every refusal is logged.
+    app.add_middleware(BodyLimit, max_body=settings.max_body_bytes)
     if settings.token is not None:
         app.add_middleware(TokenGuard, token=settings.token, public=docs.ASSET_PATHS)
     app.add_middleware(OriginGuard, cors_origins=settings.cors_origins)
@@ -124,4 +142,6 @@ def create_app(settings: Settings) -> FastAPI:
         HostGuard, allowed_hosts=settings.allowed_hosts, any_ip=settings.any_ip_host
     )
     app.add_middleware(AccessLog)
+    app.add_middleware(Admission, max_requests=settings.request_cap())
+    app.state.settings = settings  # the runner reads the connection limits
     return app

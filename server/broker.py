@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
+EVENT_OVERHEAD = 300  # a StoredEvent, its id, and the headers of its str and bytes
+
+
 @dataclass(slots=True)
 class StoredEvent:
     """One logged event; ``frame`` is its wire form, encoded once for every reader.
@@ -41,6 +44,11 @@ class StoredEvent:
     frame: bytes
     n: int  # position in its topic, from 0
     published: float  # wall time (time.time()) of the publish, for the lab
+
+    @property
+    def size(self) -> int:
+        """Bytes it keeps alive, roughly: frame, data and the objects around them."""
+        return len(self.frame) + len(self.data) + EVENT_OVERHEAD
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +92,9 @@ class Broker(Protocol):
     @property
     def published(self) -> int: ...
 
-    async def open_topic(self, topic: str, maxlen: int) -> None: ...
+    async def open_topic(
+        self, topic: str, maxlen: int, max_bytes: int | None = None
+    ) -> None: ...
 
     async def publish(self, topic: str, type_: str, data: str) -> StoredEvent: ...
 
@@ -97,6 +107,10 @@ class Broker(Protocol):
     ) -> Replay: ...
 
     def unsubscribe(self, topic: str, sink: Sink) -> None: ...
+
+    def retained_bytes(self, topic: str) -> int:
+        """Bytes the topic's log keeps alive now (0: no such topic); see `size`."""
+        ...
 
     async def forget(self) -> int: ...
 
@@ -115,6 +129,8 @@ class Broker(Protocol):
 class _Topic:
     number: int
     log: deque[StoredEvent]
+    max_bytes: int | None = None  # the log's bound in bytes, besides its count
+    size: int = 0  # bytes the events in the log keep alive (StoredEvent.size)
     next_n: int = 0
     closed: bool = False
     # Publish wall time of the newest event no longer in the log (0: none yet).
@@ -143,10 +159,17 @@ class MemoryBroker:
         """Events published since start, over all topics (for events/s)."""
         return self._published
 
-    async def open_topic(self, topic: str, maxlen: int) -> None:
+    async def open_topic(
+        self, topic: str, maxlen: int, max_bytes: int | None = None
+    ) -> None:
+        """A bounded log: at most ``maxlen`` events and ``max_bytes`` bytes kept.
+
+        The newest event is always kept, even when it alone is over ``max_bytes``.
+        """
         if topic in self._topics:
             raise ValueError(f"topic {topic!r} is already open")
-        self._topics[topic] = _Topic(self._opened, deque(maxlen=max(1, maxlen)))
+        log: deque[StoredEvent] = deque(maxlen=max(1, maxlen))
+        self._topics[topic] = _Topic(self._opened, log, max_bytes)
         self._opened += 1
 
     def _topic(self, topic: str) -> _Topic:
@@ -171,7 +194,14 @@ class MemoryBroker:
         t.next_n += 1
         if len(t.log) == t.log.maxlen:  # the append below evicts the oldest
             t.evicted_until = t.log[0].published
+            t.size -= t.log[0].size
         t.log.append(event)
+        t.size += event.size
+        if t.max_bytes is not None:
+            while t.size > t.max_bytes and len(t.log) > 1:
+                old = t.log.popleft()
+                t.evicted_until = old.published
+                t.size -= old.size
         self._published += 1
         for sink in tuple(t.sinks):
             sink.deliver(event)
@@ -225,7 +255,8 @@ class MemoryBroker:
             run != self._run_id
             or number != str(t.number)
             or not (n.isascii() and n.isdigit())
-        ):
+            or len(n) > len(str(t.next_n))  # past anything published (and int()'s
+        ):  # 4,300-digit limit, a ValueError): a resume from it is a gap, not a 500
             return None
         return int(n)
 
@@ -242,6 +273,7 @@ class MemoryBroker:
             if t.log:
                 t.evicted_until = t.log[-1].published
             t.log.clear()
+            t.size = 0
         return dropped
 
     async def published_between(
@@ -250,6 +282,10 @@ class MemoryBroker:
         t = self._topic(topic)
         events = [e for e in t.log if since <= e.published <= until]
         return events, not t.evicted_until or since > t.evicted_until
+
+    def retained_bytes(self, topic: str) -> int:
+        t = self._topics.get(topic)
+        return t.size if t is not None else 0
 
     def retained(self, topic: str) -> int:
         """Events the topic's log holds now."""

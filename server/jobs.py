@@ -9,12 +9,11 @@ asyncio cancellation is kept for server shutdown only.  No FastAPI here.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from server import events
 from server.events import EndStatus, JobStatus
@@ -45,6 +44,37 @@ class UnknownKindError(LookupError):
 
 class UnknownJobError(LookupError):
     """No job of that id (never existed, or finished long ago and was forgotten)."""
+
+    def __init__(self, job_id: str, reason: UnknownReason = "unknown") -> None:
+        super().__init__(job_id)
+        self.job_id = job_id
+        self.reason = reason
+
+    @property
+    def message(self) -> str:
+        """A sentence a client can show as it is."""
+        if self.reason == "other-run":
+            return (
+                f"job {self.job_id!r} belonged to another server run (the server "
+                "restarted since): its story is gone; start the job again"
+            )
+        if self.reason == "forgotten":
+            return f"job {self.job_id!r} finished long ago and was forgotten"
+        return f"no job {self.job_id!r}"
+
+
+UnknownReason = Literal["other-run", "forgotten", "unknown"]
+
+
+class JobsFullError(Exception):
+    """As many jobs run as the server allows: try again once one finished."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"{limit} jobs are running, the most this server runs at once: "
+            "try again when one has finished (or cancel one)"
+        )
+        self.limit = limit
 
 
 class JobFinishedError(Exception):
@@ -90,6 +120,17 @@ class Job:
             "progress": {"done": self.done, "total": self.total},
             "events_url": f"/api/jobs/{self.id}/events",
         }
+
+
+@dataclass(frozen=True, slots=True)
+class JobLimits:
+    """How much the jobs may hold: running at once, per log, finished ones kept."""
+
+    max_running: int = 64  # a start past it is refused (JobsFullError)
+    log_size: int = 10_000  # events each job's log keeps
+    log_bytes: int = 4 * 1024 * 1024  # bytes each job's log keeps (StoredEvent.size)
+    max_finished: int = 100  # finished jobs kept (their story), then forgotten
+    finished_bytes: int = 32 * 1024 * 1024  # bytes of finished jobs' logs kept
 
 
 class _Context:
@@ -148,28 +189,37 @@ class _Context:
 class JobManager:
     """Creates, runs, cancels and forgets jobs; owns their tasks."""
 
-    def __init__(self, broker: Broker, *, job_log_size: int, max_finished: int) -> None:
+    def __init__(self, broker: Broker, limits: JobLimits) -> None:
         self._broker = broker
-        self._job_log_size = job_log_size
-        self._max_finished = max_finished
+        self._limits = limits
         self._jobs: dict[str, Job] = {}
-        self._finished: deque[str] = deque()
+        self._finished: deque[tuple[str, int]] = deque()  # id, bytes its log holds
+        self._finished_bytes = 0
         self._tasks: set[asyncio.Task[None]] = set()
-        self._numbers = itertools.count(1)
+        self._next_number = 1
         self.omit_end_next = 0  # lab: this many next jobs end without an `end` event
 
     def get(self, job_id: str) -> Job:
         try:
             return self._jobs[job_id]
         except KeyError:
-            raise UnknownJobError(job_id) from None
+            raise UnknownJobError(job_id, self._why_unknown(job_id)) from None
+
+    def _why_unknown(self, job_id: str) -> UnknownReason:
+        """Ids are ``<run>-j<n>`` (see `start`): the run says which server made it."""
+        run, sep, n = job_id.rpartition("-j")
+        if not sep or not (n.isascii() and n.isdigit()) or len(n) > 18:
+            return "unknown"
+        if run != self._broker.run_id:
+            return "other-run" if run else "unknown"
+        return "forgotten" if int(n) < self._next_number else "unknown"
 
     def all(self) -> list[Job]:
         return list(self._jobs.values())
 
     @property
     def running(self) -> int:
-        return sum(1 for j in self._jobs.values() if not j.state.finished)
+        return len(self._tasks)
 
     def parse(self, kind: str, params: Mapping[str, object]) -> JobParams:
         """Validated parameters; pydantic's ValidationError on bad ones."""
@@ -184,15 +234,21 @@ class JobManager:
 
     async def start(self, params: JobParams, *, omit_end: bool = False) -> Job:
         """Run a job; ``omit_end`` (a tagged lab omit-end) or the untagged count
-        makes it finish without an `end` event."""
-        job = Job(f"{self._broker.run_id}-j{next(self._numbers)}", params)
+        makes it finish without an `end` event.  JobsFullError when
+        ``max_running`` jobs run already."""
+        if len(self._tasks) >= self._limits.max_running:
+            raise JobsFullError(self._limits.max_running)
+        job = Job(f"{self._broker.run_id}-j{self._next_number}", params)
+        self._next_number += 1
         if omit_end:
             job.omit_end = True
         elif self.omit_end_next > 0:
             self.omit_end_next -= 1
             job.omit_end = True
         self._jobs[job.id] = job
-        await self._broker.open_topic(job.topic, self._job_log_size)
+        await self._broker.open_topic(
+            job.topic, self._limits.log_size, self._limits.log_bytes
+        )
         await self._lifecycle(job)
         task = asyncio.create_task(self._run(job), name=f"job {job.id}")
         self._tasks.add(task)
@@ -263,7 +319,15 @@ class JobManager:
             await self._broker.publish(job.topic, "end", end.model_dump_json())
         await self._broker.close_topic(job.topic)
         await self._lifecycle(job)
-        self._finished.append(job.id)
-        while len(self._finished) > self._max_finished:
-            old = self._jobs.pop(self._finished.popleft())
+        size = self._broker.retained_bytes(job.topic)
+        self._finished.append((job.id, size))
+        self._finished_bytes += size
+        limits = self._limits
+        while self._finished and (
+            len(self._finished) > limits.max_finished
+            or self._finished_bytes > limits.finished_bytes
+        ):
+            old_id, old_size = self._finished.popleft()
+            self._finished_bytes -= old_size
+            old = self._jobs.pop(old_id)
             await self._broker.delete_topic(old.topic)

@@ -117,6 +117,35 @@ async def published(
     }
 
 
+SENT_PAGE = 1000  # events per page of `/api/lab/sent` unless ``limit`` says
+MAX_SENT_PAGE = 10_000
+
+
+def _cursor(rt: Runtime, number: int, position: int) -> str:
+    """Where the next page starts: a subscription and a position in what it sent.
+
+    Opaque to clients.  Both parts are values the server stored (a subscription's
+    number, a running count of its events), never an index into a list, so the
+    cursor holds while logs are trimmed, and would hold over a log shared by
+    several workers; the run makes one from before a restart recognisable.
+    """
+    return f"{rt.broker.run_id}.{number}.{position}"
+
+
+def _parse_cursor(rt: Runtime, cursor: str) -> tuple[int, int]:
+    run, _, rest = cursor.partition(".")
+    number, _, position = rest.partition(".")
+    if run != rt.broker.run_id:
+        raise HTTPException(
+            410,
+            "that since= cursor belongs to another server run (the server "
+            "restarted): ask again without since=",
+        )
+    if not all(p.isascii() and p.isdigit() and len(p) < 19 for p in (number, position)):
+        raise HTTPException(422, f"since={cursor!r} is not a cursor this server made")
+    return int(number), int(position)
+
+
 @router.get("/sent")
 async def sent(
     rt: Rt,
@@ -125,22 +154,50 @@ async def sent(
         str | None,
         Query(pattern=TAG_PATTERN, description="only subscriptions with this lab tag"),
     ] = None,
+    since: Annotated[
+        str | None,
+        Query(max_length=100, description="the `next` of the previous page"),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_SENT_PAGE, description="events in this page")
+    ] = SENT_PAGE,
 ) -> dict[str, object]:
-    """What each open and recently closed subscription sent, oldest first.
+    """What each open and recently closed subscription sent, oldest first, paged.
 
     Per subscription its lab tag ("" when none), the last 10,000 events with an id
     (id, type, wall time of the write), the Last-Event-ID its request carried and
-    how it ended; the last 200 closed subscriptions are kept.
+    how it ended; the last 200 closed subscriptions are kept, and all logs
+    together are bounded in bytes (the oldest closed ones are emptied first).
+
+    A page holds at most ``limit`` events (a subscription without any counts as
+    one); ``next`` is the ``since=`` of the following page, null after the last.
+    A subscription may span pages: its rows then share its ``number``.
     """
+    start_number, start_after = (0, 0) if since is None else _parse_cursor(rt, since)
     subs = {s.number: s for s in rt.hub.closed}
     subs.update((s.number, s) for s in rt.hub)
-    rows = [
-        subs[n].describe_sent()
-        for n in sorted(subs)
-        if (topic is None or subs[n].topic == topic)
-        and (tag is None or subs[n].tag == tag)
-    ]
-    return {"subscriptions": rows}
+    rows: list[dict[str, object]] = []
+    left = limit
+    following: str | None = None
+    for n in sorted(subs):
+        sub = subs[n]
+        if n < start_number or (topic is not None and sub.topic != topic):
+            continue
+        if tag is not None and sub.tag != tag:
+            continue
+        after = start_after if n == start_number else 0
+        if left <= 0:
+            following = _cursor(rt, n, after)
+            break
+        row, last, more = sub.describe_sent(after, left)
+        rows.append(row)
+        given = row["sent"]
+        assert isinstance(given, list)
+        left -= max(1, len(given))
+        if more:
+            following = _cursor(rt, n, last)
+            break
+    return {"subscriptions": rows, "next": following}
 
 
 @router.post("/browser")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import socket
 import time
@@ -53,6 +54,20 @@ HEADERS = (
 _CUT_FRAME = b'event: lab\ndata: {"action":"cut","note":"this event is never fini'
 _GONE_WAIT_S = 1.0
 _RUNNING = (SubscriptionEnd.OPEN, SubscriptionEnd.FINISHED)
+_DROPS = (
+    SubscriptionEnd.OVERFLOW,
+    SubscriptionEnd.SEND_TIMEOUT,
+    SubscriptionEnd.STALLED,
+)
+_REASONS = {
+    SubscriptionEnd.GONE: "gone (the client closed the connection)",
+    SubscriptionEnd.OVERFLOW: "overflow (its unsent backlog passed the bound)",
+    SubscriptionEnd.SEND_TIMEOUT: "send-timeout (a write stayed blocked)",
+    SubscriptionEnd.STALLED: "stalled (the client stopped reading)",
+    SubscriptionEnd.DROPPED: "dropped by the lab",
+    SubscriptionEnd.CUT: "cut by the lab",
+    SubscriptionEnd.SHUTDOWN: "server shutting down",
+}
 
 
 def transport_of(receive: Receive) -> asyncio.Transport | None:
@@ -112,10 +127,14 @@ class EventStreamResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self._transport = transport_of(receive)
         if self._transport is not None:
+            # asyncio hands out a TransportSocket, a view of the socket that
+            # allows getsockopt (and setsockopt, deprecated) but is no socket.socket.
             sock = self._transport.get_extra_info("socket")
             if isinstance(sock, socket.socket):
                 with contextlib.suppress(OSError):
                     tcp.keep_alive(sock)
+            if sock is not None and hasattr(sock, "getsockopt"):
+                self._sub.delivery = functools.partial(tcp.delivery, sock)
         task = asyncio.current_task()
         assert task is not None
 
@@ -142,12 +161,28 @@ class EventStreamResponse(Response):
                 self._on_close()
             watcher.cancel()
             await asyncio.wait({watcher})
-            log.debug(
-                "subscription %d ended: %s, %d events",
-                self._sub.number,
-                self._sub.ending.value,
-                self._sub.events_sent,
-            )
+            self._log_end()
+
+    def _log_end(self) -> None:
+        """One line per subscription that did not simply finish, with its reason."""
+        sub = self._sub
+        ending = sub.ending
+        if ending in _RUNNING:
+            level, why = logging.DEBUG, "finished"
+        else:
+            level = logging.WARNING if ending in _DROPS else logging.INFO
+            why = _REASONS[ending]
+        log.log(
+            level,
+            "subscription %d (%s, %s) %s: %s; %d events, %d bytes sent",
+            sub.number,
+            sub.client,
+            sub.path,
+            "dropped" if ending in _DROPS else "ended",
+            why,
+            sub.events_sent,
+            sub.bytes_sent,
+        )
 
     async def _watch(self, receive: Receive) -> None:
         while True:
@@ -249,14 +284,7 @@ class EventStreamResponse(Response):
             # race a client reusing it for its next request (a spurious ReadError).
             await self._complete(send, b"")
             return
-        if ending in (SubscriptionEnd.OVERFLOW, SubscriptionEnd.SEND_TIMEOUT):
-            log.warning(
-                "dropped subscription %d (%s, %s): %s",
-                self._sub.number,
-                self._sub.client,
-                self._sub.path,
-                ending.value,
-            )
+        if ending in _DROPS:
             self._abort()
         elif self._transport is None:
             # No transport to close: end the body; a client sees the server close.

@@ -20,13 +20,17 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from server import tcp
+from server.connections import ConnectionGuard, ConnectionLimits, GuardedH11Protocol
+from server.settings import listen_backlog
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from fastapi import FastAPI
 
+    from server.connections import RateLimitedLog
     from server.runtime import Runtime
+    from server.settings import Settings
 
 LOG_CONFIG: dict[str, Any] = {
     "version": 1,
@@ -102,12 +106,16 @@ class Server(uvicorn.Server):
         config: uvicorn.Config,
         app: FastAPI,
         on_ready: Callable[[], None] | None = None,
+        guard: ConnectionGuard | None = None,
     ) -> None:
         super().__init__(config)
         self._app = app
         self._on_ready = on_ready
+        self._guard = guard
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._guard is not None:
+            _quiet_accept_errors(asyncio.get_running_loop(), self._guard.log)
         await super().startup(sockets)
         if self.started and self._on_ready is not None:
             self._on_ready()
@@ -126,6 +134,16 @@ def make_server(
     on_ready: Callable[[], None] | None = None,
     log_config: dict[str, Any] | None = None,
 ) -> Server:
+    settings: Settings | None = getattr(app.state, "settings", None)
+    guard = None
+    http: type[asyncio.Protocol] | str = "auto"
+    backlog = 2048
+    if settings is not None:
+        backlog = listen_backlog()
+        guard = ConnectionGuard(
+            ConnectionLimits(settings.connection_cap(), settings.headers_timeout_s)
+        )
+        http = GuardedH11Protocol.guarded(guard)
     config = uvicorn.Config(
         app,
         lifespan="on",
@@ -133,8 +151,33 @@ def make_server(
         log_config=log_config if log_config is not None else LOG_CONFIG,
         timeout_graceful_shutdown=int(max(1, shutdown_timeout_s)),
         ws="none",
+        http=http,
+        backlog=backlog,
     )
-    return Server(config, app, on_ready)
+    return Server(config, app, on_ready, guard)
+
+
+_ACCEPT_FAILED = "socket.accept() out of system resource"
+
+
+def _quiet_accept_errors(loop: asyncio.AbstractEventLoop, log: RateLimitedLog) -> None:
+    """asyncio logs a traceback per failed accept() (EMFILE: out of descriptors),
+    then pauses accepting for a second; make it one line per period instead."""
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") == _ACCEPT_FAILED:
+            log.warning(
+                "accept",
+                "accept() failed: %s; retrying each second",
+                context.get("exception"),
+            )
+        elif previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
 
 
 def watch_stdin(server: Server) -> threading.Thread:

@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+import resource
 from dataclasses import dataclass, field
 
 from server.trust import LOOPBACK_HOSTS
+
+
+def _fd_limit() -> int:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return 65_536 if soft == resource.RLIM_INFINITY else soft
+
+
+def fd_reserve() -> int:
+    """Descriptors kept for all but connections: files, logs, and the sockets
+    asyncio accepts in one go before any of them can be closed (`listen_backlog`).
+    """
+    return max(64, _fd_limit() // 8)
+
+
+def default_max_connections() -> int:
+    """The soft RLIMIT_NOFILE less `fd_reserve` (at least 16)."""
+    return max(16, _fd_limit() - fd_reserve())
+
+
+def listen_backlog() -> int:
+    """The listen queue, which is also how many sockets asyncio accepts per loop
+    pass (BaseSelectorEventLoop._accept_connection): half the fd reserve, so a
+    burst past the connection cap is closed before the descriptors run out."""
+    return max(16, min(2048, fd_reserve() // 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,19 +40,38 @@ class Settings:
     ping_s: float = 15.0  # a keep-alive comment after this long without a write
     ping_event: bool = False  # send ``event: ping`` instead of a comment
     log_size: int = 10_000  # events kept by the all-events topic for replay
+    log_bytes: int = 16 * 1024 * 1024  # and the bytes it keeps alive at most
     job_log_size: int = 10_000  # events kept per job topic (its whole story)
+    job_log_bytes: int = 4 * 1024 * 1024  # bytes kept per job topic (events, frames)
     max_finished_jobs: int = 100  # finished jobs kept, then forgotten (404)
+    finished_jobs_bytes: int = 32 * 1024 * 1024  # their logs' bytes, all together
+    max_running_jobs: int = 64  # a start past it gets 429 with Retry-After
     token: str | None = None  # bearer token every route needs, if set
     lab: bool = False  # mount /api/lab/... (fault injection)
     cors_origins: tuple[str, ...] = ()  # CORS off unless origins are given
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS  # Host names answered (trust.py)
     any_ip_host: bool = False  # also answer any IP-literal Host (a wildcard bind)
+    max_body_bytes: int = 1024 * 1024  # a longer request body gets 413
+    max_connections: int | None = None  # None: the fd limit less a reserve
+    headers_timeout_s: float = 10.0  # to complete a request's headers; 0: none
+    lab_sent_bytes: int = 32 * 1024 * 1024  # the lab's sent logs, all together
     backlog_bytes: int = 1_000_000  # unsent bytes a subscription may queue
-    send_timeout_s: float = 10.0  # a write blocked this long drops the subscription
+    send_timeout_s: float = 10.0  # blocked or unacknowledged this long: dropped
     batch_bytes: int = 64 * 1024  # largest single write of ready events
     stats_interval_s: float = 1.0  # period of the `stats` gauge on /api/events
     shutdown_timeout_s: float = 2.0  # streams are closed within this on SIGTERM
     name: str = field(default="sse-viewer server")
+
+    def connection_cap(self) -> int:
+        """Open connections at most (``max_connections`` or from the fd limit)."""
+        if self.max_connections is not None:
+            return self.max_connections
+        return default_max_connections()
+
+    def request_cap(self) -> int:
+        """Requests under way at most: room is left for `/api/info` and the API."""
+        cap = self.connection_cap()
+        return max(1, cap - max(4, cap // 16))
 
     def public(self) -> dict[str, object]:
         """The settings `/api/info` shows (never the token)."""
@@ -37,8 +81,14 @@ class Settings:
             "ping_event": self.ping_event,
             "log_size": self.log_size,
             "job_log_size": self.job_log_size,
+            "job_log_bytes": self.job_log_bytes,
             "max_finished_jobs": self.max_finished_jobs,
+            "finished_jobs_bytes": self.finished_jobs_bytes,
+            "max_running_jobs": self.max_running_jobs,
             "backlog_bytes": self.backlog_bytes,
+            "max_body_bytes": self.max_body_bytes,
+            "max_connections": self.connection_cap(),
+            "headers_timeout_s": self.headers_timeout_s,
             "send_timeout_s": self.send_timeout_s,
             "stats_interval_s": self.stats_interval_s,
         }

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.responses import Response
 
 from server import events
@@ -59,19 +59,20 @@ def _chunks(
     out: list[Chunk] = []
     parts: list[bytes] = []
     meta: list[Sent] = []
-    size = 0
+    size = meta_bytes = 0
     for frame, event in frames:
         if parts and size + len(frame) > limit:
             last = meta[-1].id if meta else None
-            out.append(Chunk(b"".join(parts), len(meta), last, meta))
-            parts, meta, size = [], [], 0
+            out.append(Chunk(b"".join(parts), len(meta), last, meta, meta_bytes))
+            parts, meta, size, meta_bytes = [], [], 0, 0
         parts.append(frame)
         size += len(frame)
         if event is not None:
             meta.append(event)
+            meta_bytes += len(frame)
     if parts:
         last = meta[-1].id if meta else None
-        out.append(Chunk(b"".join(parts), len(meta), last, meta))
+        out.append(Chunk(b"".join(parts), len(meta), last, meta, meta_bytes))
     return out
 
 
@@ -93,6 +94,7 @@ def _subscription(
         source=source,
         last_event_id=last_event_id or "",
         sent_log=SENT_LOG if rt.settings.lab else 0,
+        sent_budget=rt.hub.sent_budget,
         tag=tag,
     )
 
@@ -171,18 +173,20 @@ async def job_events(
     last_event_id: LastEventId = None,
 ) -> Response:
     """One job's story: `status`, `progress`, `log` … and one `end`, then close."""
-    try:
-        job = rt.jobs.get(job_id)
-    except UnknownJobError:
-        raise HTTPException(404, f"no job {job_id!r}") from None
+    job = rt.jobs.get(job_id)  # UnknownJobError: api.unknown_job's 404
     refused = _opening(rt, tag)
     if refused is not None:
         return refused
     sub = _subscription(rt, request, job.topic, last_event_id=last_event_id, tag=tag)
     try:
         return await _topic_stream(rt, sub, last_event_id or None, history=True)
-    except UnknownTopicError:
-        raise HTTPException(404, f"no job {job_id!r}") from None
+    except UnknownTopicError:  # forgotten between the two lines above
+        raise UnknownJobError(job_id, "forgotten") from None
+
+
+def _is_tick_id(text: str) -> bool:
+    """A number the ticker could have sent (a longer one is a gap, never an int())."""
+    return text.isascii() and text.isdigit() and len(text) <= len(str(MAX_COUNT))
 
 
 @router.get("/api/ticker", response_class=Response)
@@ -202,7 +206,7 @@ async def ticker(
     """Synthetic load: event i is a pure function of i, its id is i."""
     start, gap = 0, None
     if last_event_id:
-        if last_event_id.isascii() and last_event_id.isdigit():
+        if _is_tick_id(last_event_id):
             start = int(last_event_id) + 1
             if start >= count:
                 return Response(status_code=204)

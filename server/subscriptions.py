@@ -8,10 +8,9 @@ Producers never block: when the unsent backlog passes the bound the subscription
 ends itself and frees the queue, so a client that stops reading cannot make the
 server buffer without bound.
 
-With the lab on, each subscription also keeps a bounded log of what it sent (id,
-type, wall time of the write) and the hub keeps the last closed subscriptions, so
-`/api/lab/sent` can show what went out on each connection.  The log costs one
-list append per event (the event itself, no new object) and one tuple per write.
+With the lab on, each subscription also keeps a bounded log of what it sent
+(`server.sentlog`) and the hub keeps the last closed subscriptions, so
+`/api/lab/sent` can show what went out on each connection.
 """
 
 from __future__ import annotations
@@ -24,98 +23,44 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
+from server.sentlog import Sent, SentBudget, SentLog, Sents
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from server.broker import StoredEvent
+
+__all__ = ["Chunk", "Hub", "Sent", "Sents", "Source", "Subscription"]
 
 
 class SubscriptionEnd(Enum):
     """Why a subscription stops; OPEN while it runs."""
 
     OPEN = "open"  # running
-    FINISHED = (
-        "finished"  # the topic ended (job `end`, ticker count): drain, then close
-    )
+    FINISHED = "finished"  # the topic ended (job `end`, ticker count): drain, close
     GONE = "gone"  # the client closed its socket
     OVERFLOW = "overflow"  # unsent backlog passed the bound
     SEND_TIMEOUT = "send-timeout"  # one write stayed blocked past the timeout
+    STALLED = "stalled"  # the client acknowledged nothing for the send timeout
     DROPPED = "dropped"  # the lab dropped it
     CUT = "cut"  # the lab closes it mid-event
     SHUTDOWN = "shutdown"  # the server is stopping
-
-
-class Sent(Protocol):
-    """One event with an id as the sent log keeps it (a `StoredEvent`, a tick)."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def type(self) -> str: ...
-
-
-class Sents(Protocol):
-    """The events with an id one write holds, in order."""
-
-    def __len__(self) -> int: ...
-
-    def __iter__(self) -> Iterator[Sent]: ...
 
 
 @dataclass(slots=True)
 class Chunk:
     """Bytes to write in one send, how many events they hold, the last id among them.
 
-    ``meta`` names the events with an id it holds, for the lab's sent log; producers
-    that cannot name them cheaply leave it empty.
+    ``meta`` names the events with an id it holds, for the lab's sent log, and
+    ``meta_bytes`` is what they keep alive there; producers that cannot name them
+    cheaply leave it empty.
     """
 
     data: bytes
     events: int
     last_id: str | None
     meta: Sents = ()
-
-
-class SentLog:
-    """What one subscription sent: the last ``limit`` events, and when each went out.
-
-    Flat on purpose: the events (references, no copy), and per write its running
-    total and wall time as bare numbers, each in a bounded deque.  A write adds no
-    object the garbage collector tracks, so a log of thousands of writes on
-    thousands of subscriptions does not slow every collection down.
-    """
-
-    __slots__ = ("_ends", "_events", "_walls", "limit", "total")
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.total = 0  # events with an id sent, all time
-        self._events: deque[Sent] = deque(maxlen=limit)
-        # Per write (a write holds at least one event, so `limit` writes suffice):
-        self._ends: deque[int] = deque(maxlen=limit)  # `total` after the write
-        self._walls: deque[float] = deque(maxlen=limit)
-
-    def add(self, events: Sents, wall: float) -> None:
-        n = len(events)
-        if not n:
-            return
-        self._events.extend(events)
-        self.total += n
-        self._ends.append(self.total)
-        self._walls.append(wall)
-
-    def entries(self) -> list[dict[str, object]]:
-        """The last ``limit`` events sent, oldest first, with their write's time."""
-        out: list[dict[str, object]] = []
-        first = self.total - len(self._events)  # running index of _events[0]
-        writes = iter(zip(self._ends, self._walls, strict=True))
-        end, wall = next(writes, (0, 0.0))
-        for index, event in enumerate(self._events, start=first + 1):
-            while end < index:
-                end, wall = next(writes)
-            out.append({"id": event.id, "type": event.type, "sent": wall})
-        return out
+    meta_bytes: int = 0
 
 
 class Source(Protocol):
@@ -145,6 +90,7 @@ class Subscription:
         source: Source | None = None,
         last_event_id: str = "",
         sent_log: int = 0,
+        sent_budget: SentBudget | None = None,
         tag: str = "",
     ) -> None:
         self.number = number
@@ -155,7 +101,11 @@ class Subscription:
         self.last_event_id = last_event_id  # what the request carried ("" if none)
         self.since = time.time()
         self.closed: float | None = None  # wall time it left the hub
-        self.log = SentLog(sent_log) if sent_log > 0 else None
+        self.log = (
+            SentLog(sent_log, sent_budget)
+            if sent_log > 0 and sent_budget is not None
+            else None
+        )
         self.events_sent = 0
         self.bytes_sent = 0
         self.last_id: str | None = None
@@ -167,12 +117,18 @@ class Subscription:
         self.source = source
         self.wake = asyncio.Event()
         self.interrupt_write: Callable[[], None] | None = None  # set by the writer
+        # Set by the writer where the connection shows it (see tcp.delivery):
+        # bytes the client acknowledged, bytes still waiting.
+        self.delivery: Callable[[], tuple[int, int] | None] | None = None
+        self.acked = -1  # the acknowledged count at the last progress
+        self.acked_at = time.monotonic()  # when it last moved (or nothing waited)
         self._backlog_bytes = backlog_bytes
         self._frames: list[bytes] = []
         self._pending_bytes = 0
         self._pending_events = 0
         self._pending_last_id: str | None = None
         self._meta: list[Sent] | None = [] if self.log is not None else None
+        self._meta_bytes = 0
 
     # -- producers -------------------------------------------------------------------
 
@@ -194,6 +150,7 @@ class Subscription:
             self._pending_last_id = last_id
         if meta is not None and self._meta is not None:
             self._meta.append(meta)
+            self._meta_bytes += len(frame)
         if self._pending_bytes > self._backlog_bytes:
             self.end(SubscriptionEnd.OVERFLOW)
             return
@@ -218,12 +175,13 @@ class Subscription:
         if ending in (
             SubscriptionEnd.OVERFLOW,
             SubscriptionEnd.SEND_TIMEOUT,
+            SubscriptionEnd.STALLED,
             SubscriptionEnd.GONE,
         ):
             self._frames.clear()
             self._pending_bytes = 0
             if self._meta is not None:
-                self._meta = []
+                self._meta, self._meta_bytes = [], 0
         if self.interrupt_write is not None:
             self.interrupt_write()
         self.wake.set()
@@ -239,10 +197,16 @@ class Subscription:
         """The queued frames only (what producers pushed)."""
         frames, self._frames = self._frames, []
         meta: Sents = ()
+        meta_bytes = 0
         if self._meta:
             meta, self._meta = self._meta, []
+            meta_bytes, self._meta_bytes = self._meta_bytes, 0
         chunk = Chunk(
-            b"".join(frames), self._pending_events, self._pending_last_id, meta
+            b"".join(frames),
+            self._pending_events,
+            self._pending_last_id,
+            meta,
+            meta_bytes,
         )
         self._pending_bytes = self._pending_events = 0
         self._pending_last_id = None
@@ -262,6 +226,7 @@ class Subscription:
                     chunk.events + more.events,
                     more.last_id or chunk.last_id,
                     meta,
+                    chunk.meta_bytes + more.meta_bytes,
                 )
         return chunk
 
@@ -281,7 +246,23 @@ class Subscription:
         if chunk.last_id is not None:
             self.last_id = chunk.last_id
         if self.log is not None:
-            self.log.add(chunk.meta, time.time())
+            self.log.add(chunk.meta, time.time(), chunk.meta_bytes)
+
+    def reader_stopped(self, now: float, timeout_s: float) -> bool:
+        """Bytes wait and the client acknowledged none of them for ``timeout_s``.
+
+        The client stopped reading (its receive window closed), whatever the
+        stream's rate: unlike a blocked write, this does not wait for the kernel's
+        send buffer, megabytes once tuned, to fill first.
+        """
+        state = self.delivery() if self.delivery is not None else None
+        if state is None:
+            return False
+        acked, waiting = state
+        if waiting == 0 or acked != self.acked:
+            self.acked, self.acked_at = acked, now
+            return False
+        return now - self.acked_at > timeout_s
 
     def describe(self) -> dict[str, object]:
         """The row `/api/streams` shows."""
@@ -305,10 +286,17 @@ class Subscription:
         # A pull source that ran out ends its response without a control call.
         return None if self.closed is None else "finished"
 
-    def describe_sent(self) -> dict[str, object]:
-        """The row of `/api/lab/sent`: the Last-Event-ID asked, the ending, the log."""
+    def describe_sent(
+        self, after: int = 0, limit: int = 10_000
+    ) -> tuple[dict[str, object], int, bool]:
+        """The row of `/api/lab/sent`: the Last-Event-ID asked, the ending, the log.
+
+        The log part holds at most ``limit`` events past position ``after``; also
+        the position of the last one given and whether more are kept past it.
+        """
         log = self.log
-        return {
+        sent, last = log.entries(after, limit) if log is not None else ([], after)
+        row = {
             "number": self.number,
             "topic": self.topic,
             "client": self.client,
@@ -318,16 +306,19 @@ class Subscription:
             "closed": self.closed,
             "last_event_id": self.last_event_id,
             "ending": self._ending_shown(),
-            "sent": log.entries() if log is not None else [],
+            "sent": sent,
             "sent_total": log.total if log is not None else 0,
         }
+        return row, last, log is not None and last < log.total
 
 
 class Hub:
     """The registry of open subscriptions: `/api/streams`, lab faults, shutdown."""
 
-    def __init__(self, keep_closed: int = 0) -> None:
+    def __init__(self, keep_closed: int = 0, sent_bytes: int = 32 << 20) -> None:
         self._subs: dict[int, Subscription] = {}
+        # What every kept sent log may hold in all (lab on; see server.sentlog).
+        self.sent_budget = SentBudget(sent_bytes)
         self._numbers = itertools.count(1)
         self.closing = False  # the server is shutting down: refuse new streams
         # The last closed subscriptions (lab: what they sent), newest last.
@@ -346,7 +337,15 @@ class Hub:
                 # Kept for its sent log only: let go of its writer (and the replay
                 # chunks that writer holds).
                 sub.interrupt_write = None
+                if len(self.closed) == self.closed.maxlen:
+                    old = self.closed[0]  # the append below lets go of it
+                    if old.log is not None:
+                        old.log.forget(old.number)
                 self.closed.append(sub)
+                if sub.log is not None:
+                    sub.log.close(sub.number)
+            elif sub.log is not None:
+                sub.log.forget(sub.number)
 
     def __iter__(self) -> Iterator[Subscription]:
         return iter(tuple(self._subs.values()))
@@ -368,7 +367,10 @@ class Hub:
         return self.end_all(SubscriptionEnd.SHUTDOWN)
 
     async def watch(self, ping_s: float, send_timeout_s: float) -> None:
-        """The watchdog, until cancelled: pings idle writers, ends blocked ones.
+        """The watchdog, until cancelled: pings idle writers, ends stuck ones.
+
+        Stuck: the client acknowledged nothing of what waits for it, or one
+        write stayed blocked, for ``send_timeout_s``.
 
         One sweep every quarter of the shorter period, so a ping comes between
         ``ping_s`` and 1.25 ``ping_s`` after the last write.
@@ -378,7 +380,11 @@ class Hub:
             await asyncio.sleep(tick)
             now = time.monotonic()
             for sub in tuple(self._subs.values()):
-                if sub.writing_since is not None:
+                if sub.reader_stopped(now, send_timeout_s):
+                    sub.end(SubscriptionEnd.STALLED)
+                    if sub.interrupt_write is not None:  # already ending: still
+                        sub.interrupt_write()  # a blocked final write must stop
+                elif sub.writing_since is not None:
                     if now - sub.writing_since > send_timeout_s:
                         sub.end(SubscriptionEnd.SEND_TIMEOUT)
                         if sub.interrupt_write is not None:  # already ending: still

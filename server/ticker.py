@@ -52,6 +52,9 @@ class TickRef(NamedTuple):
     type: str
 
 
+TICK_IDS_BYTES = 64  # what a `TickIds` keeps alive in a sent log: two ints
+
+
 class TickIds:
     """Ticks ``start`` .. ``stop - 1`` of one write, named only when the lab asks."""
 
@@ -102,6 +105,7 @@ class Ticker:
         if stop <= self._next:
             return Chunk(b"", 0, None)
         data = tick_frames(self._next, stop, self._size)
-        chunk = Chunk(data, stop - self._next, str(stop - 1), TickIds(self._next, stop))
+        ids = TickIds(self._next, stop)
+        chunk = Chunk(data, stop - self._next, str(stop - 1), ids, TICK_IDS_BYTES)
         self._next = stop
         return chunk

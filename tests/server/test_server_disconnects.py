@@ -174,3 +174,29 @@ def test_listening_socket_has_keepalive_and_a_user_timeout() -> None:
         if hasattr(socket, "TCP_USER_TIMEOUT"):
             value = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT)
             assert value == USER_TIMEOUT_MS
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/events", "/api/ticker?rate=100&size=100&count=100000"]
+)
+async def test_a_stopped_reader_of_a_slow_stream_is_dropped_and_logged(
+    make_server: Callable[[Settings], LiveServer],
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+) -> None:
+    """~10 KB/s: the kernel's send buffer would take minutes to fill and block a
+    write; the client's closed window shows it within the send timeout."""
+    caplog.set_level(logging.INFO, logger="server.streams")
+    live = make_server(fast(send_timeout_s=0.5))
+    async with httpx.AsyncClient(base_url=live.url) as client:
+        await client.post("/api/lab/pulse", json={"every_ms": 10})
+        sock = raw_get(live.url, path)
+        try:
+            await wait_count(client, 1, 2)
+            assert await wait_count(client, 0, 6) < 6
+            assert read_until_closed(sock, timeout=5) in ("reset", "eof")
+        finally:
+            sock.close()
+            await client.post("/api/lab/pulse", json={"every_ms": 0})
+    lines = [r.getMessage() for r in caplog.records if "stalled" in r.getMessage()]
+    assert len(lines) == 1 and path.split("?")[0] in lines[0]

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from server.subscriptions import Hub, SentLog, Subscription
+from server.sentlog import SentBudget, SentLog
+from server.subscriptions import Hub, Subscription
 from server.ticker import TickIds
 
 from liveserver import Parser, events_only, fast, items_of
@@ -138,7 +139,7 @@ async def test_sent_shows_what_each_connection_sent_and_how_it_ended(
     for sent in two["sent"]:
         assert sent["sent"] >= published[sent["id"]]
     ticker = (await client.get("/api/lab/sent", params={"topic": "ticker"})).json()
-    assert ticker == {"subscriptions": []}
+    assert ticker == {"subscriptions": [], "next": None}
 
 
 async def test_sent_log_of_a_ticker_names_every_tick(client: httpx.AsyncClient) -> None:
@@ -155,15 +156,45 @@ async def test_sent_log_of_a_ticker_names_every_tick(client: httpx.AsyncClient) 
 
 
 def test_sent_log_is_bounded_by_events_and_keeps_the_newest() -> None:
-    log = SentLog(10)
+    log = SentLog(10, SentBudget(1 << 20))
     for start in range(0, 35, 7):
-        log.add(TickIds(start, start + 7), float(start))
-    entries = log.entries()
+        log.add(TickIds(start, start + 7), float(start), 64)
+    entries, last = log.entries(0, 100)
     assert [e["id"] for e in entries] == [str(i) for i in range(25, 35)]
     assert entries[0]["sent"] == 21.0 and entries[-1]["sent"] == 28.0
+    assert log.total == last == 35
+    log.add((), 99.0, 0)  # a write without events (a ping) logs nothing
     assert log.total == 35
-    log.add((), 99.0)  # a write without events (a ping) logs nothing
-    assert log.total == 35
+    page, last = log.entries(27, 3)  # positions count from 1: ids 27, 28, 29
+    assert [e["id"] for e in page] == ["27", "28", "29"] and last == 30
+
+
+def test_sent_logs_together_stay_within_their_byte_budget() -> None:
+    hub = Hub(keep_closed=10, sent_bytes=50_000)
+    subs = [
+        Subscription(
+            n,
+            client="c",
+            path="/p",
+            topic="t",
+            backlog_bytes=100,
+            sent_log=10_000,
+            sent_budget=hub.sent_budget,
+        )
+        for n in range(1, 4)
+    ]
+    for sub in subs:
+        hub.add(sub)
+    for i in range(100):  # 10 KB of frames per write on the first one
+        subs[0].log.add(TickIds(i, i + 1), 0.0, 10_000)  # type: ignore[union-attr]
+    assert hub.sent_budget.used <= 50_000
+    assert subs[0].log.total == 100  # type: ignore[union-attr]
+    hub.remove(subs[0])  # closed: its log goes first when others need room
+    for i in range(30):
+        subs[1].log.add(TickIds(i, i + 1), 0.0, 1_000)  # type: ignore[union-attr]
+    assert hub.sent_budget.used <= 50_000
+    assert subs[0].log.size == 0  # type: ignore[union-attr]
+    assert len(subs[1].log.entries(0, 100)[0]) == 30  # type: ignore[union-attr]
 
 
 def test_the_hub_keeps_the_last_closed_subscriptions_only() -> None:
@@ -179,6 +210,27 @@ def test_the_hub_keeps_the_last_closed_subscriptions_only() -> None:
     assert [s.number for s in hub.closed] == [3, 4]
     assert all(s.closed is not None for s in subs)
     assert not Hub().closed.maxlen  # lab off: nothing kept
+
+
+async def test_sent_is_paged_with_an_opaque_cursor_and_bounded_pages(
+    client: httpx.AsyncClient,
+) -> None:
+    async with client.stream("GET", "/api/ticker?rate=0&count=2500&size=8") as r:
+        await r.aread()
+    pages, params = [], {"topic": "ticker", "limit": "1000"}
+    while True:
+        answer = (await client.get("/api/lab/sent", params=params)).json()
+        pages.append(answer)
+        if answer["next"] is None:
+            break
+        params["since"] = answer["next"]
+    assert [len(p["subscriptions"][0]["sent"]) for p in pages] == [1000, 1000, 500]
+    ids = [e["id"] for p in pages for e in p["subscriptions"][0]["sent"]]
+    assert ids == [str(i) for i in range(2500)]
+    other = await client.get("/api/lab/sent", params={"since": "feedbeef.1.5"})
+    assert other.status_code == 410 and "another server run" in other.json()["detail"]
+    bad = await client.get("/api/lab/sent", params={"since": pages[0]["next"] + "x"})
+    assert bad.status_code == 422
 
 
 async def test_browser_observations_are_stored_listed_and_cleared(

@@ -30,6 +30,7 @@ LAB_TAG_QUERY = "lab_tag"
 LAB_TAG_HEADER = "X-Lab-Tag"
 _TIMEOUT = httpx.Timeout(10.0)
 _T = TypeVar("_T")
+_MAX_SENT_PAGES = 1000  # of `/api/lab/sent` in one `sent()`: ~1,000 events each
 
 
 def new_tag(prefix: str) -> str:
@@ -125,6 +126,7 @@ class _PublishedWindow:
 @dataclass(slots=True)
 class _SentLogs:
     subscriptions: list[SentLog]
+    next: str | None = None  # the cursor of the following page, if any
 
 
 @dataclass(slots=True)
@@ -265,8 +267,21 @@ class LabClient:
         chosen = tag if tag is not None else self.tag
         if chosen is not None:
             params["tag"] = chosen
-        answer = _object(await self._call("GET", path, params=params or None), path)
-        return _read(_SentLogs, answer, path).subscriptions
+        # The server pages this answer (`next` is the following page's since=);
+        # a subscription may span pages, its rows then share its number.
+        logs: dict[int, SentLog] = {}
+        for _ in range(_MAX_SENT_PAGES):
+            answer = _object(await self._call("GET", path, params=params or None), path)
+            page = _read(_SentLogs, answer, path)
+            for log in page.subscriptions:
+                if log.number in logs:
+                    logs[log.number].sent.extend(log.sent)
+                else:
+                    logs[log.number] = log
+            if page.next is None:
+                break
+            params["since"] = page.next
+        return list(logs.values())
 
     async def browser(self) -> list[BrowserObservation]:
         """What browsers' EventSources reported, oldest first."""
