@@ -1,13 +1,15 @@
-"""The timeline: a table model over a bounded ring of records, and its filter proxy.
+"""The timeline: a table model over a stream's record store, and its filter proxy.
 
-Rows reach the model in batches (one ``beginInsertRows`` per flush, one
-``beginRemoveRows`` for what retention trims), never one by one.  The proxy is
+The rows live in the session's :class:`~desktop.core.store.RecordStore`; the model
+is a view of its published rows.  Each flush (:meth:`TimelineModel.sync`) trims
+and publishes what arrived, with one ``beginRemoveRows`` for what retention trims
+and one ``beginInsertRows`` for the new rows, never one by one.  The proxy is
 QSortFilterProxyModel-style, but filters whole batches in one Python pass: a
 QSortFilterProxyModel subclass would call ``filterAcceptsRow`` across the binding
 once per row, which at tens of thousands of events per second is most of the budget.
 Paints use ``multiData`` (one call per cell for all roles) and C++ index()/flags().
 It maps proxy rows to sequence numbers (``base + source row``), so trimming the
-ring's front never renumbers it.
+store's front never renumbers it.
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ from desktop.core.engine.records import Closed, Comment, Error, Event
 from desktop.ui import row_text, theme
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable
 
     from PySide6.QtCore import QObject
 
-    from desktop.ui.session import Row
+    from desktop.core.store import RecordStore, Row
 
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Received", "Δ", "Conn", "ID", "Type", "Size", "Data")
@@ -64,21 +66,19 @@ _ROLES = frozenset(
 
 
 class TimelineModel(QAbstractTableModel):
-    """All retained rows of one stream; row ``i`` has sequence number ``base + i``."""
+    """The published rows of a store; row ``i`` has sequence number ``base + i``."""
 
-    def __init__(self, retention: int = 100_000, parent: QObject | None = None) -> None:
+    def __init__(self, store: RecordStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.retention = retention
-        self.base = 0
-        self.dropped = 0
-        self._rows: list[Row] = []
+        self.store = store
+        self._rows = store.records  # the store's own list, read on every paint
         self._italic = QFont()
         self._italic.setItalic(True)
 
     # -- Qt model interface ----------
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else self.store.published
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(COLUMNS)
@@ -111,10 +111,9 @@ class TimelineModel(QAbstractTableModel):
 
     def cell(self, row: int, column: int, role: int) -> object:
         """``data()`` without a QModelIndex, for the proxy."""
-        rows = self._rows
-        if not 0 <= row < len(rows):
+        if not 0 <= row < self.store.published:
             return None
-        return self._value(row, rows[row], column, role)
+        return self._value(row, self._rows[row], column, role)
 
     def fill(self, row: int, column: int, span: QModelRoleDataSpan) -> None:
         """``multiData()`` for the proxy: every role a delegate asks, in one call.
@@ -124,10 +123,9 @@ class TimelineModel(QAbstractTableModel):
         Delegates reuse the span from cell to cell: a role without data must be
         cleared, or the previous cell's value shows through.
         """
-        rows = self._rows
-        if not 0 <= row < len(rows):
+        if not 0 <= row < self.store.published:
             return
-        record = rows[row]
+        record = self._rows[row]
         plain = record.__class__ is Event  # most rows: no colour, no italics
         for slot in span:  # type: ignore[attr-defined]
             role = slot.role()
@@ -190,51 +188,30 @@ class TimelineModel(QAbstractTableModel):
             return row_text.human_bytes(row_text.data_size(record.data))
         return ""
 
-    # -- the ring ----------
+    # -- following the store ----------
 
-    def append(self, batch: Sequence[Row]) -> None:
-        """Add one flush's rows: at most one removal (retention) and one insertion."""
-        if not batch:
-            return
-        keep = self.retention
-        if len(batch) > keep:
-            self.dropped += len(batch) - keep
-            batch = batch[-keep:]
-        overflow = len(self._rows) + len(batch) - keep
-        if overflow > 0:
-            self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
-            del self._rows[:overflow]
-            self.base += overflow
-            self.dropped += overflow
+    def sync(self) -> None:
+        """Show what arrived since the last sync: at most one removal (retention)
+        and one insertion, each announced before the store changes."""
+        store = self.store
+        gone = store.overflow()
+        if gone:
+            self.beginRemoveRows(QModelIndex(), 0, gone - 1)
+            store.trim()
             self.endRemoveRows()
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)
-        self._rows.extend(batch)
-        self.endInsertRows()
+        else:
+            store.trim()  # a flood beyond retention: only waiting rows go
+        new = store.waiting
+        if new:
+            first = store.published
+            self.beginInsertRows(QModelIndex(), first, first + new - 1)
+            store.publish()
+            self.endInsertRows()
 
     def clear(self) -> None:
         self.beginResetModel()
-        self.base += len(self._rows)
-        self._rows = []
-        self.dropped = 0
+        self.store.clear()
         self.endResetModel()
-
-    def set_retention(self, retention: int) -> None:
-        self.retention = max(1, retention)
-        overflow = len(self._rows) - self.retention
-        if overflow > 0:
-            self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
-            del self._rows[:overflow]
-            self.base += overflow
-            self.dropped += overflow
-            self.endRemoveRows()
-
-    def rows(self, first: int = 0, last: int | None = None) -> list[Row]:
-        return self._rows[first:last]
-
-    def at_seq(self, seq: int) -> Row | None:
-        i = seq - self.base
-        return self._rows[i] if 0 <= i < len(self._rows) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,15 +300,15 @@ class TimelineFilter(QAbstractTableModel):
     # -- source changes ----------
 
     def _refilter(self) -> None:
-        accepts, base = self._accepts, self._source.base
+        accepts, store = self._accepts, self._source.store
         self._seqs = array(
             "q",
-            [base + i for i, row in enumerate(self._source.rows()) if accepts(row)],
+            [store.base + i for i, row in enumerate(store.rows()) if accepts(row)],
         )
 
     def _inserted(self, parent: QModelIndex, first: int, last: int) -> None:
-        accepts, base = self._accepts, self._source.base + first
-        rows = self._source.rows(first, last + 1)
+        accepts, store = self._accepts, self._source.store
+        base, rows = store.base + first, store.rows(first, last + 1)
         new = [base + i for i, row in enumerate(rows) if accepts(row)]
         if new:
             start = len(self._seqs)
@@ -340,8 +317,8 @@ class TimelineFilter(QAbstractTableModel):
             self.endInsertRows()
 
     def _before_remove(self, parent: QModelIndex, first: int, last: int) -> None:
-        # The ring only ever loses its front (retention), so a prefix of ours goes.
-        cutoff = self._source.base + last + 1
+        # The store only ever loses its front (retention), so a prefix of ours goes.
+        cutoff = self._source.store.base + last + 1
         count = bisect_left(self._seqs, cutoff)
         if count:
             self.beginRemoveRows(QModelIndex(), 0, count - 1)
@@ -366,13 +343,13 @@ class TimelineFilter(QAbstractTableModel):
         """The timeline model's index for one of ours."""
         if not index.isValid() or index.model() is not self:
             return QModelIndex()
-        row = self._seqs[index.row()] - self._source.base
+        row = self._seqs[index.row()] - self._source.store.base
         return self._source.index(row, index.column())
 
     def multiData(self, index: Index, span: QModelRoleDataSpan) -> None:  # type: ignore[override]  # noqa: N802
         if index.isValid() and index.row() < len(self._seqs):
             seq = self._seqs[index.row()]
-            self._source.fill(seq - self._source.base, index.column(), span)
+            self._source.fill(seq - self._source.store.base, index.column(), span)
 
     def data(self, index: Index, role: int = _DISPLAY) -> object:
         if role not in _ROLES or not index.isValid():
@@ -381,7 +358,7 @@ class TimelineFilter(QAbstractTableModel):
         if row >= len(self._seqs):
             return None
         return self._source.cell(
-            self._seqs[row] - self._source.base, index.column(), role
+            self._seqs[row] - self._source.store.base, index.column(), role
         )
 
     def headerData(  # noqa: N802
