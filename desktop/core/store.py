@@ -7,12 +7,13 @@ arrived since its last look (the timeline does so every flush, unless paused).
 Published rows are numbered: row ``i`` of :meth:`RecordStore.rows` has sequence
 number ``base + i``, and trimming the front never renumbers the rest, so a view
 keeps sequence numbers instead of indexes, and a consumer keeps a cursor
-(:meth:`RecordStore.since`).  A row waiting to be published has no number yet.
+(:meth:`RecordStore.since`).  A row waiting to be published has no number yet;
+one dropped before it was published never gets one.
 
 Nothing trims published rows behind a view's back: :meth:`RecordStore.trim` is
 called by the view, which learns the count first (:meth:`RecordStore.overflow`)
 and announces one removal.  Waiting rows that nobody publishes (a paused
-timeline, a session without a view) are bounded by :meth:`RecordStore.extend`.
+timeline, a session without a view) are bounded by :meth:`RecordStore.cap`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from desktop.core.engine.records import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
 Row = (
     Event
@@ -57,29 +58,39 @@ class RecordStore:
     """The newest ``retention`` rows of a stream, oldest first, and how many went.
 
     ``dropped`` counts rows lost to retention since the last :meth:`clear`.
+    Published and waiting rows are two lists, so that the per-row appends of
+    :meth:`append` go to a short list and a flush moves them in one ``extend``.
     """
 
     retention: int = DEFAULT_RETENTION
-    base: int = 0  # sequence number of the oldest kept row
-    published: int = 0  # the first ``published`` kept rows are published
+    base: int = 0  # sequence number of the oldest published row
     dropped: int = 0
-    _rows: list[Row] = field(default_factory=list, repr=False)
+    _rows: list[Row] = field(default_factory=list, repr=False)  # published
+    _waiting: list[Row] = field(default_factory=list, repr=False)
+    append: Callable[[Row], None] = field(init=False, repr=False)
+    """Add one row to the waiting ones: the list's own append, a C call, for the
+    session's per-row loop; :meth:`cap` follows once per read."""
+
+    def __post_init__(self) -> None:
+        self.append = self._waiting.append  # valid for good: lists change in place
 
     # -- writing ----------
 
-    def extend(self, rows: Sequence[Row]) -> None:
-        """Add one read's rows, after the waiting ones (the per-read hot path).
+    def extend(self, rows: Iterable[Row]) -> None:
+        """Add rows after the waiting ones."""
+        self._waiting.extend(rows)
+        self.cap()
 
-        Rows nobody publishes pile up: beyond twice ``retention`` of them, the
-        oldest waiting ones go, down to ``retention`` (amortized: one cut per
-        ``retention`` rows).  The published rows stay as a view shows them.
+    def cap(self) -> None:
+        """Bound the rows nobody publishes (a paused timeline, a session without one).
+
+        Beyond twice ``retention`` of them, the oldest go, down to ``retention``:
+        one cut per ``retention`` rows.  Published rows stay as a view shows them.
         """
-        kept = self._rows
-        kept.extend(rows)
-        waiting = len(kept) - self.published
-        if waiting > 2 * self.retention:
-            extra = waiting - self.retention
-            del kept[self.published : self.published + extra]
+        waiting = self._waiting
+        if len(waiting) > 2 * self.retention:
+            extra = len(waiting) - self.retention
+            del waiting[:extra]
             self.dropped += extra
 
     def set_retention(self, retention: int) -> None:
@@ -88,57 +99,68 @@ class RecordStore:
 
     def overflow(self) -> int:
         """How many published rows the next :meth:`trim` drops."""
-        return min(self.published, max(0, len(self._rows) - self.retention))
+        extra = len(self._rows) + len(self._waiting) - self.retention
+        return min(len(self._rows), max(0, extra))
 
     def trim(self) -> int:
         """Keep the newest ``retention`` rows, published or waiting; returns how
         many went (the oldest; :meth:`overflow` of them were published)."""
-        kept = self._rows
-        extra = len(kept) - self.retention
+        rows, waiting = self._rows, self._waiting
+        extra = len(rows) + len(waiting) - self.retention
         if extra <= 0:
             return 0
-        del kept[:extra]
-        self.published -= min(extra, self.published)
-        self.base += extra
+        gone = min(extra, len(rows))
+        del rows[:gone]
+        del waiting[: extra - gone]
+        self.base += gone
         self.dropped += extra
         return extra
 
     def publish(self) -> int:
-        """Number the waiting rows; returns how many there were."""
-        count = len(self._rows) - self.published
-        self.published = len(self._rows)
+        """Number the waiting rows, after the published ones; returns how many."""
+        count = len(self._waiting)
+        self._rows.extend(self._waiting)
+        self._waiting.clear()
         return count
 
     def clear(self) -> int:
         """Forget every row and the dropped count; returns how many rows went."""
-        count = len(self._rows)
-        self.base += count
+        count = len(self._rows) + len(self._waiting)
+        self.base += len(self._rows)
         self._rows.clear()
-        self.published = self.dropped = 0
+        self._waiting.clear()
+        self.dropped = 0
         return count
 
     # -- reading ----------
 
     @property
+    def published(self) -> int:
+        return len(self._rows)
+
+    @property
     def waiting(self) -> int:
         """Rows added since the last :meth:`publish`."""
-        return len(self._rows) - self.published
+        return len(self._waiting)
 
     @property
     def records(self) -> Sequence[Row]:
-        """Every kept row, published first, as one sequence that is changed in
-        place, never replaced: a view may hold on to it and index it."""
+        """The published rows, as one sequence that is changed in place, never
+        replaced: a view may hold on to it and index it."""
         return self._rows
 
     def rows(self, first: int = 0, last: int | None = None) -> list[Row]:
         """Published rows ``[first:last]``, slice rules (``rows(-1)``: the last)."""
-        start, stop, _ = slice(first, last).indices(self.published)
-        return self._rows[start:stop]
+        return self._rows[first:last]
+
+    def kept(self) -> list[Row]:
+        """Every kept row, published then waiting: what a save writes."""
+        return [*self._rows, *self._waiting]
 
     def at_seq(self, seq: int) -> Row | None:
         """The published row numbered ``seq``, if it is still kept."""
         i = seq - self.base
-        return self._rows[i] if 0 <= i < self.published else None
+        return self._rows[i] if 0 <= i < len(self._rows) else None
 
     def since(self, cursor: int) -> tuple[list[Row], int]:
         """Published rows numbered ``cursor`` and on, and the cursor to pass next.
@@ -147,5 +169,5 @@ class RecordStore:
         skipped: the cursor only moves forward.
         """
         first = max(0, cursor - self.base)
-        rows = self._rows[first : self.published]
+        rows = self._rows[first:]
         return rows, self.base + first + len(rows)

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
     from desktop.core.engine.options import StreamOptions
     from desktop.core.engine.records import Record
-    from desktop.core.store import Row
 
 
 class Phase(Enum):
@@ -124,8 +123,7 @@ class StreamSession:
 
     def ingest(self, batch: Iterable[Record]) -> None:
         """Account for one network read's records and keep its rows in the store."""
-        rows: list[Row] = []
-        keep = rows.append
+        keep = self.store.append
         add_type = self.types.add
         events = 0
         last_event: Event | None = None
@@ -153,7 +151,7 @@ class StreamSession:
                     events = 0
                 self._on_state(record)
             keep(record)  # type: ignore[arg-type]
-        self.store.extend(rows)
+        self.store.cap()
         if events:
             self._count_events(events)
         if last_event is not None:

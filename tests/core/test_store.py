@@ -25,7 +25,7 @@ def test_rows_wait_until_published_then_are_numbered_from_base() -> None:
     assert texts(store.rows(-1)) == [2]
     store.extend(rows(3, 5))
     assert texts(store.rows()) == [0, 1, 2]  # new rows wait again
-    assert [row.text for row in store.records] == ["0", "1", "2", "3", "4"]  # type: ignore[union-attr]
+    assert [row.text for row in store.kept()] == ["0", "1", "2", "3", "4"]  # type: ignore[union-attr]
     assert store.at_seq(2) is store.records[2]
     assert RecordStore().retention == DEFAULT_RETENTION
 
@@ -69,10 +69,19 @@ def test_rows_nobody_publishes_stay_bounded_and_published_ones_stay_put() -> Non
     store.extend(rows(10, 11))  # one more: the oldest waiting go, down to four
     assert (store.waiting, store.dropped) == (4, 5)
     assert texts(store.rows()) == [0, 1]  # what a paused view shows is untouched
-    assert [int(r.text) for r in store.records] == [0, 1, 7, 8, 9, 10]  # type: ignore[union-attr]
+    assert texts(store.kept()) == [0, 1, 7, 8, 9, 10]
     store.publish()
     assert texts(store.rows()) == [0, 1, 7, 8, 9, 10]  # numbers have no gap
     assert store.at_seq(2) is store.records[2]
+
+
+def test_the_per_row_append_is_capped_once_per_read() -> None:
+    store = RecordStore(retention=2)
+    for row in rows(0, 5):
+        store.append(row)
+    assert store.waiting == 5  # the hot path only appends
+    store.cap()
+    assert (texts(store.kept()), store.dropped) == ([3, 4], 3)
 
 
 def test_a_lower_retention_applies_at_the_next_trim_and_never_below_one() -> None:
@@ -87,29 +96,41 @@ def test_a_lower_retention_applies_at_the_next_trim_and_never_below_one() -> Non
     assert store.retention == 1
 
 
+def flush(store: RecordStore) -> None:
+    store.trim()
+    store.publish()
+
+
 def test_a_cursor_reads_each_published_row_once_and_skips_what_was_dropped() -> None:
     store = RecordStore(retention=4)
     store.extend(rows(0, 3))
     assert store.since(0) == ([], 0)  # waiting rows are not read
-    store.publish()
+    flush(store)
     found, cursor = store.since(0)
     assert (texts(found), cursor) == ([0, 1, 2], 3)
     assert store.since(cursor) == ([], 3)
-    store.extend(rows(3, 9))
-    store.trim()
-    store.publish()
-    found, cursor = store.since(cursor)  # rows 3 and 4 went before it looked
-    assert (texts(found), cursor) == ([5, 6, 7, 8], 9)
-    assert store.since(cursor) == ([], 9)
+    store.extend(rows(3, 5))
+    flush(store)
+    found, cursor = store.since(cursor)
+    assert (texts(found), cursor) == ([3, 4], 5)
+    store.extend(rows(5, 9))
+    flush(store)
+    store.extend(rows(9, 11))
+    flush(store)  # rows 5 and 6 went before the consumer looked again
+    assert store.base == 7
+    found, cursor = store.since(cursor)
+    assert (texts(found), cursor) == ([7, 8, 9, 10], 11)
+    assert store.since(cursor) == ([], 11)
 
 
 def test_clear_forgets_rows_and_the_dropped_count_and_numbers_on() -> None:
     store = RecordStore(retention=2)
     store.extend(rows(0, 3))
-    store.trim()
-    store.publish()
+    flush(store)
     store.extend(rows(3, 4))  # one waiting: a clear takes it too
     assert store.dropped == 1
+    found, cursor = store.since(0)
+    assert (texts(found), cursor) == ([1, 2], 2)
     assert store.clear() == 3
     assert (store.published, store.waiting, store.dropped, store.rows()) == (
         0,
@@ -118,7 +139,7 @@ def test_clear_forgets_rows_and_the_dropped_count_and_numbers_on() -> None:
         [],
     )
     store.extend(rows(4, 5))
-    store.publish()
-    found, cursor = store.since(3)  # a cursor from before the clear
-    assert texts(found) == [4] and store.at_seq(cursor - 1) is found[0]
-    assert cursor > 3
+    flush(store)
+    found, cursor = store.since(cursor)  # a cursor from before the clear
+    assert (texts(found), cursor) == ([4], 3)
+    assert store.at_seq(2) is found[0]

@@ -101,7 +101,7 @@ def test_a_dropped_stream_shows_reconnecting_then_open_in_order_and_loses_nothin
         view.refresh()
         assert view.bar.connect_button.text() == "Connect"
         assert not view.bar.stop_button.isEnabled()
-        last = session.store.records[-1]
+        last = session.store.kept()[-1]
         assert isinstance(last, Closed)
 
     drive(loop, scenario(), viewer)

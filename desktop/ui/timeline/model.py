@@ -71,14 +71,14 @@ class TimelineModel(QAbstractTableModel):
     def __init__(self, store: RecordStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self._rows = store.records  # the store's own list, read on every paint
+        self._rows = store.records  # the store's published rows, read on every paint
         self._italic = QFont()
         self._italic.setItalic(True)
 
     # -- Qt model interface ----------
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else self.store.published
+        return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(COLUMNS)
@@ -111,9 +111,10 @@ class TimelineModel(QAbstractTableModel):
 
     def cell(self, row: int, column: int, role: int) -> object:
         """``data()`` without a QModelIndex, for the proxy."""
-        if not 0 <= row < self.store.published:
+        rows = self._rows
+        if not 0 <= row < len(rows):
             return None
-        return self._value(row, self._rows[row], column, role)
+        return self._value(row, rows[row], column, role)
 
     def fill(self, row: int, column: int, span: QModelRoleDataSpan) -> None:
         """``multiData()`` for the proxy: every role a delegate asks, in one call.
@@ -123,9 +124,10 @@ class TimelineModel(QAbstractTableModel):
         Delegates reuse the span from cell to cell: a role without data must be
         cleared, or the previous cell's value shows through.
         """
-        if not 0 <= row < self.store.published:
+        rows = self._rows
+        if not 0 <= row < len(rows):
             return
-        record = self._rows[row]
+        record = rows[row]
         plain = record.__class__ is Event  # most rows: no colour, no italics
         for slot in span:  # type: ignore[attr-defined]
             role = slot.role()
