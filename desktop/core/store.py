@@ -36,6 +36,8 @@ from desktop.core.engine.records import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
+    from desktop.core.engine.records import Record
+
 Row = (
     Event
     | Comment
@@ -153,8 +155,9 @@ class RecordStore:
         """Published rows ``[first:last]``, slice rules (``rows(-1)``: the last)."""
         return self._rows[first:last]
 
-    def kept(self) -> list[Row]:
-        """Every kept row, published then waiting: what a save writes."""
+    def kept(self) -> list[Record]:
+        """Every kept row, published then waiting, in a new list (a save merges
+        raw chunks into it)."""
         return [*self._rows, *self._waiting]
 
     def at_seq(self, seq: int) -> Row | None:

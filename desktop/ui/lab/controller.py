@@ -283,8 +283,7 @@ class LabController(QObject):
         self.naive, self.naive_session = client, session
 
         def on_batch(batch: list[Record]) -> None:
-            client.take(batch)
-            session.store.clear()  # nobody shows the naive client's rows
+            client.take(batch)  # its rows wait in its store, for the export
 
         self.naive_task = self._spawn(
             feed(session, self.streams.client, on_batch, lambda: None)
@@ -330,9 +329,10 @@ class LabController(QObject):
         if lessons is not None and lessons.lanes is not None and lesson is not None:
             records = dict(lesson.records)
         else:
-            records = {"app": list(self.app.records)}
-            if self.naive is not None:
-                records["naive"] = list(self.naive.records)
+            handle, naive = self.handle, self.naive_session
+            records = {"app": handle.session.store.kept() if handle else []}
+            if naive is not None:
+                records["naive"] = naive.store.kept()
         url = self.handle.form.url if self.handle is not None else ""
         return LabRun(
             title="Reconnect lab run",

@@ -71,7 +71,7 @@ def retained(handle: StreamHandle, raw: bool) -> list[Record]:
     """The records a save writes: the store's rows, shown or waiting, with raw
     reads merged in by receive time (a read's chunk comes before its items, as
     the engine yields them).  Reads older than the first row are left out."""
-    rows: list[Record] = [*handle.session.store.kept()]
+    rows = handle.session.store.kept()
     if not raw:
         return rows
     chunks = list(raw_chunks(handle))
