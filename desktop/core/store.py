@@ -61,14 +61,14 @@ class RecordStore:
 
     ``dropped`` counts rows lost to retention since the last :meth:`clear`.
     Published and waiting rows are two lists, so that the per-row appends of
-    :meth:`append` go to a short list and a flush moves them in one ``extend``.
+    :attr:`append` go to a short list and a flush moves them in one ``extend``.
     """
 
     retention: int = DEFAULT_RETENTION
     base: int = 0  # sequence number of the oldest published row
     dropped: int = 0
-    _rows: list[Row] = field(default_factory=list, repr=False)  # published
-    _waiting: list[Row] = field(default_factory=list, repr=False)
+    _rows: list[Row] = field(default_factory=list, init=False, repr=False)
+    _waiting: list[Row] = field(default_factory=list, init=False, repr=False)
     append: Callable[[Row], None] = field(init=False, repr=False)
     """Add one row to the waiting ones: the list's own append, a C call, for the
     session's per-row loop; :meth:`cap` follows once per read."""
@@ -99,21 +99,29 @@ class RecordStore:
         """Keep ``retention`` rows (at least one) from the next :meth:`trim` on."""
         self.retention = max(1, retention)
 
-    def overflow(self) -> int:
-        """How many published rows the next :meth:`trim` drops."""
-        extra = len(self._rows) + len(self._waiting) - self.retention
+    def overflow(self, *, waiting: bool = True) -> int:
+        """How many published rows :meth:`trim` (same ``waiting``) drops."""
+        extra = len(self._rows) - self.retention
+        if waiting:
+            extra += len(self._waiting)
         return min(len(self._rows), max(0, extra))
 
-    def trim(self) -> int:
-        """Keep the newest ``retention`` rows, published or waiting; returns how
-        many went (the oldest; :meth:`overflow` of them were published)."""
-        rows, waiting = self._rows, self._waiting
-        extra = len(rows) + len(waiting) - self.retention
+    def trim(self, *, waiting: bool = True) -> int:
+        """Keep the newest ``retention`` rows; returns how many went (the oldest;
+        :meth:`overflow` of them were published).
+
+        The waiting rows count when they are about to be published; without
+        ``waiting`` (a paused view) only the published rows are trimmed.
+        """
+        rows = self._rows
+        extra = len(rows) - self.retention
+        if waiting:
+            extra += len(self._waiting)
         if extra <= 0:
             return 0
         gone = min(extra, len(rows))
         del rows[:gone]
-        del waiting[: extra - gone]
+        del self._waiting[: extra - gone]
         self.base += gone
         self.dropped += extra
         return extra

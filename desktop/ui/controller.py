@@ -261,10 +261,9 @@ class StreamController(QObject):
         handle.timeline.clear()
 
     def set_retention(self, handle: StreamHandle, retention: int) -> None:
-        """Keep ``retention`` rows; a paused timeline trims when it resumes."""
+        """Keep ``retention`` rows, now (a paused timeline keeps its rows back)."""
         handle.session.store.set_retention(retention)
-        if not handle.session.paused:
-            handle.timeline.sync()
+        handle.timeline.sync(publish=not handle.session.paused)
 
     # -- tasks that are not streams ----------
 

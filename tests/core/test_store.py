@@ -96,6 +96,21 @@ def test_a_lower_retention_applies_at_the_next_trim_and_never_below_one() -> Non
     assert store.retention == 1
 
 
+def test_a_paused_view_trims_what_it_shows_and_leaves_the_waiting_rows() -> None:
+    store = RecordStore(retention=6)
+    store.extend(rows(0, 5))
+    store.publish()
+    store.extend(rows(5, 9))  # waiting behind a pause
+    store.set_retention(3)
+    assert store.overflow(waiting=False) == 2
+    assert store.trim(waiting=False) == 2
+    assert (texts(store.rows()), store.waiting, store.base) == ([2, 3, 4], 4, 2)
+    assert store.overflow() == 3  # resuming: the newest three of all stay
+    store.trim()
+    store.publish()
+    assert texts(store.rows()) == [6, 7, 8]
+
+
 def flush(store: RecordStore) -> None:
     store.trim()
     store.publish()

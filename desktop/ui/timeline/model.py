@@ -192,18 +192,19 @@ class TimelineModel(QAbstractTableModel):
 
     # -- following the store ----------
 
-    def sync(self) -> None:
+    def sync(self, *, publish: bool = True) -> None:
         """Show what arrived since the last sync: at most one removal (retention)
-        and one insertion, each announced before the store changes."""
+        and one insertion, each announced before the store changes.  Without
+        ``publish`` (paused) only the rows shown are trimmed to retention."""
         store = self.store
-        gone = store.overflow()
+        gone = store.overflow(waiting=publish)
         if gone:
             self.beginRemoveRows(QModelIndex(), 0, gone - 1)
-            store.trim()
+            store.trim(waiting=publish)
             self.endRemoveRows()
         else:
-            store.trim()  # a flood beyond retention: only waiting rows go
-        new = store.waiting
+            store.trim(waiting=publish)  # a flood beyond retention: waiting rows go
+        new = store.waiting if publish else 0
         if new:
             first = store.published
             self.beginInsertRows(QModelIndex(), first, first + new - 1)
