@@ -1,8 +1,9 @@
 """The records of one stream: one bounded store for the timeline, saves and the lab.
 
 Qt-free, so bounds and counts are testable without a display.  The session adds
-each network read's records (:meth:`RecordStore.extend`); a view *publishes* what
-arrived since its last look (the timeline does so every flush, unless paused).
+each network read's rows (:attr:`RecordStore.append` per row, then one
+:meth:`RecordStore.cap`); a view *publishes* what arrived since its last look
+(the timeline does so every flush, unless paused).
 
 Published rows are numbered: row ``i`` of :meth:`RecordStore.rows` has sequence
 number ``base + i``, and trimming the front never renumbers the rest, so a view
