@@ -1,7 +1,7 @@
 """The records of one stream: one bounded store for the timeline, saves and the lab.
 
 Qt-free, so bounds and counts are testable without a display.  The session adds
-each network read's rows (:attr:`RecordStore.append` per row, then one
+each network read's rows (to :attr:`RecordStore.intake`, row by row, then one
 :meth:`RecordStore.cap`); a view *publishes* what arrived since its last look
 (the timeline does so every flush, unless paused).
 
@@ -35,7 +35,7 @@ from desktop.core.engine.records import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Iterable, Sequence
 
     from desktop.core.engine.records import Record
 
@@ -61,8 +61,8 @@ class RecordStore:
     """The newest ``retention`` rows of a stream, oldest first, and how many went.
 
     ``dropped`` counts rows lost to retention since the last :meth:`clear`.
-    Published and waiting rows are two lists, so that the per-row appends of
-    :attr:`append` go to a short list and a flush moves them in one ``extend``.
+    Published and waiting rows are two lists, so that the per-row appends to
+    :attr:`intake` go to a short list and a flush moves them in one ``extend``.
     """
 
     retention: int = DEFAULT_RETENTION
@@ -70,14 +70,18 @@ class RecordStore:
     dropped: int = 0
     _rows: list[Row] = field(default_factory=list, init=False, repr=False)
     _waiting: list[Row] = field(default_factory=list, init=False, repr=False)
-    append: Callable[[Row], None] = field(init=False, repr=False)
-    """Add one row to the waiting ones: the list's own append, a C call, for the
-    session's per-row loop; :meth:`cap` follows once per read."""
-
-    def __post_init__(self) -> None:
-        self.append = self._waiting.append  # valid for good: lists change in place
 
     # -- writing ----------
+
+    @property
+    def intake(self) -> list[Row]:
+        """The waiting rows' own list, for the session's per-row loop, which
+        appends to it and calls :meth:`cap` once per read.
+
+        ``intake.append(row)`` written in the loop is a call CPython 3.11
+        specializes for lists; a bound ``append`` kept in a variable is not.
+        """
+        return self._waiting
 
     def extend(self, rows: Iterable[Row]) -> None:
         """Add rows after the waiting ones."""

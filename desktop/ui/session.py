@@ -123,7 +123,7 @@ class StreamSession:
 
     def ingest(self, batch: Iterable[Record]) -> None:
         """Account for one network read's records and keep its rows in the store."""
-        keep = self.store.append
+        intake = self.store.intake
         add_type = self.types.add
         events = 0
         last_event: Event | None = None
@@ -150,7 +150,7 @@ class StreamSession:
                     self._count_events(events)
                     events = 0
                 self._on_state(record)
-            keep(record)  # type: ignore[arg-type]
+            intake.append(record)  # type: ignore[arg-type]
         self.store.cap()
         if events:
             self._count_events(events)

@@ -78,7 +78,7 @@ def test_rows_nobody_publishes_stay_bounded_and_published_ones_stay_put() -> Non
 def test_the_per_row_append_is_capped_once_per_read() -> None:
     store = RecordStore(retention=2)
     for row in rows(0, 5):
-        store.append(row)
+        store.intake.append(row)
     assert store.waiting == 5  # the hot path only appends
     store.cap()
     assert (texts(store.kept()), store.dropped) == ([3, 4], 3)
