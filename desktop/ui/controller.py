@@ -1,9 +1,10 @@
 """Owns one engine task per stream, feeds the models, cancels everything on close.
 
 The engine's batches go into each stream's :class:`StreamSession` (one pass per
-network read); a single-shot 50 ms timer then moves what is pending into the
-timeline models, one insertion per model per flush.  Every task started here is
-kept in a handle or in ``_tasks`` and is cancelled and awaited by :meth:`shutdown`.
+network read), whose record store keeps the rows; a single-shot 50 ms timer then
+has every timeline model publish what arrived, one insertion per model per flush.
+Every task started here is kept in a handle or in ``_tasks`` and is cancelled and
+awaited by :meth:`shutdown`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktop.core.engine.stream import EventStream
 from desktop.core.engine.transport import DEFAULT_TRANSPORT, Transport, make_client
+from desktop.core.store import DEFAULT_RETENTION, RecordStore
 from desktop.ui.form_error import RequestError
 from desktop.ui.request import RequestForm, build_options
 from desktop.ui.session import StreamSession
@@ -37,7 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FLUSH_MS = 50  # each flush repaints a following view: 20 paints/s at most
-DEFAULT_RETENTION = 100_000
 
 
 def make_app_client(transport: Transport = DEFAULT_TRANSPORT) -> httpx.AsyncClient:
@@ -76,7 +77,7 @@ class StreamHandle:
             return time.monotonic()
         if self.recording.clock is not None:
             return self.recording.clock
-        last = self.timeline.rows(-1)
+        last = self.session.store.rows(-1)
         return last[0].at if last else 0.0
 
 
@@ -155,10 +156,10 @@ class StreamController(QObject):
             options = build_options(form)
         except RequestError:
             options = build_options(RequestForm(url="http://localhost/"))
-        session = StreamSession(options, retention=retention)
+        session = StreamSession(options, store=RecordStore(retention))
         handle = StreamHandle(
             session,
-            TimelineModel(retention, self),
+            TimelineModel(session.store, self),
             AttemptsModel(session.attempts, self),
             form,
         )
@@ -219,10 +220,10 @@ class StreamController(QObject):
     ) -> StreamHandle:
         """A read-only stream whose session ingests a recording's batches."""
         retention = max(DEFAULT_RETENTION, header.rows or 0)
-        session = StreamSession(header.options, retention=retention)
+        session = StreamSession(header.options, store=RecordStore(retention))
         handle = StreamHandle(
             session,
-            TimelineModel(retention, self),
+            TimelineModel(session.store, self),
             AttemptsModel(session.attempts, self),
             form,
             recording=header,
@@ -253,11 +254,10 @@ class StreamController(QObject):
     # -- what the stream view asks ----------
 
     def flush(self) -> None:
-        """Move pending rows into every timeline: one insertion per model."""
+        """Every timeline not paused shows its new rows: one insertion per model."""
         for handle in self.handles:
-            rows = handle.session.take_pending()
-            if rows:
-                handle.timeline.append(rows)
+            if not handle.session.paused:
+                handle.timeline.sync()
 
     def set_paused(self, handle: StreamHandle, paused: bool) -> None:
         handle.session.paused = paused
@@ -265,14 +265,13 @@ class StreamController(QObject):
             self._wake()
 
     def clear(self, handle: StreamHandle) -> None:
-        handle.session.pending.clear()
-        handle.session.pending_dropped = 0
         handle.session.types.clear()
         handle.timeline.clear()
 
     def set_retention(self, handle: StreamHandle, retention: int) -> None:
-        handle.session.retention = retention
-        handle.timeline.set_retention(retention)
+        """Keep ``retention`` rows, now (a paused timeline keeps its rows back)."""
+        handle.session.store.set_retention(retention)
+        handle.timeline.sync(publish=not handle.session.paused)
 
     # -- tasks that are not streams ----------
 

@@ -18,7 +18,7 @@ from desktop.core.engine.records import (
 )
 
 if TYPE_CHECKING:
-    from desktop.ui.session import Row
+    from desktop.core.store import Row
 
 _BIG = 1 << 16
 _size_cache: dict[int, tuple[str, int]] = {}

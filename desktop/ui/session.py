@@ -1,9 +1,9 @@
-"""One stream as the app sees it: options, state, counters, attempts, pending rows.
+"""One stream as the app sees it: options, state, counters, attempts, its records.
 
 Qt-free, so the bookkeeping is testable without a display.  The controller feeds it
-the engine's batches (:meth:`StreamSession.ingest`); the timeline takes what is
-pending on its flush timer (:meth:`StreamSession.take_pending`).  ``ingest`` is the
-one per-record loop of the app, kept tight on purpose.
+the engine's batches (:meth:`StreamSession.ingest`), which go into the session's
+:class:`~desktop.core.store.RecordStore`; the timeline publishes them on its flush
+timer.  ``ingest`` is the one per-record loop of the app, kept tight on purpose.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from desktop.core.engine.records import (
     DelaySource,
     Error,
     Event,
-    Notice,
     Open,
     Outcome,
     RawChunk,
@@ -32,25 +31,13 @@ from desktop.core.engine.state import State
 from desktop.core.insight.advice import Advisor
 from desktop.core.insight.rates import RateSeries
 from desktop.core.raw.log import RawLog
+from desktop.core.store import RecordStore
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from desktop.core.engine.options import StreamOptions
     from desktop.core.engine.records import Record
-
-Row = (
-    Event
-    | Comment
-    | RetryField
-    | Connecting
-    | Open
-    | Reconnecting
-    | Closed
-    | Error
-    | Notice
-)
-"""What the timeline holds: every record but raw chunks."""
 
 
 @dataclass(slots=True)
@@ -79,7 +66,7 @@ class StreamSession:
     """Everything the app knows about one stream.  Only the UI thread touches it."""
 
     options: StreamOptions
-    retention: int = 100_000
+    store: RecordStore = field(default_factory=RecordStore)  # the rows, bounded
     state: State | None = None  # the engine's state; None before the first attempt
     failed: bool = False
     message: str = ""  # the latest thing worth telling the user (closed reason, error)
@@ -97,9 +84,7 @@ class StreamSession:
     last_byte_at: float | None = None
     types: set[str] = field(default_factory=set)
     attempts: list[AttemptRow] = field(default_factory=list)
-    paused: bool = False
-    pending: list[Row] = field(default_factory=list)
-    pending_dropped: int = 0  # dropped from the pending buffer while paused
+    paused: bool = False  # the timeline holds new rows back (they wait in the store)
     rates: RateSeries = field(default_factory=RateSeries)  # for the rate plot
     raw: RawLog = field(default_factory=RawLog)  # bytes as received, bounded
     advisor: Advisor = field(default_factory=Advisor)  # the notices bar's warnings
@@ -127,8 +112,8 @@ class StreamSession:
     # -- the hot path ----------
 
     def ingest(self, batch: Iterable[Record]) -> None:
-        """Account for one network read's records and queue them for the timeline."""
-        pending = self.pending
+        """Account for one network read's records and keep its rows in the store."""
+        intake = self.store.intake
         add_type = self.types.add
         events = 0
         last_event: Event | None = None
@@ -155,7 +140,8 @@ class StreamSession:
                     self._count_events(events)
                     events = 0
                 self._on_state(record)
-            pending.append(record)  # type: ignore[arg-type]
+            intake.append(record)  # type: ignore[arg-type]
+        self.store.cap()
         if events:
             self._count_events(events)
         if last_event is not None:
@@ -165,10 +151,6 @@ class StreamSession:
                 record.at, record.wall, self.events, self.received_bytes, self.comments
             )
             self.advisor.read(record.at, record.wall, self.events - before, self.types)
-        if self.paused and len(pending) > 2 * self.retention:
-            extra = len(pending) - self.retention
-            del pending[:extra]
-            self.pending_dropped += extra
 
     def _count_events(self, n: int) -> None:
         self.events += n
@@ -246,17 +228,10 @@ class StreamSession:
         now = time.monotonic()
         self.ingest([Closed(message, Outcome.STOPPED, True, None, now, time.time())])
 
-    def take_pending(self) -> list[Row]:
-        """Rows for the timeline since the last flush; nothing while paused."""
-        if self.paused or not self.pending:
-            return []
-        rows, self.pending = self.pending, []
-        return rows
-
     @property
     def waiting(self) -> int:
         """Rows held back by pause."""
-        return len(self.pending) if self.paused else 0
+        return self.store.waiting if self.paused else 0
 
     def rate(self, now: float) -> float:
         """Events per second over the last few seconds (call about twice a second)."""

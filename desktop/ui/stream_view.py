@@ -32,8 +32,8 @@ from desktop.ui.timeline.filter_bar import FilterBar
 from desktop.ui.timeline.model import COLUMNS, RECORD_ROLE, FilterSpec, TimelineFilter
 
 if TYPE_CHECKING:
+    from desktop.core.store import Row
     from desktop.ui.controller import StreamController, StreamHandle
-    from desktop.ui.session import Row
 
 _WIDTHS = {"Received": 96, "Δ": 74, "Conn": 50, "ID": 110, "Type": 110, "Size": 70}
 
@@ -94,7 +94,7 @@ class StreamView(QWidget):
         self.banner.setWordWrap(True)
         self.banner.hide()
         self.notices = NoticesBar()  # the stream's warnings (core/insight/advice.py)
-        self.filters = FilterBar(handle.session.retention)
+        self.filters = FilterBar(handle.session.store.retention)
         self.table = TimelineView()
         self.table.setModel(self.proxy)
         self.table.size_columns()
@@ -248,11 +248,9 @@ class StreamView(QWidget):
         return number if number is not None else (self.handle.session.attempt or None)
 
     def _reselect(self, row: Row) -> None:
-        timeline = self.handle.timeline
-        for seq in range(
-            timeline.base + timeline.rowCount() - 1, timeline.base - 1, -1
-        ):
-            if timeline.at_seq(seq) is row:
+        store = self.handle.session.store
+        for seq in range(store.base + store.published - 1, store.base - 1, -1):
+            if store.at_seq(seq) is row:
                 proxy_row = self.proxy.row_of_seq(seq)
                 if proxy_row is not None:
                     self.table.selectRow(proxy_row)
@@ -286,13 +284,13 @@ class StreamView(QWidget):
         if row is not None:
             self.detail.show_row(row)
             seq = self.proxy.seq(indexes[0].row())
-            self.raw.show_row(seq - self.handle.timeline.base)
+            self.raw.show_row(seq - self.handle.session.store.base)
 
     # -- the raw tab ----------
 
     def _timeline_rows(self) -> tuple[list[Row], int]:
-        timeline = self.handle.timeline
-        return timeline.rows(), timeline.base
+        store = self.handle.session.store
+        return store.rows(), store.base
 
     def _refresh_raw(self) -> None:
         if self.bottom.currentWidget() is self.raw:
@@ -324,9 +322,8 @@ class StreamView(QWidget):
             self.bottom.setTabText(1, tab)
         self.bar.set_running(self.handle.running)
         self.filters.add_types(session.types)
-        timeline = self.handle.timeline
-        dropped = timeline.dropped + session.pending_dropped
-        self.filters.show_counts(self.proxy.rowCount(), timeline.rowCount(), dropped)
+        store = session.store
+        self.filters.show_counts(self.proxy.rowCount(), store.published, store.dropped)
         self.filters.show_waiting(session.waiting)
         banner = session.message if session.failed else ""
         if self.banner.text() != banner:

@@ -142,7 +142,7 @@ def child_ingest(url: str, count: int) -> dict[str, object]:
         lateness = _Lateness()  # from the first event: opening a tab is not ingest
         lateness.start()
         await _poll(lambda: session.events >= count or session.state is State.CLOSED)
-        await _poll(lambda: not session.pending)
+        await _poll(lambda: not session.store.waiting)
         elapsed = time.perf_counter() - first
         result: dict[str, object] = {"events": session.events, "seconds": elapsed}
         result["events_per_s"] = (session.events - 1) / elapsed
@@ -164,14 +164,14 @@ def child_steady(url: str, seconds: float) -> dict[str, object]:
         await _poll(lambda: session.events >= 100)
         lateness = _Lateness()
         lateness.start()
-        queue: list[int] = []  # the largest pending batch seen in each second
+        queue: list[int] = []  # the most rows waiting for a flush, each second
         start = time.perf_counter()
         events0 = session.events
         while time.perf_counter() - start < seconds:
             peak = 0
             second = time.perf_counter()
             while time.perf_counter() - second < 1.0:
-                peak = max(peak, len(session.pending))
+                peak = max(peak, session.store.waiting)
                 await asyncio.sleep(0.002)
             queue.append(peak)
         elapsed = time.perf_counter() - start
@@ -249,7 +249,9 @@ def child_memory(base_url: str) -> dict[str, object]:
         session, model = view.handle.session, view.handle.timeline
 
         async def settle() -> int:
-            await _poll(lambda: session.state is State.CLOSED and not session.pending)
+            await _poll(
+                lambda: session.state is State.CLOSED and not session.store.waiting
+            )
             await asyncio.sleep(0.3)
             gc.collect()
             return _rss()
@@ -275,7 +277,7 @@ def child_memory(base_url: str) -> dict[str, object]:
             # the allocator's arenas); "flat" means the next 300k add nothing
             "growth_first_300k_mb": (later - full) / 1e6,
             "growth_next_300k_mb": (last - later) / 1e6,
-            "dropped": model.dropped,
+            "dropped": model.store.dropped,
         }
 
     return loop.run_until_complete(main())  # type: ignore[attr-defined, no-any-return]

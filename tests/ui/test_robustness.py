@@ -90,8 +90,8 @@ def test_401_after_events_keeps_what_was_received(
         await until(lambda: _failed(view), 10, "the 401")
         view.refresh()
         assert "401" in view.banner.text()
-        await until(lambda: not session.pending, 2)
-        events = [r for r in view.handle.timeline.rows() if isinstance(r, Event)]
+        await until(lambda: not session.store.waiting, 2)
+        events = [r for r in view.handle.session.store.rows() if isinstance(r, Event)]
         assert len(events) == session.events >= 10
 
     drive(loop, scenario(), viewer)
@@ -132,7 +132,9 @@ def test_a_10_mb_event_and_invalid_utf8_arrive_whole(
             session = view.handle.session
             await until(lambda: session.events >= 3, 20, "three events")
             await until(lambda: view.proxy.rowCount() >= 5, 5, "rows")
-            events = [r for r in view.handle.timeline.rows() if isinstance(r, Event)]
+            events = [
+                r for r in view.handle.session.store.rows() if isinstance(r, Event)
+            ]
             assert events[0].data == "caf\ufffd \ufffd"
             assert len(events[1].data) == len(big)
             assert events[2].data == "after"
@@ -174,8 +176,10 @@ def test_50k_events_per_second_all_arrive_and_the_window_stays_live(
         session = view.handle.session
         await until(lambda: session.state is State.CLOSED, 60, "the ticker to end")
         timer.stop()
-        await until(lambda: not session.pending, 2)
-        ids = [int(r.id) for r in view.handle.timeline.rows() if isinstance(r, Event)]
+        await until(lambda: not session.store.waiting, 2)
+        ids = [
+            int(r.id) for r in view.handle.session.store.rows() if isinstance(r, Event)
+        ]
         assert ids == list(range(count))  # nothing lost, nothing repeated
         assert not session.failed
         assert max(gaps) < 1.0, f"the UI loop stalled for {max(gaps):.2f} s"

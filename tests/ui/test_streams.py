@@ -72,8 +72,8 @@ def test_a_dropped_stream_shows_reconnecting_then_open_in_order_and_loses_nothin
         assert badges[-1] == "Open"
         assert view.state.badge.property("state") == "open"
 
-        await until(lambda: not session.pending, 2, "the flush")
-        rows = view.handle.timeline.rows()
+        await until(lambda: not session.store.waiting, 2, "the flush")
+        rows = view.handle.session.store.rows()
         states = (Connecting, Open, Reconnecting, Closed)
         kinds = [type(r) for r in rows if isinstance(r, states)]
         assert kinds[:5] == [Connecting, Open, Reconnecting, Connecting, Open]
@@ -102,11 +102,7 @@ def test_a_dropped_stream_shows_reconnecting_then_open_in_order_and_loses_nothin
         view.refresh()
         assert view.bar.connect_button.text() == "Connect"
         assert not view.bar.stop_button.isEnabled()
-        last = (
-            view.handle.timeline.rows()[-1]
-            if not session.pending
-            else session.pending[-1]
-        )
+        last = session.store.kept()[-1]
         assert isinstance(last, Closed)
 
     drive(loop, scenario(), viewer)

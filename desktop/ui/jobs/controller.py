@@ -192,7 +192,7 @@ class JobsController(QObject):
 
     async def _follow(self, row: JobRow, session: StreamSession) -> None:
         def apply(batch: list[Record]) -> None:
-            session.pending.clear()  # no timeline here: keep only the state
+            session.store.clear()  # no timeline here: keep only the state
             for record in batch:
                 if isinstance(record, Event):
                     update = parse_update(record.type, record.data)

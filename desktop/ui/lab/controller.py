@@ -1,8 +1,8 @@
 """The Lab dock's logic for the stream in front: lanes fed live, the sent versus
 received badges, the naive client and the browser lane.
 
-It reads the stream's records from its timeline model by sequence number (only
-what is new, at the 4 Hz refresh), so the hot path pays nothing for the lab.
+It reads the stream's records from its record store with a cursor (only what
+is new, at the 4 Hz refresh), so the hot path pays nothing for the lab.
 Network work runs in tasks owned by the stream controller's task set, so the
 app's shutdown cancels and awaits them like every other task.  Faults are
 `FaultRunner`'s (faults.py), lessons `LessonRunner`'s (lesson_runner.py).
@@ -83,7 +83,7 @@ class LabController(QObject):
         self.note = ""
         self.lessons: LessonRunner | None = None  # set by the dock when it has one
         self.faults = FaultRunner(lambda: self.lab, restart, panel.show_message)
-        self._cursor = 0  # next timeline sequence number to read
+        self._cursor = 0  # the next sequence number to read from the store
         self._since = time.time()
         self._poll: asyncio.Task[None] | None = None
         self._timer = QTimer(self)
@@ -169,12 +169,9 @@ class LabController(QObject):
         """Fold what the clients received since the last look into their tracks."""
         handle = self.handle
         if handle is not None:
-            timeline = handle.timeline
-            first = max(0, self._cursor - timeline.base)
-            rows = timeline.rows(first)
+            rows, self._cursor = handle.session.store.since(self._cursor)
             if rows:
                 self.app.take(list(rows))
-                self._cursor = timeline.base + first + len(rows)
         self.app.fold()
         if self.naive is not None:
             self.naive.fold()
@@ -282,12 +279,11 @@ class LabController(QObject):
             handle.session.options, send_last_event_id=False, last_event_id=""
         )
         client = ClientTrack("naive", NAIVE_TITLE)
-        session = StreamSession(options, retention=1000)
+        session = StreamSession(options)
         self.naive, self.naive_session = client, session
 
         def on_batch(batch: list[Record]) -> None:
-            client.take(batch)
-            session.pending.clear()  # nobody shows the naive client's rows
+            client.take(batch)  # its rows wait in its store, for the export
 
         self.naive_task = self._spawn(
             feed(session, self.streams.client, on_batch, lambda: None)
@@ -333,9 +329,10 @@ class LabController(QObject):
         if lessons is not None and lessons.lanes is not None and lesson is not None:
             records = dict(lesson.records)
         else:
-            records = {"app": list(self.app.records)}
-            if self.naive is not None:
-                records["naive"] = list(self.naive.records)
+            handle, naive = self.handle, self.naive_session
+            records = {"app": handle.session.store.kept() if handle else []}
+            if naive is not None:
+                records["naive"] = naive.store.kept()
         url = self.handle.form.url if self.handle is not None else ""
         return LabRun(
             title="Reconnect lab run",

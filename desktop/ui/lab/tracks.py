@@ -1,4 +1,4 @@
-"""What the lab keeps per client it compares: its lane, its events, its records.
+"""What the lab keeps per client it compares: its lane and its events.
 
 A `ClientTrack` is our client or the naive one.  `compare` checks a track
 against the server's publish log from the track's own first open, and
@@ -25,14 +25,14 @@ class ClientTrack:
     """One client's lane and the events it received (ours or the naive one).
 
     Batches arrive from the engine (``take``, O(1)) and are folded into the lane
-    at the lab's 4 Hz refresh (``fold``), off the hot path.
+    at the lab's 4 Hz refresh (``fold``), off the hot path.  The records
+    themselves stay in the client's session store (the export reads them there).
     """
 
     def __init__(self, key: str, title: str) -> None:
         self.builder = LaneBuilder(key, title)
         self.events: list[Event] = []
         self.backlog: list[list[Record]] = []  # batches not folded in yet
-        self.records: list[Record] = []  # for the NDJSON export (bounded)
 
     def take(self, batch: list[Record]) -> None:
         self.backlog.append(batch)
@@ -42,11 +42,8 @@ class ClientTrack:
         for batch in backlog:
             self.builder.feed(batch)
             self.events.extend(r for r in batch if isinstance(r, Event))
-            self.records.extend(batch)
         if len(self.events) > MAX_EVENTS:
             del self.events[: len(self.events) - MAX_EVENTS]
-        if len(self.records) > 4 * MAX_EVENTS:
-            del self.records[: len(self.records) - 4 * MAX_EVENTS]
 
     @property
     def first_open(self) -> float | None:

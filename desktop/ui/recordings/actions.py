@@ -1,7 +1,7 @@
 """The File menu's work: save and open recordings, export visible events, copy as curl.
 
-Saving takes what the tab retains (timeline rows, rows not yet flushed, and on
-request the raw reads of ``session.raw``) merged in receive order; opening
+Saving takes what the tab retains (the rows of ``session.store``, shown or not
+yet, and on request the raw reads of ``session.raw``) merged in receive order; opening
 replays a file's batches into a new read-only tab, so that timeline, attempts,
 detail and raw view show what the live stream showed.  Files are written in a
 worker thread; dialogs open window-modal with ``open()`` (a nested ``exec()``
@@ -57,8 +57,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 
     from desktop.core.engine.records import Record
+    from desktop.core.store import Row
     from desktop.ui.controller import StreamHandle
-    from desktop.ui.session import Row
     from desktop.ui.stream_view import StreamView
     from desktop.ui.window_api import WindowApi
 
@@ -68,10 +68,10 @@ NDJSON_FILTER = "NDJSON (*.ndjson *.jsonl)"
 
 
 def retained(handle: StreamHandle, raw: bool) -> list[Record]:
-    """The records a save writes: the retained rows, then the pending ones, with
-    raw reads merged in by receive time (a read's chunk comes before its items,
-    as the engine yields them).  Reads older than the first row are left out."""
-    rows: list[Record] = [*handle.timeline.rows(), *handle.session.pending]
+    """The records a save writes: the store's rows, shown or waiting, with raw
+    reads merged in by receive time (a read's chunk comes before its items, as
+    the engine yields them).  Reads older than the first row are left out."""
+    rows = handle.session.store.kept()
     if not raw:
         return rows
     chunks = list(raw_chunks(handle))
@@ -100,8 +100,8 @@ def export_row(row: Row) -> ExportRow:
 
 def visible_rows(view: StreamView) -> list[Row]:
     """The rows the filtered timeline shows, top to bottom."""
-    proxy, timeline = view.proxy, view.handle.timeline
-    rows = (timeline.at_seq(proxy.seq(i)) for i in range(proxy.rowCount()))
+    proxy, store = view.proxy, view.handle.session.store
+    rows = (store.at_seq(proxy.seq(i)) for i in range(proxy.rowCount()))
     return [row for row in rows if row is not None]
 
 
@@ -117,8 +117,9 @@ class SaveDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("saveRecordingDialog")
         self.setWindowTitle("Save recording")
-        session, timeline = handle.session, handle.timeline
-        rows = timeline.rowCount() + len(session.pending)
+        session = handle.session
+        store = session.store
+        rows = store.published + store.waiting
         self.summary = named(QLabel(), "saveSummary")
         self.summary.setWordWrap(True)
         self.summary.setText(
@@ -126,15 +127,15 @@ class SaveDialog(QDialog):
             f"{handle.recording.url if handle.recording else session.options.url}"
             " as an NDJSON recording; File ▸ Open recording shows it again."
         )
-        dropped = timeline.dropped + session.pending_dropped
+        dropped = store.dropped
         self.dropped = named(QLabel(), "saveDropped")
         self.dropped.setWordWrap(True)
         if dropped:
-            first = timeline.rows(0, 1)
+            first = store.records[:1]
             since = f" It starts at {row_text.clock(first[0].wall)}." if first else ""
             self.dropped.setText(
                 f"{dropped:,} older rows were dropped by retention (keep "
-                f"{timeline.retention:,} rows) or cleared and are not in it.{since}"
+                f"{store.retention:,} rows) or cleared and are not in it.{since}"
             )
         self.dropped.setVisible(bool(dropped))
         chunks = raw_chunks(handle)

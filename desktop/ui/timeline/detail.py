@@ -31,7 +31,7 @@ from desktop.ui.timeline import payload
 if TYPE_CHECKING:
     from PySide6.QtGui import QColor, QTextDocument
 
-    from desktop.ui.session import Row
+    from desktop.core.store import Row
 
 HIGHLIGHT_LIMIT = 256 << 10  # colouring a bigger document costs more than it helps
 

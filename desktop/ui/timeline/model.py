@@ -1,13 +1,15 @@
-"""The timeline: a table model over a bounded ring of records, and its filter proxy.
+"""The timeline: a table model over a stream's record store, and its filter proxy.
 
-Rows reach the model in batches (one ``beginInsertRows`` per flush, one
-``beginRemoveRows`` for what retention trims), never one by one.  The proxy is
+The rows live in the session's :class:`~desktop.core.store.RecordStore`; the model
+is a view of its published rows.  Each flush (:meth:`TimelineModel.sync`) trims
+and publishes what arrived, with one ``beginRemoveRows`` for what retention trims
+and one ``beginInsertRows`` for the new rows, never one by one.  The proxy is
 QSortFilterProxyModel-style, but filters whole batches in one Python pass: a
 QSortFilterProxyModel subclass would call ``filterAcceptsRow`` across the binding
 once per row, which at tens of thousands of events per second is most of the budget.
 Paints use ``multiData`` (one call per cell for all roles) and C++ index()/flags().
 It maps proxy rows to sequence numbers (``base + source row``), so trimming the
-ring's front never renumbers it.
+store's front never renumbers it.
 """
 
 from __future__ import annotations
@@ -31,11 +33,11 @@ from desktop.core.engine.records import Closed, Comment, Error, Event
 from desktop.ui import row_text, theme
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable
 
     from PySide6.QtCore import QObject
 
-    from desktop.ui.session import Row
+    from desktop.core.store import RecordStore, Row
 
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Received", "Δ", "Conn", "ID", "Type", "Size", "Data")
@@ -64,14 +66,12 @@ _ROLES = frozenset(
 
 
 class TimelineModel(QAbstractTableModel):
-    """All retained rows of one stream; row ``i`` has sequence number ``base + i``."""
+    """The published rows of a store; row ``i`` has sequence number ``base + i``."""
 
-    def __init__(self, retention: int = 100_000, parent: QObject | None = None) -> None:
+    def __init__(self, store: RecordStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.retention = retention
-        self.base = 0
-        self.dropped = 0
-        self._rows: list[Row] = []
+        self.store = store
+        self._rows = store.records  # the store's published rows, read on every paint
         self._italic = QFont()
         self._italic.setItalic(True)
 
@@ -190,51 +190,31 @@ class TimelineModel(QAbstractTableModel):
             return row_text.human_bytes(row_text.data_size(record.data))
         return ""
 
-    # -- the ring ----------
+    # -- following the store ----------
 
-    def append(self, batch: Sequence[Row]) -> None:
-        """Add one flush's rows: at most one removal (retention) and one insertion."""
-        if not batch:
-            return
-        keep = self.retention
-        if len(batch) > keep:
-            self.dropped += len(batch) - keep
-            batch = batch[-keep:]
-        overflow = len(self._rows) + len(batch) - keep
-        if overflow > 0:
-            self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
-            del self._rows[:overflow]
-            self.base += overflow
-            self.dropped += overflow
+    def sync(self, *, publish: bool = True) -> None:
+        """Show what arrived since the last sync: at most one removal (retention)
+        and one insertion, each announced before the store changes.  Without
+        ``publish`` (paused) only the rows shown are trimmed to retention."""
+        store = self.store
+        gone = store.overflow(waiting=publish)
+        if gone:
+            self.beginRemoveRows(QModelIndex(), 0, gone - 1)
+            store.trim(waiting=publish)
             self.endRemoveRows()
-        first = len(self._rows)
-        self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)
-        self._rows.extend(batch)
-        self.endInsertRows()
+        else:
+            store.trim(waiting=publish)  # a flood beyond retention: waiting rows go
+        new = store.waiting if publish else 0
+        if new:
+            first = store.published
+            self.beginInsertRows(QModelIndex(), first, first + new - 1)
+            store.publish()
+            self.endInsertRows()
 
     def clear(self) -> None:
         self.beginResetModel()
-        self.base += len(self._rows)
-        self._rows = []
-        self.dropped = 0
+        self.store.clear()
         self.endResetModel()
-
-    def set_retention(self, retention: int) -> None:
-        self.retention = max(1, retention)
-        overflow = len(self._rows) - self.retention
-        if overflow > 0:
-            self.beginRemoveRows(QModelIndex(), 0, overflow - 1)
-            del self._rows[:overflow]
-            self.base += overflow
-            self.dropped += overflow
-            self.endRemoveRows()
-
-    def rows(self, first: int = 0, last: int | None = None) -> list[Row]:
-        return self._rows[first:last]
-
-    def at_seq(self, seq: int) -> Row | None:
-        i = seq - self.base
-        return self._rows[i] if 0 <= i < len(self._rows) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,15 +303,15 @@ class TimelineFilter(QAbstractTableModel):
     # -- source changes ----------
 
     def _refilter(self) -> None:
-        accepts, base = self._accepts, self._source.base
+        accepts, store = self._accepts, self._source.store
         self._seqs = array(
             "q",
-            [base + i for i, row in enumerate(self._source.rows()) if accepts(row)],
+            [store.base + i for i, row in enumerate(store.rows()) if accepts(row)],
         )
 
     def _inserted(self, parent: QModelIndex, first: int, last: int) -> None:
-        accepts, base = self._accepts, self._source.base + first
-        rows = self._source.rows(first, last + 1)
+        accepts, store = self._accepts, self._source.store
+        base, rows = store.base + first, store.rows(first, last + 1)
         new = [base + i for i, row in enumerate(rows) if accepts(row)]
         if new:
             start = len(self._seqs)
@@ -340,8 +320,8 @@ class TimelineFilter(QAbstractTableModel):
             self.endInsertRows()
 
     def _before_remove(self, parent: QModelIndex, first: int, last: int) -> None:
-        # The ring only ever loses its front (retention), so a prefix of ours goes.
-        cutoff = self._source.base + last + 1
+        # The store only ever loses its front (retention), so a prefix of ours goes.
+        cutoff = self._source.store.base + last + 1
         count = bisect_left(self._seqs, cutoff)
         if count:
             self.beginRemoveRows(QModelIndex(), 0, count - 1)
@@ -365,7 +345,7 @@ class TimelineFilter(QAbstractTableModel):
     def multiData(self, index: Index, span: QModelRoleDataSpan) -> None:  # type: ignore[override]  # noqa: N802
         if index.isValid() and index.row() < len(self._seqs):
             seq = self._seqs[index.row()]
-            self._source.fill(seq - self._source.base, index.column(), span)
+            self._source.fill(seq - self._source.store.base, index.column(), span)
 
     def data(self, index: Index, role: int = _DISPLAY) -> object:
         if role not in _ROLES or not index.isValid():
@@ -374,7 +354,7 @@ class TimelineFilter(QAbstractTableModel):
         if row >= len(self._seqs):
             return None
         return self._source.cell(
-            self._seqs[row] - self._source.base, index.column(), role
+            self._seqs[row] - self._source.store.base, index.column(), role
         )
 
     def headerData(  # noqa: N802

@@ -13,7 +13,7 @@ from desktop.core.insight.advice import explain
 from desktop.ui import row_text
 
 if TYPE_CHECKING:
-    from desktop.ui.session import Row
+    from desktop.core.store import Row
 
 PARSE_LIMIT = 8 << 20  # characters; bigger payloads are shown raw
 SHOW_LIMIT = 1 << 20  # characters put in the detail pane; Copy still gets everything

@@ -45,8 +45,8 @@ def _tag() -> tuple[str, tuple[tuple[str, str], ...]]:
 
 async def _rows(view: StreamView) -> list[Record]:
     session = view.handle.session
-    await until(lambda: not session.pending, 5, "the flush")
-    return list(view.handle.timeline.rows())
+    await until(lambda: not session.store.waiting, 5, "the flush")
+    return list(view.handle.session.store.rows())
 
 
 async def _closed(view: StreamView, limit_s: float = 15) -> Closed:

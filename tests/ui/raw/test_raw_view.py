@@ -117,7 +117,7 @@ def test_an_events_bytes_are_highlighted_and_bytes_select_their_row(
             await until(
                 lambda: bool(session.attempts) and session.attempts[0].ended_at, 10
             )
-            await until(lambda: not session.pending, 2, "the flush")
+            await until(lambda: not session.store.waiting, 2, "the flush")
             log = session.raw.connection(1)
             assert log is not None and [c.data for c in log.chunks] == [A, B, C, D]
             view.filters.comments.setChecked(True)  # comment rows are hidden by default
@@ -189,7 +189,7 @@ def test_the_raw_buffer_keeps_what_the_user_sets_and_says_what_it_dropped(
         assert session.raw.limit == 1 << 20
         await until(lambda: session.raw.dropped_bytes > 1 << 20, 20, "drops")
         view.bar.stop_button.click()
-        await until(lambda: not view.handle.running and not session.pending, 5)
+        await until(lambda: not view.handle.running and not session.store.waiting, 5)
         view.refresh()
         await _settled(view.raw)
         log = session.raw
@@ -362,8 +362,8 @@ def test_rows_of_a_read_partly_trimmed_by_retention_find_their_bytes(
             view.filters.retention.setValue(100)  # the spin box's least
             view.filters.retention.editingFinished.emit()
             session = view.handle.session
-            await until(lambda: session.events == 151 and not session.pending, 10)
-            await until(lambda: view.handle.timeline.base > 0, 2, "trimmed")
+            await until(lambda: session.events == 151 and not session.store.waiting, 10)
+            await until(lambda: view.handle.session.store.base > 0, 2, "trimmed")
             view.bottom.setCurrentWidget(view.raw)
             view.refresh()
             await _settled(view.raw)

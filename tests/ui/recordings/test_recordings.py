@@ -114,7 +114,7 @@ def test_a_recording_round_trips_through_the_menus(
         viewer.controller.flush()
         reopened.refresh()
 
-        assert handle.timeline.rows() == live.handle.timeline.rows()
+        assert handle.session.store.rows() == live.handle.session.store.rows()
         assert _attempts(handle.session.attempts) == _attempts(session.attempts)
         assert handle.attempts.rowCount() == len(session.attempts) >= 2
         assert [c.data for c in handle.session.raw.chunks()] == [
@@ -170,7 +170,7 @@ def test_without_raw_bytes_there_are_none_but_the_byte_count_stays(
         assert view is not None and view.handle.task is not None
         await view.handle.task
         viewer.controller.flush()
-        assert view.handle.timeline.rows() == live.handle.timeline.rows()
+        assert view.handle.session.store.rows() == live.handle.session.store.rows()
         assert list(view.handle.session.raw.chunks()) == []
         assert view.handle.session.received_bytes == live.handle.session.received_bytes
 
@@ -212,7 +212,7 @@ def test_bad_lines_are_listed_in_the_recording_bar(
         assert view is not None and view.handle.task is not None
         await view.handle.task
         viewer.controller.flush()
-        assert view.handle.timeline.rows() == events
+        assert view.handle.session.store.rows() == events
         bar = view.findChild(RecordingBar)
         assert bar is not None and bar.problems.isVisible()
         assert "line 3: not JSON" in bar.problems.text()
@@ -325,7 +325,7 @@ def test_the_app_opens_a_recording_at_start(loop: AppLoop, tmp_path: Path) -> No
         assert view.handle.task is not None
         await view.handle.task
         app.controller.flush()
-        assert view.handle.timeline.rows() == events
+        assert view.handle.session.store.rows() == events
         assert len(app.window.views()) == 1
 
     try:

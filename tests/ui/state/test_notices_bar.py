@@ -142,8 +142,8 @@ def test_spec_traps_show_as_notices_rows_and_detail(
             await until(
                 lambda: sorted(shown(view)) == sorted(expected), 10, "every notice"
             )
-            await until(lambda: not view.handle.session.pending, 2, "the flush")
-            rows = view.handle.timeline.rows()
+            await until(lambda: not view.handle.session.store.waiting, 2, "the flush")
+            rows = view.handle.session.store.rows()
             notices = [r for r in rows if isinstance(r, Notice)]
             assert [n.kind for n in notices] == [
                 NoticeKind.RETRY_IGNORED,

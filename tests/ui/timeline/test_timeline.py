@@ -38,19 +38,19 @@ def test_model_and_proxy_pass_qt_model_checks_while_fed_and_trimmed(
         view.handle.timeline.rowsRemoved.connect(lambda _p, a, b: removes.append(b - a))
         session = view.handle.session
         await until(lambda: session.state is State.CLOSED, 20, "the ticker to end")
-        await until(lambda: not session.pending, 5, "the last flush")
+        await until(lambda: not session.store.waiting, 5, "the last flush")
         model = view.handle.timeline
         assert session.events == 3000
         assert model.rowCount() == 1000  # retention
-        assert model.dropped + model.rowCount() >= 3000
-        rows = model.rows()
+        assert model.store.dropped + model.rowCount() >= 3000
+        rows = model.store.rows()
         ticks = [r for r in rows if isinstance(r, Event)]
         assert [int(t.id) for t in ticks] == list(range(3000 - len(ticks), 3000))
         # batched: far fewer insertions than rows, and one removal per trimming flush
         assert len(inserts) < 3000 / 5
         assert len(removes) <= len(inserts)
         view.refresh()
-        assert f"{model.dropped:,} dropped" in view.filters.counts.text()
+        assert f"{model.store.dropped:,} dropped" in view.filters.counts.text()
 
     drive(loop, scenario(), viewer)
 
@@ -170,7 +170,7 @@ def test_pause_holds_rows_back_and_counts_them_then_resume_shows_all(
         session = view.handle.session
         await until(lambda: view.handle.timeline.rowCount() > 10, 10, "rows")
         view.filters.pause.click()
-        await until(lambda: not session.pending or session.paused, 2)
+        await until(lambda: not session.store.waiting or session.paused, 2)
         frozen = view.handle.timeline.rowCount()
         await until(lambda: session.waiting > 50, 10, "rows to wait")
         view.refresh()
@@ -179,9 +179,9 @@ def test_pause_holds_rows_back_and_counts_them_then_resume_shows_all(
         assert view.filters.pause.text() == "Resume"
         view.filters.pause.click()
         await until(
-            lambda: session.waiting == 0 and not session.pending, 5, "the flush"
+            lambda: session.waiting == 0 and not session.store.waiting, 5, "the flush"
         )
-        events = [r for r in view.handle.timeline.rows() if isinstance(r, Event)]
+        events = [r for r in view.handle.session.store.rows() if isinstance(r, Event)]
         ids = [int(e.id) for e in events]
         assert ids == list(range(ids[0], ids[0] + len(ids)))  # nothing lost or repeated
         view.refresh()
@@ -241,15 +241,17 @@ def test_retention_drops_oldest_with_a_count_and_clear_resets(
         view.filters.retention.setValue(500)
         view.filters.retention.editingFinished.emit()
         session = view.handle.session
-        await until(lambda: session.state is State.CLOSED and not session.pending, 20)
+        await until(
+            lambda: session.state is State.CLOSED and not session.store.waiting, 20
+        )
         model = view.handle.timeline
         assert model.rowCount() == 500
         view.refresh()
-        assert f"{model.dropped:,} dropped" in view.filters.counts.text()
-        assert model.dropped + 500 >= 5000
+        assert f"{model.store.dropped:,} dropped" in view.filters.counts.text()
+        assert model.store.dropped + 500 >= 5000
         view.filters.clear.click()
         view.refresh()
-        assert model.rowCount() == 0 and model.dropped == 0
+        assert model.rowCount() == 0 and model.store.dropped == 0
         assert "dropped" not in view.filters.counts.text()
 
     drive(loop, scenario(), viewer)
