@@ -20,6 +20,8 @@ from typing import IO, TYPE_CHECKING
 
 import pytest
 
+from procstatus import status_kib
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
@@ -47,11 +49,7 @@ class Child:
         return int(self.url.rsplit(":", 1)[1])
 
     def rss_mb(self) -> float:
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS")
+        return status_kib(self.proc.pid, "VmRSS") / 1024
 
     def open_fds(self) -> int:
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))

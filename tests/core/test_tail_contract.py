@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from procstatus import status_kib
 from rawserver import (
     Hang,
     Pause,
@@ -281,13 +282,6 @@ class LiveTail:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def vm_kib(pid: int, key: str) -> int:
-    text = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(rf"^{key}:\s+(\d+) kB", text, re.MULTILINE)
-    assert match, key
-    return int(match.group(1))
 
 
 def is_event(data: str) -> Callable[[Rec], bool]:
@@ -675,9 +669,9 @@ def test_oversized_line_keeps_memory_bounded(raw_server: RawServer) -> None:
     raw_server.add(script)
     with LiveTail(raw_server.url()) as live:
         live.expect(is_state("open"))
-        start_kib = vm_kib(live.proc.pid, "VmRSS")
+        start_kib = status_kib(live.proc.pid, "VmRSS")
         live.expect(is_event("ok"), timeout=40)
-        peak_kib = vm_kib(live.proc.pid, "VmHWM")
+        peak_kib = status_kib(live.proc.pid, "VmHWM")
         run = live.interrupt()
     assert run.returncode == 0
     assert [r["type"] for r in run.records].count("error") == 1
