@@ -64,9 +64,11 @@ def is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def _split_port(entry: str) -> tuple[str, str]:
@@ -80,7 +82,7 @@ def _split_port(entry: str) -> tuple[str, str]:
     return entry, ""
 
 
-def _bypassed(host: str, port: int | None, no_proxy: tuple[str, ...]) -> bool:
+def _bypassed(host: str, port: int, no_proxy: tuple[str, ...]) -> bool:
     """Whether ``NO_PROXY`` names the host: ``*``, a domain and its subdomains,
     an address, a CIDR block (as curl 7.86+), optionally with ``:port``."""
     host = host.strip("[]").lower().rstrip(".")
@@ -94,7 +96,7 @@ def _bypassed(host: str, port: int | None, no_proxy: tuple[str, ...]) -> bool:
         if entry == "*":
             return True
         name, entry_port = _split_port(entry)
-        if entry_port and port is not None and int(entry_port) != port:
+        if entry_port and int(entry_port) != port:
             continue
         name = name.lstrip("*").lstrip(".").rstrip(".")
         if address is not None:
@@ -127,7 +129,8 @@ def proxy_for(
         )
     proxies = EnvironmentProxies.read(env)
     chosen = proxies.for_scheme(url.scheme)
-    if chosen is None or _bypassed(url.host, url.port, proxies.no):
+    port = url.port or (443 if url.scheme == "https" else 80)
+    if chosen is None or _bypassed(url.host, port, proxies.no):
         return None
     return chosen
 
