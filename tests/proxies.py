@@ -51,9 +51,7 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
 def _child(argv: list[str], port: int) -> Iterator[str]:
     if shutil.which(argv[0]) is None:
         raise RuntimeError(f"{argv[0]} is missing: tests/run.sh installs it")
-    proc = subprocess.Popen(
-        argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_listening(port, proc)
         yield f"127.0.0.1:{port}"
@@ -69,7 +67,8 @@ def tinyproxy(
     """``http://127.0.0.1:PORT`` of a running tinyproxy.
 
     Like Debian's default config, it tunnels (CONNECT) only to port 443 unless
-    ``connect_ports`` names others; ``auth`` ("user:password") turns Basic auth on (407).
+    ``connect_ports`` names others; ``auth`` ("user:password") turns Basic
+    auth on (a 407 without it).
     """
     port = free_port()
     lines = [
@@ -79,7 +78,7 @@ def tinyproxy(
         "Timeout 30",
         "MaxClients 20",
         "LogLevel Critical",
-        f"PidFile \"{tmp_path / f'tinyproxy-{port}.pid'}\"",
+        f'PidFile "{tmp_path / f"tinyproxy-{port}.pid"}"',
         # As Debian's default config: without any ConnectPort line, every port is.
         "ConnectPort 443",
         *(f"ConnectPort {p}" for p in connect_ports),

@@ -16,6 +16,7 @@ import pytest
 from desktop.core.engine.proxy import proxy_for, shown
 from desktop.core.engine.records import Closed, Connecting, Open, Reconnecting
 from desktop.core.engine.transport import Transport, make_client
+
 from proxies import free_port, h2_server, microsocks, tinyproxy
 from stream_checks import collect, events, of, options, run
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 P = "http://proxy.corp:3128"
 S = "http://secure.corp:3128"
+A = {"ALL_PROXY": P}
 
 
 @pytest.mark.parametrize(
@@ -46,14 +48,14 @@ S = "http://secure.corp:3128"
         ({"ALL_PROXY": P}, "http://[::ffff:127.0.0.1]/", Transport(), None),
         # ... unless the user sets a proxy for the stream
         ({}, "http://127.0.0.1:8000/", Transport(proxy=S), S),
-        # NO_PROXY: domains and their subdomains, addresses, CIDR, ports, *
-        ({"ALL_PROXY": P, "NO_PROXY": "corp.net"}, "http://a.corp.net/", Transport(), None),
-        ({"ALL_PROXY": P, "NO_PROXY": ".corp.net"}, "http://corp.net/", Transport(), None),
-        ({"ALL_PROXY": P, "NO_PROXY": "corp.net"}, "http://xcorp.net/", Transport(), P),
-        ({"ALL_PROXY": P, "NO_PROXY": "10.0.0.0/8"}, "http://10.1.2.3/", Transport(), None),
-        ({"ALL_PROXY": P, "NO_PROXY": "a.org:81"}, "http://a.org:81/", Transport(), None),
-        ({"ALL_PROXY": P, "NO_PROXY": "a.org:81"}, "http://a.org/", Transport(), P),
-        ({"ALL_PROXY": P, "NO_PROXY": "*"}, "http://a.org/", Transport(), None),
+        # NO_PROXY: domains, subdomains, addresses, CIDR, ports, *
+        ({**A, "NO_PROXY": "corp.net"}, "http://a.corp.net/", Transport(), None),
+        ({**A, "NO_PROXY": ".corp.net"}, "http://corp.net/", Transport(), None),
+        ({**A, "NO_PROXY": "corp.net"}, "http://xcorp.net/", Transport(), P),
+        ({**A, "NO_PROXY": "10.0.0.0/8"}, "http://10.1.2.3/", Transport(), None),
+        ({**A, "NO_PROXY": "a.org:81"}, "http://a.org:81/", Transport(), None),
+        ({**A, "NO_PROXY": "a.org:81"}, "http://a.org/", Transport(), P),
+        ({**A, "NO_PROXY": "*"}, "http://a.org/", Transport(), None),
         # --noproxy: the environment does not count
         ({"ALL_PROXY": P}, "http://a.org/", Transport(trust_env=False), None),
         # the desktop's settings stand in for an empty environment
