@@ -10,6 +10,7 @@ from desktop.core.engine.options import StreamOptions
 from desktop.core.engine.transport import Transport
 from desktop.ui.form_error import RequestError
 from desktop.ui.limits import LimitsForm, parse_limits
+from desktop.ui.system_proxy import desktop_environment
 
 _EVENTS_PATH = "/api/events"
 
@@ -99,7 +100,9 @@ def build_options(form: RequestForm, *, comments: bool = True) -> StreamOptions:
         send_last_event_id=limits.send_last_event_id,
         comments=comments,
         raw=True,  # the app counts bytes from raw chunks and drops them
-        transport=Transport(proxy=proxy) if proxy else Transport(),
+        transport=Transport(proxy=proxy)
+        if proxy
+        else Transport(environment=desktop_environment()),
     )
 
 
