@@ -19,7 +19,7 @@ import contextlib
 import ipaddress
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -27,7 +27,18 @@ import httpx
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from desktop.core.engine.transport import Transport
+
+class Transport(Protocol):
+    """What routing reads of a transport.Transport (named so to avoid an
+    import circle: transport.py builds its clients with ProxyRouter)."""
+
+    @property
+    def proxy(self) -> str | None: ...
+    @property
+    def trust_env(self) -> bool: ...
+    @property
+    def environment(self) -> tuple[tuple[str, str], ...] | None: ...
+
 
 SECRET = "•" * 8  # what a proxy password is shown as, everywhere
 
