@@ -106,6 +106,25 @@ def build_options(form: RequestForm, *, comments: bool = True) -> StreamOptions:
     )
 
 
+def without_password(url: str) -> tuple[str, str]:
+    """``scheme://user:password@host`` as (``scheme://user@host``, password)."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.partition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url, ""
+    user, _, password = userinfo.partition(":")
+    return f"{scheme}://{user}@{host}", password
+
+
+def with_password(url: str, password: str) -> str:
+    """The inverse of :func:`without_password` (a password needs a ``user@``)."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.partition("@")
+    if not password or not sep or not at or ":" in userinfo:
+        return url
+    return f"{scheme}://{userinfo}:{password}@{host}"
+
+
 _PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 

@@ -39,7 +39,7 @@ from desktop.core.insight.advice import DEFAULT_IDLE_AFTER_S
 from desktop.ui.connect.limits_panel import LimitsPanel
 from desktop.ui.form_error import RequestError
 from desktop.ui.limits import parse_limits
-from desktop.ui.request import RequestForm, mask
+from desktop.ui.request import RequestForm, mask, with_password, without_password
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:
@@ -217,6 +217,10 @@ class ConnectionBar(QFrame):
             "http://[user:password@]host:port  or  socks5://host:port"
         )
         self.proxy.setClearButtonEnabled(True)
+        # The password apart and hidden, like the bearer token: never on screen.
+        self.proxy_password = named(QLineEdit(), "proxyPasswordEdit")
+        self.proxy_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.proxy_password.setPlaceholderText("Proxy password (with user@ above)")
         note = named(
             QLabel(
                 "Empty: the environment's proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, "
@@ -229,7 +233,10 @@ class ConnectionBar(QFrame):
         note.setWordWrap(True)
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 4, 0, 0)
-        layout.addWidget(self.proxy)
+        row = QHBoxLayout()
+        row.addWidget(self.proxy, 3)
+        row.addWidget(self.proxy_password, 1)
+        layout.addLayout(row)
         layout.addWidget(note)
         layout.addStretch(1)
         return box
@@ -329,7 +336,7 @@ class ConnectionBar(QFrame):
             body=self.body.toPlainText(),
             retry_ms=None if retry < 0 else retry,
             limits=self.limits.form(),
-            proxy=self.proxy.text().strip(),
+            proxy=with_password(self.proxy.text().strip(), self.proxy_password.text()),
         )
 
     def set_form(self, form: RequestForm) -> None:
@@ -339,7 +346,9 @@ class ConnectionBar(QFrame):
         self.body.setPlainText(form.body)
         self.retry.setValue(-1 if form.retry_ms is None else form.retry_ms)
         self.limits.set_form(form.limits)
-        self.proxy.setText(form.proxy)
+        proxy, password = without_password(form.proxy)
+        self.proxy.setText(proxy)
+        self.proxy_password.setText(password)
 
     def set_profiles(self, names: list[str], current: str) -> None:
         """The profile menu: pick one, save the bar as one, manage them."""

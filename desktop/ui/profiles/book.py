@@ -64,7 +64,13 @@ def join_secrets(form: RequestForm, secrets: dict[str, str]) -> RequestForm:
         (name, value or secrets.get(name.lower(), value))
         for name, value in form.headers
     )
-    proxy = _join_password(form.proxy, secrets, _PROXY_PASSWORD)
+    proxy = form.proxy
+    start, authority, rest = _authority(proxy)
+    user, at, host = authority.rpartition("@")
+    if _PROXY_PASSWORD in secrets and at and ":" not in user:
+        # The bar shows the proxy's user without a password: "user@host".
+        proxy = f"{start}{user}:@{host}{rest}"
+    proxy = _join_password(proxy, secrets, _PROXY_PASSWORD)
     url = _join_query(form.url, secrets)
     return replace(form, url=url, headers=headers, proxy=proxy)
 

@@ -70,6 +70,7 @@ class StatePanel(QFrame):
             )
             self.values[key] = value
             form.addRow(named(QLabel(title), "stateKey"), value)
+        self.values["route"].setWordWrap(True)  # a proxy URL is long
         self.headers = named(QPlainTextEdit(), "responseHeaders")
         self.headers.setReadOnly(True)
         self.headers.setPlaceholderText("Response headers of the current connection")
@@ -133,7 +134,7 @@ class StatePanel(QFrame):
 
 
 def _route(session: StreamSession) -> str:
-    """"HTTP/2 · via proxy http://…" or "… · direct"; the proxy's password masked."""
+    """ "HTTP/2 · via proxy http://…" or "… · direct"; the proxy's password masked."""
     via = f"via proxy {session.proxy}" if session.proxy else "direct"
     if session.state is None:
         return "—"
