@@ -144,6 +144,21 @@ def build_parser() -> argparse.ArgumentParser:
     request.add_argument(
         "-k", "--insecure", action="store_true", help="do not verify TLS certificates"
     )
+    proxy = request.add_mutually_exclusive_group()
+    proxy.add_argument(
+        "--proxy", metavar="URL",
+        help="connect through this proxy (http://[user:pass@]host:port, CONNECT for "
+        "https; socks5://host:port), loopback too; default: HTTP_PROXY, HTTPS_PROXY, "
+        "ALL_PROXY and NO_PROXY from the environment, never for loopback",
+    )  # fmt: skip
+    proxy.add_argument(
+        "--noproxy", action="store_true",
+        help="connect directly, ignoring the environment's proxy variables",
+    )  # fmt: skip
+    request.add_argument(
+        "--http1.1", dest="http1_1", action="store_true",
+        help="speak HTTP/1.1 only (default: HTTP/2 when an https server offers it)",
+    )  # fmt: skip
     reconnect = parser.add_argument_group("reconnecting")
     reconnect.add_argument(
         "--retry", type=_natural, metavar="MS",
@@ -243,7 +258,12 @@ def options_from(args: argparse.Namespace) -> StreamOptions:
         max_backoff_ms=args.max_backoff,
         reconnect_on_status=args.reconnect_on_status,
         comments=args.comments,
-        transport=Transport(verify=not args.insecure),
+        transport=Transport(
+            verify=not args.insecure,
+            proxy=args.proxy or None,
+            trust_env=not args.noproxy,
+            http2=not args.http1_1,
+        ),
     )
 
 

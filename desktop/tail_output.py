@@ -55,8 +55,15 @@ def json_record(record: Record) -> bytes:
             "url": record.url,
             "last_event_id": record.last_event_id,
         }
+        if record.proxy is not None:
+            fields["proxy"] = record.proxy
     elif isinstance(record, Open):
-        fields = {"type": "state", "state": "open", "status": record.status}
+        fields = {
+            "type": "state",
+            "state": "open",
+            "status": record.status,
+            "http_version": record.http_version,
+        }
     elif isinstance(record, Reconnecting):
         fields = {
             "type": "state",
@@ -117,9 +124,15 @@ class _Text:
                 if record.last_event_id
                 else ""
             )
-            text = f"connecting #{record.attempt} to {terminal_safe(record.url + lid)}"
+            via = f" via proxy {record.proxy}" if record.proxy else ""
+            text = (
+                f"connecting #{record.attempt} to "
+                f"{terminal_safe(record.url + lid + via)}"
+            )
         elif isinstance(record, Open):
-            text = self.paint("32", f"open, HTTP {record.status}")
+            text = self.paint(
+                "32", f"open, HTTP {record.status} ({record.http_version})"
+            )
         elif isinstance(record, Reconnecting):
             text = self.paint(
                 "33",

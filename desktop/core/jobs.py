@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from desktop.core.engine.transport import make_client
 from desktop.core.files.codec import BadValueError, read
 
 if TYPE_CHECKING:
@@ -175,7 +176,7 @@ class JobsClient:
         self.base_url = base_url.rstrip("/")
         self.headers = headers
         self._own = client is None
-        self._client = client or httpx.AsyncClient(timeout=timeout_s)
+        self._client = client or make_client(timeout=timeout_s)
 
     async def __aenter__(self) -> JobsClient:
         return self

@@ -9,6 +9,9 @@ QT_WINDOW_PACKAGES="xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb
 # Tests only (tests/run.sh), never the app: headless Chromium for the browser
 # comparison test (tests/server/test_browser_page.py).
 TEST_BROWSER_PACKAGES="chromium"
+# Tests only: a real HTTP forward proxy (CONNECT, Basic auth) and a real SOCKS5
+# proxy for tests/core/engine/test_proxy.py.
+TEST_PROXY_PACKAGES="tinyproxy microsocks"
 
 say() { printf '%s\n' "$*" >&2; }
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from desktop.core.engine.options import StreamOptions
+from desktop.core.engine.transport import Transport
 from desktop.ui.form_error import RequestError
 from desktop.ui.limits import LimitsForm, parse_limits
+from desktop.ui.system_proxy import desktop_environment
 
 _EVENTS_PATH = "/api/events"
 
@@ -23,6 +25,9 @@ class RequestForm:
     body: str = ""
     retry_ms: int | None = None
     limits: LimitsForm = field(default_factory=LimitsForm)  # "Reconnect & limits"
+    # The "Proxy" tab: a proxy URL for this stream (localhost too), or "" for
+    # the environment's or the desktop's proxy settings (never for localhost).
+    proxy: str = ""
 
 
 def mask(value: str) -> str:
@@ -77,6 +82,7 @@ def build_options(form: RequestForm, *, comments: bool = True) -> StreamOptions:
     if form.retry_ms is not None and form.retry_ms < 0:
         raise RequestError("retry", "The retry time cannot be negative.")
     limits = parse_limits(form.limits)
+    proxy = check_proxy(form.proxy)
     return StreamOptions(
         url=url,
         method=method,
@@ -94,7 +100,47 @@ def build_options(form: RequestForm, *, comments: bool = True) -> StreamOptions:
         send_last_event_id=limits.send_last_event_id,
         comments=comments,
         raw=True,  # the app counts bytes from raw chunks and drops them
+        transport=Transport(proxy=proxy)
+        if proxy
+        else Transport(environment=desktop_environment()),
     )
+
+
+def without_password(url: str) -> tuple[str, str]:
+    """``scheme://user:password@host`` as (``scheme://user@host``, password)."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.partition("@")
+    if not sep or not at or ":" not in userinfo:
+        return url, ""
+    user, _, password = userinfo.partition(":")
+    return f"{scheme}://{user}@{host}", password
+
+
+def with_password(url: str, password: str) -> str:
+    """The inverse of :func:`without_password` (a password needs a ``user@``)."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.partition("@")
+    if not password or not sep or not at or ":" in userinfo:
+        return url
+    return f"{scheme}://{userinfo}:{password}@{host}"
+
+
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+
+
+def check_proxy(proxy: str) -> str | None:
+    """The proxy URL as httpx takes it, or None; raises :class:`RequestError`."""
+    proxy = proxy.strip()
+    if not proxy:
+        return None
+    if "://" not in proxy:
+        proxy = "http://" + proxy  # as curl and the environment variables
+    parts = urlsplit(proxy)
+    if parts.scheme.lower() not in _PROXY_SCHEMES or not parts.hostname:
+        raise RequestError(
+            "proxy", "A proxy URL is http://, https:// or socks5://host:port."
+        )
+    return proxy
 
 
 def _content_type(body: str) -> str:

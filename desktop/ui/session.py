@@ -77,6 +77,8 @@ class StreamSession:
     last_event_id: str = ""
     status: int | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    proxy: str | None = None  # the current attempt's proxy, password masked
+    http_version: str | None = None  # negotiated by the open connection
     received_bytes: int = 0
     events: int = 0
     comments: int = 0
@@ -167,6 +169,7 @@ class StreamSession:
             self.state = State.OPEN
             self.rates.connected(record.at)
             self.status, self.headers = record.status, record.headers
+            self.http_version = record.http_version
             self.message = ""
             if self.attempts:
                 self.attempts[-1].status = record.status
@@ -198,6 +201,7 @@ class StreamSession:
         self.attempt = record.attempt
         self.next_attempt_at = None
         self.status, self.headers = None, ()
+        self.proxy, self.http_version = record.proxy, None
         row = AttemptRow(
             record.attempt, record.url, record.last_event_id, record.wall, record.at
         )

@@ -4,7 +4,8 @@ StreamError                 an attempt failed; ``outcome`` says how
 ├── BadURLError             cannot be parsed, or not http/https      (stop, failed)
 ├── NetworkError            refused, reset, DNS, protocol error      (reconnect)
 │   ├── ReadTimeoutError    no byte within the read timeout          (reconnect)
-│   └── HeadersTimeoutError no response headers within their timeout (reconnect)
+│   ├── HeadersTimeoutError no response headers within their timeout (reconnect)
+│   └── ProxyError          the proxy failed or refused   (reconnect; 407: stop, failed)
 ├── RedirectError           redirect loop or too many redirects      (stop, failed)
 ├── HTTPStatusError         a status other than 200 and 204          (stop, failed)
 ├── ContentTypeError        200 but not text/event-stream            (stop, failed)
@@ -72,6 +73,22 @@ class HeadersTimeoutError(NetworkError):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"no response headers within {seconds:g} s (headers timeout)")
         self.seconds = seconds
+
+
+class ProxyError(NetworkError):
+    """The proxy's own failure, not the server's: unreachable, a refused CONNECT
+    or SOCKS request, a 502 of its own, or 407 (credentials missing or wrong:
+    futile to retry, so the stream stops, failed)."""
+
+    AUTH = "asks for credentials (HTTP 407 Proxy Authentication Required)"
+
+    def __init__(self, proxy: str, detail: str, status: int | None = None) -> None:
+        super().__init__(f"proxy {proxy}: {detail}")
+        self.proxy = proxy  # as shown: its password masked
+        self.detail = detail
+        self.status = status
+        if status == 407:
+            self.outcome = Outcome.STATUS
 
 
 class RedirectError(StreamError):

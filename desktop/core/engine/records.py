@@ -48,6 +48,7 @@ class Connecting:
     last_event_id: str
     at: float
     wall: float
+    proxy: str | None = None  # the proxy it goes through, password masked
 
 
 @dataclass(slots=True)
@@ -60,6 +61,7 @@ class Open:
     url: str  # the final URL, after redirects
     at: float
     wall: float
+    http_version: str = "HTTP/1.1"  # as negotiated: "HTTP/1.1" or "HTTP/2"
 
 
 @dataclass(slots=True)

@@ -30,6 +30,7 @@ from desktop.core.engine.errors import (
     HTTPStatusError,
     NetworkError,
     NoContentError,
+    ProxyError,
     ReadTimeoutError,
     RedirectError,
     ServerClosedError,
@@ -38,6 +39,7 @@ from desktop.core.engine.errors import (
 from desktop.core.engine.inflate import ACCEPT_ENCODING, ContentDecodingError, Inflater
 from desktop.core.engine.options import CONTROL_CHARS
 from desktop.core.engine.policy import ReconnectPolicy, Stop
+from desktop.core.engine.proxy import shown_proxy_for
 from desktop.core.engine.records import (
     Closed,
     Connecting,
@@ -132,6 +134,21 @@ def _network_error(exc: httpx.TransportError) -> NetworkError:
     return NetworkError(f"network error: {detail}")
 
 
+def _transport_error(exc: httpx.TransportError, proxy: str | None) -> NetworkError:
+    """A proxy's own failure named as the proxy's; the rest as _network_error."""
+    if proxy is not None and isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        # Through a proxy, the only connection the client makes is the proxy's.
+        return ProxyError(proxy, _network_error(exc).message)
+    if proxy is None or not isinstance(exc, httpx.ProxyError):
+        return _network_error(exc)
+    detail = str(exc) or type(exc).__name__  # "407 Proxy Authentication Required"
+    status = int(detail[:3]) if detail[:3].isdigit() else None
+    if status == 407:
+        return ProxyError(proxy, ProxyError.AUTH, 407)
+    refused = f"refused the tunnel (HTTP {detail})"
+    return ProxyError(proxy, refused if status else detail, status)
+
+
 async def _wait_until(deadline: float) -> None:
     """Sleep until ``time.monotonic()`` reaches ``deadline``, never less.
 
@@ -168,6 +185,7 @@ class EventStream:
         self.last_event_id = options.last_event_id
         self._counted = 0  # events seen, all connections (only for close_on/count)
         self._client = client
+        self._proxy = shown_proxy_for(options.transport, options.url)
         self._gen: AsyncGenerator[list[Record], None] | None = None
 
     async def __aenter__(self) -> EventStream:
@@ -224,6 +242,7 @@ class EventStream:
                             self._carried(),
                             time.monotonic(),
                             time.time(),
+                            self._proxy,
                         )
                     ]
                 )
@@ -314,6 +333,7 @@ class EventStream:
                         str(response.url),
                         time.monotonic(),
                         time.time(),
+                        response.http_version,
                     )
                 ]
                 async with contextlib.aclosing(
@@ -328,7 +348,7 @@ class EventStream:
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise BadURLError(options.url, str(exc)) from exc
         except httpx.TransportError as exc:
-            raise _network_error(exc) from exc
+            raise _transport_error(exc, self._proxy) from exc
         except (httpx.DecodingError, ContentDecodingError) as exc:
             # A body that cannot be decoded (bad gzip …) is a network error to a
             # browser too: the connection is dropped and the stream reconnects.
@@ -378,6 +398,10 @@ class EventStream:
         status = response.status_code
         if status == 204:
             raise NoContentError()
+        if status == 407 and self._proxy is not None:
+            # A forward proxy's answer to a plain-http request (an https one
+            # gets it to its CONNECT, as httpx.ProxyError).
+            raise ProxyError(self._proxy, ProxyError.AUTH, 407)
         if status != 200:
             raise HTTPStatusError(
                 status,

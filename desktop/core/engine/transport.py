@@ -14,8 +14,14 @@ wherever a transport is shown or saved (desktop/core/files/redact.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
+
+from desktop.core.engine.proxy import ProxyRouter
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 MAX_REDIRECTS = 20  # as browsers (Fetch: "redirect count is twenty")
 
@@ -41,6 +47,9 @@ class Transport:
     # the environment's HTTP_PROXY / HTTPS_PROXY / ALL_PROXY / NO_PROXY count.
     proxy: str | None = field(default=None, repr=False)
     trust_env: bool = True
+    # Proxy variables to read instead of os.environ: the desktop's proxy settings
+    # for an app started from a menu, which has no proxy environment.
+    environment: tuple[tuple[str, str], ...] | None = field(default=None, repr=False)
     # HTTP/2 by ALPN on https (``--http1.1`` turns it off).
     http2: bool = True
 
@@ -49,15 +58,34 @@ DEFAULT_TRANSPORT = Transport()
 
 
 def make_client(
-    transport: Transport = DEFAULT_TRANSPORT, *, timeout: float = 10.0
+    transport: Transport = DEFAULT_TRANSPORT,
+    *,
+    timeout: float = 10.0,
+    env: Mapping[str, str] | None = None,
 ) -> httpx.AsyncClient:
     """A client that connects as ``transport`` says, following redirects as
-    browsers do.  The caller owns it and closes it."""
+    browsers do.  The caller owns it and closes it.
+
+    Requests go direct or through a proxy as desktop/core/engine/proxy.py says
+    (``env`` stands in for ``os.environ`` there: tests pass one).
+    """
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=8)
+
+    def build(proxy: str | None) -> httpx.AsyncBaseTransport:
+        return httpx.AsyncHTTPTransport(
+            verify=transport.verify,
+            http1=True,
+            http2=transport.http2,
+            limits=limits,
+            trust_env=transport.trust_env,
+            proxy=proxy,
+        )
+
     return httpx.AsyncClient(
-        verify=transport.verify,
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         timeout=timeout,
-        trust_env=transport.trust_env,
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=8),
+        # The router decides the proxy; httpx must not add the environment's.
+        trust_env=False,
+        transport=ProxyRouter(transport, build, env),
     )

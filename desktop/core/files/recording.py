@@ -114,10 +114,17 @@ def header_for(
 ) -> RecordingHeader:
     """The header for saving now; with ``mask`` the options' secrets are masked."""
     if mask:
+        transport = options.transport
+        if transport.proxy:  # a proxy's password
+            transport = replace(transport, proxy=redact_url(transport.proxy))
+        if transport.environment:
+            env = tuple((k, redact_url(v)) for k, v in transport.environment)
+            transport = replace(transport, environment=env)
         options = replace(
             options,
             url=redact_url(options.url),
             headers=redact_headers(options.headers),
+            transport=transport,
         )
     return RecordingHeader(
         options.url,

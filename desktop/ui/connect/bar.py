@@ -39,7 +39,7 @@ from desktop.core.insight.advice import DEFAULT_IDLE_AFTER_S
 from desktop.ui.connect.limits_panel import LimitsPanel
 from desktop.ui.form_error import RequestError
 from desktop.ui.limits import parse_limits
-from desktop.ui.request import RequestForm, mask
+from desktop.ui.request import RequestForm, mask, with_password, without_password
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:
@@ -205,8 +205,41 @@ class ConnectionBar(QFrame):
         tabs.addTab(self.limits, _LIMITS_TAB)
         tabs.setTabToolTip(1, "How the stream reconnects, and when it stops")
         self.limits.changed.connect(self._limits_changed)
+        tabs.addTab(self._build_proxy(), "Proxy")
+        tabs.setTabToolTip(2, "A proxy for this stream")
         self.tabs = tabs
         return tabs
+
+    def _build_proxy(self) -> QWidget:
+        box = named(QWidget(), "proxyDetails")
+        self.proxy = named(QLineEdit(), "proxyEdit")
+        self.proxy.setPlaceholderText(
+            "http://[user:password@]host:port  or  socks5://host:port"
+        )
+        self.proxy.setClearButtonEnabled(True)
+        # The password apart and hidden, like the bearer token: never on screen.
+        self.proxy_password = named(QLineEdit(), "proxyPasswordEdit")
+        self.proxy_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.proxy_password.setPlaceholderText("Proxy password (with user@ above)")
+        note = named(
+            QLabel(
+                "Empty: the environment's proxy (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, "
+                "NO_PROXY), else the desktop's proxy settings, never for localhost. "
+                "A proxy set here carries localhost too. Its password goes to "
+                "the keychain with the profile."
+            ),
+            "proxyNote",
+        )
+        note.setWordWrap(True)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 4, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(self.proxy, 3)
+        row.addWidget(self.proxy_password, 1)
+        layout.addLayout(row)
+        layout.addWidget(note)
+        layout.addStretch(1)
+        return box
 
     def _limits_changed(self) -> None:
         """A dot on the tab when any limit differs from the default."""
@@ -303,6 +336,7 @@ class ConnectionBar(QFrame):
             body=self.body.toPlainText(),
             retry_ms=None if retry < 0 else retry,
             limits=self.limits.form(),
+            proxy=with_password(self.proxy.text().strip(), self.proxy_password.text()),
         )
 
     def set_form(self, form: RequestForm) -> None:
@@ -312,6 +346,9 @@ class ConnectionBar(QFrame):
         self.body.setPlainText(form.body)
         self.retry.setValue(-1 if form.retry_ms is None else form.retry_ms)
         self.limits.set_form(form.limits)
+        proxy, password = without_password(form.proxy)
+        self.proxy.setText(proxy)
+        self.proxy_password.setText(password)
 
     def set_profiles(self, names: list[str], current: str) -> None:
         """The profile menu: pick one, save the bar as one, manage them."""

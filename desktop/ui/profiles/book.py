@@ -54,7 +54,8 @@ def split_secrets(form: RequestForm) -> tuple[RequestForm, dict[str, str]]:
             headers.append((name, ""))
         else:
             headers.append((name, value))
-    return replace(form, url=url, headers=tuple(headers)), secrets
+    proxy = _split_password(form.proxy, secrets, False, _PROXY_PASSWORD)
+    return replace(form, url=url, headers=tuple(headers), proxy=proxy), secrets
 
 
 def join_secrets(form: RequestForm, secrets: dict[str, str]) -> RequestForm:
@@ -63,14 +64,24 @@ def join_secrets(form: RequestForm, secrets: dict[str, str]) -> RequestForm:
         (name, value or secrets.get(name.lower(), value))
         for name, value in form.headers
     )
-    return replace(form, url=_join_query(form.url, secrets), headers=headers)
+    proxy = form.proxy
+    start, authority, rest = _authority(proxy)
+    user, at, host = authority.rpartition("@")
+    if _PROXY_PASSWORD in secrets and at and ":" not in user:
+        # The bar shows the proxy's user without a password: "user@host".
+        proxy = f"{start}{user}:@{host}{rest}"
+    proxy = _join_password(proxy, secrets, _PROXY_PASSWORD)
+    url = _join_query(form.url, secrets)
+    return replace(form, url=url, headers=headers, proxy=proxy)
 
 
 def secret_items(form: RequestForm) -> list[str]:
     """The items of a stored form whose values the keychain holds."""
     _url, query = _split_query(form.url, empty_too=True)
     headers = [name.lower() for name, _ in form.headers if is_secret(name)]
-    return [*headers, *query]
+    proxy: dict[str, str] = {}
+    _split_password(form.proxy, proxy, True, _PROXY_PASSWORD)
+    return [*headers, *query, *proxy]
 
 
 def public_url(url: str) -> str:
@@ -79,6 +90,7 @@ def public_url(url: str) -> str:
 
 
 _PASSWORD = "@password"  # the item of a ``user:password@`` URL's password
+_PROXY_PASSWORD = "proxy@password"  # the same of the profile's proxy URL
 
 
 def _authority(url: str) -> tuple[str, str, str]:
@@ -90,7 +102,9 @@ def _authority(url: str) -> tuple[str, str, str]:
     return scheme + sep, rest[:cut], rest[cut:]
 
 
-def _split_password(url: str, secrets: dict[str, str], empty_too: bool) -> str:
+def _split_password(
+    url: str, secrets: dict[str, str], empty_too: bool, item: str = _PASSWORD
+) -> str:
     """Move the password of ``user:password@host`` into ``secrets``: the URL
     keeps ``user:@host`` so :func:`_join_query` knows where it goes back."""
     start, authority, rest = _authority(url)
@@ -98,7 +112,7 @@ def _split_password(url: str, secrets: dict[str, str], empty_too: bool) -> str:
     user, colon, password = userinfo.partition(":")
     if not at or not colon or not (password or empty_too):
         return url
-    secrets[_PASSWORD] = password
+    secrets[item] = password
     return f"{start}{user}:@{host}{rest}"
 
 
@@ -122,11 +136,16 @@ def _split_query(url: str, *, empty_too: bool = False) -> tuple[str, dict[str, s
     return f"{head}?{'&'.join(parts)}{hash_mark}{fragment}", secrets
 
 
-def _join_query(url: str, secrets: dict[str, str]) -> str:
+def _join_password(url: str, secrets: dict[str, str], item: str = _PASSWORD) -> str:
     start, authority, rest = _authority(url)
-    if _PASSWORD in secrets and ":@" in authority:
+    if item in secrets and ":@" in authority:
         user, _, host = authority.rpartition(":@")
-        url = f"{start}{user}:{secrets[_PASSWORD]}@{host}{rest}"
+        url = f"{start}{user}:{secrets[item]}@{host}{rest}"
+    return url
+
+
+def _join_query(url: str, secrets: dict[str, str]) -> str:
+    url = _join_password(url, secrets)
     head, mark, query = url.partition("?")
     if not mark or not query:
         return url
@@ -222,6 +241,7 @@ class ProfileBook:
             qt.setValue("method", form.method)
             qt.setValue("body", form.body)
             qt.setValue("retry_ms", "" if form.retry_ms is None else str(form.retry_ms))
+            qt.setValue("proxy", _split_password(form.proxy, {}, True, _PROXY_PASSWORD))
             limits = normalized(form.limits)
             for key in _LIMIT_TEXTS:
                 qt.setValue(f"limits/{key}", getattr(limits, key))
@@ -267,6 +287,7 @@ class ProfileBook:
                 body=s.text("body"),
                 retry_ms=None if retry < 0 else retry,
                 limits=self._read_limits(),
+                proxy=_split_password(s.text("proxy"), {}, True, _PROXY_PASSWORD),
             )
             profiles[name] = Profile(name, form, tuple(secret_items(form)))
         qt.endArray()

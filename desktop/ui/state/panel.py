@@ -37,6 +37,7 @@ _FIELDS = (
     ("retry", "Reconnection time"),
     ("last_id", "Last-Event-ID to send"),
     ("status", "HTTP status"),
+    ("route", "Connection"),
     ("bytes", "Bytes"),
     ("events", "Events"),
     ("rate", "Events/s"),
@@ -69,6 +70,7 @@ class StatePanel(QFrame):
             )
             self.values[key] = value
             form.addRow(named(QLabel(title), "stateKey"), value)
+        self.values["route"].setWordWrap(True)  # a proxy URL is long
         self.headers = named(QPlainTextEdit(), "responseHeaders")
         self.headers.setReadOnly(True)
         self.headers.setPlaceholderText("Response headers of the current connection")
@@ -110,6 +112,7 @@ class StatePanel(QFrame):
             if session.options.send_last_event_id  # off: the naive client
             else f"not sent (option off; last id: {session.last_event_id or 'none'})",
             "status": "—" if session.status is None else str(session.status),
+            "route": _route(session),
             "bytes": row_text.human_bytes(session.received_bytes),
             "events": f"{session.events:,}",
             "rate": f"{rate:,.0f}" if session.state is State.OPEN else "—",
@@ -128,6 +131,14 @@ class StatePanel(QFrame):
                     for name, value in session.headers
                 )
             )
+
+
+def _route(session: StreamSession) -> str:
+    """ "HTTP/2 · via proxy http://…" or "… · direct"; the proxy's password masked."""
+    via = f"via proxy {session.proxy}" if session.proxy else "direct"
+    if session.state is None:
+        return "—"
+    return f"{session.http_version} · {via}" if session.http_version else via
 
 
 def _badge(session: StreamSession, countdown: float | None) -> str:

@@ -27,6 +27,7 @@ from desktop.core.engine.records import (
     RawChunk,
     Reconnecting,
 )
+from desktop.core.engine.transport import Transport
 from desktop.core.files.recording import (
     VERSION,
     RecordingError,
@@ -309,3 +310,15 @@ def test_open_says_why_a_file_cannot_be_opened(tmp_path: Path) -> None:
         RecordingReader.open(tmp_path / "nope.ndjson")
     with pytest.raises(RecordingError, match="Is a directory"):
         RecordingReader.open(tmp_path)
+
+
+def test_a_proxy_password_is_masked_in_the_header() -> None:
+    transport = Transport(
+        proxy="http://bob:hunter2@127.0.0.1:3128",
+        environment=(("HTTPS_PROXY", "http://eve:pw-42@10.0.0.1:8080"),),
+    )
+    header = header_for(StreamOptions("http://h/", transport=transport), raw=False)
+    text = json.dumps(header.to_json())
+    assert "hunter2" not in text and "pw-42" not in text
+    assert header.options.transport.proxy is not None
+    assert header.options.transport.proxy.startswith("http://bob:")

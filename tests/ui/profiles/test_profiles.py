@@ -12,6 +12,7 @@ from keyrings.alt.file import PlaintextKeyring
 from PySide6.QtCore import QByteArray, QEvent
 from PySide6.QtWidgets import QApplication
 
+from desktop.ui.form_error import RequestError
 from desktop.ui.keychain import ENV_ALLOW_PLAINTEXT, classify
 from desktop.ui.profiles.book import (
     RECENT_LIMIT,
@@ -22,7 +23,7 @@ from desktop.ui.profiles.book import (
     split_secrets,
 )
 from desktop.ui.profiles.dialogs import ManageProfilesDialog, SaveProfileDialog
-from desktop.ui.request import RequestForm
+from desktop.ui.request import RequestForm, build_options
 from desktop.ui.settings import Settings, settings_path
 from desktop.ui.viewer import Viewer
 
@@ -417,3 +418,34 @@ def test_a_url_password_and_signature_parameters_stay_out_of_the_settings() -> N
     assert join_secrets(stored, secrets).url == url
     assert public_url(url) == "https://bob:@h:8/e?sig=&auth=&access_token=&x=1#f"
     assert public_url("http://h/a?b=c") == "http://h/a?b=c"
+
+
+def test_a_profiles_proxy_keeps_its_password_in_the_keyring(
+    loop: AppLoop, qtbot: QtBot, plaintext_keyring: Path
+) -> None:
+    proxy = "http://bob:hunter2@127.0.0.1:3128"
+    first = _app(qtbot)
+    view = first.window.new_stream()
+    view.bar.set_form(RequestForm("http://127.0.0.1:9/api/events", proxy=proxy))
+    assert _save_via_dialog(qtbot, first, view.bar, "Corp") == "keyring"
+    _close(loop, first)
+    text = _settings_text()
+    assert "hunter2" not in text and "bob:@127.0.0.1:3128" in text
+    stored = keyring.get_password("sse-viewer", "profile:Corp:proxy@password")
+    assert stored == "hunter2"
+
+    second = _app(qtbot)
+    bar = second.window.new_stream().bar
+    bar.profileChosen.emit("Corp")
+    qtbot.waitUntil(lambda: bar.form().proxy == proxy, timeout=5000)
+    options = build_options(bar.form())
+    assert options.transport.proxy == proxy
+    _close(loop, second)
+
+
+def test_a_proxy_url_is_checked() -> None:
+    form = RequestForm("http://127.0.0.1:9/", proxy=" 127.0.0.1:3128 ")
+    assert build_options(form).transport.proxy == "http://127.0.0.1:3128"
+    assert build_options(RequestForm("http://127.0.0.1:9/")).transport.proxy is None
+    with pytest.raises(RequestError, match="socks5://"):
+        build_options(RequestForm("http://127.0.0.1:9/", proxy="ftp://h:21"))
