@@ -10,9 +10,10 @@ the terminal; NDJSON escapes control characters itself.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 import orjson
 
@@ -31,6 +32,7 @@ from desktop.core.terminal import terminal_safe
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from desktop.core.engine.certificate import TLSFailure, TLSInfo
     from desktop.core.engine.records import Record
 
 PROG = "sse-viewer tail"
@@ -57,6 +59,8 @@ def json_record(record: Record) -> bytes:
         }
     elif isinstance(record, Open):
         fields = {"type": "state", "state": "open", "status": record.status}
+        if record.tls is not None:  # an extra key: the contract allows them
+            fields["tls"] = _plain(record.tls)
     elif isinstance(record, Reconnecting):
         fields = {
             "type": "state",
@@ -74,6 +78,8 @@ def json_record(record: Record) -> bytes:
         }
         if record.status is not None:
             fields["status"] = record.status
+        if record.tls is not None:
+            fields["tls"] = _plain(record.tls)
     elif isinstance(record, Error):
         fields = {"type": "error", "message": record.message}
     elif isinstance(record, Comment):
@@ -81,6 +87,11 @@ def json_record(record: Record) -> bytes:
     else:
         return b""
     return orjson.dumps(fields, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def _plain(value: TLSInfo | TLSFailure) -> dict[str, object]:
+    # Nested frozen dataclasses of str, int, tuples and enums (StrEnum is a str).
+    return cast("dict[str, object]", dataclasses.asdict(value))
 
 
 class _Text:
@@ -120,6 +131,8 @@ class _Text:
             text = f"connecting #{record.attempt} to {terminal_safe(record.url + lid)}"
         elif isinstance(record, Open):
             text = self.paint("32", f"open, HTTP {record.status}")
+            if record.tls is not None:
+                text += f", {record.tls.version} {record.tls.cipher}"
         elif isinstance(record, Reconnecting):
             text = self.paint(
                 "33",
