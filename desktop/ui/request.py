@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from desktop.core.engine.options import StreamOptions
 from desktop.ui.form_error import RequestError
 from desktop.ui.limits import LimitsForm, parse_limits
+from desktop.ui.tls import TLSForm
 
 _EVENTS_PATH = "/api/events"
 
@@ -23,6 +24,7 @@ class RequestForm:
     body: str = ""
     retry_ms: int | None = None
     limits: LimitsForm = field(default_factory=LimitsForm)  # "Reconnect & limits"
+    tls: TLSForm = field(default_factory=TLSForm)  # the "TLS" tab
 
 
 def mask(value: str) -> str:
@@ -94,6 +96,7 @@ def build_options(form: RequestForm, *, comments: bool = True) -> StreamOptions:
         send_last_event_id=limits.send_last_event_id,
         comments=comments,
         raw=True,  # the app counts bytes from raw chunks and drops them
+        transport=form.tls.transport(),
     )
 
 

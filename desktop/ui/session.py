@@ -36,6 +36,7 @@ from desktop.core.raw.log import RawLog
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from desktop.core.engine.certificate import TLSFailure, TLSInfo
     from desktop.core.engine.options import StreamOptions
     from desktop.core.engine.records import Record
 
@@ -90,6 +91,8 @@ class StreamSession:
     last_event_id: str = ""
     status: int | None = None
     headers: tuple[tuple[str, str], ...] = ()
+    tls: TLSInfo | None = None  # the open https connection's TLS session
+    tls_failure: TLSFailure | None = None  # closed by TLS: what it refused
     received_bytes: int = 0
     events: int = 0
     comments: int = 0
@@ -121,6 +124,7 @@ class StreamSession:
             self.retry_ms, self.retry_source = DEFAULT_RETRY_MS, DelaySource.DEFAULT
         self.failed = False
         self.message = ""
+        self.tls_failure = None
         self.next_attempt_at = None
         self.advisor.reset()  # warnings are about this run of the stream
 
@@ -185,6 +189,7 @@ class StreamSession:
             self.state = State.OPEN
             self.rates.connected(record.at)
             self.status, self.headers = record.status, record.headers
+            self.tls = record.tls
             self.message = ""
             if self.attempts:
                 self.attempts[-1].status = record.status
@@ -202,6 +207,7 @@ class StreamSession:
             self.rates.disconnected(record.at)
             self.failed = record.failed
             self.message = record.reason
+            self.tls_failure = record.tls
             self.next_attempt_at = None
             if record.status is not None:
                 self.status = record.status
@@ -216,6 +222,7 @@ class StreamSession:
         self.attempt = record.attempt
         self.next_attempt_at = None
         self.status, self.headers = None, ()
+        self.tls = None
         row = AttemptRow(
             record.attempt, record.url, record.last_event_id, record.wall, record.at
         )

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from desktop.core.files.redact import is_secret
 from desktop.core.insight.advice import DEFAULT_IDLE_AFTER_S
 from desktop.ui.connect.limits_panel import LimitsPanel
+from desktop.ui.connect.tls_panel import TLSPanel
 from desktop.ui.form_error import RequestError
 from desktop.ui.limits import parse_limits
 from desktop.ui.request import RequestForm, mask
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 Index = QModelIndex | QPersistentModelIndex
 _LIMITS_TAB = "Reconnect && limits"  # && : a tab text's "&" is a mnemonic
+_TLS_TAB = "TLS"
 _EDIT = Qt.ItemDataRole.EditRole
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 
@@ -154,7 +156,7 @@ class ConnectionBar(QFrame):
         self.url.setPlaceholderText("http://127.0.0.1:8000/api/events — any SSE URL")
         self.url.setClearButtonEnabled(True)
         self.more = named(QToolButton(), "requestToggle")
-        self.more.setText("Headers · Body · Limits")
+        self.more.setText("Headers · Body · Limits · TLS")
         self.more.setCheckable(True)
         self.more.setToolTip("Request headers and body; reconnect options and limits")
         self.retry = named(QSpinBox(), "retrySpin")
@@ -205,8 +207,21 @@ class ConnectionBar(QFrame):
         tabs.addTab(self.limits, _LIMITS_TAB)
         tabs.setTabToolTip(1, "How the stream reconnects, and when it stops")
         self.limits.changed.connect(self._limits_changed)
+        self.tls = TLSPanel()
+        tabs.addTab(self.tls, _TLS_TAB)
+        tabs.setTabToolTip(2, "Certificates: whom to trust, and the client's own")
+        self.tls.changed.connect(self._tls_changed)
         self.tabs = tabs
         return tabs
+
+    def _tls_changed(self) -> None:
+        changed = not self.tls.form().is_default()
+        self.tabs.setTabText(2, _TLS_TAB + (" \N{BULLET}" if changed else ""))
+
+    def show_tls(self) -> None:
+        """Open the details on the TLS tab (from a certificate error)."""
+        self.more.setChecked(True)
+        self.tabs.setCurrentWidget(self.tls)
 
     def _limits_changed(self) -> None:
         """A dot on the tab when any limit differs from the default."""
@@ -303,6 +318,7 @@ class ConnectionBar(QFrame):
             body=self.body.toPlainText(),
             retry_ms=None if retry < 0 else retry,
             limits=self.limits.form(),
+            tls=self.tls.form(),
         )
 
     def set_form(self, form: RequestForm) -> None:
@@ -312,6 +328,7 @@ class ConnectionBar(QFrame):
         self.body.setPlainText(form.body)
         self.retry.setValue(-1 if form.retry_ms is None else form.retry_ms)
         self.limits.set_form(form.limits)
+        self.tls.set_form(form.tls)
 
     def set_profiles(self, names: list[str], current: str) -> None:
         """The profile menu: pick one, save the bar as one, manage them."""
