@@ -135,10 +135,15 @@ class TLSFailure:
     certificate: CertificateInfo | None = None
     detail: str = ""  # OpenSSL's words, when they add something
 
-    def message(self) -> str:
+    def headline(self) -> str:
+        """The problem and where, without the certificate's details."""
         text = f"TLS: {describe(self.problem)} ({self.host}:{self.port})"
         if self.detail:
             text += f": {self.detail}"
+        return text
+
+    def message(self) -> str:
+        text = self.headline()
         if self.certificate is not None:
             text += f"; {self.certificate.summary()}"
         return text

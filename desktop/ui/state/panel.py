@@ -103,6 +103,8 @@ class StatePanel(QFrame):
                 value.textInteractionFlags().TextSelectableByMouse
             )
             self.values[key] = value
+            if key == "tls":  # a certificate's subject: let it wrap, not widen
+                value.setWordWrap(True)
             form.addRow(named(QLabel(title), "stateKey"), value)
         self.headers = named(QPlainTextEdit(), "responseHeaders")
         self.headers.setReadOnly(True)
@@ -137,9 +139,11 @@ class StatePanel(QFrame):
         if cert is not None:
             names = ", ".join(cert.names) or "none"
             self.certificate.setText(
-                f"Certificate: {cert.subject}\nIssuer: {cert.issuer}\n"
-                f"Valid: {cert.not_before[:10]} to {cert.not_after[:10]}\n"
-                f"Names: {names}\nSHA-256: {cert.fingerprint}"
+                _breakable(
+                    f"Certificate: {cert.subject}\nIssuer: {cert.issuer}\n"
+                    f"Valid: {cert.not_before[:10]} to {cert.not_after[:10]}\n"
+                    f"Names: {names}\nSHA-256: {cert.fingerprint}"
+                )
             )
 
     def show_session(self, session: StreamSession, now: float, rate: float) -> None:
@@ -157,8 +161,11 @@ class StatePanel(QFrame):
             self.badge.setProperty("state", state)
             self.badge.style().unpolish(self.badge)
             self.badge.style().polish(self.badge)
-            self.message.setText(session.message)
-            self.message.setVisible(bool(session.message))
+            failure = session.tls_failure
+            # The certificate's details have their own lines below.
+            message = failure.headline() if failure is not None else session.message
+            self.message.setText(message)
+            self.message.setVisible(bool(message))
         idle = None if session.last_byte_at is None else now - session.last_byte_at
         values = {
             "attempt": str(session.attempt) if session.attempt else "—",
@@ -191,6 +198,12 @@ class StatePanel(QFrame):
             )
 
 
+def _breakable(text: str) -> str:
+    """Let word wrap break a distinguished name or a fingerprint (no spaces in
+    either) after its commas and colons, so the panel keeps its width."""
+    return text.replace(",", ",\u200b").replace(":", ":\u200b")
+
+
 def _tls_text(tls: TLSInfo | None) -> str:
     if tls is None:
         return "—"
@@ -198,7 +211,7 @@ def _tls_text(tls: TLSInfo | None) -> str:
     if tls.certificate is not None:
         cert = tls.certificate
         text += f"\n{cert.subject}, expires {cert.not_after[:10]}"
-    return text
+    return _breakable(text)
 
 
 def _badge(session: StreamSession, countdown: float | None) -> str:
