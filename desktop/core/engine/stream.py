@@ -23,13 +23,7 @@ from typing import TYPE_CHECKING, cast
 
 import httpx
 
-from desktop.core.engine.certificate import (
-    TLSFailure,
-    TLSProblem,
-    probe,
-    problem_of,
-    session_info,
-)
+from desktop.core.engine.certificate import TLSFailure, TLSProblem
 from desktop.core.engine.decoder import Decoder
 from desktop.core.engine.errors import (
     BadURLError,
@@ -44,6 +38,7 @@ from desktop.core.engine.errors import (
     StreamError,
     TLSError,
 )
+from desktop.core.engine.handshake import probe, problem_of, session_info
 from desktop.core.engine.inflate import ACCEPT_ENCODING, ContentDecodingError, Inflater
 from desktop.core.engine.options import CONTROL_CHARS
 from desktop.core.engine.policy import ReconnectPolicy, Stop

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from desktop.core.engine.certificate import PinMismatchError, fingerprint_of
+from desktop.core.engine.certificate import fingerprint_of
+from desktop.core.engine.handshake import PinMismatchError
 
 MAX_REDIRECTS = 20  # as browsers (Fetch: "redirect count is twenty")
 

@@ -138,12 +138,13 @@ class StatePanel(QFrame):
         self.trust_button.setVisible(cert is not None)
         if cert is not None:
             names = ", ".join(cert.names) or "none"
+            half = len(cert.fingerprint) // 2 + 1  # 16 of the 32 bytes a line
             self.certificate.setText(
-                _breakable(
-                    f"Certificate: {cert.subject}\nIssuer: {cert.issuer}\n"
-                    f"Valid: {cert.not_before[:10]} to {cert.not_after[:10]}\n"
-                    f"Names: {names}\nSHA-256: {cert.fingerprint}"
-                )
+                f"Certificate: {_breakable(cert.subject)}\n"
+                f"Issuer: {_breakable(cert.issuer)}\n"
+                f"Valid: {cert.not_before[:10]} to {cert.not_after[:10]}\n"
+                f"Names: {names}\nSHA-256: {cert.fingerprint[:half]}\n"
+                f"{cert.fingerprint[half:]}"
             )
 
     def show_session(self, session: StreamSession, now: float, rate: float) -> None:
@@ -198,10 +199,10 @@ class StatePanel(QFrame):
             )
 
 
-def _breakable(text: str) -> str:
-    """Let word wrap break a distinguished name or a fingerprint (no spaces in
-    either) after its commas and colons, so the panel keeps its width."""
-    return text.replace(",", ",\u200b").replace(":", ":\u200b")
+def _breakable(name: str) -> str:
+    """Let word wrap break a distinguished name (it has no spaces) after its
+    commas, so the panel keeps its width; fingerprints get lines of their own."""
+    return name.replace(",", ",\u200b")
 
 
 def _tls_text(tls: TLSInfo | None) -> str:
@@ -210,8 +211,8 @@ def _tls_text(tls: TLSInfo | None) -> str:
     text = f"{tls.version} · {tls.cipher}"
     if tls.certificate is not None:
         cert = tls.certificate
-        text += f"\n{cert.subject}, expires {cert.not_after[:10]}"
-    return _breakable(text)
+        text += f"\n{_breakable(cert.subject)}, expires {cert.not_after[:10]}"
+    return text
 
 
 def _badge(session: StreamSession, countdown: float | None) -> str:
