@@ -11,8 +11,11 @@ import contextlib
 import ssl
 from dataclasses import dataclass
 
+import httpx
+
 from desktop.core.engine.certificate import (
     CertificateInfo,
+    TLSFailure,
     TLSInfo,
     TLSProblem,
     certificate_info,
@@ -121,3 +124,71 @@ async def probe(host: str, port: int) -> Peer | None:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
     return Peer(certificate_info(der) if der else None, bool(asked))
+
+
+# -- from httpx's errors (stream.py maps them; these read what TLS said) ----------
+
+
+def tls_of(response: httpx.Response) -> TLSInfo | None:
+    """The TLS session a response came on; None over plain http."""
+    stream = response.extensions.get("network_stream")
+    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+    return session_info(ssl_object) if ssl_object is not None else None
+
+
+def _url_of(exc: httpx.TransportError, url: httpx.URL) -> httpx.URL:
+    """The URL of the request that failed (a redirect may have led elsewhere)."""
+    try:
+        return exc.request.url
+    except RuntimeError:  # an httpx error made without its request
+        return url
+
+
+# Problems where the refused certificate is worth showing (and trusting).
+_ABOUT_THE_CERTIFICATE = frozenset(TLSProblem) - {
+    TLSProblem.CLIENT_CERT_REQUIRED,
+    TLSProblem.OTHER,
+}
+
+
+async def _refused_client(exc: httpx.TransportError, url: httpx.URL) -> bool:
+    """Whether an https server that hung up before answering asks for a client
+    certificate (one that sent the alert is named by problem_of already)."""
+    if url.scheme != "https" or not isinstance(
+        exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.ConnectError
+    ):
+        return False
+    peer = await probe(url.host, url.port or 443)
+    return peer is not None and peer.asks_for_client_certificate
+
+
+async def tls_failure(
+    exc: httpx.TransportError, url: httpx.URL, *, answered: bool
+) -> TLSFailure | None:
+    """What TLS refused behind ``exc``, or None when it is no TLS matter.
+
+    For a refused certificate, the failed handshake leaves nothing to read it
+    from, so a second one that verifies nothing fetches it; no request goes on
+    it.  ``answered``: a response came, so a lost connection is a network error.
+    """
+    request_url = _url_of(exc, url)
+    problem = problem_of(exc)
+    if problem is None and not answered and await _refused_client(exc, request_url):
+        problem = TLSProblem.CLIENT_CERT_REQUIRED
+    if problem is None:
+        return None
+    host = request_url.host
+    port = request_url.port or (443 if request_url.scheme == "https" else 80)
+    certificate = None
+    if problem in _ABOUT_THE_CERTIFICATE:
+        peer = await probe(host, port)
+        certificate = peer.certificate if peer is not None else None
+    detail = ""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ssl.SSLError):
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        detail = cause.verify_message or ""
+    elif problem is TLSProblem.OTHER and cause is not None:
+        detail = str(cause.reason or cause)
+    return TLSFailure(problem, host, port, certificate, detail)

@@ -17,13 +17,11 @@ import asyncio
 import contextlib
 import email.utils
 import os
-import ssl
 import time
 from typing import TYPE_CHECKING, cast
 
 import httpx
 
-from desktop.core.engine.certificate import TLSFailure, TLSProblem
 from desktop.core.engine.decoder import Decoder
 from desktop.core.engine.errors import (
     BadURLError,
@@ -38,7 +36,7 @@ from desktop.core.engine.errors import (
     StreamError,
     TLSError,
 )
-from desktop.core.engine.handshake import probe, problem_of, session_info
+from desktop.core.engine.handshake import tls_failure, tls_of
 from desktop.core.engine.inflate import ACCEPT_ENCODING, ContentDecodingError, Inflater
 from desktop.core.engine.options import CONTROL_CHARS
 from desktop.core.engine.policy import ReconnectPolicy, Stop
@@ -62,7 +60,6 @@ if TYPE_CHECKING:
     from random import Random
     from types import TracebackType
 
-    from desktop.core.engine.certificate import TLSInfo
     from desktop.core.engine.options import StreamOptions
 
 
@@ -135,70 +132,6 @@ def _network_error(exc: httpx.TransportError) -> NetworkError:
     if isinstance(exc, httpx.RemoteProtocolError):
         return NetworkError(f"connection lost: {detail}")
     return NetworkError(f"network error: {detail}")
-
-
-def _tls_of(response: httpx.Response) -> TLSInfo | None:
-    stream = response.extensions.get("network_stream")
-    ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
-    return session_info(ssl_object) if ssl_object is not None else None
-
-
-def _url_of(exc: httpx.TransportError, url: httpx.URL) -> httpx.URL:
-    """The URL of the request that failed (a redirect may have led elsewhere)."""
-    try:
-        return exc.request.url
-    except RuntimeError:  # an httpx error made without its request
-        return url
-
-
-# Problems where the refused certificate is worth showing (and trusting).
-_ABOUT_THE_CERTIFICATE = frozenset(TLSProblem) - {
-    TLSProblem.CLIENT_CERT_REQUIRED,
-    TLSProblem.OTHER,
-}
-
-
-async def _refused_client(
-    exc: httpx.TransportError, url: httpx.URL
-) -> TLSProblem | None:
-    """CLIENT_CERT_REQUIRED when an https server hung up before answering and
-    asks for a client certificate (a server that sent the alert is named by
-    problem_of already); None otherwise."""
-    if url.scheme != "https" or not isinstance(
-        exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.ConnectError
-    ):
-        return None
-    peer = await probe(url.host, url.port or 443)
-    if peer is not None and peer.asks_for_client_certificate:
-        return TLSProblem.CLIENT_CERT_REQUIRED
-    return None
-
-
-async def _tls_failure(
-    problem: TLSProblem, exc: httpx.TransportError, url: httpx.URL
-) -> TLSFailure:
-    """Name what TLS refused; for a refused certificate, read it apart.
-
-    The failed handshake leaves nothing to read the certificate from, so a
-    second one that verifies nothing fetches it; no request goes on it.  A
-    redirect may have led elsewhere: the failing request's URL is the one.
-    """
-    request_url = _url_of(exc, url)
-    host = request_url.host
-    port = request_url.port or (443 if request_url.scheme == "https" else 80)
-    certificate = None
-    if problem in _ABOUT_THE_CERTIFICATE:
-        peer = await probe(host, port)
-        certificate = peer.certificate if peer is not None else None
-    detail = ""
-    cause: BaseException | None = exc
-    while cause is not None and not isinstance(cause, ssl.SSLError):
-        cause = cause.__cause__ or cause.__context__
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        detail = cause.verify_message or ""
-    elif problem is TLSProblem.OTHER and cause is not None:
-        detail = str(cause.reason or cause)
-    return TLSFailure(problem, host, port, certificate, detail)
 
 
 async def _wait_until(deadline: float) -> None:
@@ -395,7 +328,7 @@ class EventStream:
                         str(response.url),
                         time.monotonic(),
                         time.time(),
-                        _tls_of(response),
+                        tls_of(response),
                     )
                 ]
                 async with contextlib.aclosing(
@@ -410,12 +343,10 @@ class EventStream:
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise BadURLError(options.url, str(exc)) from exc
         except httpx.TransportError as exc:
-            problem = problem_of(exc)
-            if problem is None and not answered:
-                problem = await _refused_client(exc, _url_of(exc, url))
-            if problem is None:
+            failure = await tls_failure(exc, url, answered=answered)
+            if failure is None:
                 raise _network_error(exc) from exc
-            raise TLSError(await _tls_failure(problem, exc, url)) from exc
+            raise TLSError(failure) from exc
         except (httpx.DecodingError, ContentDecodingError) as exc:
             # A body that cannot be decoded (bad gzip …) is a network error to a
             # browser too: the connection is dropped and the stream reconnects.
