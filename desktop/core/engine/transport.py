@@ -148,7 +148,9 @@ def make_client(
 
     A host with trusted fingerprints gets a transport of its own (an httpx
     mount for ``https://host:port``), so every other host, a redirect's
-    included, is verified as usual.
+    included, is verified as usual.  Such a mount is more specific than the
+    environment's proxy mounts and wins over them: it connects directly unless
+    it is given a proxy of its own.
     """
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=8)
     hosts: dict[tuple[str, int], set[str]] = {}
