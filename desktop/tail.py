@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import ssl
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -31,8 +32,14 @@ from desktop.core.engine.transport import Transport, make_client
 from desktop.core.terminal import terminal_safe
 from desktop.tail_output import PROG, make_emitter
 
+# An encrypted client key's passphrase: from the environment, never an argument
+# (the command line is visible to every user of the machine).
+KEY_PASSPHRASE_ENV = "SSE_VIEWER_KEY_PASSPHRASE"
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+    import httpx
 
     from desktop.core.engine.records import Record
 
@@ -141,7 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(redirects included) is a network error and a reconnect (default "
         f"{DEFAULT_HEADERS_TIMEOUT_S:g}; 0: wait for ever)",
     )  # fmt: skip
-    request.add_argument(
+    tls = parser.add_argument_group(
+        "TLS",
+        "Certificates are verified against the operating system's trust store "
+        "(SSL_CERT_FILE replaces it); SSLKEYLOGFILE=FILE writes the session keys "
+        "for Wireshark.",
+    )
+    tls.add_argument(
         "-k", "--insecure", action="store_true", help="do not verify TLS certificates"
     )
     proxy = request.add_mutually_exclusive_group()
@@ -158,6 +171,20 @@ def build_parser() -> argparse.ArgumentParser:
     request.add_argument(
         "--http1.1", dest="http1_1", action="store_true",
         help="speak HTTP/1.1 only (default: HTTP/2 when an https server offers it)",
+    )  # fmt: skip
+    tls.add_argument(
+        "--cacert", metavar="FILE",
+        help="also trust the CA certificates in this PEM file",
+    )  # fmt: skip
+    tls.add_argument(
+        "--cert", metavar="FILE",
+        help="client certificate (PEM; may hold the key too) for servers that "
+        "require one (mTLS)",
+    )  # fmt: skip
+    tls.add_argument(
+        "--key", metavar="FILE",
+        help=f"the client certificate's private key (PEM); an encrypted key's "
+        f"passphrase is read from ${KEY_PASSPHRASE_ENV}",
     )  # fmt: skip
     reconnect = parser.add_argument_group("reconnecting")
     reconnect.add_argument(
@@ -263,6 +290,10 @@ def options_from(args: argparse.Namespace) -> StreamOptions:
             proxy=args.proxy or None,
             trust_env=not args.noproxy,
             http2=not args.http1_1,
+            ca_file=args.cacert,
+            client_cert=args.cert,
+            client_key=args.key,
+            client_key_password=os.environ.get(KEY_PASSPHRASE_ENV) or None,
         ),
     )
 
@@ -283,7 +314,9 @@ async def _consume(
     return last
 
 
-async def _run(args: argparse.Namespace, options: StreamOptions) -> int:
+async def _run(
+    args: argparse.Namespace, options: StreamOptions, client: httpx.AsyncClient
+) -> int:
     out = sys.stdout.buffer
     err = sys.stderr
     emit = make_emitter(
@@ -308,7 +341,6 @@ async def _run(args: argparse.Namespace, options: StreamOptions) -> int:
     # desktop/cli.py blocked them during imports: one that came since is
     # delivered now, to the handler above.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-    client = make_client(options.transport)
     try:
         async with client, EventStream(options, client=client) as stream:
             closed = await _consume(stream, emit)
@@ -333,8 +365,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"{PROG}: {terminal_safe(str(exc))}", file=sys.stderr)
         return 2
+    if args.key and not args.cert:
+        parser.error("--key needs --cert")
     try:
-        return asyncio.run(_run(args, options))
+        client = make_client(options.transport)
+    except (OSError, ssl.SSLError) as exc:  # a CA file, certificate or key
+        print(f"{PROG}: TLS setup: {terminal_safe(str(exc))}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_run(args, options, client))
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): not an error.  Point stdout at
         # /dev/null so that the interpreter's final flush does not complain.

@@ -10,9 +10,10 @@ the terminal; NDJSON escapes control characters itself.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 import orjson
 
@@ -31,6 +32,7 @@ from desktop.core.terminal import terminal_safe
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from desktop.core.engine.certificate import TLSFailure, TLSInfo
     from desktop.core.engine.records import Record
 
 PROG = "sse-viewer tail"
@@ -64,6 +66,8 @@ def json_record(record: Record) -> bytes:
             "status": record.status,
             "http_version": record.http_version,
         }
+        if record.tls is not None:  # an extra key: the contract allows them
+            fields["tls"] = _plain(record.tls)
     elif isinstance(record, Reconnecting):
         fields = {
             "type": "state",
@@ -81,6 +85,8 @@ def json_record(record: Record) -> bytes:
         }
         if record.status is not None:
             fields["status"] = record.status
+        if record.tls is not None:
+            fields["tls"] = _plain(record.tls)
     elif isinstance(record, Error):
         fields = {"type": "error", "message": record.message}
     elif isinstance(record, Comment):
@@ -88,6 +94,11 @@ def json_record(record: Record) -> bytes:
     else:
         return b""
     return orjson.dumps(fields, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def _plain(value: TLSInfo | TLSFailure) -> dict[str, object]:
+    # Nested frozen dataclasses of str, int, tuples and enums (StrEnum is a str).
+    return cast("dict[str, object]", dataclasses.asdict(value))
 
 
 class _Text:
@@ -133,6 +144,8 @@ class _Text:
             text = self.paint(
                 "32", f"open, HTTP {record.status} ({record.http_version})"
             )
+            if record.tls is not None:
+                text += f", {record.tls.version} {record.tls.cipher}"
         elif isinstance(record, Reconnecting):
             text = self.paint(
                 "33",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -177,6 +178,10 @@ class StreamController(QObject):
             options = build_options(form)
         except RequestError as exc:
             return exc.message
+        try:  # reads the CA file, client certificate and key now, not mid-connect
+            self.client_for(options.transport)
+        except (OSError, ssl.SSLError) as exc:
+            return f"TLS settings: {exc}"
         handle.form = form
         previous = handle.task
         if previous is not None:

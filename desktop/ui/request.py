@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from desktop.core.engine.options import StreamOptions
-from desktop.core.engine.transport import Transport
 from desktop.ui.form_error import RequestError
 from desktop.ui.limits import LimitsForm, parse_limits
 from desktop.ui.system_proxy import desktop_environment
+from desktop.ui.tls import TLSForm
 
 _EVENTS_PATH = "/api/events"
 
@@ -28,6 +28,7 @@ class RequestForm:
     # The "Proxy" tab: a proxy URL for this stream (localhost too), or "" for
     # the environment's or the desktop's proxy settings (never for localhost).
     proxy: str = ""
+    tls: TLSForm = field(default_factory=TLSForm)  # the "TLS" tab
 
 
 def mask(value: str) -> str:
@@ -100,9 +101,9 @@ def build_options(form: RequestForm, *, comments: bool = True) -> StreamOptions:
         send_last_event_id=limits.send_last_event_id,
         comments=comments,
         raw=True,  # the app counts bytes from raw chunks and drops them
-        transport=Transport(proxy=proxy)
+        transport=replace(form.tls.transport(), proxy=proxy)
         if proxy
-        else Transport(environment=desktop_environment()),
+        else replace(form.tls.transport(), environment=desktop_environment()),
     )
 
 

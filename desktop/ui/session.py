@@ -36,6 +36,7 @@ from desktop.core.store import RecordStore
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from desktop.core.engine.certificate import TLSFailure, TLSInfo
     from desktop.core.engine.options import StreamOptions
     from desktop.core.engine.records import Record
 
@@ -79,6 +80,8 @@ class StreamSession:
     headers: tuple[tuple[str, str], ...] = ()
     proxy: str | None = None  # the current attempt's proxy, password masked
     http_version: str | None = None  # negotiated by the open connection
+    tls: TLSInfo | None = None  # the open https connection's TLS session
+    tls_failure: TLSFailure | None = None  # closed by TLS: what it refused
     received_bytes: int = 0
     events: int = 0
     comments: int = 0
@@ -108,6 +111,7 @@ class StreamSession:
             self.retry_ms, self.retry_source = DEFAULT_RETRY_MS, DelaySource.DEFAULT
         self.failed = False
         self.message = ""
+        self.tls_failure = None
         self.next_attempt_at = None
         self.advisor.reset()  # warnings are about this run of the stream
 
@@ -170,6 +174,7 @@ class StreamSession:
             self.rates.connected(record.at)
             self.status, self.headers = record.status, record.headers
             self.http_version = record.http_version
+            self.tls = record.tls
             self.message = ""
             if self.attempts:
                 self.attempts[-1].status = record.status
@@ -187,6 +192,7 @@ class StreamSession:
             self.rates.disconnected(record.at)
             self.failed = record.failed
             self.message = record.reason
+            self.tls_failure = record.tls
             self.next_attempt_at = None
             if record.status is not None:
                 self.status = record.status
@@ -202,6 +208,7 @@ class StreamSession:
         self.next_attempt_at = None
         self.status, self.headers = None, ()
         self.proxy, self.http_version = record.proxy, None
+        self.tls = None
         row = AttemptRow(
             record.attempt, record.url, record.last_event_id, record.wall, record.at
         )

@@ -32,9 +32,12 @@ from desktop.ui.timeline.filter_bar import FilterBar
 from desktop.ui.timeline.model import COLUMNS, RECORD_ROLE, FilterSpec, TimelineFilter
 
 if TYPE_CHECKING:
+    from desktop.core.engine.certificate import TLSFailure
     from desktop.core.store import Row
     from desktop.ui.controller import StreamController, StreamHandle
 
+# On the stream's tab while "Don't verify" is on: certificates are not checked.
+UNVERIFIED_BADGE = "\N{WARNING SIGN} TLS unverified ·"
 _WIDTHS = {"Received": 96, "Δ": 74, "Conn": 50, "ID": 110, "Type": 110, "Size": 70}
 
 
@@ -151,6 +154,8 @@ class StreamView(QWidget):
         self.bar.connectRequested.connect(self._connect)
         self.bar.stopRequested.connect(lambda: controller.stop(handle))
         self.bar.idle.valueChanged.connect(self._idle_after)
+        self.state.trustRequested.connect(self._trust)
+        self.state.caFileRequested.connect(self._use_ca_file)
         self._idle_after(self.bar.idle.value())
         self.filters.filterChanged.connect(self.apply_filter)
         self.filters.pauseToggled.connect(self._pause)
@@ -195,6 +200,17 @@ class StreamView(QWidget):
     def focus_url(self) -> None:
         self.bar.url.setFocus()
         self.bar.url.selectAll()
+
+    def _trust(self, failure: TLSFailure) -> None:
+        """Trust the refused certificate for its host (the TLS tab lists it,
+        and revokes it), and connect again."""
+        self.bar.tls.set_form(self.bar.tls.form().trusting(failure))
+        self.bar.request_connect()
+
+    def _use_ca_file(self) -> None:
+        self.bar.show_tls()
+        if self.bar.tls.use_ca_file():
+            self.bar.request_connect()
 
     def _connect(self) -> None:
         error = self.controller.connect_stream(self.handle, self.bar.form())
@@ -339,7 +355,10 @@ class StreamView(QWidget):
     def title(self) -> str:
         if self.handle.recording is not None:
             return "Recording: " + self._title_of(self.handle.recording.url)
-        return self._title_of(self.handle.form.url)
+        title = self._title_of(self.handle.form.url)
+        if not self.handle.form.tls.verify:  # the badge, for as long as it is on
+            return f"{UNVERIFIED_BADGE} {title}"
+        return title
 
     @staticmethod
     def _title_of(url: str) -> str:

@@ -10,7 +10,9 @@ again (reconnect attempts), a stream that fails with 401.  Files: ``01-live.png`
 three faults; ``04-lab-docked.png`` under the stream tabs, ``04-lab-lesson.png``
 lesson 1 run from the dock), ``07-raw.png`` (the Raw tab on byte-exact reads),
 ``08-warnings.png`` (the notices bar), ``12-limits.png`` (the "Reconnect &
-limits" tab; ``-dark`` before ``.png`` with --dark).
+limits" tab), ``13-tls-error.png`` and ``14-tls-trusted.png`` (a refused
+certificate offering trust, then trusted; ``--only tls`` plays just these);
+``-dark`` before ``.png`` with --dark.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", default="/tmp/sse-viewer-shots")
     parser.add_argument("--dark", action="store_true")
+    parser.add_argument("--only", choices=("tls",), help="play this scene alone")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -108,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         await _until(lambda: viewer.jobs.available and view.handle.session.events >= 1)
         base = child.url
         assert base is not None
+        if args.only == "tls":
+            await tls_scene()
+            window.close()
+            return
         panel = window.jobs_panel
         panel.kind.setCurrentText("build")
         panel.form("build").set_value("lines", 400)
@@ -156,7 +163,33 @@ def main(argv: list[str] | None = None) -> int:
         await profiles_scene(base)
         await rate_scene(base)
         await limits_scene(base)
+        await tls_scene()
         window.close()
+
+    async def tls_scene() -> None:
+        """A self-signed certificate refused, with its details and the offer to
+        trust it (13-tls-error); trusted, the TLS tab lists it (14-tls-trusted)."""
+        sys.path.insert(0, _ROOT)
+        from tests.tlsserver import make_certificates, tls_server
+
+        certs = make_certificates(Path(tempfile.mkdtemp()))
+        with tls_server(certs.self_signed) as url:
+            view = window.new_stream()
+            view.bar.set_form(RequestForm(url + "api/events"))
+            view.bar.connect_button.click()
+            await _until(lambda: view.handle.session.failed)
+            await asyncio.sleep(0.2)
+            window.refresh()
+            await shot("13-tls-error")
+            view.state.trust_button.click()
+            await _until(lambda: view.handle.session.events >= 1)
+            view.bar.show_tls()
+            await asyncio.sleep(0.3)
+            window.refresh()
+            await shot("14-tls-trusted")
+            view.bar.more.setChecked(False)
+            view.bar.stop_button.click()
+            await asyncio.sleep(0.2)
 
     async def recording_scene(live: StreamView) -> None:
         """The reconnecting ticker saved with raw bytes, reopened read-only."""

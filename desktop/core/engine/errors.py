@@ -6,6 +6,7 @@ StreamError                 an attempt failed; ``outcome`` says how
 │   ├── ReadTimeoutError    no byte within the read timeout          (reconnect)
 │   ├── HeadersTimeoutError no response headers within their timeout (reconnect)
 │   └── ProxyError          the proxy failed or refused   (reconnect; 407: stop, failed)
+├── TLSError                a certificate refused or required        (stop, failed)
 ├── RedirectError           redirect loop or too many redirects      (stop, failed)
 ├── HTTPStatusError         a status other than 200 and 204          (stop, failed)
 ├── ContentTypeError        200 but not text/event-stream            (stop, failed)
@@ -22,6 +23,8 @@ from desktop.core.engine.records import Outcome
 if TYPE_CHECKING:
     from enum import Enum
 
+    from desktop.core.engine.certificate import TLSFailure
+
 
 class StreamError(Exception):
     """An attempt ended without (or after) a usable response."""
@@ -29,6 +32,7 @@ class StreamError(Exception):
     outcome: Outcome = Outcome.NETWORK
     status: int | None = None  # the response's status, when there was one
     retry_after_ms: int | None = None  # the response's Retry-After, when given
+    tls: TLSFailure | None = None  # what TLS refused, for a TLSError
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -89,6 +93,20 @@ class ProxyError(NetworkError):
         self.status = status
         if status == 407:
             self.outcome = Outcome.STATUS
+
+
+class TLSError(StreamError):
+    """The TLS handshake failed, or the server refused the client's certificate.
+
+    The failure's ``certificate`` is the server's, read apart from the failed
+    handshake when verification refused it (None when it could not be had).
+    """
+
+    outcome = Outcome.TLS
+
+    def __init__(self, failure: TLSFailure) -> None:
+        super().__init__(failure.message())
+        self.tls = failure
 
 
 class RedirectError(StreamError):

@@ -49,7 +49,15 @@ _FINAL_OK = frozenset(
     {Outcome.NO_CONTENT, Outcome.CLOSE_ON, Outcome.COUNT, Outcome.STOPPED}
 )
 _FINAL_FAILED = frozenset(
-    {Outcome.BAD_URL, Outcome.REDIRECTS, Outcome.CONTENT_TYPE, Outcome.MAX_ATTEMPTS}
+    {
+        Outcome.BAD_URL,
+        Outcome.REDIRECTS,
+        Outcome.CONTENT_TYPE,
+        Outcome.MAX_ATTEMPTS,
+        # WHATWG 9.2.3 lets a user agent fail the connection when it knows that
+        # reconnecting is futile: the same certificate will be refused again.
+        Outcome.TLS,
+    }
 )
 
 

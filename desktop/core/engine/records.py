@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+# At run time: recordings rebuild records from their type hints (files/codec.py).
+from desktop.core.engine.certificate import TLSFailure, TLSInfo  # noqa: TC001
+
 
 class DelaySource(StrEnum):
     """Where the reconnection delay in force came from."""
@@ -33,6 +36,7 @@ class Outcome(StrEnum):
     NO_CONTENT = "no-content"  # HTTP 204: the server says stop for good
     BAD_URL = "bad-url"  # cannot be parsed, or not http/https
     REDIRECTS = "redirects"  # a redirect loop, or too many redirects
+    TLS = "tls"  # a certificate refused (or required): retrying cannot help
     CLOSE_ON = "close-on"  # an event of a close-on type arrived
     COUNT = "count"  # the asked number of events arrived
     MAX_ATTEMPTS = "max-attempts"  # consecutive failed attempts exhausted
@@ -62,6 +66,7 @@ class Open:
     at: float
     wall: float
     http_version: str = "HTTP/1.1"  # as negotiated: "HTTP/1.1" or "HTTP/2"
+    tls: TLSInfo | None = None  # https: the session's version, cipher, certificate
 
 
 @dataclass(slots=True)
@@ -128,6 +133,7 @@ class Closed:
     status: int | None
     at: float
     wall: float
+    tls: TLSFailure | None = None  # outcome TLS: what was refused, and why
 
 
 @dataclass(slots=True)

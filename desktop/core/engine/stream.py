@@ -35,7 +35,9 @@ from desktop.core.engine.errors import (
     RedirectError,
     ServerClosedError,
     StreamError,
+    TLSError,
 )
+from desktop.core.engine.handshake import tls_failure, tls_of
 from desktop.core.engine.inflate import ACCEPT_ENCODING, ContentDecodingError, Inflater
 from desktop.core.engine.options import CONTROL_CHARS
 from desktop.core.engine.policy import ReconnectPolicy, Stop
@@ -280,7 +282,17 @@ class EventStream:
                             f"attempts; last: {error.message}"
                         )
                     yield self._move(
-                        [Closed(reason, outcome, decision.failed, status, now, wall)]
+                        [
+                            Closed(
+                                reason,
+                                outcome,
+                                decision.failed,
+                                status,
+                                now,
+                                wall,
+                                error.tls,
+                            )
+                        ]
                     )
                     return
                 records: list[Record] = []
@@ -320,9 +332,11 @@ class EventStream:
             # Only the codings Inflater bounds: httpx would also offer br and
             # zstd once their libraries are installed.
             headers.append((b"Accept-Encoding", ACCEPT_ENCODING.encode()))
+        answered = False  # a response came: a lost connection is no TLS matter
         try:
             async with contextlib.AsyncExitStack() as stack:
                 response = await self._send(stack, client, url, headers)
+                answered = True
                 self._check_response(response)
                 self.policy.opened()
                 yield [
@@ -334,6 +348,7 @@ class EventStream:
                         time.monotonic(),
                         time.time(),
                         response.http_version,
+                        tls_of(response),
                     )
                 ]
                 async with contextlib.aclosing(
@@ -348,7 +363,10 @@ class EventStream:
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise BadURLError(options.url, str(exc)) from exc
         except httpx.TransportError as exc:
-            raise _transport_error(exc, self._proxy) from exc
+            failure = await tls_failure(exc, url, answered=answered)
+            if failure is None:
+                raise _transport_error(exc, self._proxy) from exc
+            raise TLSError(failure) from exc
         except (httpx.DecodingError, ContentDecodingError) as exc:
             # A body that cannot be decoded (bad gzip …) is a network error to a
             # browser too: the connection is dropped and the stream reconnects.

@@ -13,17 +13,30 @@ wherever a transport is shown or saved (desktop/core/files/redact.py).
 
 from __future__ import annotations
 
+import os
+import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import httpx
 
+from desktop.core.engine.certificate import fingerprint_of
+from desktop.core.engine.handshake import PinMismatchError
 from desktop.core.engine.proxy import ProxyRouter
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 MAX_REDIRECTS = 20  # as browsers (Fetch: "redirect count is twenty")
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedCertificate:
+    """A certificate trusted for one host by its SHA-256, trusted or not by a CA."""
+
+    host: str  # as in the URL, lower case
+    port: int
+    sha256: str  # hex, lower case, no colons (certificate.py's CertificateInfo.sha256)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +48,13 @@ class Transport:
     """
 
     # TLS: whether certificates are checked at all (``-k`` turns it off), a CA
-    # bundle to trust besides the system's, certificates trusted by their
-    # SHA-256 fingerprint (hex, lower case), and a client certificate (mTLS).
+    # bundle to trust besides the system's, certificates trusted for a host by
+    # their SHA-256 fingerprint, and a client certificate (mTLS).
     verify: bool = True
     ca_file: str | None = None
-    trusted_fingerprints: frozenset[str] = field(default_factory=frozenset)
+    trusted_fingerprints: frozenset[TrustedCertificate] = field(
+        default_factory=frozenset
+    )
     client_cert: str | None = None
     client_key: str | None = None
     client_key_password: str | None = field(default=None, repr=False)
@@ -57,6 +72,82 @@ class Transport:
 DEFAULT_TRANSPORT = Transport()
 
 
+def _trust_store() -> ssl.SSLContext:
+    """A verifying context: SSL_CERT_FILE when set, else the system's store.
+
+    ``truststore`` asks the operating system (Keychain, the Windows store, the
+    distribution's CA files), as browsers do, so a company's CA installed there
+    is trusted; certifi's bundle is the fallback where truststore cannot work.
+    """
+    env_file = os.environ.get("SSL_CERT_FILE")
+    if env_file:  # as OpenSSL, curl and httpx read it: instead of the default
+        return ssl.create_default_context(cafile=env_file)
+    try:
+        import truststore
+
+        return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    except (ImportError, OSError, ssl.SSLError):
+        import certifi
+
+        return ssl.create_default_context(cafile=certifi.where())
+
+
+def _client_side(context: ssl.SSLContext, transport: Transport) -> ssl.SSLContext:
+    if transport.client_cert:
+        context.load_cert_chain(
+            transport.client_cert,
+            transport.client_key,
+            transport.client_key_password,
+        )
+    keylog = os.environ.get("SSLKEYLOGFILE")
+    if keylog and transport.trust_env:  # NSS key log format, for Wireshark
+        context.keylog_filename = keylog
+    return context
+
+
+def ssl_context(transport: Transport) -> ssl.SSLContext:
+    """The TLS context of ``transport``'s connections (pinned hosts aside).
+
+    Raises OSError / ssl.SSLError when a CA file, certificate or key cannot be
+    read (a wrong passphrase is an ssl.SSLError).
+    """
+    if transport.verify:
+        context = _trust_store()
+        if transport.ca_file:
+            context.load_verify_locations(cafile=transport.ca_file)
+    else:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return _client_side(context, transport)
+
+
+class _PinnedObject(ssl.SSLObject):
+    """Completes the handshake, then accepts the peer only by its fingerprint.
+
+    Python's ssl has no verify callback, and a verifying handshake that fails
+    cannot be resumed: so a pinned host gets a context that verifies nothing
+    and this check right after the handshake, before httpx has a stream to
+    write a request into.  Any other certificate fails closed (PinMismatchError).
+    """
+
+    pins: frozenset[str] = frozenset()
+
+    def do_handshake(self) -> None:
+        super().do_handshake()  # SSLWantReadError until done, as usual
+        der = self.getpeercert(binary_form=True)
+        if der is None or fingerprint_of(der) not in self.pins:
+            raise PinMismatchError("certificate is not the one trusted for this host")
+
+
+def pinned_context(transport: Transport, pins: frozenset[str]) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.sslobject_class = type("_Pinned", (_PinnedObject,), {"pins": pins})
+    return _client_side(context, transport)
+
+
 def make_client(
     transport: Transport = DEFAULT_TRANSPORT,
     *,
@@ -67,25 +158,51 @@ def make_client(
     browsers do.  The caller owns it and closes it.
 
     Requests go direct or through a proxy as desktop/core/engine/proxy.py says
-    (``env`` stands in for ``os.environ`` there: tests pass one).
+    (``env`` stands in for ``os.environ`` there: tests pass one).  A host with
+    trusted fingerprints gets routes of its own (an httpx mount for
+    ``https://host:port``, through the same proxy choice), so every other host,
+    a redirect's included, is verified as usual.
     """
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=8)
 
-    def build(proxy: str | None) -> httpx.AsyncBaseTransport:
-        return httpx.AsyncHTTPTransport(
-            verify=transport.verify,
-            http1=True,
-            http2=transport.http2,
-            limits=limits,
-            trust_env=transport.trust_env,
-            proxy=proxy,
-        )
+    def builder(
+        verify: ssl.SSLContext | bool,
+    ) -> Callable[[str | None], httpx.AsyncBaseTransport]:
+        def build(proxy: str | None) -> httpx.AsyncBaseTransport:
+            return httpx.AsyncHTTPTransport(
+                verify=verify,
+                http1=True,
+                http2=transport.http2,
+                limits=limits,
+                trust_env=False,  # the router decides the proxy
+                proxy=proxy,
+            )
 
+        return build
+
+    hosts: dict[tuple[str, int], set[str]] = {}
+    for pin in transport.trusted_fingerprints:
+        hosts.setdefault((pin.host.lower(), pin.port), set()).add(pin.sha256.lower())
+    mounts: dict[str, httpx.AsyncBaseTransport | None] = {
+        _pattern(host, port): ProxyRouter(
+            transport, builder(pinned_context(transport, frozenset(pins))), env
+        )
+        for (host, port), pins in hosts.items()
+    }
     return httpx.AsyncClient(
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         timeout=timeout,
         # The router decides the proxy; httpx must not add the environment's.
         trust_env=False,
-        transport=ProxyRouter(transport, build, env),
+        transport=ProxyRouter(transport, builder(ssl_context(transport)), env),
+        mounts=mounts or None,
     )
+
+
+def _pattern(host: str, port: int) -> str:
+    # httpx gives a URL on the default port no port, and a pattern with a port
+    # matches only URLs that name it: https://host stands for port 443 (and,
+    # more broadly, every port of that host, where a mismatch fails closed).
+    shown = f"[{host}]" if ":" in host else host
+    return f"https://{shown}" if port == 443 else f"https://{shown}:{port}"

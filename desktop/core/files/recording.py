@@ -126,6 +126,10 @@ def header_for(
             headers=redact_headers(options.headers),
             transport=transport,
         )
+        if options.transport.client_key_password is not None:
+            # A passphrase has no shape worth showing: it is left out.
+            transport = replace(options.transport, client_key_password=None)
+            options = replace(options, transport=transport)
     return RecordingHeader(
         options.url,
         options,

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from desktop.core.files.redact import is_secret
 from desktop.core.insight.advice import DEFAULT_IDLE_AFTER_S
 from desktop.ui.connect.limits_panel import LimitsPanel
+from desktop.ui.connect.tls_panel import TLSPanel
 from desktop.ui.form_error import RequestError
 from desktop.ui.limits import parse_limits
 from desktop.ui.request import RequestForm, mask, with_password, without_password
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 Index = QModelIndex | QPersistentModelIndex
 _LIMITS_TAB = "Reconnect && limits"  # && : a tab text's "&" is a mnemonic
+_TLS_TAB = "TLS"
 _EDIT = Qt.ItemDataRole.EditRole
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 
@@ -154,7 +156,7 @@ class ConnectionBar(QFrame):
         self.url.setPlaceholderText("http://127.0.0.1:8000/api/events — any SSE URL")
         self.url.setClearButtonEnabled(True)
         self.more = named(QToolButton(), "requestToggle")
-        self.more.setText("Headers · Body · Limits")
+        self.more.setText("Headers · Body · Limits · TLS")
         self.more.setCheckable(True)
         self.more.setToolTip("Request headers and body; reconnect options and limits")
         self.retry = named(QSpinBox(), "retrySpin")
@@ -207,8 +209,25 @@ class ConnectionBar(QFrame):
         self.limits.changed.connect(self._limits_changed)
         tabs.addTab(self._build_proxy(), "Proxy")
         tabs.setTabToolTip(2, "A proxy for this stream")
+        self.tls = TLSPanel()
+        tabs.addTab(self.tls, _TLS_TAB)
+        tabs.setTabToolTip(
+            tabs.indexOf(self.tls), "Certificates: whom to trust, and the client's own"
+        )
+        self.tls.changed.connect(self._tls_changed)
         self.tabs = tabs
         return tabs
+
+    def _tls_changed(self) -> None:
+        changed = not self.tls.form().is_default()
+        self.tabs.setTabText(
+            self.tabs.indexOf(self.tls), _TLS_TAB + (" \N{BULLET}" if changed else "")
+        )
+
+    def show_tls(self) -> None:
+        """Open the details on the TLS tab (from a certificate error)."""
+        self.more.setChecked(True)
+        self.tabs.setCurrentWidget(self.tls)
 
     def _build_proxy(self) -> QWidget:
         box = named(QWidget(), "proxyDetails")
@@ -337,6 +356,7 @@ class ConnectionBar(QFrame):
             retry_ms=None if retry < 0 else retry,
             limits=self.limits.form(),
             proxy=with_password(self.proxy.text().strip(), self.proxy_password.text()),
+            tls=self.tls.form(),
         )
 
     def set_form(self, form: RequestForm) -> None:
@@ -349,6 +369,7 @@ class ConnectionBar(QFrame):
         proxy, password = without_password(form.proxy)
         self.proxy.setText(proxy)
         self.proxy_password.setText(password)
+        self.tls.set_form(form.tls)
 
     def set_profiles(self, names: list[str], current: str) -> None:
         """The profile menu: pick one, save the bar as one, manage them."""

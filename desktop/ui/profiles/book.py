@@ -18,10 +18,14 @@ from urllib.parse import unquote
 from desktop.core.files.redact import is_secret, is_secret_param
 from desktop.ui.limits import LimitsForm, normalized, parse_limits
 from desktop.ui.request import RequestForm
+from desktop.ui.tls import TLSForm, pin_of
 
 if TYPE_CHECKING:
     from desktop.ui.settings import Settings
 
+# The keychain item of a client key's passphrase (headers are lower-case names,
+# query parameters "?name": neither can start with "tls:").
+KEY_PASSPHRASE = "tls:key-passphrase"
 RECENT_LIMIT = 20
 MAX_PROFILES = 500
 _METHODS = ("GET", "POST")
@@ -55,7 +59,12 @@ def split_secrets(form: RequestForm) -> tuple[RequestForm, dict[str, str]]:
         else:
             headers.append((name, value))
     proxy = _split_password(form.proxy, secrets, False, _PROXY_PASSWORD)
-    return replace(form, url=url, headers=tuple(headers), proxy=proxy), secrets
+    tls = form.tls
+    if tls.key_passphrase:
+        secrets[KEY_PASSPHRASE] = tls.key_passphrase
+        tls = replace(tls, key_passphrase="")
+    form = replace(form, url=url, headers=tuple(headers), proxy=proxy, tls=tls)
+    return form, secrets
 
 
 def join_secrets(form: RequestForm, secrets: dict[str, str]) -> RequestForm:
@@ -72,7 +81,10 @@ def join_secrets(form: RequestForm, secrets: dict[str, str]) -> RequestForm:
         proxy = f"{start}{user}:@{host}{rest}"
     proxy = _join_password(proxy, secrets, _PROXY_PASSWORD)
     url = _join_query(form.url, secrets)
-    return replace(form, url=url, headers=headers, proxy=proxy)
+    tls = form.tls
+    if not tls.key_passphrase and KEY_PASSPHRASE in secrets:
+        tls = replace(tls, key_passphrase=secrets[KEY_PASSPHRASE])
+    return replace(form, url=url, headers=headers, proxy=proxy, tls=tls)
 
 
 def secret_items(form: RequestForm) -> list[str]:
@@ -81,7 +93,8 @@ def secret_items(form: RequestForm) -> list[str]:
     headers = [name.lower() for name, _ in form.headers if is_secret(name)]
     proxy: dict[str, str] = {}
     _split_password(form.proxy, proxy, True, _PROXY_PASSWORD)
-    return [*headers, *query, *proxy]
+    passphrase = [KEY_PASSPHRASE] if form.tls.client_cert else []
+    return [*headers, *query, *proxy, *passphrase]
 
 
 def public_url(url: str) -> str:
@@ -247,6 +260,14 @@ class ProfileBook:
                 qt.setValue(f"limits/{key}", getattr(limits, key))
             send = "true" if limits.send_last_event_id else "false"
             qt.setValue("limits/send_last_event_id", send)
+            tls = form.tls
+            qt.setValue("tls/verify", "true" if tls.verify else "false")
+            qt.setValue("tls/ca_file", tls.ca_file)
+            qt.setValue("tls/client_cert", tls.client_cert)
+            qt.setValue("tls/client_key", tls.client_key)
+            qt.setValue(
+                "tls/trusted", [f"{p.host}:{p.port} {p.sha256}" for p in tls.trusted]
+            )
             qt.beginWriteArray("headers", len(form.headers))
             for j, (name, value) in enumerate(form.headers):
                 qt.setArrayIndex(j)
@@ -288,10 +309,22 @@ class ProfileBook:
                 retry_ms=None if retry < 0 else retry,
                 limits=self._read_limits(),
                 proxy=_split_password(s.text("proxy"), {}, True, _PROXY_PASSWORD),
+                tls=self._read_tls(),
             )
             profiles[name] = Profile(name, form, tuple(secret_items(form)))
         qt.endArray()
         return sorted(profiles.values(), key=lambda p: p.name.lower())
+
+    def _read_tls(self) -> TLSForm:
+        s = self.settings
+        pins = (pin_of(text) for text in s.texts("tls/trusted")[:100])
+        return TLSForm(
+            verify=s.flag("tls/verify", True),
+            ca_file=s.text("tls/ca_file")[:4096],
+            client_cert=s.text("tls/client_cert")[:4096],
+            client_key=s.text("tls/client_key")[:4096],
+            trusted=tuple(dict.fromkeys(pin for pin in pins if pin is not None)),
+        )
 
     def _read_limits(self) -> LimitsForm:
         s = self.settings

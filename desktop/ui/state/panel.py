@@ -1,16 +1,22 @@
-"""The connection state panel: state, attempt, countdown, retry in force, counters."""
+"""The connection state panel: state, attempt, countdown, retry in force, counters.
+
+For https it also shows the TLS session (version, cipher, the certificate's
+subject and expiry), and after a refused certificate offers to trust it: the
+panel only asks (``trustRequested``); the stream view changes the settings.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +29,7 @@ from desktop.ui.request import mask
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:
+    from desktop.core.engine.certificate import TLSFailure, TLSInfo
     from desktop.ui.session import StreamSession
 
 _SOURCES = {
@@ -38,6 +45,7 @@ _FIELDS = (
     ("last_id", "Last-Event-ID to send"),
     ("status", "HTTP status"),
     ("route", "Connection"),
+    ("tls", "TLS"),
     ("bytes", "Bytes"),
     ("events", "Events"),
     ("rate", "Events/s"),
@@ -49,6 +57,10 @@ _FIELDS = (
 class StatePanel(QFrame):
     """Renders a :class:`StreamSession`; the stream view calls :meth:`show_session`."""
 
+    # The certificate a TLS failure refused, to trust for its host (a TLSFailure).
+    trustRequested = Signal(object)  # noqa: N815
+    caFileRequested = Signal()  # noqa: N815
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("statePanel")
@@ -59,6 +71,29 @@ class StatePanel(QFrame):
         head = QHBoxLayout()
         head.addWidget(self.icon)
         head.addWidget(self.badge, 1)
+        self.certificate = named(QLabel(), "tlsCertificate")
+        self.certificate.setWordWrap(True)
+        self.certificate.setTextInteractionFlags(
+            self.certificate.textInteractionFlags().TextSelectableByMouse
+        )
+        self.trust_button = named(
+            QPushButton("Trust this certificate for this host"), "trustCertificate"
+        )
+        self.trust_button.setToolTip(
+            "Accept exactly this certificate (by its SHA-256 fingerprint) for this "
+            "host and port from now on; revoke it in the TLS tab"
+        )
+        self.ca_button = named(QPushButton("Use CA file…"), "useCaFile")
+        self.ca_button.setToolTip("Trust the CA certificates of a PEM file")
+        actions = QHBoxLayout()
+        actions.addWidget(self.trust_button)
+        actions.addWidget(self.ca_button)
+        actions.addStretch(1)
+        self.tls_actions = QWidget()
+        self.tls_actions.setLayout(actions)
+        actions.setContentsMargins(0, 0, 0, 0)
+        self.trust_button.clicked.connect(self._trust)
+        self.ca_button.clicked.connect(self.caFileRequested)
         form = QFormLayout()
         form.setHorizontalSpacing(14)
         form.setVerticalSpacing(2)
@@ -69,6 +104,8 @@ class StatePanel(QFrame):
                 value.textInteractionFlags().TextSelectableByMouse
             )
             self.values[key] = value
+            if key == "tls":  # a certificate's subject: let it wrap, not widen
+                value.setWordWrap(True)
             form.addRow(named(QLabel(title), "stateKey"), value)
         self.values["route"].setWordWrap(True)  # a proxy URL is long
         self.headers = named(QPlainTextEdit(), "responseHeaders")
@@ -79,12 +116,38 @@ class StatePanel(QFrame):
         layout.setContentsMargins(10, 8, 10, 8)
         layout.addLayout(head)
         layout.addWidget(self.message)
+        layout.addWidget(self.certificate)
+        layout.addWidget(self.tls_actions)
         layout.addLayout(form)
         layout.addWidget(named(QLabel("Response headers"), "stateKey"))
         layout.addWidget(self.headers)
         layout.addStretch(1)
         self._shown: tuple[object, ...] = ()
         self._headers_shown: tuple[tuple[str, str], ...] | None = None
+        self._failure: TLSFailure | None = None
+        self._show_failure(None)
+
+    def _trust(self) -> None:
+        if self._failure is not None:
+            self.trustRequested.emit(self._failure)
+
+    def _show_failure(self, failure: TLSFailure | None) -> None:
+        """The refused certificate, and what the user can do about it."""
+        self._failure = failure
+        cert = failure.certificate if failure is not None else None
+        self.certificate.setVisible(cert is not None)
+        self.tls_actions.setVisible(failure is not None)
+        self.trust_button.setVisible(cert is not None)
+        if cert is not None:
+            names = ", ".join(cert.names) or "none"
+            half = len(cert.fingerprint) // 2 + 1  # 16 of the 32 bytes a line
+            self.certificate.setText(
+                f"Certificate: {_breakable(cert.subject)}\n"
+                f"Issuer: {_breakable(cert.issuer)}\n"
+                f"Valid: {cert.not_before[:10]} to {cert.not_after[:10]}\n"
+                f"Names: {names}\nSHA-256: {cert.fingerprint[:half]}\n"
+                f"{cert.fingerprint[half:]}"
+            )
 
     def show_session(self, session: StreamSession, now: float, rate: float) -> None:
         state = theme.state_key(session.state, failed=session.failed)
@@ -101,8 +164,11 @@ class StatePanel(QFrame):
             self.badge.setProperty("state", state)
             self.badge.style().unpolish(self.badge)
             self.badge.style().polish(self.badge)
-            self.message.setText(session.message)
-            self.message.setVisible(bool(session.message))
+            failure = session.tls_failure
+            # The certificate's details have their own lines below.
+            message = failure.headline() if failure is not None else session.message
+            self.message.setText(message)
+            self.message.setVisible(bool(message))
         idle = None if session.last_byte_at is None else now - session.last_byte_at
         values = {
             "attempt": str(session.attempt) if session.attempt else "—",
@@ -113,6 +179,7 @@ class StatePanel(QFrame):
             else f"not sent (option off; last id: {session.last_event_id or 'none'})",
             "status": "—" if session.status is None else str(session.status),
             "route": _route(session),
+            "tls": _tls_text(session.tls),
             "bytes": row_text.human_bytes(session.received_bytes),
             "events": f"{session.events:,}",
             "rate": f"{rate:,.0f}" if session.state is State.OPEN else "—",
@@ -123,6 +190,8 @@ class StatePanel(QFrame):
             label = self.values[key]
             if label.text() != text:
                 label.setText(text)
+        if session.tls_failure is not self._failure:
+            self._show_failure(session.tls_failure)
         if session.headers != self._headers_shown:
             self._headers_shown = session.headers
             self.headers.setPlainText(
@@ -139,6 +208,22 @@ def _route(session: StreamSession) -> str:
     if session.state is None:
         return "—"
     return f"{session.http_version} · {via}" if session.http_version else via
+
+
+def _breakable(name: str) -> str:
+    """Let word wrap break a distinguished name (it has no spaces) after its
+    commas, so the panel keeps its width; fingerprints get lines of their own."""
+    return name.replace(",", ",\u200b")
+
+
+def _tls_text(tls: TLSInfo | None) -> str:
+    if tls is None:
+        return "—"
+    text = f"{tls.version} · {tls.cipher}"
+    if tls.certificate is not None:
+        cert = tls.certificate
+        text += f"\n{_breakable(cert.subject)}, expires {cert.not_after[:10]}"
+    return text
 
 
 def _badge(session: StreamSession, countdown: float | None) -> str:
