@@ -21,6 +21,8 @@ from desktop.core.engine.records import Outcome
 if TYPE_CHECKING:
     from enum import Enum
 
+    from desktop.core.engine.records import ErrorResponse
+
 
 class StreamError(Exception):
     """An attempt ended without (or after) a usable response."""
@@ -28,6 +30,8 @@ class StreamError(Exception):
     outcome: Outcome = Outcome.NETWORK
     status: int | None = None  # the response's status, when there was one
     retry_after_ms: int | None = None  # the response's Retry-After, when given
+    # A response that was not an event stream: head and first 64 KiB of body.
+    response: ErrorResponse | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

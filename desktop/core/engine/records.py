@@ -39,6 +39,44 @@ class Outcome(StrEnum):
     STOPPED = "stopped"  # the user stopped the stream
 
 
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One redirect an attempt followed: ``url`` answered ``status`` with ``location``.
+
+    ``dropped`` names the credentials not sent on from this hop because the
+    next URL is of another origin (``Authorization``, ``Cookie``, a header the
+    user marked secret …).
+    """
+
+    status: int
+    url: str
+    location: str
+    dropped: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorResponse:
+    """A response that was not an event stream: a status other than 200, or a
+    200 of another content type, kept so that a user can see why.
+
+    ``body`` is the first ``len(raw)`` bytes (at most 64 KiB) of the body,
+    decoded by its charset; ``size`` counts every body byte read, ``complete``
+    says whether that was the whole body (reading stops at a bound).
+    """
+
+    status: int
+    reason: str
+    http_version: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    content_type: str
+    body: str
+    raw: bytes
+    size: int
+    complete: bool
+    redirects: tuple[Hop, ...] = ()
+
+
 @dataclass(slots=True)
 class Connecting:
     """An attempt starts: ``attempt`` counts every attempt of the stream from 1."""
@@ -60,6 +98,7 @@ class Open:
     url: str  # the final URL, after redirects
     at: float
     wall: float
+    redirects: tuple[Hop, ...] = ()  # the redirects followed to ``url``
 
 
 @dataclass(slots=True)
@@ -114,6 +153,7 @@ class Reconnecting:
     attempt: int  # the attempt that just ended
     at: float
     wall: float
+    response: ErrorResponse | None = None  # the non-stream response that ended it
 
 
 @dataclass(slots=True)
@@ -126,6 +166,7 @@ class Closed:
     status: int | None
     at: float
     wall: float
+    response: ErrorResponse | None = None  # the non-stream response that ended it
 
 
 @dataclass(slots=True)
@@ -195,7 +236,9 @@ __all__ = [
     "Connecting",
     "DelaySource",
     "Error",
+    "ErrorResponse",
     "Event",
+    "Hop",
     "Notice",
     "NoticeKind",
     "Open",

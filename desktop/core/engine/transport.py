@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from desktop.core.engine.credentials import block_all_cookies
+
 MAX_REDIRECTS = 20  # as browsers (Fetch: "redirect count is twenty")
 
 
@@ -59,5 +61,8 @@ def make_client(
         max_redirects=MAX_REDIRECTS,
         timeout=timeout,
         trust_env=transport.trust_env,
+        # Cookies live in each stream's own jar (credentials.py), not in a
+        # client that several streams share.
+        cookies=block_all_cookies(),
         limits=httpx.Limits(max_connections=None, max_keepalive_connections=8),
     )

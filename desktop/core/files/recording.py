@@ -31,7 +31,7 @@ from desktop import __version__
 from desktop.core.engine import records
 from desktop.core.engine.options import StreamOptions
 from desktop.core.files.codec import BadValueError, Shape, kind_of
-from desktop.core.files.redact import redact_headers, redact_url
+from desktop.core.files.redact import MASK, mask_value, redact_headers, redact_url
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Iterable, Iterator
@@ -57,9 +57,12 @@ def _record_shapes() -> dict[str, Shape]:
 _SHAPES = _record_shapes()
 _KINDS = {shape.cls: kind for kind, shape in _SHAPES.items()}
 _OPTIONS = Shape(StreamOptions)
+_ERROR_RESPONSE = Shape(records.ErrorResponse)
 # Records with fields that may carry a secret: masked when the header says so.
 _SECRETIVE = frozenset(
-    shape.cls for shape in _SHAPES.values() if {"url", "headers"} & set(shape.names)
+    shape.cls
+    for shape in _SHAPES.values()
+    if {"url", "headers", "response"} & set(shape.names)
 )
 
 
@@ -118,6 +121,8 @@ def header_for(
             options,
             url=redact_url(options.url),
             headers=redact_headers(options.headers),
+            password=mask_value(options.password or "") or None,
+            cookies=tuple((name, MASK) for name, _ in options.cookies),
         )
     return RecordingHeader(
         options.url,
@@ -147,6 +152,15 @@ def encode_record(record: Record, *, mask: bool = False) -> dict[str, object]:
         headers = getattr(record, "headers", None)
         if isinstance(headers, tuple):
             obj["headers"] = [list(pair) for pair in redact_headers(headers)]
+        response = getattr(record, "response", None)
+        if isinstance(response, records.ErrorResponse):
+            obj["response"] = _ERROR_RESPONSE.dump(
+                replace(
+                    response,
+                    url=redact_url(response.url),
+                    headers=redact_headers(response.headers),
+                )
+            )
     return obj
 
 

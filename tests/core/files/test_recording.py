@@ -130,6 +130,7 @@ def test_a_line_is_one_record_with_its_kind_and_every_field() -> None:
         "attempt": 2,
         "at": 1,
         "wall": 2,
+        "response": None,
     }
     assert json.loads(lines[2])["data"] == "/wBkYXRhOiB4Cgo="  # base64
 
