@@ -78,8 +78,8 @@ def stream_jar(options: StreamOptions, host: str) -> httpx.Cookies:
 
 
 async def load_jar(options: StreamOptions) -> tuple[httpx.Cookies, str | None]:
-    """The stream's jar, and what went wrong reading the cookie file, if anything:
-    the stream goes on without the file's cookies, as a browser without them."""
+    """The stream's jar, and what went wrong reading the cookie file, if anything
+    (the stream then fails: errors.OptionError)."""
     try:
         host = httpx.URL(options.url).host
         return await asyncio.to_thread(stream_jar, options, host), None

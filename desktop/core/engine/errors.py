@@ -5,6 +5,7 @@ StreamError                 an attempt failed; ``outcome`` says how
 ├── NetworkError            refused, reset, DNS, protocol error      (reconnect)
 │   ├── ReadTimeoutError    no byte within the read timeout          (reconnect)
 │   └── HeadersTimeoutError no response headers within their timeout (reconnect)
+├── OptionError             an option it cannot use (a cookie file)  (stop, failed)
 ├── RedirectError           redirect loop or too many redirects      (stop, failed)
 ├── HTTPStatusError         a status other than 200 and 204          (stop, failed)
 ├── ContentTypeError        200 but not text/event-stream            (stop, failed)
@@ -76,6 +77,10 @@ class HeadersTimeoutError(NetworkError):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"no response headers within {seconds:g} s (headers timeout)")
         self.seconds = seconds
+
+
+class OptionError(StreamError):
+    outcome = Outcome.BAD_OPTION
 
 
 class RedirectError(StreamError):

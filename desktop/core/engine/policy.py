@@ -49,7 +49,13 @@ _FINAL_OK = frozenset(
     {Outcome.NO_CONTENT, Outcome.CLOSE_ON, Outcome.COUNT, Outcome.STOPPED}
 )
 _FINAL_FAILED = frozenset(
-    {Outcome.BAD_URL, Outcome.REDIRECTS, Outcome.CONTENT_TYPE, Outcome.MAX_ATTEMPTS}
+    {
+        Outcome.BAD_URL,
+        Outcome.BAD_OPTION,
+        Outcome.REDIRECTS,
+        Outcome.CONTENT_TYPE,
+        Outcome.MAX_ATTEMPTS,
+    }
 )
 
 

@@ -32,6 +32,7 @@ class Outcome(StrEnum):
     CONTENT_TYPE = "content-type"  # 200 but not text/event-stream
     NO_CONTENT = "no-content"  # HTTP 204: the server says stop for good
     BAD_URL = "bad-url"  # cannot be parsed, or not http/https
+    BAD_OPTION = "bad-option"  # an option it cannot use (an unreadable cookie file)
     REDIRECTS = "redirects"  # a redirect loop, or too many redirects
     CLOSE_ON = "close-on"  # an event of a close-on type arrived
     COUNT = "count"  # the asked number of events arrived

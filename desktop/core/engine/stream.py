@@ -32,6 +32,7 @@ from desktop.core.engine.errors import (
     HTTPStatusError,
     NetworkError,
     NoContentError,
+    OptionError,
     ReadTimeoutError,
     RedirectError,
     ServerClosedError,
@@ -43,7 +44,6 @@ from desktop.core.engine.policy import ReconnectPolicy, Stop
 from desktop.core.engine.records import (
     Closed,
     Connecting,
-    Error,
     Event,
     Notice,
     NoticeKind,
@@ -175,6 +175,7 @@ class EventStream:
         self._counted = 0  # events seen, all connections (only for close_on/count)
         self._client = client
         self._cookies = httpx.Cookies()  # the stream's jar (credentials.py)
+        self._jar_problem: str | None = None
         self._gen: AsyncGenerator[list[Record], None] | None = None
 
     async def __aenter__(self) -> EventStream:
@@ -220,6 +221,8 @@ class EventStream:
         options = self.options
         client = self._client or make_client(self.options.transport)
         attempt = 0
+        if options.cookies or options.cookie_file:
+            self._cookies, self._jar_problem = await load_jar(options)
         try:
             while True:
                 attempt += 1
@@ -234,10 +237,6 @@ class EventStream:
                         )
                     ]
                 )
-                if attempt == 1 and (options.cookies or options.cookie_file):
-                    self._cookies, problem = await load_jar(options)
-                    if problem is not None:
-                        yield [Error(problem, 1, time.monotonic(), time.time())]
                 opened_at: float | None = None
                 delivered = False  # an event came on this connection (backoff)
                 try:
@@ -308,6 +307,8 @@ class EventStream:
         """One connection: yields Open, then item batches; raises how it ended."""
         options = self.options
         url = check_url(options.url)
+        if self._jar_problem is not None:
+            raise OptionError(self._jar_problem)
         headers = request_headers(options, self._carried())
         if not any(name.lower() == b"accept-encoding" for name, _ in headers):
             # Only the codings Inflater bounds: httpx would also offer br and
