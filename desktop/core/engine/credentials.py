@@ -65,9 +65,14 @@ def stream_jar(options: StreamOptions, host: str) -> httpx.Cookies:
     jar: http.cookiejar.CookieJar = http.cookiejar.CookieJar()
     if options.cookie_file:
         mozilla = http.cookiejar.MozillaCookieJar(options.cookie_file)
-        # Session cookies (no expiry) are what a user exports from a browser
-        # session to reuse: keep them.
-        mozilla.load(ignore_discard=True, ignore_expires=False)
+        # Session cookies are what a user exports from a browser session to
+        # reuse: keep them.  curl writes their expiry as 0, which
+        # MozillaCookieJar reads as 1970 (it expects an empty field).
+        mozilla.load(ignore_discard=True, ignore_expires=True)
+        for cookie in list(mozilla):
+            if cookie.expires == 0:
+                cookie.expires, cookie.discard = None, True
+        mozilla.clear_expired_cookies()
         jar = mozilla
     cookies = httpx.Cookies(jar)
     # http.cookiejar matches a dotless host (localhost) as "localhost.local".
