@@ -406,6 +406,7 @@ class EventStream:
             )
         elif not _is_event_stream(content_type):
             error = ContentTypeError(content_type)
+            error.status = status  # a 200 all the same: shown, not "—"
         else:
             return
         # Kept so that a user sees why (error_body.py); the spec's handling of

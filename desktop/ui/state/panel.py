@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.engine.records import DelaySource
 from desktop.core.engine.state import State
-from desktop.core.files.redact import is_secret
+from desktop.core.files.redact import is_secret, redact_url
 from desktop.ui import row_text, theme
 from desktop.ui.request import mask
 from desktop.ui.theme import named
@@ -37,6 +37,7 @@ _FIELDS = (
     ("retry", "Reconnection time"),
     ("last_id", "Last-Event-ID to send"),
     ("status", "HTTP status"),
+    ("redirects", "Redirects"),
     ("bytes", "Bytes"),
     ("events", "Events"),
     ("rate", "Events/s"),
@@ -110,6 +111,7 @@ class StatePanel(QFrame):
             if session.options.send_last_event_id  # off: the naive client
             else f"not sent (option off; last id: {session.last_event_id or 'none'})",
             "status": "—" if session.status is None else str(session.status),
+            "redirects": _redirects(session),
             "bytes": row_text.human_bytes(session.received_bytes),
             "events": f"{session.events:,}",
             "rate": f"{rate:,.0f}" if session.state is State.OPEN else "—",
@@ -128,6 +130,20 @@ class StatePanel(QFrame):
                     for name, value in session.headers
                 )
             )
+
+
+def _redirects(session: StreamSession) -> str:
+    """The current attempt's redirects: status and Location of each hop, and
+    the credentials a hop to another origin did not send on."""
+    if not session.attempts or not session.attempts[-1].redirects:
+        return "—"
+    hops = []
+    for hop in session.attempts[-1].redirects:
+        text = f"{hop.status} → {redact_url(hop.location)}"
+        if hop.dropped:
+            text += f" (not sent on: {', '.join(hop.dropped)})"
+        hops.append(text)
+    return "\n".join(hops)
 
 
 def _badge(session: StreamSession, countdown: float | None) -> str:
