@@ -23,6 +23,12 @@ class RequestForm:
     body: str = ""
     retry_ms: int | None = None
     limits: LimitsForm = field(default_factory=LimitsForm)  # "Reconnect & limits"
+    # "Credentials": Basic auth, cookies ("a=1; b=2") and a Netscape cookie file.
+    # The password and the cookies are secrets (profiles: keyring; shown masked).
+    user: str = ""
+    password: str = field(default="", repr=False)
+    cookies: str = field(default="", repr=False)
+    cookie_file: str = ""
 
 
 def mask(value: str) -> str:
@@ -77,6 +83,7 @@ def build_options(form: RequestForm, *, comments: bool = True) -> StreamOptions:
     if form.retry_ms is not None and form.retry_ms < 0:
         raise RequestError("retry", "The retry time cannot be negative.")
     limits = parse_limits(form.limits)
+    cookies = parse_cookies(form.cookies)
     return StreamOptions(
         url=url,
         method=method,
@@ -94,7 +101,25 @@ def build_options(form: RequestForm, *, comments: bool = True) -> StreamOptions:
         send_last_event_id=limits.send_last_event_id,
         comments=comments,
         raw=True,  # the app counts bytes from raw chunks and drops them
+        user=form.user.strip() or None,
+        password=form.password if form.user.strip() else None,
+        cookies=cookies,
+        cookie_file=form.cookie_file.strip() or None,
     )
+
+
+def parse_cookies(text: str) -> tuple[tuple[str, str], ...]:
+    """``a=1; b=2`` (as a Cookie header or a browser's dev tools show them)."""
+    from desktop.core.engine.credentials import parse_cookie
+
+    pairs = []
+    for piece in text.split(";"):
+        if piece.strip():
+            try:
+                pairs.append(parse_cookie(piece.strip()))
+            except ValueError as exc:
+                raise RequestError("cookies", f"Bad cookie: {exc}.") from None
+    return tuple(pairs)
 
 
 def _content_type(body: str) -> str:

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.files.redact import is_secret
 from desktop.core.insight.advice import DEFAULT_IDLE_AFTER_S
+from desktop.ui.connect.credentials_panel import CredentialsForm, CredentialsPanel
 from desktop.ui.connect.limits_panel import LimitsPanel
 from desktop.ui.form_error import RequestError
 from desktop.ui.limits import parse_limits
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 Index = QModelIndex | QPersistentModelIndex
 _LIMITS_TAB = "Reconnect && limits"  # && : a tab text's "&" is a mnemonic
+_CREDENTIALS_TAB = "Credentials"
 _EDIT = Qt.ItemDataRole.EditRole
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 
@@ -205,6 +207,10 @@ class ConnectionBar(QFrame):
         tabs.addTab(self.limits, _LIMITS_TAB)
         tabs.setTabToolTip(1, "How the stream reconnects, and when it stops")
         self.limits.changed.connect(self._limits_changed)
+        self.credentials = CredentialsPanel()
+        tabs.addTab(self.credentials, _CREDENTIALS_TAB)
+        tabs.setTabToolTip(2, "Basic auth and cookies, for this stream's origin only")
+        self.credentials.changed.connect(self._credentials_changed)
         self.tabs = tabs
         return tabs
 
@@ -212,6 +218,10 @@ class ConnectionBar(QFrame):
         """A dot on the tab when any limit differs from the default."""
         changed = not self.limits.form().is_default()
         self.tabs.setTabText(1, _LIMITS_TAB + (" \N{BULLET}" if changed else ""))
+
+    def _credentials_changed(self) -> None:
+        used = self.credentials.is_set()
+        self.tabs.setTabText(2, _CREDENTIALS_TAB + (" \N{BULLET}" if used else ""))
 
     def _build_request(self) -> QWidget:
         box = named(QWidget(), "requestDetails")
@@ -260,6 +270,7 @@ class ConnectionBar(QFrame):
         add.clicked.connect(self._add_header)
         remove.clicked.connect(self._remove_header)
         self.reveal.toggled.connect(self.headers.set_reveal)
+        self.reveal.toggled.connect(lambda on: self.credentials.set_reveal(on))
         self.token.editingFinished.connect(self._apply_token)
         return box
 
@@ -296,6 +307,7 @@ class ConnectionBar(QFrame):
 
     def form(self) -> RequestForm:
         retry = self.retry.value()
+        credentials = self.credentials.form()
         return RequestForm(
             url=self.url.text(),
             method=self.method.currentText(),
@@ -303,6 +315,10 @@ class ConnectionBar(QFrame):
             body=self.body.toPlainText(),
             retry_ms=None if retry < 0 else retry,
             limits=self.limits.form(),
+            user=credentials.user,
+            password=credentials.password,
+            cookies=credentials.cookies,
+            cookie_file=credentials.cookie_file,
         )
 
     def set_form(self, form: RequestForm) -> None:
@@ -312,6 +328,9 @@ class ConnectionBar(QFrame):
         self.body.setPlainText(form.body)
         self.retry.setValue(-1 if form.retry_ms is None else form.retry_ms)
         self.limits.set_form(form.limits)
+        self.credentials.set_form(
+            CredentialsForm(form.user, form.password, form.cookies, form.cookie_file)
+        )
 
     def set_profiles(self, names: list[str], current: str) -> None:
         """The profile menu: pick one, save the bar as one, manage them."""

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 RECENT_LIMIT = 20
 MAX_PROFILES = 500
 _METHODS = ("GET", "POST")
+PASSWORD_ITEM = "@basic-auth"  # the Credentials tab's password
+COOKIES_ITEM = "@cookies"  # the Credentials tab's cookies, values and all
 _RETRY_MAX = 3_600_000
 # The limits' text fields, stored as "limits/<name>" in each profile.
 _LIMIT_TEXTS = tuple(
@@ -54,7 +56,20 @@ def split_secrets(form: RequestForm) -> tuple[RequestForm, dict[str, str]]:
             headers.append((name, ""))
         else:
             headers.append((name, value))
-    return replace(form, url=url, headers=tuple(headers)), secrets
+    if form.password:
+        secrets[PASSWORD_ITEM] = form.password
+    if form.cookies:
+        secrets[COOKIES_ITEM] = form.cookies
+    plain = replace(
+        form, url=url, headers=tuple(headers), password="", cookies=_names(form.cookies)
+    )
+    return plain, secrets
+
+
+def _names(cookies: str) -> str:
+    """``a=1; b=2`` → ``a=; b=``: which cookies a profile sends, not their values."""
+    names = (piece.partition("=")[0].strip() for piece in cookies.split(";"))
+    return "; ".join(f"{name}=" for name in names if name)
 
 
 def join_secrets(form: RequestForm, secrets: dict[str, str]) -> RequestForm:
@@ -63,14 +78,21 @@ def join_secrets(form: RequestForm, secrets: dict[str, str]) -> RequestForm:
         (name, value or secrets.get(name.lower(), value))
         for name, value in form.headers
     )
-    return replace(form, url=_join_query(form.url, secrets), headers=headers)
+    return replace(
+        form,
+        url=_join_query(form.url, secrets),
+        headers=headers,
+        password=form.password or secrets.get(PASSWORD_ITEM, ""),
+        cookies=secrets.get(COOKIES_ITEM, form.cookies) if form.cookies else "",
+    )
 
 
 def secret_items(form: RequestForm) -> list[str]:
     """The items of a stored form whose values the keychain holds."""
     _url, query = _split_query(form.url, empty_too=True)
     headers = [name.lower() for name, _ in form.headers if is_secret(name)]
-    return [*headers, *query]
+    own = [PASSWORD_ITEM] * bool(form.user) + [COOKIES_ITEM] * bool(form.cookies)
+    return [*headers, *query, *own]
 
 
 def public_url(url: str) -> str:
@@ -227,6 +249,9 @@ class ProfileBook:
                 qt.setValue(f"limits/{key}", getattr(limits, key))
             send = "true" if limits.send_last_event_id else "false"
             qt.setValue("limits/send_last_event_id", send)
+            qt.setValue("user", form.user)  # the password: keyring only
+            qt.setValue("cookies", _names(form.cookies))  # values: keyring only
+            qt.setValue("cookie_file", form.cookie_file)
             qt.beginWriteArray("headers", len(form.headers))
             for j, (name, value) in enumerate(form.headers):
                 qt.setArrayIndex(j)
@@ -267,6 +292,9 @@ class ProfileBook:
                 body=s.text("body"),
                 retry_ms=None if retry < 0 else retry,
                 limits=self._read_limits(),
+                user=s.text("user"),
+                cookies=_names(s.text("cookies")),
+                cookie_file=s.text("cookie_file"),
             )
             profiles[name] = Profile(name, form, tuple(secret_items(form)))
         qt.endArray()

@@ -310,3 +310,27 @@ def test_open_says_why_a_file_cannot_be_opened(tmp_path: Path) -> None:
         RecordingReader.open(tmp_path / "nope.ndjson")
     with pytest.raises(RecordingError, match="Is a directory"):
         RecordingReader.open(tmp_path)
+
+
+def test_credentials_and_error_response_secrets_are_masked() -> None:
+    opts = StreamOptions(
+        "http://h/", user="ann", password="pw-secret", cookies=(("sid", "c-secret"),)
+    )
+    response = records.ErrorResponse(
+        401, "Unauthorized", "HTTP/1.1", "http://h/?token=t-secret",
+        (("set-cookie", "sid=s-secret"), ("content-type", "text/plain")),
+        "text/plain", "no", b"no", 2, True,
+    )  # fmt: skip
+    buffer = io.BytesIO()
+    writer = RecordingWriter(buffer, header_for(opts, raw=False, mask=True))
+    closed = records.Closed("HTTP 401", records.Outcome.STATUS, True, 401, 1, 2)
+    closed.response = response
+    writer.write(closed)
+    text = buffer.getvalue().decode()
+    for secret in ("pw-secret", "c-secret", "s-secret", "t-secret"):
+        assert secret not in text, secret
+    head = json.loads(text.splitlines()[0])
+    assert head["options"]["user"] == "ann"
+    assert head["options"]["cookies"] == [["sid", "••••••••"]]
+    last = json.loads(text.splitlines()[-1])
+    assert ["content-type", "text/plain"] in last["response"]["headers"]
