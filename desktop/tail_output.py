@@ -249,7 +249,7 @@ def make_emitter(
             line = text.state(record)
             if line is not None:
                 err.write(line)
-            stderr_line(record, err, detail=True)
+            stderr_line(record, err, detail=not quiet)
         if lines:
             out.write("".join(lines).encode("utf-8", "replace"))
         out.flush()
@@ -259,13 +259,14 @@ def make_emitter(
 
 
 def stderr_line(record: Record, err: IO[str], *, detail: bool = False) -> None:
-    """The one line of an error or a failed close; with ``detail`` (the text
-    format) the redirects and first body lines of a response that was not a
-    stream follow it (JSON has them in the ``closed`` record)."""
+    """The one line of an error or a failed close.  With ``detail`` (the text
+    format, not --quiet) the redirects and first body lines of a response that
+    was not a stream come first, so that the verdict stays the last line (JSON
+    has them in the ``closed`` record)."""
     if isinstance(record, Closed) and record.failed:
-        err.write(f"{PROG}: {terminal_safe(record.reason)}\n")
         if detail and record.response is not None:
             err.write(_hop_lines(record.response.redirects))
             err.write(body_lines(record.response))
+        err.write(f"{PROG}: {terminal_safe(record.reason)}\n")
     elif isinstance(record, Error):
         err.write(f"{PROG}: {terminal_safe(record.message)}\n")

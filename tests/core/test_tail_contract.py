@@ -1002,9 +1002,10 @@ def test_an_error_body_is_in_closed_and_its_first_lines_on_stderr(
     run.assert_failure_reported()  # JSON: the one line, the body is in the record
     text = tail(raw_server.url())
     assert text.returncode == 1
-    assert text.stderr.splitlines()[-2:] == [
+    assert text.stderr.splitlines()[-3:] == [
         '  {"error": "invalid_token",',
         '   "detail": "expired \\x1b[31mred"}',  # terminal-safe
+        "sse-viewer tail: HTTP 401 Unauthorized",  # the verdict stays last
     ]
 
 
@@ -1018,7 +1019,7 @@ def test_a_long_html_body_prints_its_first_lines_and_its_size(
     lines = run.stderr.splitlines()
     assert "  <p>line 0</p>" in lines and "  <p>line 11</p>" in lines
     assert "  <p>line 12</p>" not in lines
-    assert lines[-1] == f"  … (the body has {len(page):,} bytes)"
+    assert lines[-2] == f"  … (the body has {len(page):,} bytes)"
 
 
 def test_redirects_are_in_the_open_record(raw_server: RawServer) -> None:
@@ -1064,3 +1065,41 @@ def test_credential_options_are_checked(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "expected NAME=VALUE" in bad.stderr
     missing = tail("http://127.0.0.1:1/", "--cookie-jar", str(tmp_path / "none"))
     assert missing.returncode == 2 and "--cookie-jar" in missing.stderr
+
+
+def test_user_without_password_asks_for_it_on_a_terminal(raw_server: RawServer) -> None:
+    import fcntl
+    import pty
+    import termios
+
+    raw_server.add(sse(b"data: a\n\n", end=Hang()))
+    master, slave = pty.openpty()
+
+    def controlling_tty() -> None:  # the pty becomes the child's /dev/tty
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(
+        [str(SSE_VIEWER), "tail", raw_server.url(), "-u", "ann", "--count", "1"],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+        start_new_session=True,
+        preexec_fn=controlling_tty,  # in the child, before exec
+    )
+    os.close(slave)
+    try:
+        prompt = b""
+        deadline = time.monotonic() + 10
+        while b"password for ann" not in prompt and time.monotonic() < deadline:
+            prompt += os.read(master, 1024)
+        os.write(master, b"s3cret\n")
+        _out, err = proc.communicate(timeout=10)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert b"s3cret" not in prompt  # not echoed
+    assert raw_server.requests[0].header("Authorization") == "Basic YW5uOnMzY3JldA=="
