@@ -49,13 +49,6 @@ def auth_headers(options: StreamOptions) -> list[tuple[bytes, bytes]]:
     return [(b"Authorization", value.encode())]
 
 
-def block_all_cookies() -> http.cookiejar.CookieJar:
-    """A jar that refuses every cookie: the shared client's (transport.py)."""
-    return http.cookiejar.CookieJar(
-        policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
-    )
-
-
 def stream_jar(options: StreamOptions, host: str) -> httpx.Cookies:
     """The stream's jar: the cookie file's cookies, then ``options.cookies``
     for ``host`` (host-only, as a server's cookie without Domain).

@@ -13,11 +13,10 @@ wherever a transport is shown or saved (desktop/core/files/redact.py).
 
 from __future__ import annotations
 
+import http.cookiejar
 from dataclasses import dataclass, field
 
 import httpx
-
-from desktop.core.engine.credentials import block_all_cookies
 
 MAX_REDIRECTS = 20  # as browsers (Fetch: "redirect count is twenty")
 
@@ -50,6 +49,13 @@ class Transport:
 DEFAULT_TRANSPORT = Transport()
 
 
+def _no_cookies() -> http.cookiejar.CookieJar:
+    """A jar that refuses every cookie: a client's, shared by streams."""
+    return http.cookiejar.CookieJar(
+        policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+    )
+
+
 def make_client(
     transport: Transport = DEFAULT_TRANSPORT, *, timeout: float = 10.0
 ) -> httpx.AsyncClient:
@@ -63,6 +69,6 @@ def make_client(
         trust_env=transport.trust_env,
         # Cookies live in each stream's own jar (credentials.py), not in a
         # client that several streams share.
-        cookies=block_all_cookies(),
+        cookies=_no_cookies(),
         limits=httpx.Limits(max_connections=None, max_keepalive_connections=8),
     )
