@@ -58,6 +58,7 @@ _SHAPES = _record_shapes()
 _KINDS = {shape.cls: kind for kind, shape in _SHAPES.items()}
 _OPTIONS = Shape(StreamOptions)
 _ERROR_RESPONSE = Shape(records.ErrorResponse)
+_HOP = Shape(records.Hop)
 # Records with fields that may carry a secret: masked when the header says so.
 _SECRETIVE = frozenset(
     shape.cls
@@ -152,6 +153,9 @@ def encode_record(record: Record, *, mask: bool = False) -> dict[str, object]:
         headers = getattr(record, "headers", None)
         if isinstance(headers, tuple):
             obj["headers"] = [list(pair) for pair in redact_headers(headers)]
+        redirects = getattr(record, "redirects", None)
+        if redirects:
+            obj["redirects"] = [_HOP.dump(_masked_hop(hop)) for hop in redirects]
         response = getattr(record, "response", None)
         if isinstance(response, records.ErrorResponse):
             obj["response"] = _ERROR_RESPONSE.dump(
@@ -159,9 +163,15 @@ def encode_record(record: Record, *, mask: bool = False) -> dict[str, object]:
                     response,
                     url=redact_url(response.url),
                     headers=redact_headers(response.headers),
+                    redirects=tuple(map(_masked_hop, response.redirects)),
                 )
             )
     return obj
+
+
+def _masked_hop(hop: records.Hop) -> records.Hop:
+    """A redirect's URLs with secret-looking parameters masked (OAuth codes …)."""
+    return replace(hop, url=redact_url(hop.url), location=redact_url(hop.location))
 
 
 # json.dumps builds an encoder per call when given options; build them once.

@@ -320,6 +320,7 @@ def test_credentials_and_error_response_secrets_are_masked() -> None:
         401, "Unauthorized", "HTTP/1.1", "http://h/?token=t-secret",
         (("set-cookie", "sid=s-secret"), ("content-type", "text/plain")),
         "text/plain", "no", b"no", 2, True,
+        (records.Hop(302, "http://h/a", "/b?access_token=h-secret"),),
     )  # fmt: skip
     buffer = io.BytesIO()
     writer = RecordingWriter(buffer, header_for(opts, raw=False, mask=True))
@@ -327,7 +328,7 @@ def test_credentials_and_error_response_secrets_are_masked() -> None:
     closed.response = response
     writer.write(closed)
     text = buffer.getvalue().decode()
-    for secret in ("pw-secret", "c-secret", "s-secret", "t-secret"):
+    for secret in ("pw-secret", "c-secret", "s-secret", "t-secret", "h-secret"):
         assert secret not in text, secret
     head = json.loads(text.splitlines()[0])
     assert head["options"]["user"] == "ann"
