@@ -44,11 +44,14 @@ def test_a_401_json_body_is_shown_everywhere(loop: AppLoop, viewer: Viewer) -> N
         content_type="application/json",
         headers=[("WWW-Authenticate", 'Bearer error="invalid_token"')],
     )
-    # spares: the jobs panel's GET /api/info may take one
-    with RawServer([redirect(302, "/login"), error, error, error]) as raw:
+    # by path: the jobs panel's GET /api/info may come first
+    paths = {"/stream": redirect(302, "/login"), "/login": error}
+    with RawServer(paths=paths) as raw:
 
         async def scenario() -> None:
-            view = open_stream(viewer, raw.url("/stream"), retry_ms=100)
+            view = open_stream(
+                viewer, raw.url("/stream"), retry_ms=100, user="ann", password="pw"
+            )
             session = view.handle.session
             await until(lambda: session.state is State.CLOSED, 10, "the close")
             await asyncio.sleep(0.1)  # the timeline's flush
@@ -56,6 +59,7 @@ def test_a_401_json_body_is_shown_everywhere(loop: AppLoop, viewer: Viewer) -> N
             panel = view.state
             assert panel.values["status"].text() == "401"
             assert panel.values["redirects"].text() == "302 → /login"
+            assert raw.requests[-1].header("Authorization") == "Basic YW5uOnB3"
             headers = panel.headers.toPlainText()
             assert 'www-authenticate: Bearer error="invalid_token"' in headers
             assert "content-type: application/json" in headers
@@ -89,7 +93,7 @@ def test_a_200_html_page_shows_its_status_not_a_dash(
     loop: AppLoop, viewer: Viewer
 ) -> None:
     page = respond(200, b"<html><h1>Sign in</h1></html>", content_type="text/html")
-    with RawServer([page, page, page]) as raw:
+    with RawServer(paths={"/stream": page}) as raw:
 
         async def scenario() -> None:
             view = open_stream(viewer, raw.url("/stream"), retry_ms=100)
@@ -104,3 +108,28 @@ def test_a_200_html_page_shows_its_status_not_a_dash(
             assert not view.detail.highlighter.enabled
 
         drive(loop, scenario(), viewer)
+
+
+def test_a_cross_origin_redirect_says_what_it_did_not_send(
+    loop: AppLoop, viewer: Viewer
+) -> None:
+    gone = respond(404, b"gone", content_type="text/plain")
+    with RawServer(paths={"/there": gone}) as raw:
+        elsewhere = raw.url("/there").replace("127.0.0.1", "localhost")
+        raw.route("/stream", redirect(307, elsewhere))
+
+        async def scenario() -> None:
+            view = open_stream(
+                viewer, raw.url("/stream"), retry_ms=100, user="ann", password="pw"
+            )
+            session = view.handle.session
+            await until(lambda: session.state is State.CLOSED, 10, "the close")
+            view.refresh()
+            shown = view.state.values["redirects"].text()
+            assert shown == f"307 → {elsewhere} (not sent on: Authorization)"
+            tip = attempt_detail(session.attempts[-1])
+            assert "another origin: not sent on: Authorization" in tip
+
+        drive(loop, scenario(), viewer)
+    there = [r for r in raw.requests if r.path == "/there"]
+    assert there and there[0].header("Authorization") is None
