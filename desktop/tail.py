@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
+import http.cookiejar
 import os
 import signal
 import ssl
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from desktop.core.engine.credentials import parse_cookie
 from desktop.core.engine.options import (
     DEFAULT_HEADERS_TIMEOUT_S,
     DEFAULT_MAX_EVENT_BYTES,
@@ -50,6 +53,13 @@ def _header(text: str) -> tuple[str, str]:
         raise argparse.ArgumentTypeError(f"expected 'Name: value', got {text!r}")
     try:
         return check_header(name, value.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _cookie(text: str) -> tuple[str, str]:
+    try:
+        return parse_cookie(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -186,6 +196,27 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the client certificate's private key (PEM); an encrypted key's "
         f"passphrase is read from ${KEY_PASSPHRASE_ENV}",
     )  # fmt: skip
+    credentials = parser.add_argument_group(
+        "credentials",
+        "sent to the stream's own origin only: a redirect to another origin drops "
+        "them all, with Authorization, Proxy-Authorization and every header whose "
+        "name holds authorization, cookie, token, secret, key or password",
+    )
+    credentials.add_argument(
+        "-u", "--user", metavar="USER[:PASSWORD]",
+        help="Basic auth; without :PASSWORD it is asked for on a terminal",
+    )  # fmt: skip
+    credentials.add_argument(
+        "-b", "--cookie", action="append", type=_cookie, default=[],
+        metavar="NAME=VALUE",
+        help="send this cookie to the stream's host (repeatable); cookies the "
+        "server sets are sent on reconnects, as a browser does",
+    )  # fmt: skip
+    credentials.add_argument(
+        "--cookie-jar", metavar="FILE",
+        help="read cookies from this Netscape cookie file (curl's -c, browser "
+        "export add-ons); only those matching the URL are sent",
+    )  # fmt: skip
     reconnect = parser.add_argument_group("reconnecting")
     reconnect.add_argument(
         "--retry", type=_natural, metavar="MS",
@@ -263,8 +294,29 @@ def _body(args: argparse.Namespace) -> tuple[bytes | None, list[tuple[str, str]]
     return body, extra
 
 
+def _credentials(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """``-u``'s user and password; the password asked for when left out."""
+    if args.user is None:
+        return None, None
+    user, colon, password = args.user.partition(":")
+    if not colon and sys.stdin.isatty():
+        password = getpass.getpass(f"{PROG}: password for {user}: ")
+    return user, password
+
+
+def _check_cookie_jar(path: str | None) -> None:
+    """A cookie file that cannot be read is a usage error, said before connecting."""
+    if path is not None:
+        try:
+            http.cookiejar.MozillaCookieJar(path).load(ignore_discard=True)
+        except OSError as exc:  # LoadError is one
+            raise ValueError(f"--cookie-jar {path}: {exc}") from None
+
+
 def options_from(args: argparse.Namespace) -> StreamOptions:
     body, extra = _body(args)
+    _check_cookie_jar(args.cookie_jar)
+    user, password = _credentials(args)
     method = (args.method or ("POST" if body is not None else "GET")).upper()
     return StreamOptions(
         url=args.url,
@@ -295,6 +347,10 @@ def options_from(args: argparse.Namespace) -> StreamOptions:
             client_key=args.key,
             client_key_password=os.environ.get(KEY_PASSPHRASE_ENV) or None,
         ),
+        user=user,
+        password=password,
+        cookies=tuple(args.cookie),
+        cookie_file=args.cookie_jar,
     )
 
 

@@ -33,9 +33,60 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from desktop.core.engine.certificate import TLSFailure, TLSInfo
-    from desktop.core.engine.records import Record
+    from desktop.core.engine.records import ErrorResponse, Hop, Record
 
 PROG = "sse-viewer tail"
+BODY_LINES = 12  # of an error response's body, on stderr
+BODY_LINE_CHARS = 240
+
+
+def _hops(redirects: tuple[Hop, ...]) -> list[dict[str, object]]:
+    return [
+        {"status": hop.status, "url": hop.url, "location": hop.location}
+        | ({"dropped": list(hop.dropped)} if hop.dropped else {})
+        for hop in redirects
+    ]
+
+
+def _response_keys(response: ErrorResponse) -> dict[str, object]:
+    """The extra keys of a ``closed`` record after a response that was not a
+    stream (ARCHITECTURE.md, the tail contract)."""
+    fields: dict[str, object] = {
+        "content_type": response.content_type,
+        "body": response.body,
+        "body_bytes": response.size,
+    }
+    if response.redirects:
+        fields["redirects"] = _hops(response.redirects)
+    return fields
+
+
+def body_lines(response: ErrorResponse) -> str:
+    """The first lines of an error response's body, indented, terminal-safe."""
+    lines = response.body.splitlines()
+    shown = [
+        "  "
+        + terminal_safe(line[:BODY_LINE_CHARS])
+        + ("…" if len(line) > BODY_LINE_CHARS else "")
+        for line in lines[:BODY_LINES]
+    ]
+    if not lines:
+        shown = ["  (no body)" if response.complete else "  (no body yet)"]
+    rest = len(lines) - BODY_LINES
+    more = response.size - len(response.raw)
+    if rest > 0 or more > 0 or not response.complete:
+        total = f"{response.size:,} bytes" + ("" if response.complete else " or more")
+        shown.append(f"  … (the body has {total})")
+    return "".join(f"{line}\n" for line in shown)
+
+
+def _hop_lines(redirects: tuple[Hop, ...]) -> str:
+    text = ""
+    for hop in redirects:
+        dropped = f" (not sent on: {', '.join(hop.dropped)})" if hop.dropped else ""
+        line = f"redirected: HTTP {hop.status} {hop.url} -> {hop.location}{dropped}"
+        text += terminal_safe(line) + "\n"
+    return text
 
 
 def json_record(record: Record) -> bytes:
@@ -68,6 +119,8 @@ def json_record(record: Record) -> bytes:
         }
         if record.tls is not None:  # an extra key: the contract allows them
             fields["tls"] = _plain(record.tls)
+        if record.redirects:
+            fields["redirects"] = _hops(record.redirects)
     elif isinstance(record, Reconnecting):
         fields = {
             "type": "state",
@@ -87,6 +140,8 @@ def json_record(record: Record) -> bytes:
             fields["status"] = record.status
         if record.tls is not None:
             fields["tls"] = _plain(record.tls)
+        if record.response is not None:
+            fields |= _response_keys(record.response)
     elif isinstance(record, Error):
         fields = {"type": "error", "message": record.message}
     elif isinstance(record, Comment):
@@ -141,7 +196,7 @@ class _Text:
                 f"{terminal_safe(record.url + lid + via)}"
             )
         elif isinstance(record, Open):
-            text = self.paint(
+            text = _hop_lines(record.redirects) + self.paint(
                 "32", f"open, HTTP {record.status} ({record.http_version})"
             )
             if record.tls is not None:
@@ -218,7 +273,7 @@ def make_emitter(
             line = text.state(record)
             if line is not None:
                 err.write(line)
-            stderr_line(record, err)
+            stderr_line(record, err, detail=not quiet)
         if lines:
             out.write("".join(lines).encode("utf-8", "replace"))
         out.flush()
@@ -227,8 +282,15 @@ def make_emitter(
     return emit_text
 
 
-def stderr_line(record: Record, err: IO[str]) -> None:
+def stderr_line(record: Record, err: IO[str], *, detail: bool = False) -> None:
+    """The one line of an error or a failed close.  With ``detail`` (the text
+    format, not --quiet) the redirects and first body lines of a response that
+    was not a stream come first, so that the verdict stays the last line (JSON
+    has them in the ``closed`` record)."""
     if isinstance(record, Closed) and record.failed:
+        if detail and record.response is not None:
+            err.write(_hop_lines(record.response.redirects))
+            err.write(body_lines(record.response))
         err.write(f"{PROG}: {terminal_safe(record.reason)}\n")
     elif isinstance(record, Error):
         err.write(f"{PROG}: {terminal_safe(record.message)}\n")

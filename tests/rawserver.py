@@ -258,6 +258,12 @@ class RawServer:
         with self._lock:
             self._scripts.extend(scripts)
 
+    def route(self, path: str, script: Script) -> None:
+        """Play ``script`` for every request of ``path`` (e.g. once the port is
+        known, a redirect to this server under another host name)."""
+        with self._lock:
+            self._paths[path] = script
+
     @property
     def connections(self) -> list[Connection]:
         with self._lock:

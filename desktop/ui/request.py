@@ -29,6 +29,12 @@ class RequestForm:
     # the environment's or the desktop's proxy settings (never for localhost).
     proxy: str = ""
     tls: TLSForm = field(default_factory=TLSForm)  # the "TLS" tab
+    # "Credentials": Basic auth, cookies ("a=1; b=2") and a Netscape cookie file.
+    # The password and the cookies are secrets (profiles: keyring; shown masked).
+    user: str = ""
+    password: str = field(default="", repr=False)
+    cookies: str = field(default="", repr=False)
+    cookie_file: str = ""
 
 
 def mask(value: str) -> str:
@@ -46,7 +52,7 @@ def check_url(url: str) -> str:
     accepts it; the engine's own check says what is wrong, before any request."""
     # Imported here, at connect time: the window is built before httpx is loaded.
     from desktop.core.engine.errors import BadURLError
-    from desktop.core.engine.stream import check_url as engine_check
+    from desktop.core.engine.request import check_url as engine_check
 
     url = url.strip()
     if not url:
@@ -84,6 +90,7 @@ def build_options(form: RequestForm, *, comments: bool = True) -> StreamOptions:
         raise RequestError("retry", "The retry time cannot be negative.")
     limits = parse_limits(form.limits)
     proxy = check_proxy(form.proxy)
+    cookies = parse_cookies(form.cookies)
     return StreamOptions(
         url=url,
         method=method,
@@ -104,6 +111,10 @@ def build_options(form: RequestForm, *, comments: bool = True) -> StreamOptions:
         transport=replace(form.tls.transport(), proxy=proxy)
         if proxy
         else replace(form.tls.transport(), environment=desktop_environment()),
+        user=form.user.strip() or None,
+        password=form.password if form.user.strip() else None,
+        cookies=cookies,
+        cookie_file=form.cookie_file.strip() or None,
     )
 
 
@@ -142,6 +153,20 @@ def check_proxy(proxy: str) -> str | None:
             "proxy", "A proxy URL is http://, https:// or socks5://host:port."
         )
     return proxy
+
+
+def parse_cookies(text: str) -> tuple[tuple[str, str], ...]:
+    """``a=1; b=2`` (as a Cookie header or a browser's dev tools show them)."""
+    from desktop.core.engine.credentials import parse_cookie
+
+    pairs = []
+    for piece in text.split(";"):
+        if piece.strip():
+            try:
+                pairs.append(parse_cookie(piece.strip()))
+            except ValueError as exc:
+                raise RequestError("cookies", f"Bad cookie: {exc}.") from None
+    return tuple(pairs)
 
 
 def _content_type(body: str) -> str:

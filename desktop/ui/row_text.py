@@ -70,7 +70,11 @@ def summary(row: Row) -> str:
             f" ({row.delay_source.value} retry)"
         )
     if isinstance(row, Closed):
-        return f"{row.reason}{' (failed)' if row.failed else ''}"
+        said = f"{row.reason}{' (failed)' if row.failed else ''}"
+        if row.response is not None and row.response.body.strip():
+            # the first words of why: the detail pane has the body whole
+            said += " — " + " ".join(row.response.body.split())[:160]
+        return said
     if isinstance(row, Notice):
         return f"{row.kind.value} — {row.detail}"
     return getattr(row, "message", "")

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from desktop.core.engine.certificate import TLSFailure, TLSInfo
     from desktop.core.engine.options import StreamOptions
-    from desktop.core.engine.records import Record
+    from desktop.core.engine.records import ErrorResponse, Hop, Record
 
 
 @dataclass(slots=True)
@@ -56,6 +56,8 @@ class AttemptRow:
     ended_at: float | None = None
     outcome: str = "…"
     events: int = 0
+    redirects: tuple[Hop, ...] = ()  # followed before the response
+    response: ErrorResponse | None = None  # a response that was not a stream
 
     @property
     def duration_s(self) -> float | None:
@@ -179,6 +181,7 @@ class StreamSession:
             if self.attempts:
                 self.attempts[-1].status = record.status
                 self.attempts[-1].outcome = "open"
+                self.attempts[-1].redirects = record.redirects
         elif isinstance(record, Reconnecting):
             self.state = State.RECONNECTING
             self.rates.disconnected(record.at)
@@ -186,6 +189,7 @@ class StreamSession:
             self.next_attempt_at = record.at + record.delay_ms / 1000
             self.message = record.reason
             self._reconnecting = record
+            self._responded(record.response, record.at, record.wall)
             self._end_attempt(record.at, record.reason)
         elif isinstance(record, Closed):
             self.state = State.CLOSED
@@ -196,6 +200,7 @@ class StreamSession:
             self.next_attempt_at = None
             if record.status is not None:
                 self.status = record.status
+            self._responded(record.response, record.at, record.wall)
             self._end_attempt(record.at, record.reason)
         elif isinstance(record, Error):
             self.errors += 1
@@ -218,6 +223,21 @@ class StreamSession:
             row.delay_waited_ms = (record.at - previous.at) * 1000
             self._reconnecting = None
         self.attempts.append(row)
+
+    def _responded(
+        self, response: ErrorResponse | None, at: float, wall: float
+    ) -> None:
+        """A response that was not a stream: its status and headers are the
+        panel's, its body the Raw tab's (as the connection's bytes)."""
+        if response is None:
+            return
+        self.status, self.headers = response.status, response.headers
+        if self.attempts:
+            self.attempts[-1].response = response
+            self.attempts[-1].redirects = response.redirects
+        if response.raw:
+            self.raw.add(RawChunk(response.raw, self.attempt, at, wall))
+            self.received_bytes += len(response.raw)
 
     def _end_attempt(self, at: float, outcome: str) -> None:
         if self.attempts and self.attempts[-1].ended_at is None:

@@ -976,3 +976,124 @@ def test_quiet_failure_is_one_stderr_line(raw_server: RawServer) -> None:
     run = tail(raw_server.url(), "--quiet")
     run.assert_failure_reported()
     assert "500" in run.stderr
+
+
+# -- responses that are not a stream, redirects, credentials ------------------
+
+
+def test_an_error_body_is_in_closed_and_its_first_lines_on_stderr(
+    raw_server: RawServer,
+) -> None:
+    why = b'{"error": "invalid_token",\n "detail": "expired \x1b[31mred"}'
+    raw_server.add(respond(401, why, content_type="application/json"))
+    raw_server.add(respond(401, why, content_type="application/json"))
+    run = jtail(raw_server.url())
+    assert run.states() == ["connecting", "closed"]  # the order is unchanged
+    closed = run.records[-1]
+    assert (closed["status"], closed["failed"]) == (401, True)
+    assert closed["content_type"] == "application/json"
+    assert closed["body"] == why.decode() and closed["body_bytes"] == len(why)
+    run.assert_failure_reported()  # JSON: the one line, the body is in the record
+    text = tail(raw_server.url())
+    assert text.returncode == 1
+    assert text.stderr.splitlines()[-3:] == [
+        '  {"error": "invalid_token",',
+        '   "detail": "expired \\x1b[31mred"}',  # terminal-safe
+        "sse-viewer tail: HTTP 401 Unauthorized",  # the verdict stays last
+    ]
+
+
+def test_a_long_html_body_prints_its_first_lines_and_its_size(
+    raw_server: RawServer,
+) -> None:
+    page = "".join(f"<p>line {i}</p>\n" for i in range(5000)).encode()
+    raw_server.add(respond(200, page, content_type="text/html"))
+    run = tail(raw_server.url())
+    assert run.returncode == 1
+    lines = run.stderr.splitlines()
+    assert "  <p>line 0</p>" in lines and "  <p>line 11</p>" in lines
+    assert "  <p>line 12</p>" not in lines
+    assert lines[-2] == f"  … (the body has {len(page):,} bytes)"
+
+
+def test_redirects_are_in_the_open_record(raw_server: RawServer) -> None:
+    elsewhere = raw_server.url("/there").replace("127.0.0.1", "localhost")
+    raw_server.add(redirect(302, elsewhere), sse(b"data: a\n\n", end=Hang()))
+    run = jtail(raw_server.url(), "-u", "ann:pw", "-H", "X-Api-Key: k", "--count", "1")
+    assert run.returncode == 0, run
+    (opened,) = run.of("open")
+    assert opened["redirects"] == [
+        {
+            "status": 302,
+            "url": raw_server.url(),
+            "location": elsewhere,
+            "dropped": ["X-Api-Key", "Authorization"],
+        }
+    ]
+    first, there = raw_server.requests
+    assert first.header("Authorization") == "Basic YW5uOnB3"
+    assert there.header("Authorization") is None and there.header("X-Api-Key") is None
+
+
+def test_cookies_from_options_a_file_and_the_server(
+    raw_server: RawServer, tmp_path: Path
+) -> None:
+    jar = tmp_path / "cookies.txt"
+    jar.write_text(
+        "# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tfile\tf1\n"
+    )
+    raw_server.add(
+        sse(b"data: a\n\n", headers=[("Set-Cookie", "srv=s1; Path=/")]),
+        sse(b"data: b\n\n", end=Hang()),
+    )
+    args = ("-b", "opt=o1", "--cookie-jar", str(jar), "--retry", "10", "--count", "2")
+    run = jtail(raw_server.url(), *args)
+    assert run.returncode == 0, run
+    first, second = (r.header("Cookie") or "" for r in raw_server.requests)
+    assert sorted(first.split("; ")) == ["file=f1", "opt=o1"]
+    assert sorted(second.split("; ")) == ["file=f1", "opt=o1", "srv=s1"]
+
+
+def test_credential_options_are_checked(tmp_path: Path) -> None:
+    bad = tail("http://127.0.0.1:1/", "-b", "novalue")
+    assert bad.returncode == 2 and "expected NAME=VALUE" in bad.stderr
+    missing = tail("http://127.0.0.1:1/", "--cookie-jar", str(tmp_path / "none"))
+    assert missing.returncode == 2 and "--cookie-jar" in missing.stderr
+
+
+def test_user_without_password_asks_for_it_on_a_terminal(raw_server: RawServer) -> None:
+    import fcntl
+    import pty
+    import termios
+
+    raw_server.add(sse(b"data: a\n\n", end=Hang()))
+    master, slave = pty.openpty()
+
+    def controlling_tty() -> None:  # the pty becomes the child's /dev/tty
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(
+        [str(SSE_VIEWER), "tail", raw_server.url(), "-u", "ann", "--count", "1"],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+        start_new_session=True,
+        preexec_fn=controlling_tty,  # in the child, before exec
+    )
+    os.close(slave)
+    try:
+        prompt = b""
+        deadline = time.monotonic() + 10
+        while b"password for ann" not in prompt and time.monotonic() < deadline:
+            prompt += os.read(master, 1024)
+        os.write(master, b"s3cret\n")
+        _out, err = proc.communicate(timeout=10)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert b"s3cret" not in prompt  # not echoed
+    assert raw_server.requests[0].header("Authorization") == "Basic YW5uOnMzY3JldA=="

@@ -7,6 +7,7 @@ StreamError                 an attempt failed; ``outcome`` says how
 │   ├── HeadersTimeoutError no response headers within their timeout (reconnect)
 │   └── ProxyError          the proxy failed or refused   (reconnect; 407: stop, failed)
 ├── TLSError                a certificate refused or required        (stop, failed)
+├── OptionError             an option it cannot use (a cookie file)  (stop, failed)
 ├── RedirectError           redirect loop or too many redirects      (stop, failed)
 ├── HTTPStatusError         a status other than 200 and 204          (stop, failed)
 ├── ContentTypeError        200 but not text/event-stream            (stop, failed)
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from enum import Enum
 
     from desktop.core.engine.certificate import TLSFailure
+    from desktop.core.engine.records import ErrorResponse
 
 
 class StreamError(Exception):
@@ -33,6 +35,8 @@ class StreamError(Exception):
     status: int | None = None  # the response's status, when there was one
     retry_after_ms: int | None = None  # the response's Retry-After, when given
     tls: TLSFailure | None = None  # what TLS refused, for a TLSError
+    # A response that was not an event stream: head and first 64 KiB of body.
+    response: ErrorResponse | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -107,6 +111,10 @@ class TLSError(StreamError):
     def __init__(self, failure: TLSFailure) -> None:
         super().__init__(failure.message())
         self.tls = failure
+
+
+class OptionError(StreamError):
+    outcome = Outcome.BAD_OPTION
 
 
 class RedirectError(StreamError):

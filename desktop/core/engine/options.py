@@ -57,3 +57,11 @@ class StreamOptions:
     # TLS, client certificate, proxy and HTTP version (transport.py).
     transport: Transport = DEFAULT_TRANSPORT
     raw: bool = False  # yield RawChunk records
+    # Basic auth (``-u USER:PASSWORD``): an Authorization header on every
+    # attempt, unless ``headers`` carry one.
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    # Cookies to start the stream's jar with: NAME=VALUE pairs for the stream's
+    # host, and a Netscape cookie file (credentials.py).
+    cookies: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    cookie_file: str | None = None

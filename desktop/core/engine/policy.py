@@ -51,6 +51,7 @@ _FINAL_OK = frozenset(
 _FINAL_FAILED = frozenset(
     {
         Outcome.BAD_URL,
+        Outcome.BAD_OPTION,
         Outcome.REDIRECTS,
         Outcome.CONTENT_TYPE,
         Outcome.MAX_ATTEMPTS,

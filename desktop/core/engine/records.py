@@ -35,12 +35,51 @@ class Outcome(StrEnum):
     CONTENT_TYPE = "content-type"  # 200 but not text/event-stream
     NO_CONTENT = "no-content"  # HTTP 204: the server says stop for good
     BAD_URL = "bad-url"  # cannot be parsed, or not http/https
+    BAD_OPTION = "bad-option"  # an option it cannot use (an unreadable cookie file)
     REDIRECTS = "redirects"  # a redirect loop, or too many redirects
     TLS = "tls"  # a certificate refused (or required): retrying cannot help
     CLOSE_ON = "close-on"  # an event of a close-on type arrived
     COUNT = "count"  # the asked number of events arrived
     MAX_ATTEMPTS = "max-attempts"  # consecutive failed attempts exhausted
     STOPPED = "stopped"  # the user stopped the stream
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One redirect an attempt followed: ``url`` answered ``status`` with ``location``.
+
+    ``dropped`` names the credentials not sent on from this hop because the
+    next URL is of another origin (``Authorization``, ``Cookie``, a header the
+    user marked secret …).
+    """
+
+    status: int
+    url: str
+    location: str
+    dropped: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorResponse:
+    """A response that was not an event stream: a status other than 200, or a
+    200 of another content type, kept so that a user can see why.
+
+    ``body`` is the first ``len(raw)`` bytes (at most 64 KiB) of the body,
+    decoded by its charset; ``size`` counts every body byte read, ``complete``
+    says whether that was the whole body (reading stops at a bound).
+    """
+
+    status: int
+    reason: str
+    http_version: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    content_type: str
+    body: str
+    raw: bytes
+    size: int
+    complete: bool
+    redirects: tuple[Hop, ...] = ()
 
 
 @dataclass(slots=True)
@@ -67,6 +106,7 @@ class Open:
     wall: float
     http_version: str = "HTTP/1.1"  # as negotiated: "HTTP/1.1" or "HTTP/2"
     tls: TLSInfo | None = None  # https: the session's version, cipher, certificate
+    redirects: tuple[Hop, ...] = ()  # the redirects followed to ``url``
 
 
 @dataclass(slots=True)
@@ -121,6 +161,7 @@ class Reconnecting:
     attempt: int  # the attempt that just ended
     at: float
     wall: float
+    response: ErrorResponse | None = None  # the non-stream response that ended it
 
 
 @dataclass(slots=True)
@@ -134,6 +175,7 @@ class Closed:
     at: float
     wall: float
     tls: TLSFailure | None = None  # outcome TLS: what was refused, and why
+    response: ErrorResponse | None = None  # the non-stream response that ended it
 
 
 @dataclass(slots=True)
@@ -203,7 +245,9 @@ __all__ = [
     "Connecting",
     "DelaySource",
     "Error",
+    "ErrorResponse",
     "Event",
+    "Hop",
     "Notice",
     "NoticeKind",
     "Open",

@@ -13,6 +13,7 @@ wherever a transport is shown or saved (desktop/core/files/redact.py).
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
 import ssl
 from dataclasses import dataclass, field
@@ -148,6 +149,13 @@ def pinned_context(transport: Transport, pins: frozenset[str]) -> ssl.SSLContext
     return _client_side(context, transport)
 
 
+def _no_cookies() -> http.cookiejar.CookieJar:
+    """A jar that refuses every cookie: a client's, shared by streams."""
+    return http.cookiejar.CookieJar(
+        policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+    )
+
+
 def make_client(
     transport: Transport = DEFAULT_TRANSPORT,
     *,
@@ -197,6 +205,9 @@ def make_client(
         trust_env=False,
         transport=ProxyRouter(transport, builder(ssl_context(transport)), env),
         mounts=mounts or None,
+        # Cookies live in each stream's own jar (credentials.py), not in a
+        # client that several streams share.
+        cookies=_no_cookies(),
     )
 
 

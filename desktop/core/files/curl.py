@@ -1,6 +1,6 @@
 """A stream's request as a curl command, to reproduce it outside the app.
 
-The headers are the engine's own (:func:`desktop.core.engine.stream.request_headers`):
+The headers are the engine's own (:func:`desktop.core.engine.request.request_headers`):
 ``Accept: text/event-stream``, ``Cache-Control: no-cache``, ``Last-Event-ID``
 when there is one, then the user's.  ``-N`` turns off curl's output buffering,
 so events show as they arrive; ``-L`` follows redirects, as the engine does.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import shlex
 from typing import TYPE_CHECKING
 
-from desktop.core.engine.stream import request_headers
+from desktop.core.engine.request import request_headers
 
 if TYPE_CHECKING:
     from desktop.core.engine.options import StreamOptions

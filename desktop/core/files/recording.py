@@ -31,7 +31,7 @@ from desktop import __version__
 from desktop.core.engine import records
 from desktop.core.engine.options import StreamOptions
 from desktop.core.files.codec import BadValueError, Shape, kind_of
-from desktop.core.files.redact import redact_headers, redact_url
+from desktop.core.files.redact import MASK, mask_value, redact_headers, redact_url
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Iterable, Iterator
@@ -57,9 +57,13 @@ def _record_shapes() -> dict[str, Shape]:
 _SHAPES = _record_shapes()
 _KINDS = {shape.cls: kind for kind, shape in _SHAPES.items()}
 _OPTIONS = Shape(StreamOptions)
+_ERROR_RESPONSE = Shape(records.ErrorResponse)
+_HOP = Shape(records.Hop)
 # Records with fields that may carry a secret: masked when the header says so.
 _SECRETIVE = frozenset(
-    shape.cls for shape in _SHAPES.values() if {"url", "headers"} & set(shape.names)
+    shape.cls
+    for shape in _SHAPES.values()
+    if {"url", "headers", "response"} & set(shape.names)
 )
 
 
@@ -125,6 +129,8 @@ def header_for(
             url=redact_url(options.url),
             headers=redact_headers(options.headers),
             transport=transport,
+            password=mask_value(options.password or "") or None,
+            cookies=tuple((name, MASK) for name, _ in options.cookies),
         )
         if options.transport.client_key_password is not None:
             # A passphrase has no shape worth showing: it is left out.
@@ -158,7 +164,25 @@ def encode_record(record: Record, *, mask: bool = False) -> dict[str, object]:
         headers = getattr(record, "headers", None)
         if isinstance(headers, tuple):
             obj["headers"] = [list(pair) for pair in redact_headers(headers)]
+        redirects = getattr(record, "redirects", None)
+        if redirects:
+            obj["redirects"] = [_HOP.dump(_masked_hop(hop)) for hop in redirects]
+        response = getattr(record, "response", None)
+        if isinstance(response, records.ErrorResponse):
+            obj["response"] = _ERROR_RESPONSE.dump(
+                replace(
+                    response,
+                    url=redact_url(response.url),
+                    headers=redact_headers(response.headers),
+                    redirects=tuple(map(_masked_hop, response.redirects)),
+                )
+            )
     return obj
+
+
+def _masked_hop(hop: records.Hop) -> records.Hop:
+    """A redirect's URLs with secret-looking parameters masked (OAuth codes …)."""
+    return replace(hop, url=redact_url(hop.url), location=redact_url(hop.location))
 
 
 # json.dumps builds an encoder per call when given options; build them once.

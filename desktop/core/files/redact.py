@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
+from desktop.core.engine.credentials import is_secret_name
+
 MASK = "•" * 8
-_SECRET_WORDS = ("authorization", "cookie", "token", "secret", "key", "password")
 _SECRET_PARAMS = ("auth", "sig", "signature")  # besides the words above
 
 
 def is_secret(name: str) -> bool:
-    """Whether a header or parameter called ``name`` likely holds a credential."""
-    lowered = name.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
+    """Whether a header or parameter called ``name`` likely holds a credential.
+
+    The engine's rule (credentials.py): the same names a cross-origin redirect
+    drops are masked in files."""
+    return is_secret_name(name)
 
 
 def mask_value(value: str) -> str:

@@ -80,6 +80,7 @@ _BY_OUTCOME = {
     Outcome.CONTENT_TYPE: ConnectionEnd.CONTENT_TYPE,
     Outcome.NO_CONTENT: ConnectionEnd.NO_CONTENT,
     Outcome.BAD_URL: ConnectionEnd.NETWORK,
+    Outcome.BAD_OPTION: ConnectionEnd.NETWORK,
     Outcome.REDIRECTS: ConnectionEnd.NETWORK,
     Outcome.CLOSE_ON: ConnectionEnd.DONE,
     Outcome.COUNT: ConnectionEnd.DONE,

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.files.redact import is_secret
 from desktop.core.insight.advice import DEFAULT_IDLE_AFTER_S
+from desktop.ui.connect.credentials_panel import CredentialsForm, CredentialsPanel
 from desktop.ui.connect.limits_panel import LimitsPanel
 from desktop.ui.connect.tls_panel import TLSPanel
 from desktop.ui.form_error import RequestError
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 Index = QModelIndex | QPersistentModelIndex
 _LIMITS_TAB = "Reconnect && limits"  # && : a tab text's "&" is a mnemonic
 _TLS_TAB = "TLS"
+_CREDENTIALS_TAB = "Credentials"
 _EDIT = Qt.ItemDataRole.EditRole
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 
@@ -215,6 +217,13 @@ class ConnectionBar(QFrame):
             tabs.indexOf(self.tls), "Certificates: whom to trust, and the client's own"
         )
         self.tls.changed.connect(self._tls_changed)
+        self.credentials = CredentialsPanel()
+        tabs.addTab(self.credentials, _CREDENTIALS_TAB)
+        tabs.setTabToolTip(
+            tabs.indexOf(self.credentials),
+            "Basic auth and cookies, for this stream's origin only",
+        )
+        self.credentials.changed.connect(self._credentials_changed)
         self.tabs = tabs
         return tabs
 
@@ -265,6 +274,11 @@ class ConnectionBar(QFrame):
         changed = not self.limits.form().is_default()
         self.tabs.setTabText(1, _LIMITS_TAB + (" \N{BULLET}" if changed else ""))
 
+    def _credentials_changed(self) -> None:
+        used = self.credentials.is_set()
+        text = _CREDENTIALS_TAB + (" \N{BULLET}" if used else "")
+        self.tabs.setTabText(self.tabs.indexOf(self.credentials), text)
+
     def _build_request(self) -> QWidget:
         box = named(QWidget(), "requestDetails")
         self.headers = HeadersModel(self)
@@ -312,6 +326,7 @@ class ConnectionBar(QFrame):
         add.clicked.connect(self._add_header)
         remove.clicked.connect(self._remove_header)
         self.reveal.toggled.connect(self.headers.set_reveal)
+        self.reveal.toggled.connect(lambda on: self.credentials.set_reveal(on))
         self.token.editingFinished.connect(self._apply_token)
         return box
 
@@ -348,6 +363,7 @@ class ConnectionBar(QFrame):
 
     def form(self) -> RequestForm:
         retry = self.retry.value()
+        credentials = self.credentials.form()
         return RequestForm(
             url=self.url.text(),
             method=self.method.currentText(),
@@ -357,6 +373,10 @@ class ConnectionBar(QFrame):
             limits=self.limits.form(),
             proxy=with_password(self.proxy.text().strip(), self.proxy_password.text()),
             tls=self.tls.form(),
+            user=credentials.user,
+            password=credentials.password,
+            cookies=credentials.cookies,
+            cookie_file=credentials.cookie_file,
         )
 
     def set_form(self, form: RequestForm) -> None:
@@ -370,6 +390,9 @@ class ConnectionBar(QFrame):
         self.proxy.setText(proxy)
         self.proxy_password.setText(password)
         self.tls.set_form(form.tls)
+        self.credentials.set_form(
+            CredentialsForm(form.user, form.password, form.cookies, form.cookie_file)
+        )
 
     def set_profiles(self, names: list[str], current: str) -> None:
         """The profile menu: pick one, save the bar as one, manage them."""

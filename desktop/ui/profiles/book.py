@@ -29,6 +29,8 @@ KEY_PASSPHRASE = "tls:key-passphrase"
 RECENT_LIMIT = 20
 MAX_PROFILES = 500
 _METHODS = ("GET", "POST")
+PASSWORD_ITEM = "@basic-auth"  # the Credentials tab's password
+COOKIES_ITEM = "@cookies"  # the Credentials tab's cookies, values and all
 _RETRY_MAX = 3_600_000
 # The limits' text fields, stored as "limits/<name>" in each profile.
 _LIMIT_TEXTS = tuple(
@@ -63,8 +65,26 @@ def split_secrets(form: RequestForm) -> tuple[RequestForm, dict[str, str]]:
     if tls.key_passphrase:
         secrets[KEY_PASSPHRASE] = tls.key_passphrase
         tls = replace(tls, key_passphrase="")
-    form = replace(form, url=url, headers=tuple(headers), proxy=proxy, tls=tls)
-    return form, secrets
+    if form.password:
+        secrets[PASSWORD_ITEM] = form.password
+    if form.cookies:
+        secrets[COOKIES_ITEM] = form.cookies
+    plain = replace(
+        form,
+        url=url,
+        headers=tuple(headers),
+        proxy=proxy,
+        tls=tls,
+        password="",
+        cookies=_names(form.cookies),
+    )
+    return plain, secrets
+
+
+def _names(cookies: str) -> str:
+    """``a=1; b=2`` → ``a=; b=``: which cookies a profile sends, not their values."""
+    names = (piece.partition("=")[0].strip() for piece in cookies.split(";"))
+    return "; ".join(f"{name}=" for name in names if name)
 
 
 def join_secrets(form: RequestForm, secrets: dict[str, str]) -> RequestForm:
@@ -84,7 +104,15 @@ def join_secrets(form: RequestForm, secrets: dict[str, str]) -> RequestForm:
     tls = form.tls
     if not tls.key_passphrase and KEY_PASSPHRASE in secrets:
         tls = replace(tls, key_passphrase=secrets[KEY_PASSPHRASE])
-    return replace(form, url=url, headers=headers, proxy=proxy, tls=tls)
+    return replace(
+        form,
+        url=url,
+        headers=headers,
+        proxy=proxy,
+        tls=tls,
+        password=form.password or secrets.get(PASSWORD_ITEM, ""),
+        cookies=secrets.get(COOKIES_ITEM, form.cookies) if form.cookies else "",
+    )
 
 
 def secret_items(form: RequestForm) -> list[str]:
@@ -94,7 +122,8 @@ def secret_items(form: RequestForm) -> list[str]:
     proxy: dict[str, str] = {}
     _split_password(form.proxy, proxy, True, _PROXY_PASSWORD)
     passphrase = [KEY_PASSPHRASE] if form.tls.client_cert else []
-    return [*headers, *query, *proxy, *passphrase]
+    own = [PASSWORD_ITEM] * bool(form.user) + [COOKIES_ITEM] * bool(form.cookies)
+    return [*headers, *query, *proxy, *passphrase, *own]
 
 
 def public_url(url: str) -> str:
@@ -268,6 +297,9 @@ class ProfileBook:
             qt.setValue(
                 "tls/trusted", [f"{p.host}:{p.port} {p.sha256}" for p in tls.trusted]
             )
+            qt.setValue("user", form.user)  # the password: keyring only
+            qt.setValue("cookies", _names(form.cookies))  # values: keyring only
+            qt.setValue("cookie_file", form.cookie_file)
             qt.beginWriteArray("headers", len(form.headers))
             for j, (name, value) in enumerate(form.headers):
                 qt.setArrayIndex(j)
@@ -310,6 +342,9 @@ class ProfileBook:
                 limits=self._read_limits(),
                 proxy=_split_password(s.text("proxy"), {}, True, _PROXY_PASSWORD),
                 tls=self._read_tls(),
+                user=s.text("user"),
+                cookies=_names(s.text("cookies")),
+                cookie_file=s.text("cookie_file"),
             )
             profiles[name] = Profile(name, form, tuple(secret_items(form)))
         qt.endArray()

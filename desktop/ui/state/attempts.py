@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+from desktop.core.files.redact import redact_url
 from desktop.ui import row_text
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ class AttemptsModel(QAbstractTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (0, 3, 5, 7):
             return _RIGHT
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return attempt_detail(row) or None
         if role != _DISPLAY:
             return None
         return _cell(row, column)
@@ -102,7 +105,10 @@ def _cell(row: AttemptRow, column: int) -> str:
         duration = row.duration_s
         return "" if duration is None else row_text.seconds(duration)
     if column == 4:
-        return row.outcome
+        hops = len(row.redirects)
+        if not hops:
+            return row.outcome
+        return f"{row.outcome} · {hops} redirect{'s' if hops > 1 else ''}"
     if column == 5:
         if row.delay_asked_ms is None or row.delay_waited_ms is None:
             return "first"
@@ -111,6 +117,25 @@ def _cell(row: AttemptRow, column: int) -> str:
     if column == 6:
         return row.last_event_id or "—"
     return f"{row.events:,}"
+
+
+def attempt_detail(row: AttemptRow) -> str:
+    """The attempt's redirects (and what each dropped) and the response that was
+    not a stream: the row's tooltip."""
+    lines = [f"Attempt {row.number}: {row.url}"] if row.redirects else []
+    for hop in row.redirects:
+        lines.append(f"HTTP {hop.status} → {redact_url(hop.location)}")
+        if hop.dropped:
+            lines.append("  another origin: not sent on: " + ", ".join(hop.dropped))
+    response = row.response
+    if response is not None:
+        lines.append(
+            f"{response.http_version} {response.status} {response.reason} · "
+            f"{response.content_type or 'no Content-Type'} · "
+            f"{row_text.human_bytes(response.size)} body (in the timeline's "
+            "closed row)"
+        )
+    return "\n".join(lines)
 
 
 class AttemptsView(QTableView):

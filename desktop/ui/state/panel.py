@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.engine.records import DelaySource
 from desktop.core.engine.state import State
-from desktop.core.files.redact import is_secret
+from desktop.core.files.redact import is_secret, redact_url
 from desktop.ui import row_text, theme
 from desktop.ui.request import mask
 from desktop.ui.theme import named
@@ -46,6 +46,7 @@ _FIELDS = (
     ("status", "HTTP status"),
     ("route", "Connection"),
     ("tls", "TLS"),
+    ("redirects", "Redirects"),
     ("bytes", "Bytes"),
     ("events", "Events"),
     ("rate", "Events/s"),
@@ -180,6 +181,7 @@ class StatePanel(QFrame):
             "status": "—" if session.status is None else str(session.status),
             "route": _route(session),
             "tls": _tls_text(session.tls),
+            "redirects": _redirects(session),
             "bytes": row_text.human_bytes(session.received_bytes),
             "events": f"{session.events:,}",
             "rate": f"{rate:,.0f}" if session.state is State.OPEN else "—",
@@ -224,6 +226,20 @@ def _tls_text(tls: TLSInfo | None) -> str:
         cert = tls.certificate
         text += f"\n{_breakable(cert.subject)}, expires {cert.not_after[:10]}"
     return text
+
+
+def _redirects(session: StreamSession) -> str:
+    """The current attempt's redirects: status and Location of each hop, and
+    the credentials a hop to another origin did not send on."""
+    if not session.attempts or not session.attempts[-1].redirects:
+        return "—"
+    hops = []
+    for hop in session.attempts[-1].redirects:
+        text = f"{hop.status} → {redact_url(hop.location)}"
+        if hop.dropped:
+            text += f" (not sent on: {', '.join(hop.dropped)})"
+        hops.append(text)
+    return "\n".join(hops)
 
 
 def _badge(session: StreamSession, countdown: float | None) -> str:

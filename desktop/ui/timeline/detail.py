@@ -146,9 +146,14 @@ class DetailPane(QFrame):
         rendered = payload.render(row)
         is_event = isinstance(row, Event)
         kind = "JSON" if rendered.is_json else "text"
-        self.title.setText(
-            f"{row_text.kind(row)} · {kind}" if is_event else row_text.kind(row)
-        )
+        response = getattr(row, "response", None)
+        if is_event:
+            self.title.setText(f"{row_text.kind(row)} · {kind}")
+        elif response is not None:  # the body says why: shown like event data
+            title = f"{row_text.kind(row)} · HTTP {response.status} · {kind} body"
+            self.title.setText(title)
+        else:
+            self.title.setText(row_text.kind(row))
         number = row_text.connection(row)
         values = {
             "id": row.id if is_event else "",  # type: ignore[union-attr]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ from desktop.core.insight.advice import explain
 from desktop.ui import row_text
 
 if TYPE_CHECKING:
+    from desktop.core.engine.records import ErrorResponse
     from desktop.core.store import Row
 
 PARSE_LIMIT = 8 << 20  # characters; bigger payloads are shown raw
@@ -30,7 +32,11 @@ class Rendered:
 
 
 def payload(row: Row) -> str:
-    """The text a row carries: event data, comment text, or its summary."""
+    """The text a row carries: event data, comment text, the body of a response
+    that was not a stream, or its summary."""
+    response = getattr(row, "response", None)
+    if response is not None:
+        return str(response.body)
     if isinstance(row, Event):
         return row.data
     if isinstance(row, Comment):
@@ -56,11 +62,31 @@ def pretty(text: str) -> str | None:
     return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")
 
 
+def response_note(response: ErrorResponse) -> str:
+    """The head of a response that was not a stream, in one line."""
+    head = f"{response.http_version} {response.status} {response.reason}".rstrip()
+    ctype = response.content_type or "no Content-Type"
+    size = row_text.human_bytes(response.size)
+    if len(response.raw) < response.size:
+        size += f", first {row_text.human_bytes(len(response.raw))} kept"
+    if not response.complete:
+        size = f"at least {size} (stopped reading)"
+    via = (
+        f" · after {len(response.redirects)} redirect(s)" if response.redirects else ""
+    )
+    return f"{head} · {ctype} · body {size}{via}"
+
+
 def render(row: Row) -> Rendered:
     text = payload(row)
     formatted = pretty(text)
     shown = text if formatted is None else formatted
     notes = []
+    response = getattr(row, "response", None)
+    if response is not None:
+        notes.append(response_note(response))
+        if not text:
+            shown = "(the response had no body)"
     if len(shown) > SHOW_LIMIT:
         notes.append(
             f"showing the first {row_text.human_bytes(SHOW_LIMIT)} of "
@@ -72,7 +98,7 @@ def render(row: Row) -> Rendered:
     ):
         shown = "\n".join(_broken(shown.split("\n")))
         notes.append(f"lines over {LINE_LIMIT:,} characters are broken for display")
-    return Rendered(shown, formatted is not None, "; ".join(notes))
+    return Rendered(shown, formatted is not None, "\n".join(notes))
 
 
 def _broken(lines: list[str]) -> list[str]:
@@ -91,7 +117,17 @@ def as_json(row: Row) -> str:
         value = getattr(row, name)
         if name == "headers":
             value = [list(pair) for pair in value]
+        elif name == "response" and value is not None:
+            value = _response_json(value)
         elif hasattr(value, "value"):
             value = value.value
         fields[name] = value
     return json.dumps(fields, indent=2, ensure_ascii=False, default=str)
+
+
+def _response_json(response: ErrorResponse) -> dict[str, object]:
+    """The response as JSON holds it: its body as text, the raw bytes left out."""
+    fields = dataclasses.asdict(response)
+    del fields["raw"]
+    fields["headers"] = [list(pair) for pair in response.headers]
+    return fields

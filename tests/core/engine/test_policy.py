@@ -18,8 +18,8 @@ from desktop.core.engine.policy import (
     Storm,
 )
 from desktop.core.engine.records import DelaySource, Outcome
+from desktop.core.engine.request import retry_after_ms
 from desktop.core.engine.state import State, transition
-from desktop.core.engine.stream import _retry_after_ms
 
 URL = "http://127.0.0.1:1/s"
 
@@ -198,8 +198,8 @@ def test_transition_table(current: State | None, to: State) -> None:
 )
 def test_retry_after_parsing_never_raises(header: str, expected: int | None) -> None:
     """A malformed Retry-After (e.g. from a hostile server) is ignored, not a crash."""
-    assert _retry_after_ms(header) == expected
+    assert retry_after_ms(header) == expected
 
 
 def test_retry_after_http_date_in_the_past_is_zero() -> None:
-    assert _retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT") == 0
+    assert retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT") == 0

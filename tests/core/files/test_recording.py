@@ -131,6 +131,7 @@ def test_a_line_is_one_record_with_its_kind_and_every_field() -> None:
         "attempt": 2,
         "at": 1,
         "wall": 2,
+        "response": None,
     }
     assert json.loads(lines[2])["data"] == "/wBkYXRhOiB4Cgo="  # base64
 
@@ -322,3 +323,28 @@ def test_a_proxy_password_is_masked_in_the_header() -> None:
     assert "hunter2" not in text and "pw-42" not in text
     assert header.options.transport.proxy is not None
     assert header.options.transport.proxy.startswith("http://bob:")
+
+
+def test_credentials_and_error_response_secrets_are_masked() -> None:
+    opts = StreamOptions(
+        "http://h/", user="ann", password="pw-secret", cookies=(("sid", "c-secret"),)
+    )
+    response = records.ErrorResponse(
+        401, "Unauthorized", "HTTP/1.1", "http://h/?token=t-secret",
+        (("set-cookie", "sid=s-secret"), ("content-type", "text/plain")),
+        "text/plain", "no", b"no", 2, True,
+        (records.Hop(302, "http://h/a", "/b?access_token=h-secret"),),
+    )  # fmt: skip
+    buffer = io.BytesIO()
+    writer = RecordingWriter(buffer, header_for(opts, raw=False, mask=True))
+    closed = records.Closed("HTTP 401", records.Outcome.STATUS, True, 401, 1, 2)
+    closed.response = response
+    writer.write(closed)
+    text = buffer.getvalue().decode()
+    for secret in ("pw-secret", "c-secret", "s-secret", "t-secret", "h-secret"):
+        assert secret not in text, secret
+    head = json.loads(text.splitlines()[0])
+    assert head["options"]["user"] == "ann"
+    assert head["options"]["cookies"] == [["sid", "••••••••"]]
+    last = json.loads(text.splitlines()[-1])
+    assert ["content-type", "text/plain"] in last["response"]["headers"]

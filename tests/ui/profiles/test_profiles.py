@@ -449,3 +449,43 @@ def test_a_proxy_url_is_checked() -> None:
     assert build_options(RequestForm("http://127.0.0.1:9/")).transport.proxy is None
     with pytest.raises(RequestError, match="socks5://"):
         build_options(RequestForm("http://127.0.0.1:9/", proxy="ftp://h:21"))
+
+
+def test_basic_auth_and_cookies_go_to_the_keyring_and_come_back_masked(
+    loop: AppLoop, qtbot: QtBot, plaintext_keyring: Path, tmp_path: Path
+) -> None:
+    from desktop.ui.request import build_options
+
+    first = _app(qtbot)
+    bar = first.window.new_stream().bar
+    bar.set_form(RequestForm("http://127.0.0.1:9/api/events"))
+    panel = bar.credentials
+    panel.user.setText("ann")
+    panel.password.setText("pw-77-secret")
+    panel.cookies.setText("sid=cookie-88-secret; theme=dark")
+    panel.cookie_file.setText(str(tmp_path / "cookies.txt"))
+    assert panel.password.echoMode() is panel.password.EchoMode.Password
+    assert panel.cookies.echoMode() is panel.cookies.EchoMode.Password
+    bar.reveal.setChecked(True)
+    assert panel.cookies.echoMode() is panel.cookies.EchoMode.Normal
+    bar.reveal.setChecked(False)
+    assert "\N{BULLET}" in bar.tabs.tabText(bar.tabs.indexOf(bar.credentials))
+    options = build_options(bar.form())
+    assert (options.user, options.password) == ("ann", "pw-77-secret")
+    assert options.cookies == (("sid", "cookie-88-secret"), ("theme", "dark"))
+    assert options.cookie_file == str(tmp_path / "cookies.txt")
+    assert _save_via_dialog(qtbot, first, bar, "Cookie jar") == "keyring"
+    _close(loop, first)
+
+    text = _settings_text()
+    assert "Cookie jar" in text and "ann" in text and "cookies.txt" in text
+    assert "pw-77-secret" not in text and "cookie-88-secret" not in text
+    assert "dark" not in text  # a cookie's value is a secret, whatever its name
+
+    second = _app(qtbot)
+    bar = second.window.new_stream().bar
+    bar.profileChosen.emit("Cookie jar")
+    qtbot.waitUntil(lambda: bar.form().password == "pw-77-secret", timeout=5000)
+    form = bar.form()
+    assert form.user == "ann" and form.cookies == "sid=cookie-88-secret; theme=dark"
+    _close(loop, second)
