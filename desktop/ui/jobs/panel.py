@@ -110,10 +110,10 @@ class JobsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setDefaultSectionSize(24)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((76, 110, 130, 60, 150)):
-            self.table.setColumnWidth(column, width)
+        # The dock is ~300 px beside a 1366 px window's timeline: the columns
+        # share its width (text elided) rather than scroll sideways.
+        header.setMinimumSectionSize(36)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.cancel = named(QPushButton("Cancel job"), "cancelJob")
         self.follow = named(QPushButton("Stop stream"), "followJob")
         self.open = named(QPushButton("Open in tab"), "openJob")

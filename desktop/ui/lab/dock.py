@@ -100,6 +100,7 @@ class LabDock:
         central = self.window.centralWidget()
         if central is not None:
             central.setVisible(not on)
+        self.api.lend_jobs_dock(on)
         self.panel.focus.setText("Show the stream tabs" if on else "Lab only")
         if not on:
             QTimer.singleShot(0, self._grow)

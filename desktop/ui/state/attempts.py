@@ -26,6 +26,8 @@ COLUMNS = (
     "Events",
 )
 _DISPLAY = Qt.ItemDataRole.DisplayRole
+_SHOWN_FIRST = (0, 5, 6, 7, 4)  # #, waited / asked, Last-Event-ID, events, outcome
+_WIDTHS = (36, 90, 90, 70, 230, 100, 100, 64)  # per model column
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
@@ -128,6 +130,13 @@ class AttemptsView(QTableView):
         header.setDefaultSectionSize(84)
 
     def size_columns(self) -> None:
-        for column, width in enumerate((40, 96, 96, 72, 330, 120, 120, 70)):
+        """What a reconnect is about comes first, so a 600 px pane shows it
+        unscrolled: the number, waited / asked, the Last-Event-ID sent, the
+        events and how it ended; the clock times follow (the model's order
+        stays, only the header's visual order moves)."""
+        header = self.horizontalHeader()
+        for visual, column in enumerate(_SHOWN_FIRST):
+            header.moveSection(header.visualIndex(column), visual)
+        for column, width in enumerate(_WIDTHS):
             self.setColumnWidth(column, width)
-        self.horizontalHeader().setStretchLastSection(True)
+        header.setStretchLastSection(True)
