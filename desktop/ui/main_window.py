@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
     lab: LabDock | None = None
     recordings: Recordings | None = None  # File menu actions, made on first use
     lab_restart: Callable[[], Awaitable[None]] | None = None  # the viewer's, if any
+    lab_base: Callable[[], str | None] | None = None  # the bundled server's URL
 
     def __init__(
         self, parent: QWidget | None = None, settings: Settings | None = None
@@ -215,7 +216,7 @@ class MainWindow(QMainWindow):
         if self.lab is None:
             from desktop.ui.lab.dock import LabDock
 
-            self.lab = LabDock(self, self, self.lab_restart)
+            self.lab = LabDock(self, self, self.lab_restart, self.lab_base)
             self.lab.dock.visibilityChanged.connect(self.lab_action.setChecked)
         self.lab.show(on)
 

@@ -46,6 +46,7 @@ class LabDock:
         window: QMainWindow,
         api: WindowApi,
         restart: Callable[[], Awaitable[None]] | None,
+        bundled: Callable[[], str | None] | None = None,
     ) -> None:
         self.window = window
         self.api = api
@@ -61,7 +62,9 @@ class LabDock:
         self.dock.setWidget(scroll)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         self.dock.hide()
-        self.controller = LabController(self.panel, api.controller, restart, self.dock)
+        self.controller = LabController(
+            self.panel, api.controller, restart, self.dock, bundled
+        )
         self.lessons = LessonsPanel()
         self.runner = LessonRunner(
             self.lessons,
