@@ -191,10 +191,13 @@ class LabController(QObject):
 
     def refresh(self) -> None:
         self._collect()
-        lesson = self.lessons.shown_lanes() if self.lessons is not None else None
-        self.panel.lanes.set_lanes(
-            lesson if lesson is not None else self.lanes(), time.time()
-        )
+        lessons = self.lessons
+        lesson = lessons.shown_lanes() if lessons is not None else None
+        if lesson is not None and lessons is not None:
+            # A finished lesson's lanes end where it ended, not at "now".
+            self.panel.lanes.set_lanes(lesson, lessons.ended_at or time.time())
+        else:
+            self.panel.lanes.set_lanes(self.lanes(), time.time())
 
     def _collect(self) -> None:
         """Fold what the clients received since the last look into their tracks."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from desktop.core.lab.lanes import LaneBuilder
@@ -49,6 +50,7 @@ class LessonRunner:
         self.lanes: dict[str, LaneBuilder] | None = None  # None: no lesson shown
         self.result: LessonResult | None = None
         self.task: asyncio.Task[None] | None = None
+        self.ended_at: float | None = None  # wall clock: its lanes stop there
         panel.runRequested.connect(self.run)
         panel.cancelRequested.connect(self.cancel)
 
@@ -96,6 +98,7 @@ class LessonRunner:
             )
             return
         self.lanes = None
+        self.ended_at = None
         self.records("app", [])
         self.started(f"lesson {lesson.number}, {lesson.title}")
         context = AppLabContext(
@@ -110,6 +113,8 @@ class LessonRunner:
             log.exception("lesson %s crashed", key)
             panel.show_error(key, f"{type(exc).__name__}: {exc}")
             return
+        finally:
+            self.ended_at = time.time()
         self.result = result
         panel.show_result(result)
 

@@ -145,6 +145,9 @@ class LabPanel(QWidget):
         fit = QPushButton("Fit")
         fit.setToolTip("Show the whole run (F)")
         fit.clicked.connect(lambda: self.lanes.fit())
+        follow = QPushButton("Follow")
+        follow.setToolTip("Keep the last minute in view as it grows (End)")
+        follow.clicked.connect(lambda: self.lanes.follow_now())
         zoom_in, zoom_out = QPushButton("+"), QPushButton("-")
         for button, tip in ((zoom_in, "Zoom in (+)"), (zoom_out, "Zoom out (-)")):
             button.setFixedWidth(30)
@@ -157,6 +160,7 @@ class LabPanel(QWidget):
         head.addWidget(zoom_out)
         head.addWidget(zoom_in)
         head.addWidget(fit)
+        head.addWidget(follow)
         middle = QWidget()
         lanes_box = QVBoxLayout(middle)
         lanes_box.setContentsMargins(0, 0, 0, 0)

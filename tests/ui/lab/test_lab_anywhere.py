@@ -71,6 +71,13 @@ def test_a_remote_stream_in_front_leaves_the_lab_on_the_bundled_server(
             result = lab.lessons.results[lesson.key]
             assert result.passed, [c for c in result.checks if not c.ok]
 
+            # Finished, its lanes stop growing (its open ends stop at its end).
+            lab.controller.refresh()
+            width = lab.panel.lanes.sceneRect().width()
+            await asyncio.sleep(0.3)
+            lab.controller.refresh()
+            assert lab.panel.lanes.sceneRect().width() == width
+
     drive(loop, scenario(), viewer, limit_s=60)
 
 
