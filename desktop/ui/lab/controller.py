@@ -70,6 +70,7 @@ class LabController(QObject):
         # on there, whatever the stream in front is connected to.
         self.bundled = bundled or (lambda: None)
         self.on_lab_server = False  # the stream in front is on the lab's server
+        self._followed = False
         self.handle: StreamHandle | None = None
         self.base: str | None = None
         self.lab: LabClient | None = None
@@ -104,8 +105,9 @@ class LabController(QObject):
 
     def follow(self, handle: StreamHandle | None) -> None:
         """Work on ``handle`` (the stream in front); probe its server for the lab."""
-        if handle is self.handle:
+        if handle is self.handle and self._followed:
             return
+        self._followed = True  # no stream at all still probes the bundled server
         self.handle = handle
         self.app = ClientTrack("app", APP_TITLE)
         self._cursor = 0
@@ -327,7 +329,12 @@ class LabController(QObject):
         if self.base is None:
             return
         self.watch_browser()
-        QDesktopServices.openUrl(QUrl(f"{self.base}/"))
+        url = f"{self.base}/"
+        if not QDesktopServices.openUrl(QUrl(url)):
+            self.panel.show_message(
+                f"No browser could be started here: open {url} in one yourself; "
+                "its EventSource lane appears when the page connects."
+            )
 
     def watch_browser(self) -> asyncio.Task[None]:
         """Start drawing the browser page's lane (its old observations cleared)."""

@@ -51,7 +51,9 @@ class LessonRunner:
         self.result: LessonResult | None = None
         self.task: asyncio.Task[None] | None = None
         self.ended_at: float | None = None  # wall clock: its lanes stop there
+        self.all_keys: tuple[str, ...] | None = None  # "Run all": None is every one
         panel.runRequested.connect(self.run)
+        panel.runAllRequested.connect(self.run_all)
         panel.cancelRequested.connect(self.cancel)
 
     def shown_lanes(self) -> list[Lane] | None:
@@ -77,6 +79,32 @@ class LessonRunner:
         if self.task is not None and not self.task.done():
             return
         self.task = self.spawn(self._run(key))
+
+    def run_all(self) -> None:
+        """Every lesson in turn on the bundled server, then one summary line."""
+        if self.task is not None and not self.task.done():
+            return
+        self.task = self.spawn(self._run_all())
+
+    async def _run_all(self) -> None:
+        from desktop.core.lab.lessons.catalog import LESSONS
+
+        panel = self.panel
+        keys = self.all_keys
+        chosen = [x for x in LESSONS if keys is None or x.key in keys]
+        panel.show_summary(f"Running all {len(chosen)} lessons…")
+        for item in chosen:
+            await self._run(item.key)
+        passed = [
+            x for x in chosen if x.key in panel.results and panel.results[x.key].passed
+        ]
+        failed = [x for x in chosen if x not in passed]
+        text = f"All lessons: {len(passed)} of {len(chosen)} passed"
+        if failed:
+            text += " · not passed: " + "; ".join(
+                f"{x.number} ({_why_not(panel, x.key)})" for x in failed
+            )
+        panel.show_summary(text + ".")
 
     def cancel(self, key: str) -> None:
         if self.task is not None and not self.task.done():
@@ -122,3 +150,12 @@ class LessonRunner:
         if self.restart is None:
             raise RuntimeError("only the app's bundled server can be restarted")
         await self.restart()
+
+
+def _why_not(panel: LessonsPanel, key: str) -> str:
+    """The error, or the first failed check with what was observed."""
+    result = panel.results.get(key)
+    if result is None:
+        return panel.errors.get(key, "not run")
+    check = next((c for c in result.checks if not c.ok), None)
+    return "failed" if check is None else f"{check.label}: {check.observed}"

@@ -125,3 +125,44 @@ def test_after_a_restart_the_pulse_is_on_again_and_encoding_shows_off(
     drive(loop, scenario(), app, limit_s=60)
     assert not child.running
     app.window.deleteLater()
+
+
+def test_open_the_browser_page_says_when_no_browser_started(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    """The offscreen platform opens no URL (QDesktopServices.openUrl is False)."""
+    viewer.window.lab_base = lambda: base
+
+    async def scenario() -> None:
+        open_stream(viewer, f"{base}/api/events")
+        lab = await _open_lab(viewer)
+        lab.panel.browser.click()
+        assert "No browser could be started" in lab.panel.hover.text()
+        assert f"{base}/" in lab.panel.hover.text()
+
+    drive(loop, scenario(), viewer)
+
+
+def test_run_all_lessons_ends_with_a_summary(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    viewer.window.lab_base = lambda: base
+    keys = ("drop", "restart")  # two, to keep it short; no restart here: it says why
+
+    async def scenario() -> None:
+        lab = await _open_lab(viewer)
+        lab.runner.timing = Timing.fast()
+        lab.runner.all_keys = keys
+        lab.lessons.run_all_button.click()
+        await until(lambda: lab.runner.task is not None, 5, "the run")
+        task = lab.runner.task
+        assert task is not None
+        await until(task.done, 80, "every lesson")
+        summary = lab.lessons.all_summary.text()
+        ran = set(lab.lessons.results) | set(lab.lessons.errors)
+        assert ran == set(keys)
+        assert summary.startswith("All lessons: 1 of 2 passed"), summary
+        assert "not passed: 2 (" in summary, summary
+        assert lab.lessons.all_summary.isVisible()
+
+    drive(loop, scenario(), viewer, limit_s=90)
