@@ -32,7 +32,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.ui.jobs.model import LOG_LINES, PERCENT_ROLE, PROGRESS
+from desktop.ui.jobs.model import (
+    COLUMNS as JOB_COLUMNS,
+    JOB,
+    LOG_LINES,
+    PERCENT_ROLE,
+    PROGRESS,
+    STATUS,
+)
 from desktop.ui.jobs.schema_form import SchemaForm
 from desktop.ui.theme import named
 
@@ -110,16 +117,27 @@ class JobsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setDefaultSectionSize(24)
         header = self.table.horizontalHeader()
-        # The dock is ~300 px beside a 1366 px window's timeline: the columns
-        # share its width (text elided) rather than scroll sideways.
+        # The dock is ~300 px beside a 1366 px window's timeline: the short
+        # columns take their text's width, progress and status share the rest
+        # (elided), nothing scrolls sideways.  The job's id is in its log and
+        # in the status line, so its column stays out of this narrow table.
         header.setMinimumSectionSize(36)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        for column in range(len(JOB_COLUMNS)):
+            stretch = column in (PROGRESS, STATUS)
+            header.setSectionResizeMode(
+                column,
+                QHeaderView.ResizeMode.Stretch
+                if stretch
+                else QHeaderView.ResizeMode.ResizeToContents,
+            )
+        self.table.setColumnHidden(JOB, True)
         self.cancel = named(QPushButton("Cancel job"), "cancelJob")
         self.follow = named(QPushButton("Stop stream"), "followJob")
         self.open = named(QPushButton("Open in tab"), "openJob")
         self.log = named(QPlainTextEdit(), "jobLog")
         self.log.setReadOnly(True)
-        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)  # narrow dock
         self.log.setMaximumBlockCount(LOG_LINES)
         self.log.setPlaceholderText("The selected job's log")
         self.status = named(QLabel(), "jobsStatus")
