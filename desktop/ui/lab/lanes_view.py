@@ -481,28 +481,11 @@ class LanesView(QGraphicsView):
         painter.setPen(ink)
 
 
+_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600)
+
+
 def _nice_step(seconds: float) -> float:
-    for step in (
-        0.01,
-        0.02,
-        0.05,
-        0.1,
-        0.2,
-        0.5,
-        1,
-        2,
-        5,
-        10,
-        15,
-        30,
-        60,
-        120,
-        300,
-        600,
-    ):
-        if step >= seconds:
-            return float(step)
-    return 1800.0
+    return next((float(step) for step in _STEPS if step >= seconds), 1800.0)
 
 
 def _offset(value: float, step: float) -> str:
