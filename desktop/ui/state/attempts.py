@@ -11,6 +11,7 @@ from desktop.ui import row_text
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QObject
+    from PySide6.QtGui import QResizeEvent
 
     from desktop.ui.session import AttemptRow
 
@@ -139,4 +140,13 @@ class AttemptsView(QTableView):
             header.moveSection(header.visualIndex(column), visual)
         for column, width in enumerate(_WIDTHS):
             self.setColumnWidth(column, width)
-        header.setStretchLastSection(True)
+        self._fit_outcome()
+
+    def _fit_outcome(self) -> None:
+        """How it ended takes the room left (at least its default width)."""
+        others = sum(self.columnWidth(c) for c in range(len(COLUMNS)) if c != 4)
+        self.setColumnWidth(4, max(_WIDTHS[4], self.viewport().width() - others))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit_outcome()
