@@ -39,6 +39,7 @@ from desktop.ui.jobs.model import (
     PERCENT_ROLE,
     PROGRESS,
     STATUS,
+    STREAM,
 )
 from desktop.ui.jobs.schema_form import SchemaForm
 from desktop.ui.theme import named
@@ -118,13 +119,13 @@ class JobsPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(24)
         header = self.table.horizontalHeader()
         # The dock is ~300 px beside a 1366 px window's timeline: the short
-        # columns take their text's width, progress and status share the rest
+        # columns take their text's width, progress, status and stream share the rest
         # (elided), nothing scrolls sideways.  The job's id is in its log and
         # in the status line, so its column stays out of this narrow table.
         header.setMinimumSectionSize(36)
         header.setStretchLastSection(False)
         for column in range(len(JOB_COLUMNS)):
-            stretch = column in (PROGRESS, STATUS)
+            stretch = column in (PROGRESS, STATUS, STREAM)
             header.setSectionResizeMode(
                 column,
                 QHeaderView.ResizeMode.Stretch
