@@ -70,6 +70,11 @@ def badge_text(result: Continuity | None, note: str = "") -> str:
     return text
 
 
+def _two_lines(label: QLabel) -> None:
+    """Room for two lines, always: a label that wraps moves nothing below it."""
+    label.setFixedHeight(2 * label.fontMetrics().lineSpacing() + 4)
+
+
 def _repolish(widget: QWidget, name: str, value: object) -> None:
     if widget.property(name) != value:
         widget.setProperty(name, value)
@@ -91,6 +96,7 @@ class LabPanel(QWidget):
         self.setObjectName("labPanel")
         self.status = named(QLabel("Lab: waiting for a stream"), "labStatus")
         self.status.setWordWrap(True)
+        _two_lines(self.status)  # wrapping must not push the fault rows down
         self.focus = named(QPushButton("Lab only"), "labFocus")
         self.focus.setCheckable(True)
         self.focus.setToolTip(
@@ -136,6 +142,7 @@ class LabPanel(QWidget):
             QLabel("Hover a bar, gap or tick to have it explained."), "labHover"
         )
         self.hover.setWordWrap(True)
+        _two_lines(self.hover)  # a long explanation must not move the guide
         self.hover.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.lanes.hovered.connect(self.hover.setText)
         self.lanes_title = named(QLabel("Lanes: the stream in front"), "labLanesTitle")
