@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from desktop.ui.stream_view import StreamView
 
 REFRESH_MS = 250
+JOBS_KEY = "view/jobs"  # whether the user wants the jobs dock where jobs exist
+JOBS_MIN_PX, JOBS_MAX_PX = 300, 420
 
 
 class ServerBar(QFrame):
@@ -79,6 +81,7 @@ class MainWindow(QMainWindow):
     lab: LabDock | None = None
     recordings: Recordings | None = None  # File menu actions, made on first use
     lab_restart: Callable[[], Awaitable[None]] | None = None  # the viewer's, if any
+    lab_base: Callable[[], str | None] | None = None  # the bundled server's URL
 
     def __init__(
         self, parent: QWidget | None = None, settings: Settings | None = None
@@ -116,12 +119,14 @@ class MainWindow(QMainWindow):
         )
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.jobs_dock)
         self.jobs_dock.hide()
-        self._jobs_offered = False
+        self._jobs_usable = False  # the stream in front's server has a jobs API
+        self._jobs_lent = False  # hidden while the Lab has the whole window
         self._stream_actions: list[QAction] = []
         self._views: list[StreamView] = []
         self._actions()
         self.prefs = WindowPrefs(self, self, settings or Settings())
-        self._jobs_offered = self.prefs.restored_docks  # the user chose before
+        # A restored layout may show the dock; it waits for a jobs API, as new.
+        self.jobs_dock.hide()
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
@@ -193,6 +198,9 @@ class MainWindow(QMainWindow):
         self._file_menu()
         toggle = self.jobs_dock.toggleViewAction()
         toggle.setShortcut(QKeySequence("Ctrl+J"))
+        # triggered: only the user's choice is remembered, not the dock hiding
+        # itself on a server without jobs.
+        toggle.triggered.connect(self._jobs_chosen)
         view.addAction(toggle)
         self.lab_action = QAction("&Lab", self)
         self.lab_action.setShortcut(QKeySequence("Ctrl+Shift+L"))
@@ -208,7 +216,7 @@ class MainWindow(QMainWindow):
         if self.lab is None:
             from desktop.ui.lab.dock import LabDock
 
-            self.lab = LabDock(self, self, self.lab_restart)
+            self.lab = LabDock(self, self, self.lab_restart, self.lab_base)
             self.lab.dock.visibilityChanged.connect(self.lab_action.setChecked)
         self.lab.show(on)
 
@@ -262,12 +270,41 @@ class MainWindow(QMainWindow):
         jobs.messageShown.connect(panel.show_message)
 
     def _jobs_available(self, available: bool, message: str) -> None:
+        """The dock takes room only where a jobs API exists and the user wants
+        it (View → Jobs, remembered); elsewhere Ctrl+J still opens it."""
         self.jobs_panel.set_available(available, message)
-        if available and not self._jobs_offered:
-            self._jobs_offered = True  # once: after that the user decides (Ctrl+J)
-            self.jobs_dock.show()
-            width = max(400, self.width() * 2 // 7)
-            self.resizeDocks([self.jobs_dock], [width], Qt.Orientation.Horizontal)
+        self._jobs_usable = available
+        if available and self.jobs_wanted() and not self._jobs_lent:
+            if not self.jobs_dock.isVisible():
+                self.jobs_dock.show()
+                self.size_jobs_dock()
+        elif not available:
+            self.jobs_dock.hide()
+
+    def jobs_wanted(self) -> bool:
+        return self.prefs.settings.flag(JOBS_KEY, True)
+
+    def _jobs_chosen(self, shown: bool) -> None:
+        self.prefs.settings.set(JOBS_KEY, shown)
+        if shown:
+            self.size_jobs_dock()
+
+    def size_jobs_dock(self) -> None:
+        """Narrow enough that the timeline beside it keeps its Data column."""
+        width = min(JOBS_MAX_PX, max(JOBS_MIN_PX, self.width() * 22 // 100))
+        self.resizeDocks([self.jobs_dock], [width], Qt.Orientation.Horizontal)
+
+    def lend_jobs_dock(self, lent: bool) -> None:
+        """The Lab takes the whole window ("Lab only"): the jobs dock steps
+        aside with the stream tabs, instead of taking the room they leave."""
+        if lent and not self._jobs_lent:
+            self._jobs_lent = True
+            self.jobs_dock.hide()
+        elif not lent and self._jobs_lent:
+            self._jobs_lent = False
+            if self._jobs_usable and self.jobs_wanted():
+                self.jobs_dock.show()
+                self.size_jobs_dock()
 
     def _follow_job(self, job_id: str) -> None:
         row = self.jobs.model.find(job_id)

@@ -29,15 +29,27 @@ from desktop.ui.state.panel import StatePanel
 from desktop.ui.theme import named
 from desktop.ui.timeline.detail import DetailPane
 from desktop.ui.timeline.filter_bar import FilterBar
-from desktop.ui.timeline.model import COLUMNS, RECORD_ROLE, FilterSpec, TimelineFilter
+from desktop.ui.timeline.model import (
+    COLUMNS,
+    DATA,
+    ID,
+    RECORD_ROLE,
+    TYPE,
+    FilterSpec,
+    TimelineFilter,
+)
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QResizeEvent
+
     from desktop.core.engine.certificate import TLSFailure
     from desktop.core.store import Row
     from desktop.ui.controller import StreamController, StreamHandle
 
 # On the stream's tab while "Don't verify" is on: certificates are not checked.
 UNVERIFIED_BADGE = "\N{WARNING SIGN} TLS unverified ·"
+DATA_SHARE = 0.45  # of the timeline's width, at least, for the Data column
+_NARROW_PX = 56  # ID and Type shrink to this before Data goes under its share
 _WIDTHS = {"Received": 96, "Δ": 74, "Conn": 50, "ID": 110, "Type": 110, "Size": 70}
 
 
@@ -58,7 +70,10 @@ class TimelineView(QTableView):
         vertical.hide()
         vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         vertical.setDefaultSectionSize(22)
+        self._wanted: dict[int, int] = {}
+        self._fitting = False
         header = self.horizontalHeader()
+        header.sectionResized.connect(self._section_resized)
         header.setStretchLastSection(True)
         header.setHighlightSections(False)
         header.setDefaultAlignment(
@@ -69,6 +84,36 @@ class TimelineView(QTableView):
         for i, name in enumerate(COLUMNS):
             if name in _WIDTHS:
                 self.setColumnWidth(i, _WIDTHS[name])
+
+    def _section_resized(self, column: int, _old: int, new: int) -> None:
+        if not self._fitting and column != len(COLUMNS) - 1:
+            self._wanted[column] = new  # the user's (or the saved) width
+
+    def fit_columns(self) -> None:
+        """Keep Data, the payload, at least :data:`DATA_SHARE` of the width.
+
+        Beside the state panel and a jobs dock the fixed columns took all but a
+        sliver; when the room is short, ID and Type (free-form, elided) give up
+        width first, down to :data:`_NARROW_PX`; wider again, they get it back.
+        """
+        room = self.viewport().width()
+        if room <= 0:
+            return
+        wanted = {c: self._wanted.get(c, self.columnWidth(c)) for c in range(DATA)}
+        others = sum(w for c, w in wanted.items() if c not in (ID, TYPE))
+        spare = int(room * (1 - DATA_SHARE)) - others  # for ID and Type
+        self._fitting = True
+        try:
+            for column in (ID, TYPE):
+                width = max(_NARROW_PX, min(wanted[column], spare // 2))
+                if self.columnWidth(column) != width:
+                    self.setColumnWidth(column, width)
+        finally:
+            self._fitting = False
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.fit_columns()
 
     def at_bottom(self) -> bool:
         bar = self.verticalScrollBar()
@@ -123,6 +168,9 @@ class StreamView(QWidget):
         left.addWidget(self.bottom)
         left.setStretchFactor(0, 3)
         left.setStretchFactor(1, 2)
+        # Weights, not pixels: the timeline gets 62 % (15+ rows of 22 px in a
+        # 768 px-high window), the lower tabs the rest, above their minimum.
+        left.setSizes([620, 380])
         # The panel's numbers change 4 times a second; inside a scroll area their
         # layout requests stop there instead of repainting the whole tab.
         right = named(QScrollArea(), "stateScroll")

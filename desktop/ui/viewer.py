@@ -40,6 +40,7 @@ class Viewer:
         self.window.restartServerRequested.connect(self.restart_server)
         if server is not None:
             self.window.lab_restart = self.restart_and_wait
+            self.window.lab_base = lambda: server.url
 
     def start(self) -> None:
         """Show the window at once; the bundled stream connects when READY arrives."""
@@ -70,6 +71,8 @@ class Viewer:
 
     def _server_ready(self, url: str) -> None:
         self.window.show_server(f"Bundled server {url}")
+        if self.window.lab is not None:
+            self.window.lab.controller.server_ready()
         view = self._bundled_view
         if view is not None and not view.handle.running:
             form = view.handle.form

@@ -40,6 +40,10 @@ class WindowApi(Protocol):
         """Open ``handle`` in a new tab, brought to the front."""
         ...
 
+    def lend_jobs_dock(self, lent: bool) -> None:
+        """Hide the jobs dock while the Lab has the window; False gives it back."""
+        ...
+
 
 class FormBar(Protocol):
     """A stream's connection bar as a profile sees it: the form and its signals."""

@@ -1,7 +1,8 @@
 """Render the app's main views to PNG for review (run it under Xvfb).
 
     xvfb-run -a -s "-screen 0 1440x900x24" env QT_QPA_PLATFORM=xcb \\
-        python tests/ui/screenshots.py [OUT_DIR] [--dark]
+        PYTHONPATH=.:tests python tests/ui/screenshots.py [OUT_DIR] [--dark] \\
+        [--size 1366x768]
 
 It launches the real app the way ``sse-viewer`` does (bundled server child), then
 plays scenes: live events with a job running, a stream the lab drops again and
@@ -59,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", nargs="?", default="/tmp/sse-viewer-shots")
     parser.add_argument("--dark", action="store_true")
     parser.add_argument("--only", choices=("tls",), help="play this scene alone")
+    parser.add_argument(
+        "--size", default="1440x900", help="the window's size, e.g. 1366x768"
+    )
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -104,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
                 return
 
     async def scenes() -> None:
-        window.resize(1440, 900)
+        width, height = (int(n) for n in args.size.split("x"))
+        window.resize(width, height)
         viewer.start()
         view = window.current_view()
         assert view is not None

@@ -32,7 +32,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.ui.jobs.model import LOG_LINES, PERCENT_ROLE, PROGRESS
+from desktop.ui.jobs.model import (
+    COLUMNS as JOB_COLUMNS,
+    JOB,
+    LOG_LINES,
+    PERCENT_ROLE,
+    PROGRESS,
+    STATUS,
+    STREAM,
+)
 from desktop.ui.jobs.schema_form import SchemaForm
 from desktop.ui.theme import named
 
@@ -110,16 +118,27 @@ class JobsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setDefaultSectionSize(24)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((76, 110, 130, 60, 150)):
-            self.table.setColumnWidth(column, width)
+        # The dock is ~300 px beside a 1366 px window's timeline: the short
+        # columns take their text's width, progress, status and stream share the rest
+        # (elided), nothing scrolls sideways.  The job's id is in its log and
+        # in the status line, so its column stays out of this narrow table.
+        header.setMinimumSectionSize(36)
+        header.setStretchLastSection(False)
+        for column in range(len(JOB_COLUMNS)):
+            stretch = column in (PROGRESS, STATUS, STREAM)
+            header.setSectionResizeMode(
+                column,
+                QHeaderView.ResizeMode.Stretch
+                if stretch
+                else QHeaderView.ResizeMode.ResizeToContents,
+            )
+        self.table.setColumnHidden(JOB, True)
         self.cancel = named(QPushButton("Cancel job"), "cancelJob")
         self.follow = named(QPushButton("Stop stream"), "followJob")
         self.open = named(QPushButton("Open in tab"), "openJob")
         self.log = named(QPlainTextEdit(), "jobLog")
         self.log.setReadOnly(True)
-        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)  # narrow dock
         self.log.setMaximumBlockCount(LOG_LINES)
         self.log.setPlaceholderText("The selected job's log")
         self.status = named(QLabel(), "jobsStatus")

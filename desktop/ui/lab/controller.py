@@ -61,10 +61,16 @@ class LabController(QObject):
         streams: StreamController,
         restart: Callable[[], Awaitable[None]] | None = None,
         parent: QObject | None = None,
+        bundled: Callable[[], str | None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.panel = panel
         self.streams = streams
+        # The bundled server's URL (None while it starts): the lab is always
+        # on there, whatever the stream in front is connected to.
+        self.bundled = bundled or (lambda: None)
+        self.on_lab_server = False  # the stream in front is on the lab's server
+        self._followed = False
         self.handle: StreamHandle | None = None
         self.base: str | None = None
         self.lab: LabClient | None = None
@@ -99,8 +105,9 @@ class LabController(QObject):
 
     def follow(self, handle: StreamHandle | None) -> None:
         """Work on ``handle`` (the stream in front); probe its server for the lab."""
-        if handle is self.handle:
+        if handle is self.handle and self._followed:
             return
+        self._followed = True  # no stream at all still probes the bundled server
         self.handle = handle
         self.app = ClientTrack("app", APP_TITLE)
         self._cursor = 0
@@ -111,19 +118,22 @@ class LabController(QObject):
         self.set_naive(False)
         self.panel.naive.setChecked(False)
         self.panel.lanes.clear()
-        base = (
+        front = (
             origin(handle.form.url) if handle is not None and handle.form.url else None
         )
-        self.base, self.lab, self.available = base, None, False
+        bundled = self.bundled()
         if self.lessons is not None:
-            self.lessons.base = None
+            self.lessons.base = bundled  # lessons open their own streams there
+        base = front or bundled
+        self.base, self.lab, self.available = base, None, False
+        self.on_lab_server = False
         if base is None:
             self.panel.set_available(
                 False, "Lab: open a stream on the bundled server first."
             )
             return
         self.panel.set_available(False, f"Lab: asking {base} whether its lab is on…")
-        self._spawn(self._probe(base, handle))
+        self._spawn(self._probe(base, handle if front else None, bundled))
 
     def start(self) -> None:
         self._timer.start()
@@ -131,26 +141,49 @@ class LabController(QObject):
     def stop(self) -> None:
         self._timer.stop()
 
-    async def _probe(self, base: str, handle: StreamHandle | None) -> None:
+    async def _probe(
+        self, base: str, handle: StreamHandle | None, bundled: str | None = None
+    ) -> None:
+        """Is the lab on at ``base`` (the front stream's server)? If not, the
+        lab works on the bundled server, and says which streams it acts on."""
         headers = bearer(handle.form.headers) if handle is not None else ()
         lab = LabClient(base, self.streams.client, headers)
         try:
             await lab.state()
         except LabError as exc:
-            if self.base == base:
-                self.panel.set_available(
-                    False,
-                    f"Lab unavailable: {exc.message}. The lab needs the bundled server "
-                    "(or `sse-viewer serve --lab`).",
-                )
+            if self.base != base:
+                return
+            if bundled is not None and bundled != base:
+                self.base = bundled
+                await self._probe(bundled, None)
+                if self.available:
+                    self.panel.set_available(
+                        True,
+                        f"Faults act on the bundled server {bundled} and its streams; "
+                        f"the stream in front is on {base}, which has no lab.",
+                    )
+                return
+            self.panel.set_available(
+                False,
+                f"Lab unavailable: {exc.message}. The lab needs the bundled server "
+                "(or `sse-viewer serve --lab`).",
+            )
             return
         if self.base != base:
             return
         self.lab, self.available = lab, True
-        if self.lessons is not None:
-            self.lessons.base = base
-        path = handle.form.url[len(base) :] if handle is not None else ""
-        self.panel.set_available(True, f"Lab on {base} · stream {path or '/'}")
+        if self.lessons is not None and self.lessons.base is None:
+            self.lessons.base = base  # a lab server of the user's own
+        if handle is None:
+            self.panel.set_available(
+                True, f"Faults act on the bundled server {base} and its streams."
+            )
+            return  # no stream of ours there: nothing to compare or poll
+        self.on_lab_server = True
+        path = handle.form.url[len(base) :]
+        self.panel.set_available(
+            True, f"Faults act on {base} · the stream in front is {path or '/'}"
+        )
         if topic_of(handle.form.url if handle is not None else "") is None:
             self.panel.show_badges(None, None, NO_LOG_NOTE, no_log=True)
         if self._poll is None or self._poll.done():
@@ -160,10 +193,13 @@ class LabController(QObject):
 
     def refresh(self) -> None:
         self._collect()
-        lesson = self.lessons.shown_lanes() if self.lessons is not None else None
-        self.panel.lanes.set_lanes(
-            lesson if lesson is not None else self.lanes(), time.time()
-        )
+        lessons = self.lessons
+        lesson = lessons.shown_lanes() if lessons is not None else None
+        if lesson is not None and lessons is not None:
+            # A finished lesson's lanes end where it ended, not at "now".
+            self.panel.lanes.set_lanes(lesson, lessons.ended_at or time.time())
+        else:
+            self.panel.lanes.set_lanes(self.lanes(), time.time())
 
     def _collect(self) -> None:
         """Fold what the clients received since the last look into their tracks."""
@@ -293,7 +329,12 @@ class LabController(QObject):
         if self.base is None:
             return
         self.watch_browser()
-        QDesktopServices.openUrl(QUrl(f"{self.base}/"))
+        url = f"{self.base}/"
+        if not QDesktopServices.openUrl(QUrl(url)):
+            self.panel.show_message(
+                f"No browser could be started here: open {url} in one yourself; "
+                "its EventSource lane appears when the page connects."
+            )
 
     def watch_browser(self) -> asyncio.Task[None]:
         """Start drawing the browser page's lane (its old observations cleared)."""
@@ -317,6 +358,16 @@ class LabController(QObject):
         self.panel.back.hide()
         self.panel.lanes_title.setText("Lanes: the stream in front")
         self.panel.lanes.clear()
+
+    def server_ready(self) -> None:
+        """The bundled server (re)started: what the dock shows as on must be on.
+
+        A new process starts with every switch off; the pulse box, if ticked,
+        is sent again, and the encoding choice shows identity again.
+        """
+        self.panel.fault_bar.encoding.setCurrentIndex(0)
+        if self.panel.pulse.isChecked():
+            self._spawn(self.faults.pulse(True))
 
     def run_snapshot(self) -> LabRun:
         """What the export writes: the lanes on screen, the comparison, a checklist."""

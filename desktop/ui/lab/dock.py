@@ -46,6 +46,7 @@ class LabDock:
         window: QMainWindow,
         api: WindowApi,
         restart: Callable[[], Awaitable[None]] | None,
+        bundled: Callable[[], str | None] | None = None,
     ) -> None:
         self.window = window
         self.api = api
@@ -61,7 +62,9 @@ class LabDock:
         self.dock.setWidget(scroll)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.dock)
         self.dock.hide()
-        self.controller = LabController(self.panel, api.controller, restart, self.dock)
+        self.controller = LabController(
+            self.panel, api.controller, restart, self.dock, bundled
+        )
         self.lessons = LessonsPanel()
         self.runner = LessonRunner(
             self.lessons,
@@ -100,6 +103,7 @@ class LabDock:
         central = self.window.centralWidget()
         if central is not None:
             central.setVisible(not on)
+        self.api.lend_jobs_dock(on)
         self.panel.focus.setText("Show the stream tabs" if on else "Lab only")
         if not on:
             QTimer.singleShot(0, self._grow)

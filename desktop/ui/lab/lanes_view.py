@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from desktop.core.lab.lanes import Lane, Segment, Tick
 
 PX_PER_S = 100.0
+FOLLOW_S = 60.0  # seconds in view while following "now"
 RULER = 22  # px of time ruler at the top
 BAND = 62  # px per lane: title, Last-Event-ID labels, bar, gap labels
 BAR_Y = 31  # bar top within a band
@@ -96,7 +97,10 @@ class LanesView(QGraphicsView):
         self.setMouseTracking(True)
         self.setMinimumHeight(BAND + RULER)
         self.t0: float | None = None
-        self.follow = True  # keep the whole run in view until the user zooms
+        # Follow "now" as a terminal scrolls (the last FOLLOW_S at the right
+        # edge) until the user zooms or pans; End follows again, 0 or F fits.
+        self.follow = True
+        self.horizontalScrollBar().actionTriggered.connect(self._panned)
         self._lanes: list[Lane] = []
         self._drawn: dict[tuple[int, int], _Drawn] = {}  # (lane row, segment index)
         self._labels: list[tuple[QGraphicsSimpleTextItem, float]] = []
@@ -133,7 +137,7 @@ class LanesView(QGraphicsView):
         bar = self.horizontalScrollBar().sizeHint().height()
         self.setMaximumHeight(RULER + BAND * len(lanes) + 2 * self.frameWidth() + bar)
         if self.follow:
-            self.fit(keep_follow=True)
+            self.follow_now()
         self._relabel()
         self.viewport().update()
 
@@ -355,15 +359,29 @@ class LanesView(QGraphicsView):
         self._relabel()
 
     def fit(self, *, keep_follow: bool = False) -> None:
-        """The whole run across the width."""
-        self.follow = True if not keep_follow else self.follow
-        rect = self.scene().sceneRect()
+        """The whole run across the width (a still picture: following stops)."""
+        self.follow = self.follow if keep_follow else False
+        self._show_span(self.scene().sceneRect().width(), at_end=False)
+
+    def follow_now(self) -> None:
+        """The last :data:`FOLLOW_S` seconds (or the whole run, if shorter),
+        "now" at the right edge; kept there as the run grows."""
+        self.follow = True
+        span = min(self.scene().sceneRect().width(), FOLLOW_S * PX_PER_S)
+        self._show_span(span, at_end=True)
+
+    def _show_span(self, span_px: float, *, at_end: bool) -> None:
         available = max(50, self.viewport().width() - 20)
-        scale = min(MAX_SCALE, max(MIN_SCALE, available / max(rect.width(), 1.0)))
-        self.resetTransform()
-        self.scale(scale, 1.0)
-        self.horizontalScrollBar().setValue(self.horizontalScrollBar().minimum())
+        scale = min(MAX_SCALE, max(MIN_SCALE, available / max(span_px, 1.0)))
+        if abs(self.transform().m11() - scale) > 1e-9:
+            self.resetTransform()
+            self.scale(scale, 1.0)
+        bar = self.horizontalScrollBar()
+        bar.setValue(bar.maximum() if at_end else bar.minimum())
         self._relabel()
+
+    def _panned(self, _action: int) -> None:
+        self.follow = False  # the user moved the scroll bar: leave the view there
 
     def _relabel(self) -> None:
         """Hide labels that would collide at this zoom; hover still explains.
@@ -398,6 +416,8 @@ class LanesView(QGraphicsView):
             self.zoom(0.8)
         elif key in (Qt.Key.Key_0, Qt.Key.Key_F):
             self.fit()
+        elif key == Qt.Key.Key_End:
+            self.follow_now()
         else:
             super().keyPressEvent(event)
 
@@ -408,7 +428,7 @@ class LanesView(QGraphicsView):
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
         if self.follow:
-            self.fit(keep_follow=True)
+            self.follow_now()
 
     # -- fixed overlays: lane titles and the time ruler ----------
 
@@ -461,28 +481,11 @@ class LanesView(QGraphicsView):
         painter.setPen(ink)
 
 
+_STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600)
+
+
 def _nice_step(seconds: float) -> float:
-    for step in (
-        0.01,
-        0.02,
-        0.05,
-        0.1,
-        0.2,
-        0.5,
-        1,
-        2,
-        5,
-        10,
-        15,
-        30,
-        60,
-        120,
-        300,
-        600,
-    ):
-        if step >= seconds:
-            return float(step)
-    return 1800.0
+    return next((float(step) for step in _STEPS if step >= seconds), 1800.0)
 
 
 def _offset(value: float, step: float) -> str:

@@ -67,7 +67,7 @@ class LanesLegend(QWidget):
         )
         hint = QLabel(
             "⟲ Last-Event-ID sent on reconnect · wheel or +/- zooms · drag pans · "
-            "F fits"
+            "F fits, End follows now"
         )
         hint.setObjectName("mutedLabel")
         # Rows that flow left to right: a grid would stretch short words to the

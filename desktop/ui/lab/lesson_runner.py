@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from desktop.core.lab.lanes import LaneBuilder
@@ -49,7 +50,10 @@ class LessonRunner:
         self.lanes: dict[str, LaneBuilder] | None = None  # None: no lesson shown
         self.result: LessonResult | None = None
         self.task: asyncio.Task[None] | None = None
+        self.ended_at: float | None = None  # wall clock: its lanes stop there
+        self.all_keys: tuple[str, ...] | None = None  # "Run all": None is every one
         panel.runRequested.connect(self.run)
+        panel.runAllRequested.connect(self.run_all)
         panel.cancelRequested.connect(self.cancel)
 
     def shown_lanes(self) -> list[Lane] | None:
@@ -76,6 +80,32 @@ class LessonRunner:
             return
         self.task = self.spawn(self._run(key))
 
+    def run_all(self) -> None:
+        """Every lesson in turn on the bundled server, then one summary line."""
+        if self.task is not None and not self.task.done():
+            return
+        self.task = self.spawn(self._run_all())
+
+    async def _run_all(self) -> None:
+        from desktop.core.lab.lessons.catalog import LESSONS
+
+        panel = self.panel
+        keys = self.all_keys
+        chosen = [x for x in LESSONS if keys is None or x.key in keys]
+        panel.show_summary(f"Running all {len(chosen)} lessons…")
+        for item in chosen:
+            await self._run(item.key)
+        passed = [
+            x for x in chosen if x.key in panel.results and panel.results[x.key].passed
+        ]
+        failed = [x for x in chosen if x not in passed]
+        text = f"All lessons: {len(passed)} of {len(chosen)} passed"
+        if failed:
+            text += " · not passed: " + "; ".join(
+                f"{x.number} ({_why_not(panel, x.key)})" for x in failed
+            )
+        panel.show_summary(text + ".")
+
     def cancel(self, key: str) -> None:
         if self.task is not None and not self.task.done():
             self.task.cancel()
@@ -96,6 +126,7 @@ class LessonRunner:
             )
             return
         self.lanes = None
+        self.ended_at = None
         self.records("app", [])
         self.started(f"lesson {lesson.number}, {lesson.title}")
         context = AppLabContext(
@@ -110,6 +141,8 @@ class LessonRunner:
             log.exception("lesson %s crashed", key)
             panel.show_error(key, f"{type(exc).__name__}: {exc}")
             return
+        finally:
+            self.ended_at = time.time()
         self.result = result
         panel.show_result(result)
 
@@ -117,3 +150,12 @@ class LessonRunner:
         if self.restart is None:
             raise RuntimeError("only the app's bundled server can be restarted")
         await self.restart()
+
+
+def _why_not(panel: LessonsPanel, key: str) -> str:
+    """The error, or the first failed check with what was observed."""
+    result = panel.results.get(key)
+    if result is None:
+        return panel.errors.get(key, "not run")
+    check = next((c for c in result.checks if not c.ok), None)
+    return "failed" if check is None else f"{check.label}: {check.observed}"

@@ -48,6 +48,7 @@ class LessonsPanel(QWidget):
     """Lesson list on the left; the chosen lesson, its Run button and checklist."""
 
     runRequested = Signal(str)  # noqa: N815
+    runAllRequested = Signal()  # noqa: N815
     cancelRequested = Signal(str)  # noqa: N815
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -85,10 +86,22 @@ class LessonsPanel(QWidget):
         self.run_button.setDefault(True)
         self.cancel_button = named(QPushButton("Cancel"), "lessonCancel")
         self.cancel_button.setEnabled(False)
+        self.run_all_button = named(QPushButton("Run all"), "lessonRunAll")
+        self.run_all_button.setToolTip("Every lesson in turn, then a summary")
         self.status = named(QLabel("Not run yet."), "lessonStatus")
         self.status.setWordWrap(True)
+        # Two lines kept for it: a status that wraps (a longer error) must not
+        # push the buttons and the checklist down as it comes and goes.
+        self.status.setFixedHeight(2 * self.status.fontMetrics().lineSpacing() + 4)
+        self.status.setAlignment(
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        )
+        self.all_summary = named(QLabel(), "lessonsSummary")
+        self.all_summary.setWordWrap(True)
+        self.all_summary.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(self.run_button)
+        buttons.addWidget(self.run_all_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.status, 1)
 
@@ -119,6 +132,7 @@ class LessonsPanel(QWidget):
         right.addWidget(self.explanation)
         right.addSpacing(4)
         right.addLayout(buttons)
+        right.addWidget(self.all_summary)
         right.addWidget(self.table, 1)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -140,6 +154,7 @@ class LessonsPanel(QWidget):
         self.list.currentRowChanged.connect(self._chosen)
         self.list.itemActivated.connect(lambda _item: self._run_clicked())
         self.run_button.clicked.connect(self._run_clicked)
+        self.run_all_button.clicked.connect(self.runAllRequested)
         self.cancel_button.clicked.connect(self._cancel_clicked)
         self.list.setCurrentRow(0)
 
@@ -183,6 +198,11 @@ class LessonsPanel(QWidget):
         self._update_list(key)
         if self.current == key:
             self._render()
+
+    def show_summary(self, text: str) -> None:
+        """What "Run all" found, above the lesson list's detail."""
+        self.all_summary.setText(text)
+        self.all_summary.setVisible(bool(text))
 
     # -- rendering -----------------------------------------------------------------
 
@@ -231,6 +251,7 @@ class LessonsPanel(QWidget):
         self.explanation.setText(lesson.explanation)
         busy = self.running is not None
         self.run_button.setEnabled(not busy)
+        self.run_all_button.setEnabled(not busy)
         self.cancel_button.setEnabled(self.running == key)
         result = self.results.get(key)
         self.status.setProperty("verdict", "")

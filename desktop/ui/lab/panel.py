@@ -70,6 +70,11 @@ def badge_text(result: Continuity | None, note: str = "") -> str:
     return text
 
 
+def _two_lines(label: QLabel) -> None:
+    """Room for two lines, always: a label that wraps moves nothing below it."""
+    label.setFixedHeight(2 * label.fontMetrics().lineSpacing() + 4)
+
+
 def _repolish(widget: QWidget, name: str, value: object) -> None:
     if widget.property(name) != value:
         widget.setProperty(name, value)
@@ -91,6 +96,7 @@ class LabPanel(QWidget):
         self.setObjectName("labPanel")
         self.status = named(QLabel("Lab: waiting for a stream"), "labStatus")
         self.status.setWordWrap(True)
+        _two_lines(self.status)  # wrapping must not push the fault rows down
         self.focus = named(QPushButton("Lab only"), "labFocus")
         self.focus.setCheckable(True)
         self.focus.setToolTip(
@@ -136,6 +142,7 @@ class LabPanel(QWidget):
             QLabel("Hover a bar, gap or tick to have it explained."), "labHover"
         )
         self.hover.setWordWrap(True)
+        _two_lines(self.hover)  # a long explanation must not move the guide
         self.hover.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.lanes.hovered.connect(self.hover.setText)
         self.lanes_title = named(QLabel("Lanes: the stream in front"), "labLanesTitle")
@@ -145,6 +152,9 @@ class LabPanel(QWidget):
         fit = QPushButton("Fit")
         fit.setToolTip("Show the whole run (F)")
         fit.clicked.connect(lambda: self.lanes.fit())
+        follow = QPushButton("Follow")
+        follow.setToolTip("Keep the last minute in view as it grows (End)")
+        follow.clicked.connect(lambda: self.lanes.follow_now())
         zoom_in, zoom_out = QPushButton("+"), QPushButton("-")
         for button, tip in ((zoom_in, "Zoom in (+)"), (zoom_out, "Zoom out (-)")):
             button.setFixedWidth(30)
@@ -157,6 +167,7 @@ class LabPanel(QWidget):
         head.addWidget(zoom_out)
         head.addWidget(zoom_in)
         head.addWidget(fit)
+        head.addWidget(follow)
         middle = QWidget()
         lanes_box = QVBoxLayout(middle)
         lanes_box.setContentsMargins(0, 0, 0, 0)

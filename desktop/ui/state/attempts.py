@@ -12,6 +12,7 @@ from desktop.ui import row_text
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QObject
+    from PySide6.QtGui import QResizeEvent
 
     from desktop.ui.session import AttemptRow
 
@@ -27,6 +28,8 @@ COLUMNS = (
     "Events",
 )
 _DISPLAY = Qt.ItemDataRole.DisplayRole
+_SHOWN_FIRST = (0, 5, 6, 7, 4)  # #, waited / asked, Last-Event-ID, events, outcome
+_WIDTHS = (36, 90, 90, 70, 230, 100, 100, 64)  # per model column
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
@@ -153,6 +156,22 @@ class AttemptsView(QTableView):
         header.setDefaultSectionSize(84)
 
     def size_columns(self) -> None:
-        for column, width in enumerate((40, 96, 96, 72, 330, 120, 120, 70)):
+        """What a reconnect is about comes first, so a 600 px pane shows it
+        unscrolled: the number, waited / asked, the Last-Event-ID sent, the
+        events and how it ended; the clock times follow (the model's order
+        stays, only the header's visual order moves)."""
+        header = self.horizontalHeader()
+        for visual, column in enumerate(_SHOWN_FIRST):
+            header.moveSection(header.visualIndex(column), visual)
+        for column, width in enumerate(_WIDTHS):
             self.setColumnWidth(column, width)
-        self.horizontalHeader().setStretchLastSection(True)
+        self._fit_outcome()
+
+    def _fit_outcome(self) -> None:
+        """How it ended takes the room left (at least its default width)."""
+        others = sum(self.columnWidth(c) for c in range(len(COLUMNS)) if c != 4)
+        self.setColumnWidth(4, max(_WIDTHS[4], self.viewport().width() - others))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit_outcome()

@@ -1,0 +1,80 @@
+"""Measuring the main window's layout as a user sees it (tests/ui/test_layout.py).
+
+A module of its own so that the 125 % scaling check can run it in a child
+process (QT_SCALE_FACTOR is read once, when the application starts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QAbstractScrollArea
+
+from desktop.ui.timeline.model import DATA
+
+if TYPE_CHECKING:
+    from desktop.ui.main_window import MainWindow
+    from desktop.ui.stream_view import StreamView
+    from desktop.ui.viewer import Viewer
+
+USEFUL_ATTEMPT_COLUMNS = ("#", "Waited / asked", "Last-Event-ID", "Events", "Outcome")
+
+
+def geometry(window: MainWindow) -> dict[str, object]:
+    """Rows the timeline shows, Data's share of it, scroll bars, clipping
+    (laid out first: ``await asyncio.sleep`` in the loop, see :func:`measure`)."""
+    view = window.current_view()
+    assert view is not None
+    table = view.table
+    viewport = table.viewport()
+    state = view.state
+    scroll = state.parentWidget()
+    assert scroll is not None
+    corner = state.mapTo(scroll, QPoint(state.width(), state.height()))
+    return {
+        "scale": window.devicePixelRatioF(),
+        "size": [window.width(), window.height()],
+        "rows": viewport.height() / table.verticalHeader().defaultSectionSize(),
+        "data": table.columnWidth(DATA) / max(1, viewport.width()),
+        "hscroll": sorted(
+            area.objectName() or type(area).__name__
+            for area in window.findChildren(QAbstractScrollArea)
+            if area.isVisible() and area.horizontalScrollBar().isVisible()
+        ),
+        "state_clipped": state.width() < state.minimumSizeHint().width()
+        or corner.x() > scroll.width(),
+        "attempts_fit": attempts_fit(view),
+    }
+
+
+def attempts_fit(view: StreamView) -> bool:
+    """The Attempts columns that explain a reconnect fit without scrolling."""
+    attempts = view.attempts
+    header = attempts.horizontalHeader()
+    model = attempts.model()
+    horizontal = Qt.Orientation.Horizontal
+    ends = [
+        header.sectionViewportPosition(column) + header.sectionSize(column)
+        for column in range(model.columnCount())
+        if model.headerData(column, horizontal) in USEFUL_ATTEMPT_COLUMNS
+    ]
+    return max(ends) <= view.bottom.width()
+
+
+async def measure(viewer: Viewer, width: int, height: int) -> dict[str, object]:
+    """The default window at ``width``x``height`` with the jobs dock shown."""
+    window = viewer.window
+    window.resize(width, height)
+    window.show()
+    window.new_stream()
+    window.jobs_dock.show()
+    await asyncio.sleep(0.05)
+    window.size_jobs_dock()
+    await asyncio.sleep(0.05)
+    try:
+        return geometry(window)
+    finally:
+        await viewer.shutdown()
+        window.close()

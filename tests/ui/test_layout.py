@@ -1,0 +1,138 @@
+"""The window's default layout at common screen sizes, held by its geometry.
+
+The offscreen platform's virtual screen is 800x800, so each test sizes the
+window explicitly.  What must hold at 1366x768, 1440x900 and 1920x1080: the
+timeline shows 15 rows or more, its Data column has 40 % of its width, the
+state panel is not clipped and no panel shows a horizontal scroll bar; with
+the jobs dock shown (the bundled server has jobs) and hidden, and with the Lab.
+125 % scaling is checked in a child process (QT_SCALE_FACTOR is read once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from desktop.ui.main_window import JOBS_KEY
+
+from app_driver import drive, until
+from layout_probe import geometry
+
+if TYPE_CHECKING:
+    from desktop.ui.loop import AppLoop
+    from desktop.ui.main_window import MainWindow
+    from desktop.ui.viewer import Viewer
+
+SIZES = ((1366, 768), (1440, 900), (1920, 1080))
+MIN_ROWS = 15
+DATA_SHARE = 0.40
+
+
+async def _assert_fits(window: MainWindow, what: str) -> None:
+    await asyncio.sleep(0.05)  # laid out by the loop (no processEvents in a task)
+    seen = geometry(window)
+    assert seen["rows"] >= MIN_ROWS, (what, seen)  # type: ignore[operator]
+    assert seen["data"] >= DATA_SHARE, (what, seen)  # type: ignore[operator]
+    assert seen["hscroll"] == [], (what, seen)
+    assert not seen["state_clipped"], (what, seen)
+    assert seen["attempts_fit"], (what, seen)
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_default_window_gives_the_stream_the_room(
+    loop: AppLoop, viewer: Viewer, base: str, width: int, height: int
+) -> None:
+    window = viewer.window
+
+    async def scenario() -> None:
+        window.resize(width, height)
+        view = window.new_stream()
+        view.bar.url.setText(f"{base}/api/events")
+        await until(lambda: window.isVisible(), 2, "the window")
+        await _assert_fits(window, "no server yet, no jobs dock")
+        assert not window.jobs_dock.isVisible()
+
+        view.connect_stream()  # the bundled server has jobs: the dock comes
+        await until(lambda: window.jobs_dock.isVisible(), 10, "the jobs dock")
+        await until(lambda: window.jobs_dock.width() > 100, 2, "its width")
+        await _assert_fits(window, "jobs dock shown")
+
+        window.jobs_dock.toggleViewAction().trigger()  # View → Jobs: off
+        assert not window.jobs_dock.isVisible()
+        assert window.prefs.settings.flag(JOBS_KEY, True) is False
+        await _assert_fits(window, "jobs dock hidden")
+
+        window.jobs_dock.toggleViewAction().trigger()
+        window.show_lab(True)  # the Lab has the window; jobs wait beside
+        lab = window.lab
+        assert lab is not None
+        await until(lambda: lab.dock.width() == window.width(), 2, "the lab's width")
+        assert not window.jobs_dock.isVisible()
+        lab.panel.focus.setChecked(False)  # docked under the stream tabs
+        await until(lambda: window.jobs_dock.isVisible(), 2, "the jobs dock back")
+        window.show_lab(False)
+        await until(lambda: window.centralWidget().isVisible(), 2, "the stream tabs")
+        await _assert_fits(window, "after the Lab")
+
+    drive(loop, scenario(), viewer)
+
+
+def test_a_server_without_jobs_takes_no_room(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    window = viewer.window
+
+    async def scenario() -> None:
+        window.resize(1366, 768)
+        window.jobs_dock.show()  # remembered from a run on a server with jobs
+        # 127.0.0.1:9 (discard) answers nothing: no jobs API there.
+        viewer.jobs.set_server("http://127.0.0.1:9")
+        await until(lambda: not window.jobs_dock.isVisible(), 10, "the dock to go")
+        window.new_stream()
+        await _assert_fits(window, "no jobs API")
+
+    drive(loop, scenario(), viewer)
+
+
+_SCALED = """
+import asyncio, json, sys
+from PySide6.QtWidgets import QApplication
+from desktop.ui.loop import AppLoop
+from desktop.ui.viewer import Viewer
+from layout_probe import measure
+app = QApplication(sys.argv[:1])
+loop = AppLoop(app)
+asyncio.set_event_loop(loop)
+viewer = Viewer(None)
+size = int(sys.argv[1]), int(sys.argv[2])
+print(json.dumps(loop.run_until_complete(measure(viewer, *size))))
+"""
+
+
+def test_at_125_percent_scaling() -> None:
+    """1920x1080 at 125 %: 1536x864 device-independent pixels, fonts scaled."""
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", QT_SCALE_FACTOR="1.25")
+    env["PYTHONPATH"] = os.pathsep.join((str(root), str(root / "tests")))
+    done = subprocess.run(
+        [sys.executable, "-c", _SCALED, "1536", "864"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["scale"] == 1.25
+    assert seen["rows"] >= MIN_ROWS, seen
+    assert seen["data"] >= DATA_SHARE, seen
+    assert seen["hscroll"] == [], seen
+    assert not seen["state_clipped"], seen
