@@ -108,7 +108,7 @@ class JobsController(QObject):
             jobs = await client.jobs()
         except NoJobsAPIError as exc:
             self._unavailable(
-                client, f"{client.base_url} has no jobs API: {exc.message}"
+                client, f"{client.base_url} has no jobs API ({exc.message})."
             )
             return
         except JobsAPIError as exc:

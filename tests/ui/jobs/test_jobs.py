@@ -170,6 +170,7 @@ def test_without_a_jobs_api_the_panel_says_so_and_stays_hidden(
             viewer.jobs.set_server(url)
             panel = viewer.window.jobs_panel
             await until(lambda: "no jobs API" in panel.notice.text(), 10, "the message")
+            assert panel.notice.text().count("jobs API") == 1, panel.notice.text()
             assert panel.pages.currentIndex() == 0
             assert not viewer.window.jobs_dock.isVisible()
 
@@ -203,3 +204,24 @@ def test_a_token_from_the_connection_is_used_for_jobs(
         drive(loop, scenario(), viewer)
     finally:
         stop_child(child)
+
+
+def test_a_finished_job_keeps_its_progress_and_elapsed_after_a_reload(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    async def scenario() -> None:
+        from desktop.ui.jobs.model import ELAPSED, PROGRESS
+
+        await _panel_ready(viewer, base)
+        row = await _start(viewer, "countdown", steps=2, interval_s=0.02)
+        await until(lambda: row.end is not None, 10, "the end event")
+        viewer.jobs.set_server(None)  # as a tab switch to another server does
+        await _panel_ready(viewer, base)
+        model = viewer.jobs.model
+        again = model.find(row.id)
+        assert again is not None and again is not row
+        line = model.rows.index(again)
+        assert model.index(line, PROGRESS).data() == "100 %"
+        assert model.index(line, ELAPSED).data() not in ("", None)
+
+    drive(loop, scenario(), viewer)
