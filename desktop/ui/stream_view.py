@@ -312,7 +312,8 @@ class StreamView(QWidget):
         """Repaint the numbers (a 4 Hz timer calls this for the visible tab)."""
         session = self.handle.session
         now = self.handle.now()  # a recording's clock stopped when it was saved
-        self.state.show_session(session, now, session.rate(now))
+        saved = self.handle.recording is not None
+        self.state.show_session(session, now, session.rate(now), saved=saved)
         self.handle.attempts.refresh()
         self.rate.refresh()
         self._refresh_raw()
@@ -329,7 +330,8 @@ class StreamView(QWidget):
         if self.banner.text() != banner:
             self.banner.setText(banner)
             self.banner.setVisible(bool(banner))
-        session.advisor.check_idle(now)
+        if not saved:  # a recording's clock stands still: no silence grows
+            session.advisor.check_idle(now)
         self.notices.show_warnings(session.advisor.warnings())
         title = self.title()
         if title != self._title:
