@@ -58,7 +58,10 @@ def _opened() -> list[Record]:
     return [
         Connecting(1, URL, "", 0.0, 1e9),
         Open(200, (("content-type", "text/event-stream"),), 1, URL, 0.1, 1e9 + 0.1),
-        *(Event("message", str(i), str(i), None, 1, 0.2 + i, 1e9 + i) for i in range(3)),
+        *(
+            Event("message", str(i), str(i), None, 1, 0.2 + i, 1e9 + i)
+            for i in range(3)
+        ),
     ]
 
 
