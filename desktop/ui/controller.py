@@ -181,8 +181,11 @@ class StreamController(QObject):
         previous = handle.task
         if previous is not None:
             previous.cancel()
+        other_url = options.url != handle.session.options.url
         handle.session.reset_options(options)
-        handle.task = asyncio.ensure_future(self._run(handle, options, previous))
+        handle.task = asyncio.ensure_future(
+            self._run(handle, options, previous, fresh=other_url)
+        )
         return ""
 
     def stop(self, handle: StreamHandle) -> asyncio.Task[None] | None:
@@ -206,9 +209,18 @@ class StreamController(QObject):
         handle: StreamHandle,
         options: StreamOptions,
         previous: asyncio.Task[None] | None,
+        *,
+        fresh: bool = False,
     ) -> None:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
+        # Once the old run has said its last (its "stopped" row): a new session,
+        # and with another URL a fresh list, so two streams' rows never mix.
+        handle.session.start_over()
+        handle.attempts.reset(handle.session.attempts)
+        if fresh:
+            self.clear(handle)
+            handle.session.raw.clear()
         client = self.client_for(options.transport)
         await feed(handle.session, client, lambda _batch: self._wake(), self._wake)
 

@@ -109,6 +109,19 @@ class StreamSession:
         self.next_attempt_at = None
         self.advisor.reset()  # warnings are about this run of the stream
 
+    def start_over(self) -> None:
+        """A new session of the stream (a manual connect): counters, rates and the
+        attempt list start from zero, so no attempt number is listed twice.  The
+        store's rows stay; the controller clears them when the URL changed."""
+        self.state, self.attempt, self.failed = None, 0, False
+        self.status, self.headers = None, ()
+        self.received_bytes = self.events = self.comments = self.errors = 0
+        self.last_byte_at = None
+        self.attempts.clear()  # in place: the attempts model reads this list
+        self.rates = RateSeries()
+        self._reconnecting = None
+        self._rate.clear()
+
     # -- the hot path ----------
 
     def ingest(self, batch: Iterable[Record]) -> None:
