@@ -198,9 +198,7 @@ class JobsClient:
         except JobsAPIError as exc:
             if exc.status in (401, 403):
                 raise
-            raise NoJobsAPIError(
-                exc.message, exc.status
-            ) from exc
+            raise NoJobsAPIError(exc.message, exc.status) from exc
         try:
             info = read(ServerInfo, raw)
         except BadValueError as exc:
