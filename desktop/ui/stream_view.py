@@ -147,6 +147,7 @@ class StreamView(QWidget):
         layout.addWidget(self.split, 1)
 
         self._follow = True
+        self._picked_under: FilterSpec | None = None  # the filter of the last pick
         self._title = ""
         self.bar.connectRequested.connect(self._connect)
         self.bar.stopRequested.connect(lambda: controller.stop(handle))
@@ -232,13 +233,23 @@ class StreamView(QWidget):
             states=self.filters.states.isChecked(),
         )
         selected = self.detail.row
+        old = self.proxy.spec
+        # A row picked among a search's results is what the user wants to see
+        # next; otherwise a user at the tail stays there (the reset scrolls to 0).
+        picked = self._picked_under == old and bool(
+            old.text or old.hidden_types or old.connection is not None
+        )
+        follow = self._follow and not picked
         try:
             self.proxy.set_spec(spec)
         except re.error as exc:
             self.filters.show_search_error(f"Not a valid regular expression: {exc}")
             return
         self.filters.show_search_error("")
-        if selected is not None:
+        if follow:
+            self._follow = True
+            self.table.scrollToBottom()
+        elif selected is not None:
             self._reselect(selected)
         self.refresh()
 
@@ -282,6 +293,7 @@ class StreamView(QWidget):
         indexes = selected.indexes()
         row = indexes[0].data(RECORD_ROLE) if indexes else None
         if row is not None:
+            self._picked_under = self.proxy.spec
             self.detail.show_row(row)
             seq = self.proxy.seq(indexes[0].row())
             self.raw.show_row(seq - self.handle.session.store.base)
