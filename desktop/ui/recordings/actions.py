@@ -45,12 +45,14 @@ from desktop.core.files.recording import (
     save_recording,
 )
 from desktop.ui import row_text
+from desktop.ui.form_error import RequestError
 from desktop.ui.recordings.bar import (
     RecordingBar,
     form_of,
     has_masked_secrets,
     make_read_only,
 )
+from desktop.ui.request import build_options
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:
@@ -328,7 +330,16 @@ class Recordings:
         if view is None:
             return ""
         handle = view.handle
-        command = curl_command(handle.session.options, handle.session.last_event_id)
+        options, last_id = handle.session.options, handle.session.last_event_id
+        if handle.recording is None:  # what the form says now, not the last connect
+            try:
+                options = build_options(view.bar.form())
+            except RequestError as exc:
+                self.status(f"Cannot copy the request: {exc.message}")
+                return ""
+            if options.url != handle.session.options.url:
+                last_id = options.last_event_id  # the last id is another stream's
+        command = curl_command(options, last_id)
         QGuiApplication.clipboard().setText(command)
         masked = has_masked_secrets(handle.form)
         note = " (the recording masked its secrets)" if masked else ""

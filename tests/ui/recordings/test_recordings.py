@@ -368,6 +368,31 @@ def test_copy_as_curl_puts_a_working_command_on_the_clipboard(
     drive(loop, run(), viewer)
 
 
+def test_copy_as_curl_copies_what_the_form_says_now(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    from desktop.ui.request import RequestForm
+
+    recordings = _recordings(viewer)
+
+    async def run() -> None:
+        url = f"{base}/api/ticker?rate=50&count=100000"
+        view = open_stream(viewer, url, headers=(("X-Trace", "t 1"),))
+        session = view.handle.session
+        await until(lambda: session.events >= 3, what="events")
+        view.bar.set_form(RequestForm(url, headers=(("X-Trace", "t 2"),)))
+        command = recordings.copy_curl()
+        assert "'X-Trace: t 2'" in command and "t 1" not in command
+        assert "Last-Event-ID" in command  # the same stream: it resumes
+        other = f"{base}/api/ticker?rate=5&count=3"
+        view.bar.set_form(RequestForm(other))
+        command = recordings.copy_curl()
+        assert other in command and "Last-Event-ID" not in command
+        assert "X-Trace" not in command
+
+    drive(loop, run(), viewer)
+
+
 def test_open_on_the_command_line_refuses_a_bad_file_before_qt(tmp_path: Path) -> None:
     bad = tmp_path / "bad.ndjson"
     bad.write_text('{"format": "har"}\n')
