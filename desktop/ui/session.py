@@ -34,7 +34,7 @@ from desktop.core.raw.log import RawLog
 from desktop.core.store import RecordStore
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Sequence
 
     from desktop.core.engine.options import StreamOptions
     from desktop.core.engine.records import Record
@@ -124,7 +124,7 @@ class StreamSession:
 
     # -- the hot path ----------
 
-    def ingest(self, batch: Iterable[Record]) -> None:
+    def ingest(self, batch: Sequence[Record]) -> None:
         """Account for one network read's records and keep its rows in the store."""
         intake = self.store.intake
         add_type = self.types.add
@@ -159,6 +159,12 @@ class StreamSession:
             self._count_events(events)
         if last_event is not None:
             self.last_event_id = last_event.id
+            advisor = self.advisor
+            if advisor.wants_ids:  # a connection's first read: all its ids, once
+                ids = [r.id for r in batch if r.__class__ is Event]
+                advisor.ids(ids, last_event.wall)
+            else:
+                advisor.ids((last_event.id,), last_event.wall)
         if record is not None:  # once per read, from the running totals: O(1)
             self.rates.update(
                 record.at, record.wall, self.events, self.received_bytes, self.comments

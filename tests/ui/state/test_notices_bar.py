@@ -208,3 +208,19 @@ def test_dismissed_stays_dismissed_until_clear_or_connect(
             assert row is not None and not row.count.isVisible()
 
         drive(loop, scenario(), viewer)
+
+
+def test_a_server_that_ignores_last_event_id_is_flagged(
+    loop: AppLoop, viewer: Viewer
+) -> None:
+    ticks = b"".join(b"id: %d\ndata: %d\n\n" % (i, i) for i in range(1, 6))
+    with RawServer(paths=NO_INFO) as raw:
+        raw.add(sse(b"retry: 10\n\n", ticks), sse(ticks, end=Hang()))
+
+        async def scenario() -> None:
+            view = open_stream(viewer, raw.url())
+            await until_shown(view, "ids-repeated")
+            row = view.notices.row("ids-repeated")
+            assert row is not None and not row.count.isVisible()
+
+        drive(loop, scenario(), viewer)
