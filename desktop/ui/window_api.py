@@ -40,6 +40,10 @@ class WindowApi(Protocol):
         """Open ``handle`` in a new tab, brought to the front."""
         ...
 
+    def server_text(self) -> str:
+        """The server in use as Help → About names it ("" before any answered)."""
+        ...
+
 
 class FormBar(Protocol):
     """A stream's connection bar as a profile sees it: the form and its signals."""

@@ -54,6 +54,7 @@ class JobsController(QObject):
         self.headers: tuple[tuple[str, str], ...] = ()
         self.kinds: list[JobKind] = []
         self.available = False
+        self.server_info = ""  # "name version · url" of the probed server, if any
         self._client: JobsClient | None = None
         self._tasks = TaskSet()
         self._followers: dict[str, asyncio.Task[None]] = {}
@@ -87,7 +88,7 @@ class JobsController(QObject):
             self._tasks.keep(task)  # awaited by shutdown like any other
         self._followers.clear()
         self.model.clear()
-        self.kinds = []
+        self.kinds, self.server_info = [], ""
         self.available = False
         self._client = None
         if base_url is None:
@@ -123,9 +124,8 @@ class JobsController(QObject):
         self.kindsChanged.emit(kinds)
         for job in reversed(jobs):
             self.model.upsert(job)
-        self.availabilityChanged.emit(
-            True, f"{info.name} {info.version} · {client.base_url}"
-        )
+        self.server_info = f"{info.name} {info.version} · {client.base_url}"
+        self.availabilityChanged.emit(True, self.server_info)
 
     def _unavailable(self, client: JobsClient, message: str) -> None:
         if client is self._client:
