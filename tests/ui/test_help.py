@@ -1,4 +1,4 @@
-"""Help → About / README / Copy diagnostics, Quit in File, and dark checkboxes that show."""
+"""Help: About, README, Copy diagnostics; Quit in File; dark checkboxes that show."""
 
 from __future__ import annotations
 
