@@ -186,7 +186,7 @@ class MainWindow(QMainWindow):
                 action.setShortcut(QKeySequence(keys))
             action.triggered.connect(slot)
             target.addAction(action)
-            if target is streams and slot != self.close:
+            if target is streams:
                 action.setEnabled(False)  # until attach()
                 self._stream_actions.append(action)
         self._file_menu()
