@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from desktop.core.engine.options import DEFAULT_RETRY_MS
@@ -21,6 +21,7 @@ from desktop.core.engine.records import (
     DelaySource,
     Error,
     Event,
+    Notice,
     Open,
     Outcome,
     RawChunk,
@@ -33,11 +34,15 @@ from desktop.core.insight.rates import RateSeries
 from desktop.core.raw.log import RawLog
 from desktop.core.store import RecordStore
 
+# Timeline rows per notice kind and connection: a spec rule broken on every
+# event would otherwise put a notice row beside each one.
+NOTICE_ROWS = 5
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from desktop.core.engine.options import StreamOptions
-    from desktop.core.engine.records import Record
+    from desktop.core.engine.records import NoticeKind, Record
 
 
 @dataclass(slots=True)
@@ -89,6 +94,7 @@ class StreamSession:
     raw: RawLog = field(default_factory=RawLog)  # bytes as received, bounded
     advisor: Advisor = field(default_factory=Advisor)  # the notices bar's warnings
     _reconnecting: Reconnecting | None = field(default=None, init=False)
+    _notice_rows: dict[NoticeKind, int] = field(default_factory=dict, init=False)
     _rate: deque[tuple[float, int]] = field(
         default_factory=lambda: deque(maxlen=8), init=False
     )
@@ -153,6 +159,11 @@ class StreamSession:
                     self._count_events(events)
                     events = 0
                 self._on_state(record)
+                if cls is Notice:  # the advisor counted it; a row up to the cap
+                    row = self._notice_row(record)  # type: ignore[arg-type]
+                    if row is not None:
+                        intake.append(row)
+                    continue
             intake.append(record)  # type: ignore[arg-type]
         self.store.cap()
         if events:
@@ -170,6 +181,21 @@ class StreamSession:
                 record.at, record.wall, self.events, self.received_bytes, self.comments
             )
             self.advisor.read(record.at, record.wall, self.events - before, self.types)
+
+    def _notice_row(self, notice: Notice) -> Notice | None:
+        """The timeline row for ``notice``: the first :data:`NOTICE_ROWS` of a
+        kind per connection, the last of them saying so; the notices bar counts all."""
+        key = notice.kind
+        seen = self._notice_rows[key] = self._notice_rows.get(key, 0) + 1
+        if seen < NOTICE_ROWS:
+            return notice
+        if seen > NOTICE_ROWS:
+            return None
+        more = (
+            f"{notice.detail} (the {NOTICE_ROWS}th on this connection: the notices "
+            "bar counts the rest, the timeline does not list them)"
+        )
+        return replace(notice, detail=more)
 
     def _count_events(self, n: int) -> None:
         self.events += n
@@ -214,6 +240,7 @@ class StreamSession:
 
     def _on_connecting(self, record: Connecting) -> None:
         self.state = State.CONNECTING
+        self._notice_rows.clear()  # the cap is per connection
         self.attempt = record.attempt
         self.next_attempt_at = None
         self.status, self.headers = None, ()
