@@ -57,6 +57,11 @@ class JobsController(QObject):
         self.server_info = ""  # "name version · url" of the probed server, if any
         self._client: JobsClient | None = None
         self._tasks = TaskSet()
+        # Intents are numbered as asked; an answer is told only if no later
+        # intent's answer was told already (a slow start's "Started …" must not
+        # come after the "Asked … to stop" of a cancel clicked after it).
+        self._asked = 0
+        self._told = 0
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
@@ -135,33 +140,44 @@ class JobsController(QObject):
     # -- intents -----------------------------------------------------------------
 
     def start_job(self, kind: str, params: Mapping[str, object]) -> asyncio.Task[None]:
-        return self._tasks.spawn(self._start(kind, params))
+        return self._tasks.spawn(self._start(kind, params, self._next_intent()))
 
-    async def _start(self, kind: str, params: Mapping[str, object]) -> None:
+    def _next_intent(self) -> int:
+        self._asked += 1
+        return self._asked
+
+    def _tell(self, intent: int, message: str) -> None:
+        if intent > self._told:
+            self._told = intent
+            self.messageShown.emit(message)
+
+    async def _start(
+        self, kind: str, params: Mapping[str, object], intent: int
+    ) -> None:
         client = self._client
         if client is None:
             return
         try:
             job = await client.start(kind, params)
         except JobsAPIError as exc:
-            self.messageShown.emit(f"Could not start {kind}: {exc.message}")
+            self._tell(intent, f"Could not start {kind}: {exc.message}")
             return
-        self.messageShown.emit(f"Started {job.kind} job {job.id}")
+        self._tell(intent, f"Started {job.kind} job {job.id}")
         self.follow(self.model.upsert(job))
 
     def cancel_job(self, job_id: str) -> asyncio.Task[None]:
-        return self._tasks.spawn(self._cancel(job_id))
+        return self._tasks.spawn(self._cancel(job_id, self._next_intent()))
 
-    async def _cancel(self, job_id: str) -> None:
+    async def _cancel(self, job_id: str, intent: int) -> None:
         client = self._client
         if client is None:
             return
         try:
             job: Job = await client.cancel(job_id)
         except JobsAPIError as exc:
-            self.messageShown.emit(f"Could not cancel {job_id}: {exc.message}")
+            self._tell(intent, f"Could not cancel {job_id}: {exc.message}")
             return
-        self.messageShown.emit(f"Asked job {job_id} to stop")
+        self._tell(intent, f"Asked job {job_id} to stop")
         self.model.upsert(job)
 
     def follow(self, row: JobRow) -> asyncio.Task[None]:

@@ -225,3 +225,43 @@ def test_a_finished_job_keeps_its_progress_and_elapsed_after_a_reload(
         assert model.index(line, ELAPSED).data() not in ("", None)
 
     drive(loop, scenario(), viewer)
+
+
+def test_a_slow_start_does_not_tell_after_a_later_cancel(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    import httpx
+
+    from desktop.ui.jobs.controller import JobsController
+
+    slow = asyncio.Event()
+
+    async def hold_starts(response: httpx.Response) -> None:
+        request = response.request
+        if (
+            slow.is_set()
+            and request.method == "POST"
+            and request.url.path == "/api/jobs"
+        ):
+            await asyncio.sleep(0.5)  # a start answered late, as under load
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(event_hooks={"response": [hold_starts]}) as http:
+            jobs = JobsController(lambda: http)
+            told: list[str] = []
+            jobs.messageShown.connect(told.append)
+            try:
+                jobs.set_server(base)
+                await until(lambda: jobs.available, 10, "the jobs API")
+                await jobs.start_job("countdown", {"steps": 100, "interval_s": 0.05})
+                running = jobs.model.rows[0]
+                slow.set()
+                late = jobs.start_job("countdown", {"steps": 2, "interval_s": 0.05})
+                await asyncio.sleep(0.05)  # the start is on its way: then cancel
+                await jobs.cancel_job(running.id)
+                await late
+                assert told[-1] == f"Asked job {running.id} to stop", told
+            finally:
+                await jobs.shutdown()
+
+    drive(loop, scenario(), viewer)
