@@ -56,7 +56,13 @@ from desktop.ui.request import build_options
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+    from collections.abc import (
+        AsyncIterator,
+        Callable,
+        Coroutine,
+        Iterator,
+        Sequence,
+    )
 
     from desktop.core.engine.records import Record
     from desktop.core.store import Row
@@ -102,9 +108,20 @@ def export_row(row: Row) -> ExportRow:
 
 def visible_rows(view: StreamView) -> list[Row]:
     """The rows the filtered timeline shows, top to bottom."""
-    proxy, store = view.proxy, view.handle.session.store
-    rows = (store.at_seq(proxy.seq(i)) for i in range(proxy.rowCount()))
-    return [row for row in rows if row is not None]
+    store = view.handle.session.store
+    rows, base = store.rows(), store.base
+    kept = range(len(rows))
+    return [rows[seq - base] for seq in view.proxy.seqs() if seq - base in kept]
+
+
+def _giving_way(rows: Sequence[Row]) -> Iterator[ExportRow]:
+    """``export_row`` of each row, on a worker thread that lets the UI thread
+    have the GIL every few hundred rows (it waited up to the switch interval,
+    and longer, behind this pure-Python loop)."""
+    for i, row in enumerate(rows):
+        if not i % 256:
+            time.sleep(0)  # releases the GIL
+        yield export_row(row)
 
 
 def suggested_name(url: str, suffix: str) -> str:
@@ -310,13 +327,20 @@ class Recordings:
     def export_file(
         self, view: StreamView, path: str, fmt: ExportFormat | None = None
     ) -> asyncio.Task[None]:
-        """Write the rows the filtered timeline shows to ``path``."""
-        rows = [export_row(row) for row in visible_rows(view)]
+        """Write the rows the filtered timeline shows to ``path``.
+
+        Each row's text is made on the worker too: for 100k rows that took ~1 s
+        of the UI loop when done here.
+        """
+        rows = visible_rows(view)
         name = Path(path).name
+
+        def write() -> int:
+            return export_rows(path, _giving_way(rows), fmt)
 
         async def work() -> None:
             try:
-                count = await asyncio.to_thread(export_rows, path, rows, fmt)
+                count = await asyncio.to_thread(write)
             except OSError as exc:
                 self.show_error("Cannot export", f"{name}: {exc.strerror or exc}")
             else:
