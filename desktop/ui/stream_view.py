@@ -108,7 +108,9 @@ class StreamView(QWidget):
         self.bottom.setDocumentMode(True)
         self.bottom.addTab(self.detail, "Detail")
         self.bottom.addTab(self.attempts, "Attempts")
-        self.rate = RateTab(handle.session)  # imports pyqtgraph on first show
+        self.rate = RateTab(  # imports pyqtgraph on first show
+            handle.session, saved=handle.recording is not None
+        )
         self.bottom.addTab(self.rate, "Rate")
         self.raw = RawView(handle.session, self._timeline_rows)  # bytes as received
         self.bottom.addTab(self.raw, "Raw")

@@ -44,10 +44,18 @@ def preload() -> threading.Thread:
 class RateTab(QWidget):
     """Holds the :class:`RatePlot` once built; :meth:`refresh` is free before that."""
 
-    def __init__(self, session: StreamSession, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        session: StreamSession,
+        parent: QWidget | None = None,
+        *,
+        saved: bool = False,
+    ) -> None:
+        """``saved``: a recording's session (see ``RatePlot.saved``)."""
         super().__init__(parent)
         self.setObjectName("rateTab")
         self.session = session
+        self.saved = saved
         self.plot: RatePlot | None = None
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
@@ -56,6 +64,7 @@ class RateTab(QWidget):
         if self.plot is None:
             module = importlib.import_module(PLOT_MODULE)
             self.plot = module.RatePlot(self.session, self)
+            self.plot.saved = self.saved
             self._layout.addWidget(self.plot)
             self.plot.show()  # children were shown before this event
         super().showEvent(event)

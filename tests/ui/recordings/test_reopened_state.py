@@ -92,3 +92,23 @@ def test_a_recording_saved_while_reconnecting_says_so_at_save(
         assert badge.startswith("Reconnecting in") and badge.endswith("(at save)")
 
     _reopen(loop, path, check)
+
+
+def test_a_recordings_rate_plot_shows_its_rates_on_its_own_clock(
+    loop: AppLoop, tmp_path: Path
+) -> None:
+    path = tmp_path / "rates.ndjson"
+    ticks = [
+        Event("message", str(i), str(i), None, 1, 1.0 + i / 10, 1e9 + 1 + i / 10)
+        for i in range(300)
+    ]
+    _save(path, [*_opened()[:2], *ticks], clock=31.5)  # saved while open
+
+    def check(view: StreamView) -> None:
+        view.bottom.setCurrentWidget(view.rate)
+        view.refresh()
+        plot = view.rate.plot
+        assert plot is not None and plot.current is not None
+        assert sum(plot.current.events) >= 290  # ten a second, on screen
+
+    _reopen(loop, path, check)
