@@ -298,7 +298,7 @@ class StreamView(QWidget):
             self._picked_under = self.proxy.spec
             self.detail.show_row(row)
             seq = self.proxy.seq(indexes[0].row())
-            self.raw.show_row(seq - self.handle.session.store.base)
+            self.raw.show_row(seq)
 
     # -- the raw tab ----------
 
