@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from desktop import __version__
@@ -21,10 +23,26 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 _COMMANDS = ("tail", "serve", "open")
-_NO_DISPLAY = (
-    "sse-viewer: no display to open a window on (DISPLAY and WAYLAND_DISPLAY are "
-    "unset); run it under Xvfb (xvfb-run -a sse-viewer) or use 'sse-viewer tail URL'"
-)
+
+
+def _no_display(args: Sequence[str]) -> str:
+    """What to say without a display, naming a command that works as printed.
+
+    After the README's install ``sse-viewer`` lives in ``.venv/bin``, not on
+    PATH: the command is this very program by its full path (or this Python
+    running the module), with the same arguments.
+    """
+    program = Path(sys.argv[0])
+    if program.name == "sse-viewer" and program.is_file():
+        command = [str(program.absolute())]
+    else:
+        command = [sys.executable, "-m", "desktop.cli"]
+    line = shlex.join(["xvfb-run", "-a", *command, *args])
+    tail = shlex.join([*command, "tail"])
+    return (
+        "sse-viewer: no display to open a window on (DISPLAY and WAYLAND_DISPLAY "
+        f"are unset); run it under Xvfb: {line} - or in this terminal: {tail} URL"
+    )
 
 
 def _gui_parser() -> argparse.ArgumentParser:
@@ -83,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _open(args[1:])
     options = _gui_parser().parse_args(args)
     if not has_display():
-        print(_NO_DISPLAY, file=sys.stderr)
+        print(_no_display(args), file=sys.stderr)
         return 2
     from desktop.ui.app import run
 
@@ -111,7 +129,7 @@ def _open(args: list[str]) -> int:
         print(f"sse-viewer: cannot open {shown}", file=sys.stderr)
         return 2
     if not has_display():
-        print(_NO_DISPLAY, file=sys.stderr)
+        print(_no_display(["open", *args]), file=sys.stderr)
         return 2
     from desktop.ui.app import run
 

@@ -199,15 +199,13 @@ class JobsClient:
         except JobsAPIError as exc:
             if exc.status in (401, 403):
                 raise
-            raise NoJobsAPIError(
-                f"no jobs API here ({exc.message})", exc.status
-            ) from exc
+            raise NoJobsAPIError(exc.message, exc.status) from exc
         try:
             info = read(ServerInfo, raw)
         except BadValueError as exc:
-            raise NoJobsAPIError(f"no jobs API here (/api/info: {exc})") from None
+            raise NoJobsAPIError(f"/api/info: {exc}") from None
         if not info.jobs:
-            raise NoJobsAPIError("this server has no jobs feature")
+            raise NoJobsAPIError("its /api/info turns jobs off")
         return info
 
     async def kinds(self) -> list[JobKind]:

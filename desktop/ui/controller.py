@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from desktop.core.engine.stream import EventStream
 from desktop.core.engine.transport import DEFAULT_TRANSPORT, Transport, make_client
 from desktop.core.store import DEFAULT_RETENTION, RecordStore
+from desktop.ui import gc_guard
 from desktop.ui.form_error import RequestError
 from desktop.ui.request import RequestForm, build_options
 from desktop.ui.session import StreamSession
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FLUSH_MS = 50  # each flush repaints a following view: 20 paints/s at most
+_GIVE_BACK_MS = 200  # after a tab closes: its view's deleteLater has run by then
 
 
 def make_app_client(transport: Transport = DEFAULT_TRANSPORT) -> httpx.AsyncClient:
@@ -186,8 +188,11 @@ class StreamController(QObject):
         previous = handle.task
         if previous is not None:
             previous.cancel()
+        other_url = options.url != handle.session.options.url
         handle.session.reset_options(options)
-        handle.task = asyncio.ensure_future(self._run(handle, options, previous))
+        handle.task = asyncio.ensure_future(
+            self._run(handle, options, previous, fresh=other_url)
+        )
         return ""
 
     def stop(self, handle: StreamHandle) -> asyncio.Task[None] | None:
@@ -199,21 +204,41 @@ class StreamController(QObject):
         return None
 
     def close_stream(self, handle: StreamHandle) -> None:
+        """Stop the stream and let go of its rows: its models were children of
+        this controller, and kept every record of a closed tab alive."""
         task = self.stop(handle)
         if task is not None:
             self._tasks.keep(task)  # shutdown still awaits it
         if handle in self.handles:
             self.handles.remove(handle)
             self.streamsChanged.emit()
+            handle.timeline.deleteLater()
+            handle.attempts.deleteLater()
+            # Once the task let go too: memory back to the system where it can.
+            if task is None or task.done():
+                QTimer.singleShot(_GIVE_BACK_MS, gc_guard.give_back)
+            else:
+                task.add_done_callback(
+                    lambda _t: QTimer.singleShot(_GIVE_BACK_MS, gc_guard.give_back)
+                )
 
     async def _run(
         self,
         handle: StreamHandle,
         options: StreamOptions,
         previous: asyncio.Task[None] | None,
+        *,
+        fresh: bool = False,
     ) -> None:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
+        # Once the old run has said its last (its "stopped" row): a new session,
+        # and with another URL a fresh list, so two streams' rows never mix.
+        handle.session.start_over()
+        handle.attempts.reset(handle.session.attempts)
+        if fresh:
+            self.clear(handle)
+            handle.session.raw.clear()
         client = self.client_for(options.transport)
         await feed(handle.session, client, lambda _batch: self._wake(), self._wake)
 

@@ -119,12 +119,13 @@ class Finder(QObject):
         fmt.setBackground(QColor("#854d0e" if dark else "#fde68a"))
         fmt.setForeground(QColor("#fefce8" if dark else "#111827"))
         document = text_edit.document()
+        position = _Utf16(content)
         for match in pattern.finditer(content):
             if match.end() == match.start():
                 continue
             cursor = QTextCursor(document)
-            cursor.setPosition(match.start())
-            cursor.setPosition(match.end(), QTextCursor.MoveMode.KeepAnchor)
+            cursor.setPosition(position(match.start()))
+            cursor.setPosition(position(match.end()), QTextCursor.MoveMode.KeepAnchor)
             mark = QTextEdit.ExtraSelection()
             mark.cursor = cursor
             mark.format = fmt
@@ -138,3 +139,21 @@ class Finder(QObject):
             text_edit.setTextCursor(first)
             text_edit.ensureCursorVisible()
         return len(marks)
+
+
+class _Utf16:
+    """Python's code-point offsets in ``text`` as Qt's UTF-16 positions: each
+    character beyond U+FFFF (an emoji) is two there.  Asked in increasing order."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._ascii = text.isascii()
+        self._at = 0  # the code point counted up to …
+        self._extra = 0  # … with this many surrogate pairs before it
+
+    def __call__(self, offset: int) -> int:
+        if self._ascii:
+            return offset
+        self._extra += sum(1 for c in self._text[self._at : offset] if c > "\uffff")
+        self._at = offset
+        return offset + self._extra

@@ -15,13 +15,18 @@ only"), and the UI says so.
 
 keyring's calls can block (D-Bus, an unlock prompt) and its import costs ~0.3 s,
 so all of them run on one worker thread; results come back as a Qt signal,
-which Qt queues to the GUI thread.
+which Qt queues to the GUI thread.  The worker is a daemon thread, not a
+``ThreadPoolExecutor`` (whose workers the interpreter joins at exit): a call
+stuck in D-Bus must not keep the app from exiting.  Any error of a backend comes
+back as one too ("error: …"), never lost on the worker.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -32,6 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 SERVICE = "sse-viewer"
+log = logging.getLogger(__name__)
 ENV_ALLOW_PLAINTEXT = "SSE_VIEWER_ALLOW_PLAINTEXT_KEYRING"
 
 
@@ -95,22 +101,40 @@ class Keychain(QObject):
         super().__init__(parent)
         self.backend: Backend | None = None
         self._session: dict[str, str] = {}
-        self._pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
-            1, thread_name_prefix="keychain"
-        )
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._closed = False
+        self._worker = threading.Thread(target=self._run, name="keychain", daemon=True)
+        self._worker.start()
         self._submit(_detect, self._detected)
 
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()
+
     def _submit(
-        self, work: Callable[[], object], done: Callable[[object], None]
+        self,
+        work: Callable[[], object],
+        done: Callable[[object], None],
+        failed: Callable[[str], None] | None = None,
     ) -> None:
-        if self._pool is None:
+        """Run ``work`` on the worker; ``done`` (or ``failed`` with "error: …")
+        sends the result home as a signal, unless the window (and this object)
+        went away meanwhile."""
+        if self._closed:
             return
-        future = self._pool.submit(work)
-        # The callback runs on the worker; a signal carries the result home,
-        # unless the window (and this object) went away meanwhile.
-        future.add_done_callback(
-            lambda f: None if self._pool is None or f.cancelled() else done(f.result())
-        )
+
+        def job() -> None:
+            try:
+                result = work()
+            except Exception as exc:  # any backend's error: said, never lost
+                log.warning("keychain: %s: %s", type(exc).__name__, exc)
+                if not self._closed and failed is not None:
+                    failed(f"error: the keyring failed ({type(exc).__name__}: {exc})")
+                return
+            if not self._closed:
+                done(result)
+
+        self._jobs.put(job)
 
     def _detected(self, backend: object) -> None:
         assert isinstance(backend, Backend)
@@ -168,7 +192,11 @@ class Keychain(QObject):
                 return f"error: the keyring refused ({exc})"
             return "keyring"
 
-        self._submit(work, lambda where: self.saved.emit(profile, where))
+        self._submit(
+            work,
+            lambda where: self.saved.emit(profile, where),
+            lambda error: self.saved.emit(profile, error),
+        )
 
     def load(self, profile: str, items: list[str]) -> None:
         """Read ``items`` of ``profile``; ``loaded`` brings what was found."""
@@ -187,7 +215,11 @@ class Keychain(QObject):
                     found[item] = value
             return found
 
-        self._submit(work, lambda found: self.loaded.emit(profile, found))
+        self._submit(
+            work,
+            lambda found: self.loaded.emit(profile, found),
+            lambda _error: self.loaded.emit(profile, {}),
+        )
 
     def copy(self, old: str, new: str, items: list[str], *, move: bool) -> None:
         """Give profile ``new`` the secrets of ``old`` (rename: ``move``)."""
@@ -214,16 +246,21 @@ class Keychain(QObject):
             self.forget_session(new)  # the keyring has them
             return "keyring"
 
-        self._submit(work, lambda where: self.saved.emit(new, where))
+        self._submit(
+            work,
+            lambda where: self.saved.emit(new, where),
+            lambda error: self.saved.emit(new, error),
+        )
 
     def delete(self, profile: str, items: list[str]) -> None:
         self.store(profile, {}, list(items), session_ok=False)
 
     def close(self) -> None:
-        """Stop taking work; a call stuck in D-Bus must not hold up the exit."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        """Stop taking work and drop what waits; a call stuck in D-Bus must not
+        hold up the exit (the worker is a daemon thread)."""
+        if not self._closed:
+            self._closed = True
+            self._jobs.put(None)
 
 
 def _errors() -> type[Exception]:

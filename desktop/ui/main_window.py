@@ -183,7 +183,6 @@ class MainWindow(QMainWindow):
                 self._on_view(lambda v: v.focus_search()),
             ),
             (streams, "Go to URL", "Ctrl+L", self._on_view(lambda v: v.focus_url())),
-            (streams, "&Quit", QKeySequence.StandardKey.Quit, self.close),
             (server, "&Restart bundled server", None, self.restartServerRequested.emit),
         )
         for target, text, keys, slot in entries:
@@ -192,7 +191,7 @@ class MainWindow(QMainWindow):
                 action.setShortcut(QKeySequence(keys))
             action.triggered.connect(slot)
             target.addAction(action)
-            if target is streams and slot != self.close:
+            if target is streams:
                 action.setEnabled(False)  # until attach()
                 self._stream_actions.append(action)
         self._file_menu()
@@ -237,6 +236,11 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, w=what: self.file_action(w))
             action.setEnabled(False)  # until attach()
             self._stream_actions.append(action)
+        menu.addSeparator()
+        quit_action = menu.addAction("&Quit")
+        quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        quit_action.triggered.connect(self.close)
 
     def file_action(self, what: str, *args: str) -> object:
         """Run a :class:`Recordings` method (``open_file`` with a path, …)."""
@@ -390,6 +394,12 @@ class MainWindow(QMainWindow):
             current.refresh()
 
     # -- server ----------
+
+    def server_text(self) -> str:
+        jobs = getattr(self, "jobs", None)  # set by attach()
+        probed = jobs.server_info if jobs is not None else ""
+        bundled = self.server_status.text()
+        return " · ".join(part for part in (probed, bundled) if part)
 
     def show_server(self, text: str, *, problem: bool = False) -> None:
         self.server_status.setText(text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from desktop.core.engine.options import DEFAULT_RETRY_MS
@@ -21,6 +21,7 @@ from desktop.core.engine.records import (
     DelaySource,
     Error,
     Event,
+    Notice,
     Open,
     Outcome,
     RawChunk,
@@ -33,12 +34,16 @@ from desktop.core.insight.rates import RateSeries
 from desktop.core.raw.log import RawLog
 from desktop.core.store import RecordStore
 
+# Timeline rows per notice kind and connection: a spec rule broken on every
+# event would otherwise put a notice row beside each one.
+NOTICE_ROWS = 5
+
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Sequence
 
     from desktop.core.engine.certificate import TLSFailure, TLSInfo
     from desktop.core.engine.options import StreamOptions
-    from desktop.core.engine.records import ErrorResponse, Hop, Record
+    from desktop.core.engine.records import ErrorResponse, Hop, NoticeKind, Record
 
 
 @dataclass(slots=True)
@@ -96,6 +101,7 @@ class StreamSession:
     raw: RawLog = field(default_factory=RawLog)  # bytes as received, bounded
     advisor: Advisor = field(default_factory=Advisor)  # the notices bar's warnings
     _reconnecting: Reconnecting | None = field(default=None, init=False)
+    _notice_rows: dict[NoticeKind, int] = field(default_factory=dict, init=False)
     _rate: deque[tuple[float, int]] = field(
         default_factory=lambda: deque(maxlen=8), init=False
     )
@@ -117,9 +123,22 @@ class StreamSession:
         self.next_attempt_at = None
         self.advisor.reset()  # warnings are about this run of the stream
 
+    def start_over(self) -> None:
+        """A new session of the stream (a manual connect): counters, rates and the
+        attempt list start from zero, so no attempt number is listed twice.  The
+        store's rows stay; the controller clears them when the URL changed."""
+        self.state, self.attempt, self.failed = None, 0, False
+        self.status, self.headers = None, ()
+        self.received_bytes = self.events = self.comments = self.errors = 0
+        self.last_byte_at = None
+        self.attempts.clear()  # in place: the attempts model reads this list
+        self.rates = RateSeries()
+        self._reconnecting = None
+        self._rate.clear()
+
     # -- the hot path ----------
 
-    def ingest(self, batch: Iterable[Record]) -> None:
+    def ingest(self, batch: Sequence[Record]) -> None:
         """Account for one network read's records and keep its rows in the store."""
         intake = self.store.intake
         add_type = self.types.add
@@ -148,17 +167,43 @@ class StreamSession:
                     self._count_events(events)
                     events = 0
                 self._on_state(record)
+                if cls is Notice:  # the advisor counted it; a row up to the cap
+                    row = self._notice_row(record)  # type: ignore[arg-type]
+                    if row is not None:
+                        intake.append(row)
+                    continue
             intake.append(record)  # type: ignore[arg-type]
         self.store.cap()
         if events:
             self._count_events(events)
         if last_event is not None:
             self.last_event_id = last_event.id
+            advisor = self.advisor
+            if advisor.wants_ids:  # a connection's first read: all its ids, once
+                ids = [r.id for r in batch if r.__class__ is Event]
+                advisor.ids(ids, last_event.wall)
+            else:
+                advisor.ids((last_event.id,), last_event.wall)
         if record is not None:  # once per read, from the running totals: O(1)
             self.rates.update(
                 record.at, record.wall, self.events, self.received_bytes, self.comments
             )
             self.advisor.read(record.at, record.wall, self.events - before, self.types)
+
+    def _notice_row(self, notice: Notice) -> Notice | None:
+        """The timeline row for ``notice``: the first :data:`NOTICE_ROWS` of a
+        kind per connection, the last of them saying so; the notices bar counts all."""
+        key = notice.kind
+        seen = self._notice_rows[key] = self._notice_rows.get(key, 0) + 1
+        if seen < NOTICE_ROWS:
+            return notice
+        if seen > NOTICE_ROWS:
+            return None
+        more = (
+            f"{notice.detail} (the {NOTICE_ROWS}th on this connection: the notices "
+            "bar counts the rest, the timeline does not list them)"
+        )
+        return replace(notice, detail=more)
 
     def _count_events(self, n: int) -> None:
         self.events += n
@@ -209,6 +254,7 @@ class StreamSession:
 
     def _on_connecting(self, record: Connecting) -> None:
         self.state = State.CONNECTING
+        self._notice_rows.clear()  # the cap is per connection
         self.attempt = record.attempt
         self.next_attempt_at = None
         self.status, self.headers = None, ()

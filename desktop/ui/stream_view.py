@@ -156,7 +156,9 @@ class StreamView(QWidget):
         self.bottom.setDocumentMode(True)
         self.bottom.addTab(self.detail, "Detail")
         self.bottom.addTab(self.attempts, "Attempts")
-        self.rate = RateTab(handle.session)  # imports pyqtgraph on first show
+        self.rate = RateTab(  # imports pyqtgraph on first show
+            handle.session, saved=handle.recording is not None
+        )
         self.bottom.addTab(self.rate, "Rate")
         self.raw = RawView(handle.session, self._timeline_rows)  # bytes as received
         self.bottom.addTab(self.raw, "Raw")
@@ -198,6 +200,7 @@ class StreamView(QWidget):
         layout.addWidget(self.split, 1)
 
         self._follow = True
+        self._picked_under: FilterSpec | None = None  # the filter of the last pick
         self._title = ""
         self.bar.connectRequested.connect(self._connect)
         self.bar.stopRequested.connect(lambda: controller.stop(handle))
@@ -296,13 +299,23 @@ class StreamView(QWidget):
             states=self.filters.states.isChecked(),
         )
         selected = self.detail.row
+        old = self.proxy.spec
+        # A row picked among a search's results is what the user wants to see
+        # next; otherwise a user at the tail stays there (the reset scrolls to 0).
+        picked = self._picked_under == old and bool(
+            old.text or old.hidden_types or old.connection is not None
+        )
+        follow = self._follow and not picked
         try:
             self.proxy.set_spec(spec)
         except re.error as exc:
             self.filters.show_search_error(f"Not a valid regular expression: {exc}")
             return
         self.filters.show_search_error("")
-        if selected is not None:
+        if follow:
+            self._follow = True
+            self.table.scrollToBottom()
+        elif selected is not None:
             self._reselect(selected)
         self.refresh()
 
@@ -346,9 +359,10 @@ class StreamView(QWidget):
         indexes = selected.indexes()
         row = indexes[0].data(RECORD_ROLE) if indexes else None
         if row is not None:
+            self._picked_under = self.proxy.spec
             self.detail.show_row(row)
             seq = self.proxy.seq(indexes[0].row())
-            self.raw.show_row(seq - self.handle.session.store.base)
+            self.raw.show_row(seq)
 
     # -- the raw tab ----------
 
@@ -376,7 +390,8 @@ class StreamView(QWidget):
         """Repaint the numbers (a 4 Hz timer calls this for the visible tab)."""
         session = self.handle.session
         now = self.handle.now()  # a recording's clock stopped when it was saved
-        self.state.show_session(session, now, session.rate(now))
+        saved = self.handle.recording is not None
+        self.state.show_session(session, now, session.rate(now), saved=saved)
         self.handle.attempts.refresh()
         self.rate.refresh()
         self._refresh_raw()
@@ -393,7 +408,8 @@ class StreamView(QWidget):
         if self.banner.text() != banner:
             self.banner.setText(banner)
             self.banner.setVisible(bool(banner))
-        session.advisor.check_idle(now)
+        if not saved:  # a recording's clock stands still: no silence grows
+            session.advisor.check_idle(now)
         self.notices.show_warnings(session.advisor.warnings())
         title = self.title()
         if title != self._title:

@@ -6,14 +6,19 @@ import asyncio
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QTimer
+
 from desktop.ui.controller import StreamController
 from desktop.ui.jobs.controller import JobsController
 from desktop.ui.main_window import MainWindow
+from desktop.ui.rate import tab as rate_tab
 from desktop.ui.request import RequestForm, events_url
 
 if TYPE_CHECKING:
     from desktop.ui.server_child import ServerChild
     from desktop.ui.stream_view import StreamView
+
+PRELOAD_AFTER_MS = 1000  # the window is up and painted well before this
 
 
 class Viewer:
@@ -68,6 +73,8 @@ class Viewer:
         self.window.show()
         # Build the shared HTTP client while the server starts, not when READY comes.
         asyncio.get_running_loop().call_later(0.05, lambda: self.controller.client)
+        # Once the window has painted: the Rate tab's modules, off the UI thread.
+        QTimer.singleShot(PRELOAD_AFTER_MS, rate_tab.preload)
 
     def _server_ready(self, url: str) -> None:
         self.window.show_server(f"Bundled server {url}")

@@ -44,6 +44,10 @@ class WindowApi(Protocol):
         """Hide the jobs dock while the Lab has the window; False gives it back."""
         ...
 
+    def server_text(self) -> str:
+        """The server in use as Help → About names it ("" before any answered)."""
+        ...
+
 
 class FormBar(Protocol):
     """A stream's connection bar as a profile sees it: the form and its signals."""

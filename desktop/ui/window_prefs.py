@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QApplication, QMainWindow, QMenu
 
-from desktop.ui import theme, window_state
+from desktop.ui import about, theme, window_state
 from desktop.ui.finder import Finder
 from desktop.ui.shortcuts import ShortcutsDialog, keys_text
 from desktop.ui.theme import THEMES
@@ -116,6 +116,18 @@ class WindowPrefs(QObject):
         shortcuts.setShortcut(QKeySequence("Ctrl+/"))
         shortcuts.triggered.connect(self.show_shortcuts)
         self.actions["shortcuts"] = shortcuts
+        readme = help_menu.addAction("&README")
+        readme.triggered.connect(lambda: self.status(about.open_readme()))
+        self.actions["readme"] = readme
+        copy = help_menu.addAction("Copy &diagnostics")
+        copy.setToolTip("Versions and open streams as text, for a bug report")
+        copy.triggered.connect(self.copy_diagnostics)
+        self.actions["diagnostics"] = copy
+        help_menu.addSeparator()
+        about_action = help_menu.addAction("&About sse-viewer")
+        about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        about_action.triggered.connect(self.show_about)
+        self.actions["about"] = about_action
 
     def attach(self) -> None:
         from desktop.ui.profiles.manager import ProfileManager  # starts the keychain
@@ -185,6 +197,18 @@ class WindowPrefs(QObject):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog
+
+    def show_about(self) -> about.AboutDialog:
+        dialog = about.AboutDialog(self.api.server_text(), self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def copy_diagnostics(self) -> str:
+        text = about.diagnostics(self.api, self.api.server_text())
+        QGuiApplication.clipboard().setText(text)
+        self.status("Copied diagnostics for a bug report (no headers, URLs masked)")
+        return text
 
     # -- theme ----------
 

@@ -64,6 +64,8 @@ def test_lesson_passes(lab_server: ServerChild, lesson: object) -> None:
     print(f"\nLesson {lesson.number} {lesson.title}:\n{table(result)}")
     assert result.passed, table(result)
     assert result.key == lesson.key
+    for line in result.checks:  # words for people, not Python reprs
+        assert "=True" not in line.observed and "=False" not in line.observed, line
     assert feed.batches.get("app", 0) > 0  # the lanes view saw the live records
     assert result.records["app"]
     assert result.ended > result.started

@@ -202,3 +202,36 @@ def test_sigterm_during_start_up_is_a_clean_quit() -> None:
     while _alive(server):
         assert time.monotonic() < deadline, "the server child outlived the app"
         time.sleep(0.05)
+
+
+def test_without_a_display_the_hint_names_a_command_that_works_as_printed() -> None:
+    import shlex
+
+    root = Path(__file__).resolve().parents[2]
+    hidden = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    env = {k: v for k, v in os.environ.items() if k not in hidden}
+    env["PYTHONPATH"] = str(root)  # this checkout, also for the venv's script
+    script = Path(sys.executable).parent / "sse-viewer"  # where the install puts it
+    launches = [[sys.executable, "-m", "desktop.cli", "--no-server"]]
+    if script.is_file():
+        launches.append([str(script), "--no-server"])
+    for launch in launches:
+        done = subprocess.run(
+            launch, capture_output=True, timeout=30, cwd="/", env=env, check=False
+        )
+        assert done.returncode == 2
+        message = done.stderr.decode()
+        printed = message.split("run it under Xvfb: ", 1)[1].split(" - or", 1)[0]
+        command = shlex.split(printed)
+        assert command[:2] == ["xvfb-run", "-a"] and command[-1] == "--no-server"
+        if launch[0] == str(script):
+            assert command[2] == str(script), "by its full path: not on PATH"
+        version = subprocess.run(  # the same program, from anywhere
+            [*command[2:-1], "--version"],
+            capture_output=True,
+            timeout=30,
+            cwd="/",
+            env=env,
+            check=False,
+        )
+        assert version.returncode == 0 and b"sse-viewer" in version.stdout, message

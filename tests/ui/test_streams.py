@@ -143,9 +143,11 @@ def test_several_streams_run_at_once_each_with_its_own_task(
         await until(lambda: three.handle.session.events > count, 5, "the others run on")
         assert two.handle.session.state is State.OPEN
         # a reconnect with new options replaces the task, it does not add one
-        three.bar.url.setText(f"{base}/api/ticker?rate=10&size=5&count=100000")
+        new_url = f"{base}/api/ticker?rate=10&size=5&count=100000"
+        three.bar.url.setText(new_url)
         three.bar.connect_button.click()
-        await until(lambda: len(three.handle.session.attempts) == 2, 5, "a new attempt")
+        attempts = three.handle.session.attempts  # a new session: a fresh list
+        await until(lambda: [a.url for a in attempts] == [new_url], 5, "a new attempt")
         await until(lambda: three.handle.session.state is State.OPEN, 5, "open again")
         assert await _ticker_subscriptions(base) == 1
 

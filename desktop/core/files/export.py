@@ -2,7 +2,8 @@
 
 The caller says which rows and how each reads (:class:`ExportRow`); this module
 owns the two formats.  CSV goes through the ``csv`` module, so data holding
-commas, quotes or line breaks stays one field.
+commas, quotes or line breaks stays one field, and text a spreadsheet would run
+as a formula is quoted with a leading ``'`` (NDJSON keeps the data as it came).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def write_rows(file: IO[str], rows: Iterable[ExportRow], fmt: ExportFormat) -> i
         writer = csv.writer(file)
         writer.writerow(COLUMNS)
         for row in rows:
-            writer.writerow(["" if v is None else v for v in row.values()])
+            writer.writerow([_cell(v) for v in row.values()])
             count += 1
         return count
     for row in rows:
@@ -82,6 +83,19 @@ def write_rows(file: IO[str], rows: Iterable[ExportRow], fmt: ExportFormat) -> i
         file.write("\n")
         count += 1
     return count
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP,
+# "CSV Injection"): such text gets a leading ' that shows it as typed.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str | int | None) -> str | int:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def export_rows(

@@ -42,6 +42,7 @@ BURST_MIN_EVENTS = 5  # … then at least this many events in one read …
 BURSTS_TO_WARN = 3  # … this many times: a burst
 MIN_SILENCE_S = 0.5  # shorter silences are scheduling noise, not buffering
 _GAP_SAMPLES = 64
+_KNOWN_IDS = 50_000  # ids remembered to spot a resume that repeats them
 
 
 @dataclass(slots=True)
@@ -108,6 +109,16 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
 }
 
 
+_IDS_REPEATED = (
+    "Resumed connection repeats ids",
+    "After a reconnect with Last-Event-ID the server sent ids this stream had "
+    "already received: it ignores the header and starts over, so every client "
+    "gets events twice after each drop.",
+    "Read Last-Event-ID on connect and send only the events after it (or send "
+    "no id: if the stream cannot resume).",
+)
+
+
 def explain(kind: str) -> str:
     """Why a Notice of ``kind`` matters and what to do, for a record's detail view."""
     texts = _TEXTS.get(kind)
@@ -161,21 +172,51 @@ class Advisor:
         self._named = 0  # named types seen beside "message"
         self._burst = (0, 0.0, 0.0)  # the latest burst: events, silence, ratio
         self._types: set[str] = set()  # feed's own; the session passes its set
+        # Ids received (the app passes the last of each read and every id of a
+        # connection's first read, see ``ids``); the Last-Event-ID of the latest
+        # Connecting, and whether that connection's first ids are still to come.
+        self._ids: set[str] = set()
+        self._resumed_from = ""
+        self.wants_ids = False
 
     # -- input ----------
 
     def feed(self, batch: Sequence[Record]) -> None:
         """Judge one network read's records (the general entry, e.g. recordings)."""
         events = 0
+        ids: list[str] = []
         for record in batch:
             if record.__class__ is Event:
                 events += 1
                 self._types.add(record.type)
+                ids.append(record.id)
             elif isinstance(record, Open | Connecting | Reconnecting | Closed | Notice):
                 self.record(record)
+        if ids:
+            self.ids(ids, batch[-1].wall)
         if batch:
             last = batch[-1]
             self.read(last.at, last.wall, events, self._types)
+
+    def ids(self, ids: Sequence[str], wall: float) -> None:
+        """Ids of events received in one read: every one while :attr:`wants_ids`
+        (a connection's first read), else any sample (the app: the read's last).
+
+        A connection that resumed with Last-Event-ID and whose first read
+        repeats an id received before does not resume: counted once per
+        connection.
+        """
+        known = self._ids
+        if self.wants_ids:
+            self.wants_ids = False
+            if self._resumed_from:
+                again = next((i for i in ids if i and i in known), None)
+                if again is not None:
+                    detail = f"sent {self._resumed_from!r}, got {again!r} again"
+                    self._add("ids-repeated", wall, detail)
+        if len(known) > _KNOWN_IDS:
+            known.clear()  # bounded; a repeat of older ids goes unseen
+        known.update(ids)
 
     def record(self, record: Record) -> None:
         """A state record or a Notice (rare: no cost on the per-event path)."""
@@ -192,6 +233,11 @@ class Advisor:
         elif isinstance(record, Connecting | Reconnecting | Closed):
             self._open = False
             self._idle = False
+            if isinstance(record, Connecting):
+                self._resumed_from = record.last_event_id
+                self.wants_ids = True
+                if record.last_event_id:
+                    self._ids.add(record.last_event_id)
 
     def read(self, at: float, wall: float, events: int, types: Collection[str]) -> None:
         """One network read at ``at`` that gave ``events`` events.
@@ -285,6 +331,8 @@ class Advisor:
                 f"Check: {hints}. Send X-Accel-Buffering: no and Cache-Control: "
                 "no-cache, no-transform, and turn off proxy buffering for the route.",
             )
+        if key == "ids-repeated":
+            return _IDS_REPEATED
         if key == "idle":
             return (
                 f"No byte for over {self.idle_after_s:g} s",

@@ -25,7 +25,13 @@ from desktop.core.lab.lane_style import (
     LEGEND,
     REPLAYED_COLOURS,
 )
-from desktop.core.lab.lane_text import gap_label, gap_text, segment_text, tick_text
+from desktop.core.lab.lane_text import (
+    gap_label,
+    gap_text,
+    lane_label,
+    segment_text,
+    tick_text,
+)
 from desktop.core.lab.lanes import ConnectionEnd, lanes_span
 
 if TYPE_CHECKING:
@@ -170,7 +176,7 @@ def svg(lanes: Sequence[Lane]) -> str:
             out.append(f'<g class="lane" data-lane="{escape(lane.key)}">')
             out.append(
                 f'<text x="{LEFT}" y="{top + 14}" font-weight="bold">'
-                f"{escape(lane.title)} · {len(lane.segments)} attempts</text>"
+                f"{escape(lane_label(lane))}</text>"
             )
             for index, segment in enumerate(lane.segments):
                 end = segment.ended or (segment.ticks[-1].at if segment.ticks else t1)

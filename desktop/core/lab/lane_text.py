@@ -19,6 +19,13 @@ def _ms(value: float) -> str:
     return f"{value:,.0f} ms" if value < 10_000 else f"{value / 1000:.1f} s"
 
 
+def lane_label(lane: Lane) -> str:
+    """A lane's heading: its title and how many connections it drew ("1 attempt")."""
+    count = len(lane.segments)
+    noun = "subscription" if lane.key == "server" else "attempt"
+    return f"{lane.title} · {count} {noun}{'' if count == 1 else 's'}"
+
+
 def segment_text(lane: Lane, segment: Segment) -> str:
     """One sentence for the hover of a connection bar."""
     who = lane.title

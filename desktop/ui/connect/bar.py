@@ -155,7 +155,7 @@ class ConnectionBar(QFrame):
         self.method = named(QComboBox(), "methodCombo")
         self.method.addItems(["GET", "POST"])
         self.url = named(QLineEdit(), "urlEdit")
-        self.url.setPlaceholderText("http://127.0.0.1:8000/api/events — any SSE URL")
+        self.url.setPlaceholderText("Any SSE URL, e.g. https://host/path/events")
         self.url.setClearButtonEnabled(True)
         self.more = named(QToolButton(), "requestToggle")
         self.more.setText("Headers · Body · Limits · TLS")

@@ -54,8 +54,14 @@ class JobsController(QObject):
         self.headers: tuple[tuple[str, str], ...] = ()
         self.kinds: list[JobKind] = []
         self.available = False
+        self.server_info = ""  # "name version · url" of the probed server, if any
         self._client: JobsClient | None = None
         self._tasks = TaskSet()
+        # Intents are numbered as asked; an answer is told only if no later
+        # intent's answer was told already (a slow start's "Started …" must not
+        # come after the "Asked … to stop" of a cancel clicked after it).
+        self._asked = 0
+        self._told = 0
         self._followers: dict[str, asyncio.Task[None]] = {}
         self._tick = QTimer(self)
         self._tick.setInterval(TICK_MS)
@@ -87,7 +93,7 @@ class JobsController(QObject):
             self._tasks.keep(task)  # awaited by shutdown like any other
         self._followers.clear()
         self.model.clear()
-        self.kinds = []
+        self.kinds, self.server_info = [], ""
         self.available = False
         self._client = None
         if base_url is None:
@@ -108,7 +114,7 @@ class JobsController(QObject):
             jobs = await client.jobs()
         except NoJobsAPIError as exc:
             self._unavailable(
-                client, f"{client.base_url} has no jobs API: {exc.message}"
+                client, f"{client.base_url} has no jobs API ({exc.message})."
             )
             return
         except JobsAPIError as exc:
@@ -123,9 +129,8 @@ class JobsController(QObject):
         self.kindsChanged.emit(kinds)
         for job in reversed(jobs):
             self.model.upsert(job)
-        self.availabilityChanged.emit(
-            True, f"{info.name} {info.version} · {client.base_url}"
-        )
+        self.server_info = f"{info.name} {info.version} · {client.base_url}"
+        self.availabilityChanged.emit(True, self.server_info)
 
     def _unavailable(self, client: JobsClient, message: str) -> None:
         if client is self._client:
@@ -135,33 +140,44 @@ class JobsController(QObject):
     # -- intents -----------------------------------------------------------------
 
     def start_job(self, kind: str, params: Mapping[str, object]) -> asyncio.Task[None]:
-        return self._tasks.spawn(self._start(kind, params))
+        return self._tasks.spawn(self._start(kind, params, self._next_intent()))
 
-    async def _start(self, kind: str, params: Mapping[str, object]) -> None:
+    def _next_intent(self) -> int:
+        self._asked += 1
+        return self._asked
+
+    def _tell(self, intent: int, message: str) -> None:
+        if intent > self._told:
+            self._told = intent
+            self.messageShown.emit(message)
+
+    async def _start(
+        self, kind: str, params: Mapping[str, object], intent: int
+    ) -> None:
         client = self._client
         if client is None:
             return
         try:
             job = await client.start(kind, params)
         except JobsAPIError as exc:
-            self.messageShown.emit(f"Could not start {kind}: {exc.message}")
+            self._tell(intent, f"Could not start {kind}: {exc.message}")
             return
-        self.messageShown.emit(f"Started {job.kind} job {job.id}")
+        self._tell(intent, f"Started {job.kind} job {job.id}")
         self.follow(self.model.upsert(job))
 
     def cancel_job(self, job_id: str) -> asyncio.Task[None]:
-        return self._tasks.spawn(self._cancel(job_id))
+        return self._tasks.spawn(self._cancel(job_id, self._next_intent()))
 
-    async def _cancel(self, job_id: str) -> None:
+    async def _cancel(self, job_id: str, intent: int) -> None:
         client = self._client
         if client is None:
             return
         try:
             job: Job = await client.cancel(job_id)
         except JobsAPIError as exc:
-            self.messageShown.emit(f"Could not cancel {job_id}: {exc.message}")
+            self._tell(intent, f"Could not cancel {job_id}: {exc.message}")
             return
-        self.messageShown.emit(f"Asked job {job_id} to stop")
+        self._tell(intent, f"Asked job {job_id} to stop")
         self.model.upsert(job)
 
     def follow(self, row: JobRow) -> asyncio.Task[None]:

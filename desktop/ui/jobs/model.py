@@ -149,7 +149,9 @@ class JobsModel(QAbstractTableModel):
     def upsert(self, job: Job) -> JobRow:
         row = self.find(job.id)
         if row is None:
-            row = JobRow(job.id, job.kind, job.status, job.events_url)
+            # No status yet, so update() takes a finished job's snapshot whole
+            # (a reload would otherwise list it at 0 % with no elapsed time).
+            row = JobRow(job.id, job.kind, "", job.events_url)
             row.update(job)
             self.beginInsertRows(QModelIndex(), 0, 0)
             self.rows.insert(0, row)  # newest first

@@ -37,7 +37,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.lab.lane_text import gap_label, gap_text, segment_text, tick_text
+from desktop.core.lab.lane_text import (
+    gap_label,
+    gap_text,
+    lane_label,
+    segment_text,
+    tick_text,
+)
 from desktop.ui import theme
 from desktop.ui.lab.legend import colour, ink_colour, replayed_colour
 
@@ -445,8 +451,7 @@ class LanesView(QGraphicsView):
         metrics = painter.fontMetrics()
         for row, lane in enumerate(self._lanes):
             point = self.mapFromScene(QPointF(0, row * BAND))
-            noun = "subscriptions" if lane.key == "server" else "attempts"
-            text = f"{lane.title} · {len(lane.segments)} {noun}"
+            text = lane_label(lane)
             box = metrics.boundingRect(text).adjusted(-4, -1, 4, 1)
             box.moveTo(4, max(RULER - 2, point.y() + 2))
             painter.fillRect(box, back)

@@ -127,6 +127,9 @@ class RatePlot(QWidget):
         layout.addWidget(self.view, 1)
 
         self.current: RateWindow | None = None
+        # A recording's session: its times are another run's clock, and
+        # "running" is only its state at save, so it ends at its last read.
+        self.saved = False
         self._drawn: tuple[int, str] | None = None  # what the plot shows now
         self._tops = (0.0, 0.0)
         self._hover: int | None = None  # the bin under the mouse, if any
@@ -229,7 +232,7 @@ class RatePlot(QWidget):
         session = self.session
         series = session.rates
         last = series.last_at
-        if session.running or last is None:
+        if (session.running and not self.saved) or last is None:
             end, edge = time.monotonic(), "now"
         else:
             end, edge = last, "end"  # stays on what the stream received

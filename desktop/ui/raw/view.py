@@ -123,7 +123,7 @@ class RawView(QWidget):
         self._hexed = False
         self._follow = True
         self._highlight: tuple[int, int] | None = None
-        self._pending_row: int | None = None  # a selection made while hidden
+        self._pending_row: int | None = None  # seq of a selection made while hidden
         self._quiet = False  # moving the cursor ourselves: not a click
         self._generation = -1
         self._tail_ended = False  # the drawn tail says the connection ended
@@ -156,8 +156,8 @@ class RawView(QWidget):
         shown = self._shown
         ended = shown is not None and self._ended(shown)
         if self._pending_row is not None:
-            index, self._pending_row = self._pending_row, None
-            self.show_row(index)
+            seq, self._pending_row = self._pending_row, None
+            self.show_row(seq)
         elif log.generation == self._generation and ended == self._tail_ended:
             return
         self._generation = log.generation
@@ -200,14 +200,16 @@ class RawView(QWidget):
             self.note.style().unpolish(self.note)
             self.note.style().polish(self.note)
 
-    def show_row(self, index: int) -> None:
-        """Highlight the bytes of timeline row ``index`` (rows()[0] is 0)."""
+    def show_row(self, seq: int) -> None:
+        """Highlight the bytes of the timeline row numbered ``seq`` (a number,
+        not an index: retention may trim before a held selection shows)."""
         if not self.isVisible() or self._wanted or self._drawing:
-            self._pending_row = index  # shown when the map and window are ready
+            self._pending_row = seq  # shown when the map and window are ready
             if self.isVisible():
                 self._set_info("Mapping the bytes: the selection shows when ready.")
             return
-        rows, _base = self._rows()
+        rows, base = self._rows()
+        index = seq - base
         if not 0 <= index < len(rows):
             return
         record = rows[index]
@@ -217,7 +219,7 @@ class RawView(QWidget):
             and self._map(connection) is None
             and self.index.busy(connection)
         ):
-            self._pending_row = index
+            self._pending_row = seq
             self._wanted = (connection, None)
             self._set_info("Mapping the bytes: the selection shows when ready.")
             return
@@ -232,7 +234,7 @@ class RawView(QWidget):
         ):
             self._show(located.connection, located.start)
             if self._wanted or self._drawing:
-                self._pending_row = index  # marked when drawn
+                self._pending_row = seq  # marked when drawn
                 return
         self._mark(located.start, located.end, scroll=not self._quiet)
         raw = self.index.current(located.connection)
@@ -348,8 +350,8 @@ class RawView(QWidget):
         self._update_buttons(raw)
         self._show_note()
         if self._pending_row is not None:
-            index, self._pending_row = self._pending_row, None
-            self.show_row(index)
+            seq, self._pending_row = self._pending_row, None
+            self.show_row(seq)
 
     def _map(self, connection: int) -> RawMap | None:
         """The map when ready; else one slice of work on it, and more to come."""

@@ -150,10 +150,15 @@ class StatePanel(QFrame):
                 f"{cert.fingerprint[half:]}"
             )
 
-    def show_session(self, session: StreamSession, now: float, rate: float) -> None:
+    def show_session(
+        self, session: StreamSession, now: float, rate: float, *, saved: bool = False
+    ) -> None:
+        """``saved``: a recording's session, whose state is the one at save time."""
         state = theme.state_key(session.state, failed=session.failed)
         countdown = session.countdown(now)
         badge = _badge(session, countdown)
+        if saved and session.state not in (None, State.CLOSED):
+            badge += " (at save)"  # nothing is live in a recording
         if (state, badge, session.message) != self._shown:
             self._shown = (state, badge, session.message)
             self.icon.setPixmap(

@@ -33,7 +33,7 @@ from desktop.core.engine.records import Closed, Comment, Error, Event
 from desktop.ui import row_text, theme
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from PySide6.QtCore import QObject
 
@@ -295,6 +295,10 @@ class TimelineFilter(QAbstractTableModel):
 
     def seq(self, row: int) -> int:
         return self._seqs[row]
+
+    def seqs(self) -> Sequence[int]:
+        """The sequence numbers of the shown rows, top to bottom (read-only)."""
+        return self._seqs
 
     def row_of_seq(self, seq: int) -> int | None:
         i = bisect_left(self._seqs, seq)

@@ -40,6 +40,25 @@ def test_csv_keeps_quotes_commas_and_line_breaks_in_one_field(tmp_path: Path) ->
     assert datetime.fromisoformat(table[1][0]).timestamp() == 1_700_000_000.25
 
 
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_quoted(
+    tmp_path: Path,
+) -> None:
+    risky = ["=1+2", "+CMD|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+    rows = [ExportRow(1_700_000_000.0, 1, v, v, v, 3) for v in risky]
+    rows.append(ExportRow(1_700_000_000.0, 1, "7", "tick", "a=b, 1-2", 8))
+    path = tmp_path / "out.csv"
+    export_rows(path, rows)
+    with path.open(newline="", encoding="utf-8") as file:
+        table = list(csv.reader(file))[1:]
+    for line, value in zip(table, risky, strict=False):
+        assert line[2:5] == ["'" + value] * 3
+        assert line[1] == "1" and line[5] == "3"
+    assert table[-1][2:5] == ["7", "tick", "a=b, 1-2"]
+    ndjson = tmp_path / "out.ndjson"
+    export_rows(ndjson, rows[:1])  # NDJSON is data, not a sheet: as it came
+    assert json.loads(ndjson.read_text(encoding="utf-8"))["data"] == "=1+2"
+
+
 def test_ndjson_has_one_object_per_row(tmp_path: Path) -> None:
     path = tmp_path / "out.ndjson"
     assert format_for(path) is ExportFormat.NDJSON

@@ -165,3 +165,24 @@ def test_a_clean_steady_stream_gives_no_warning(raw_server: RawServer) -> None:
     advisor = Advisor(idle_after_s=0.5, min_silence_s=0.1)
     judge(StreamOptions(raw_server.url()), advisor, events=60)
     assert advisor.warnings() == []
+
+
+def _two_connections(raw_server: RawServer, second_start: int) -> Advisor:
+    raw_server.add(
+        sse(b"retry: 10\n\n", _frames(1, 5)),  # ends: a resume with id 5
+        sse(_frames(second_start, 5), end=Hang()),
+    )
+    advisor = Advisor()
+    judge(StreamOptions(raw_server.url()), advisor, events=10)
+    return advisor
+
+
+def test_a_resume_that_repeats_received_ids_is_flagged(raw_server: RawServer) -> None:
+    advisor = _two_connections(raw_server, 1)  # ignores Last-Event-ID: starts over
+    (advice,) = advisor.warnings()
+    assert advice.key == "ids-repeated" and advice.count == 1
+    assert advice.detail == "sent '5', got '1' again"
+
+
+def test_a_resume_that_goes_on_after_the_last_id_is_fine(raw_server: RawServer) -> None:
+    assert _two_connections(raw_server, 6).warnings() == []

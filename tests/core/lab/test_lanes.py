@@ -232,3 +232,14 @@ def test_a_connection_lost_inside_an_event_is_a_cut_not_a_network_error() -> Non
         ConnectionEnd.MID_EVENT,
         ConnectionEnd.NETWORK,
     ]
+
+
+def test_a_lane_label_counts_in_words() -> None:
+    from desktop.core.lab.lane_text import lane_label
+    from desktop.core.lab.lanes import Lane, Segment
+
+    lane = Lane("app", "This app", [Segment(1, 0.0)])
+    assert lane_label(lane) == "This app · 1 attempt"
+    lane.segments.append(Segment(2, 1.0))
+    assert lane_label(lane) == "This app · 2 attempts"
+    assert lane_label(Lane("server", "Server")) == "Server · 0 subscriptions"

@@ -170,6 +170,7 @@ def test_without_a_jobs_api_the_panel_says_so_and_stays_hidden(
             viewer.jobs.set_server(url)
             panel = viewer.window.jobs_panel
             await until(lambda: "no jobs API" in panel.notice.text(), 10, "the message")
+            assert panel.notice.text().count("jobs API") == 1, panel.notice.text()
             assert panel.pages.currentIndex() == 0
             assert not viewer.window.jobs_dock.isVisible()
 
@@ -203,3 +204,64 @@ def test_a_token_from_the_connection_is_used_for_jobs(
         drive(loop, scenario(), viewer)
     finally:
         stop_child(child)
+
+
+def test_a_finished_job_keeps_its_progress_and_elapsed_after_a_reload(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    async def scenario() -> None:
+        from desktop.ui.jobs.model import ELAPSED, PROGRESS
+
+        await _panel_ready(viewer, base)
+        row = await _start(viewer, "countdown", steps=2, interval_s=0.02)
+        await until(lambda: row.end is not None, 10, "the end event")
+        viewer.jobs.set_server(None)  # as a tab switch to another server does
+        await _panel_ready(viewer, base)
+        model = viewer.jobs.model
+        again = model.find(row.id)
+        assert again is not None and again is not row
+        line = model.rows.index(again)
+        assert model.index(line, PROGRESS).data() == "100 %"
+        assert model.index(line, ELAPSED).data() not in ("", None)
+
+    drive(loop, scenario(), viewer)
+
+
+def test_a_slow_start_does_not_tell_after_a_later_cancel(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    import httpx
+
+    from desktop.ui.jobs.controller import JobsController
+
+    slow = asyncio.Event()
+
+    async def hold_starts(response: httpx.Response) -> None:
+        request = response.request
+        if (
+            slow.is_set()
+            and request.method == "POST"
+            and request.url.path == "/api/jobs"
+        ):
+            await asyncio.sleep(0.5)  # a start answered late, as under load
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(event_hooks={"response": [hold_starts]}) as http:
+            jobs = JobsController(lambda: http)
+            told: list[str] = []
+            jobs.messageShown.connect(told.append)
+            try:
+                jobs.set_server(base)
+                await until(lambda: jobs.available, 10, "the jobs API")
+                await jobs.start_job("countdown", {"steps": 100, "interval_s": 0.05})
+                running = jobs.model.rows[0]
+                slow.set()
+                late = jobs.start_job("countdown", {"steps": 2, "interval_s": 0.05})
+                await asyncio.sleep(0.05)  # the start is on its way: then cancel
+                await jobs.cancel_job(running.id)
+                await late
+                assert told[-1] == f"Asked job {running.id} to stop", told
+            finally:
+                await jobs.shutdown()
+
+    drive(loop, scenario(), viewer)

@@ -241,32 +241,42 @@ def test_a_stopped_stream_keeps_its_last_minutes_on_screen(
 _LAZY = """
 import json, sys, time
 from desktop.ui.app import launch
+from desktop.ui.request import RequestForm
 app, loop, viewer = launch(None, no_server=False)
 
 async def main():
     viewer.start()
+    await asyncio.sleep(0.05)  # the first paint
+    at_start = "pyqtgraph" in sys.modules
     view = viewer.window.current_view()
     deadline = time.monotonic() + 20
     while view.handle.session.events < 1 and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
-    await asyncio.sleep(0.6)  # a few of the window's 4 Hz refreshes
-    before = "pyqtgraph" in sys.modules
+    base = view.handle.session.options.url.rsplit("/api/", 1)[0]
+    view.bar.set_form(RequestForm(base + "/api/ticker?rate=5000&size=40"))
+    view.connect_stream()  # a fast stream, as in a real first open
+    await asyncio.sleep(1.5)
     index = [view.bottom.tabText(i) for i in range(view.bottom.count())].index("Rate")
+    # CPU time of the UI thread: what the open costs it, however loaded the
+    # machine (two shared cores here; wall time stretched 3x under load).
+    started = time.thread_time()
     view.bottom.setCurrentIndex(index)
+    view.repaint()
+    blocked = time.thread_time() - started
     await asyncio.sleep(0.1)
-    after = "pyqtgraph" in sys.modules
     drawn = view.rate.plot is not None and view.rate.plot.current is not None
     await viewer.shutdown()
-    return {"events": view.handle.session.events, "before": before,
-            "after": after, "drawn": drawn}
+    return {"events": view.handle.session.events, "at_start": at_start,
+            "blocked_s": blocked, "drawn": drawn}
 
 import asyncio
 print(json.dumps(loop.run_until_complete(main())))
 """
 
 
-def test_pyqtgraph_is_imported_only_when_the_rate_tab_is_first_shown() -> None:
-    """Start-up stays fast: the app as launched, a live stream shown, no pyqtgraph."""
+def test_pyqtgraph_is_preloaded_after_start_up_so_the_first_open_is_quick() -> None:
+    """Start-up stays fast (no pyqtgraph at the first paint), and the first open
+    of the Rate tab during a fast stream blocks the UI loop under 300 ms."""
     out = subprocess.run(
         [sys.executable, "-c", _LAZY],
         capture_output=True,
@@ -278,10 +288,6 @@ def test_pyqtgraph_is_imported_only_when_the_rate_tab_is_first_shown() -> None:
     )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    assert result == {
-        "events": result["events"],
-        "before": False,
-        "after": True,
-        "drawn": True,
-    }
-    assert result["events"] >= 1
+    assert result["at_start"] is False and result["drawn"] is True
+    assert result["events"] >= 1000
+    assert result["blocked_s"] < 0.3, result

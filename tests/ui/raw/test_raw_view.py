@@ -384,3 +384,35 @@ def test_rows_of_a_read_partly_trimmed_by_retention_find_their_bytes(
             view.bar.stop_button.click()
 
         drive(loop, scenario(), viewer)
+
+
+def test_a_selection_made_while_the_tab_is_hidden_survives_a_trim(
+    loop: AppLoop, viewer: Viewer
+) -> None:
+    """The row picked stays the one shown, though retention trims before a look."""
+    first = b"".join(b": c%d\ndata: %d\n\n" % (i, i) for i in range(150))
+    more = b"".join(b": c%d\ndata: %d\n\n" % (i, i) for i in range(150, 160))
+    script = sse(b"data: first\n\n", first, more, pause=1.0, end=Hang(5))
+    with RawServer([script], default=(Hang(5),)) as server:
+
+        async def scenario() -> None:
+            view = open_stream(viewer, server.url("/stream"))
+            view.filters.retention.setValue(100)
+            view.filters.retention.editingFinished.emit()
+            session = view.handle.session
+            await until(lambda: session.events == 151 and not session.store.waiting, 10)
+            viewer.controller.flush()
+            assert view.bottom.currentWidget() is not view.raw  # hidden
+            _select(view, lambda r: isinstance(r, Event) and r.data == "140")
+            base = session.store.base
+            await until(lambda: session.events == 161, 10, "the second read")
+            viewer.controller.flush()
+            assert session.store.base > base  # trimmed under the selection
+            view.bottom.setCurrentWidget(view.raw)
+            view.refresh()
+            await _settled(view.raw)
+            data, _text = _highlighted(view)
+            assert data == b": c140\ndata: 140\n\n"
+            view.bar.stop_button.click()
+
+        drive(loop, scenario(), viewer)

@@ -208,3 +208,42 @@ def test_dismissed_stays_dismissed_until_clear_or_connect(
             assert row is not None and not row.count.isVisible()
 
         drive(loop, scenario(), viewer)
+
+
+def test_a_server_that_ignores_last_event_id_is_flagged(
+    loop: AppLoop, viewer: Viewer
+) -> None:
+    ticks = b"".join(b"id: %d\ndata: %d\n\n" % (i, i) for i in range(1, 6))
+    with RawServer(paths=NO_INFO) as raw:
+        raw.add(sse(b"retry: 10\n\n", ticks), sse(ticks, end=Hang()))
+
+        async def scenario() -> None:
+            view = open_stream(viewer, raw.url())
+            await until_shown(view, "ids-repeated")
+            row = view.notices.row("ids-repeated")
+            assert row is not None and not row.count.isVisible()
+
+        drive(loop, scenario(), viewer)
+
+
+def test_a_rule_broken_on_every_event_gets_a_few_rows_and_a_count(
+    loop: AppLoop, viewer: Viewer
+) -> None:
+    from desktop.ui.session import NOTICE_ROWS
+
+    every = b"".join(b"retry: 1s\ndata: %d\n\n" % i for i in range(40))
+    with RawServer(paths=NO_INFO) as raw:
+        raw.add(sse(every, end=Hang()))
+
+        async def scenario() -> None:
+            view = open_stream(viewer, raw.url())
+            session = view.handle.session
+            await until(lambda: session.events == 40, 5, "the events")
+            viewer.controller.flush()
+            rows = [r for r in session.store.rows() if isinstance(r, Notice)]
+            assert len(rows) == NOTICE_ROWS
+            assert "counts the rest" in rows[-1].detail
+            (advice,) = session.advisor.warnings()
+            assert (advice.key, advice.count) == ("retry-ignored", 40)
+
+        drive(loop, scenario(), viewer)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pytestqt.modeltest import ModelTester
 
     from desktop.ui.loop import AppLoop
+    from desktop.ui.stream_view import StreamView
     from desktop.ui.viewer import Viewer
 
 
@@ -325,5 +326,45 @@ def test_cells_keep_their_own_style_when_the_delegate_reuses_its_roles(
         assert styles[state, DELTA][1] and styles[event, DELTA][1]  # numbers right
         assert not styles[state, DATA][1] and not styles[event, DATA][1]
         assert styles[state, DATA][2] != styles[event, DATA][2]  # state colour
+
+    drive(loop, scenario(), viewer)
+
+
+def test_the_tail_is_followed_again_after_a_search_is_cleared_or_the_url_changes(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    from desktop.ui.request import RequestForm
+
+    async def more_rows_at_the_bottom(view: StreamView) -> None:
+        count = view.proxy.rowCount()
+        await until(lambda: view.proxy.rowCount() > count + 250, 10, "more rows")
+        assert view.table.at_bottom()
+
+    async def scenario() -> None:
+        view = open_stream(viewer, f"{base}/api/ticker?rate=300&size=10&count=100000")
+        await until(lambda: view.proxy.rowCount() > 200, 10, "enough rows to scroll")
+        await until(view.table.at_bottom, 3, "following the tail")
+        view.table.selectRow(3)  # a row looked at once, then back to the tail
+        view.table.scrollToBottom()
+        view.filters.search.setText("1")
+        view.apply_filter()
+        view.filters.search.clear()
+        view.apply_filter()
+        await more_rows_at_the_bottom(view)
+
+        view.filters.search.setText("1")  # a result picked: it stays in view
+        view.apply_filter()
+        view.table.selectRow(0)
+        picked = view.detail.row
+        view.filters.search.clear()
+        view.apply_filter()
+        assert not view.table.at_bottom()
+        index = view.table.selectionModel().selectedRows()[0]
+        assert index.data(RECORD_ROLE) is picked
+
+        view.bar.set_form(RequestForm(f"{base}/api/ticker?rate=300&size=12"))
+        view.bar.connect_button.click()
+        await until(lambda: view.proxy.rowCount() < 100, 5, "a fresh list")
+        await more_rows_at_the_bottom(view)
 
     drive(loop, scenario(), viewer)
