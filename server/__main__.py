@@ -9,7 +9,14 @@ from argparse import SUPPRESS
 
 from server import certs, hyper
 from server.app import create_app
-from server.runner import TlsFiles, bind, is_loopback, serve, url_of
+from server.runner import (
+    TlsFiles,
+    bind,
+    is_loopback,
+    log_config_at,
+    serve,
+    url_of,
+)
 from server.settings import Settings
 from server.trust import any_ip_host, host_pattern_problem, hosts_for_bind
 
@@ -238,6 +245,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
                 watch=args.watch_stdin,
                 timeout_s=settings.shutdown_timeout_s,
                 url=url_of(sock, tls=True),
+                log_config=log_config_at(args.log_level.upper()),
             )
             return 0
         serve(

@@ -32,11 +32,13 @@ What holds here of the protections server/runner.py adds to uvicorn:
 from __future__ import annotations
 
 import asyncio
+import logging
+import logging.config
 import signal
 import socket
 import sys
 import threading
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
@@ -116,7 +118,7 @@ def make_config(
     config.alpn_protocols = ["h2", "http/1.1"]
     config.graceful_timeout = max(1.0, timeout_s)
     config.accesslog = None  # server.accesslog writes a redacted one
-    config.errorlog = "-"
+    config.errorlog = logging.getLogger("server.hypercorn")
     config.include_server_header = False
     if settings.headers_timeout_s > 0:
         config.keep_alive_timeout = settings.headers_timeout_s
@@ -133,8 +135,11 @@ def serve(
     watch: bool,
     timeout_s: float,
     url: str,
+    log_config: dict[str, Any],
 ) -> None:
     """Run until SIGINT/SIGTERM (or stdin EOF with ``watch``); print READY when up."""
+    # uvicorn applies server/runner.py's LOG_CONFIG itself; Hypercorn does not.
+    logging.config.dictConfig(log_config)
     asyncio.run(_serve(app, make_config(sock, tls, settings, timeout_s), watch, url))
 
 

@@ -193,6 +193,14 @@ def _quiet_accept_errors(loop: asyncio.AbstractEventLoop, log: RateLimitedLog) -
     loop.set_exception_handler(handler)
 
 
+def log_config_at(level: str) -> dict[str, Any]:
+    """`LOG_CONFIG` with the server's (and uvicorn's) loggers at ``level``."""
+    log_config = copy.deepcopy(LOG_CONFIG)
+    for name in ("uvicorn", "server"):
+        log_config["loggers"][name]["level"] = level
+    return log_config
+
+
 def watch_stdin(server: Server) -> threading.Thread:
     """Exit when stdin reaches EOF: the launcher died (or closed the pipe)."""
 
@@ -223,14 +231,11 @@ def serve(
     def ready() -> None:
         print(f"READY {url_of(sock, tls=tls is not None)}", flush=True)
 
-    log_config = copy.deepcopy(LOG_CONFIG)
-    for name in ("uvicorn", "server"):
-        log_config["loggers"][name]["level"] = log_level
     server = make_server(
         app,
         shutdown_timeout_s=timeout_s,
         on_ready=ready,
-        log_config=log_config,
+        log_config=log_config_at(log_level),
         tls=tls,
     )
     if watch:
