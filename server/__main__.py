@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 import sys
 from argparse import SUPPRESS
 
@@ -204,8 +205,12 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
         print(f"warning: {warning}", file=sys.stderr)
     try:
         tls = tls_files(args)
-    except OSError as exc:
-        print(f"error: cannot make the local certificate: {exc}", file=sys.stderr)
+        if tls is not None:  # a readable chain and its key, before the bind
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(tls.certfile, tls.keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        what = "--certfile/--keyfile" if args.certfile else "the local certificate"
+        print(f"error: cannot use {what}: {exc}", file=sys.stderr)
         return 1
     try:
         sock = bind(args.host, args.port)

@@ -106,6 +106,9 @@ def test_http2_without_tls_is_refused(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["--http2", "--port", "0"]) == 2
     assert "browsers speak HTTP/2 only over TLS" in capsys.readouterr().err
     assert main(["--certfile", "x.pem", "--port", "0"]) == 2
+    capsys.readouterr()
+    assert main(["--certfile", "/no/cert.pem", "--keyfile", "/no/key.pem"]) == 1
+    assert "error: cannot use --certfile/--keyfile" in capsys.readouterr().err
 
 
 def test_certfile_and_keyfile_serve_the_users_own(tmp_path: Path) -> None:
