@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 import sys
 from argparse import SUPPRESS
 
+from server import certs, hyper
 from server.app import create_app
-from server.runner import bind, is_loopback, serve
+from server.runner import (
+    TlsFiles,
+    bind,
+    is_loopback,
+    log_config_at,
+    serve,
+    url_of,
+)
 from server.settings import Settings
 from server.trust import any_ip_host, host_pattern_problem, hosts_for_bind
 
@@ -100,6 +109,28 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
         "is answered, against DNS rebinding",
     )
     p.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve https with a certificate for localhost, 127.0.0.1 and ::1 "
+        "signed by a local CA made on first use in the config directory "
+        "($SSE_VIEWER_CONFIG_DIR or ~/.config/sse-viewer: tls/ca.pem); trust "
+        "that CA once in the app or the browser",
+    )
+    p.add_argument(
+        "--certfile",
+        metavar="FILE",
+        help="serve https with this certificate chain (PEM) instead; needs --keyfile",
+    )
+    p.add_argument(
+        "--keyfile", metavar="FILE", help="the unencrypted key of --certfile (PEM)"
+    )
+    p.add_argument(
+        "--http2",
+        action="store_true",
+        help="speak HTTP/2 too (by ALPN; HTTP/1.1 stays available) through "
+        "Hypercorn; needs --tls or --certfile",
+    )
+    p.add_argument(
         "--watch-stdin", action="store_true", help="exit when stdin reaches EOF"
     )
     p.add_argument(
@@ -133,6 +164,13 @@ def check(args: argparse.Namespace, token: str | None) -> tuple[list[str], list[
                 "anyone on the network could use it; add --no-token to do it anyway"
             )
     problems += filter(None, map(host_pattern_problem, args.allowed_host))
+    if (args.certfile is None) != (args.keyfile is None):
+        problems.append("--certfile and --keyfile go together")
+    if args.http2 and not (args.tls or args.certfile):
+        problems.append(
+            "--http2 needs --tls (or --certfile/--keyfile): browsers speak HTTP/2 "
+            "only over TLS"
+        )
     if not 0 <= args.port <= 65535:
         problems.append(f"--port {args.port} is not a port")
     if args.retry < 0:
@@ -166,6 +204,15 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     try:
+        tls = tls_files(args)
+        if tls is not None:  # a readable chain and its key, before the bind
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(tls.certfile, tls.keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        what = "--certfile/--keyfile" if args.certfile else "the local certificate"
+        print(f"error: cannot use {what}: {exc}", file=sys.stderr)
+        return 1
+    try:
         sock = bind(args.host, args.port)
     except OSError as exc:
         print(
@@ -193,14 +240,44 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
             headers_timeout_s=args.headers_timeout,
             send_timeout_s=args.send_timeout,
         )
+        app = create_app(settings)
+        if tls is not None and args.http2:
+            hyper.serve(
+                app,
+                sock,
+                tls=tls,
+                settings=settings,
+                watch=args.watch_stdin,
+                timeout_s=settings.shutdown_timeout_s,
+                url=url_of(sock, tls=True),
+                log_config=log_config_at(args.log_level.upper()),
+            )
+            return 0
         serve(
-            create_app(settings),
+            app,
             sock,
             watch=args.watch_stdin,
             timeout_s=settings.shutdown_timeout_s,
             log_level=args.log_level.upper(),
+            tls=tls,
         )
     return 0
+
+
+def tls_files(args: argparse.Namespace) -> TlsFiles | None:
+    """The certificate to serve: the user's, the local CA's leaf, or none (http)."""
+    if args.certfile is not None:
+        return TlsFiles(args.certfile, args.keyfile)
+    if not args.tls:
+        return None
+    local = certs.local_cert()
+    if local.made_ca:
+        print(
+            f"made a local CA: trust {local.ca_file} once (the app's TLS tab "
+            "\"CA file\", or your browser's or system's certificate store)",
+            file=sys.stderr,
+        )
+    return TlsFiles(str(local.cert_file), str(local.key_file))
 
 
 if __name__ == "__main__":

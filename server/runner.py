@@ -15,6 +15,7 @@ import ipaddress
 import socket
 import sys
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -93,9 +94,18 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def url_of(sock: socket.socket) -> str:
+def url_of(sock: socket.socket, *, tls: bool = False) -> str:
     host, port = sock.getsockname()[:2]
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    scheme = "https" if tls else "http"
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """A certificate chain and its (unencrypted) key, as PEM files."""
+
+    certfile: str
+    keyfile: str
 
 
 class Server(uvicorn.Server):
@@ -133,6 +143,7 @@ def make_server(
     shutdown_timeout_s: float = 2.0,
     on_ready: Callable[[], None] | None = None,
     log_config: dict[str, Any] | None = None,
+    tls: TlsFiles | None = None,
 ) -> Server:
     settings: Settings | None = getattr(app.state, "settings", None)
     guard = None
@@ -153,6 +164,8 @@ def make_server(
         ws="none",
         http=http,
         backlog=backlog,
+        ssl_certfile=tls.certfile if tls else None,
+        ssl_keyfile=tls.keyfile if tls else None,
     )
     return Server(config, app, on_ready, guard)
 
@@ -180,6 +193,14 @@ def _quiet_accept_errors(loop: asyncio.AbstractEventLoop, log: RateLimitedLog) -
     loop.set_exception_handler(handler)
 
 
+def log_config_at(level: str) -> dict[str, Any]:
+    """`LOG_CONFIG` with the server's (and uvicorn's) loggers at ``level``."""
+    log_config = copy.deepcopy(LOG_CONFIG)
+    for name in ("uvicorn", "server"):
+        log_config["loggers"][name]["level"] = level
+    return log_config
+
+
 def watch_stdin(server: Server) -> threading.Thread:
     """Exit when stdin reaches EOF: the launcher died (or closed the pipe)."""
 
@@ -203,17 +224,19 @@ def serve(
     watch: bool,
     timeout_s: float,
     log_level: str = "INFO",
+    tls: TlsFiles | None = None,
 ) -> None:
     """Run until SIGINT/SIGTERM (or stdin EOF with ``watch``); print READY when up."""
 
     def ready() -> None:
-        print(f"READY {url_of(sock)}", flush=True)
+        print(f"READY {url_of(sock, tls=tls is not None)}", flush=True)
 
-    log_config = copy.deepcopy(LOG_CONFIG)
-    for name in ("uvicorn", "server"):
-        log_config["loggers"][name]["level"] = log_level
     server = make_server(
-        app, shutdown_timeout_s=timeout_s, on_ready=ready, log_config=log_config
+        app,
+        shutdown_timeout_s=timeout_s,
+        on_ready=ready,
+        log_config=log_config_at(log_level),
+        tls=tls,
     )
     if watch:
         watch_stdin(server)

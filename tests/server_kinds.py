@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import resource
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+import httpx
 import pytest
 
 from procstatus import status_kib
@@ -29,7 +32,12 @@ ROOT = Path(__file__).resolve().parents[1]
 KINDS: dict[str, list[str]] = {
     # uvicorn with its h11 protocol, as `sse-viewer serve` runs it.
     "uvicorn-h11": [sys.executable, "-m", "server"],
+    # Hypercorn over TLS with the local CA, as `sse-viewer serve --tls --http2`:
+    # httpx speaks h2 to it; raw-socket probes speak HTTP/1.1 inside TLS.
+    "hypercorn-h2": [sys.executable, "-m", "server", "--tls", "--http2"],
 }
+# One config directory for every TLS child of the session: the CA is made once.
+_CONFIG = tempfile.TemporaryDirectory(prefix="sse-viewer-config-")
 
 
 @dataclass
@@ -39,10 +47,39 @@ class Child:
     proc: subprocess.Popen[bytes]
     url: str
     stderr: IO[bytes]
+    ca_file: str | None = None  # the local CA of an https child
 
     @property
     def host(self) -> str:
-        return self.url.removeprefix("http://").split(":")[0]
+        return self.url.split("://", 1)[1].split(":")[0]
+
+    def client(self, timeout: float = 10) -> httpx.Client:
+        """An httpx client for this child (HTTP/2 where it offers it)."""
+        if self.ca_file is None:
+            return httpx.Client(base_url=self.url, timeout=timeout)
+        return httpx.Client(
+            base_url=self.url, timeout=timeout, verify=self._context(), http2=True
+        )
+
+    def get(self, path: str, timeout: float = 5) -> httpx.Response:
+        with self.client(timeout) as client:
+            return client.get(path)
+
+    def connect(self, rcvbuf: int | None = None) -> socket.socket:
+        """A socket to the child, inside TLS (speaking HTTP/1.1) for an https one."""
+        sock = socket.socket()
+        sock.settimeout(10)
+        if rcvbuf is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.connect((self.host, self.port))
+        if self.ca_file is None:
+            return sock
+        context = self._context()
+        context.set_alpn_protocols(["http/1.1"])
+        return context.wrap_socket(sock, server_hostname=self.host)
+
+    def _context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file)
 
     @property
     def port(self) -> int:
@@ -74,12 +111,18 @@ class Child:
 def spawn(kind: str, *args: str, nofile: int | None = None) -> Child:
     """Start ``kind`` on a free loopback port; ``nofile`` caps its descriptors."""
 
+    argv = KINDS[kind]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's server
+    ca_file = None
+    if "--tls" in (*argv, *args):
+        env["SSE_VIEWER_CONFIG_DIR"] = _CONFIG.name
+        ca_file = str(Path(_CONFIG.name) / "tls" / "ca.pem")
     stderr = tempfile.NamedTemporaryFile(prefix="server-", suffix=".log")  # noqa: SIM115
     proc = subprocess.Popen(
-        [*KINDS[kind], "--port", "0", "--log-level", "warning", *args],
+        [*argv, "--port", "0", "--log-level", "warning", *args],
         stdout=subprocess.PIPE,
         stderr=stderr,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},  # this checkout's server
+        env=env,
     )
     if nofile is not None:  # before it reads the limit (its READY comes later)
         resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (nofile, nofile))
@@ -89,7 +132,7 @@ def spawn(kind: str, *args: str, nofile: int | None = None) -> Child:
         proc.kill()
         proc.wait()
         raise RuntimeError(f"{kind} did not start: {line!r}")
-    return Child(proc, line.split()[1], stderr)
+    return Child(proc, line.split()[1], stderr, ca_file)
 
 
 @pytest.fixture(params=sorted(KINDS))
