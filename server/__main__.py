@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from argparse import SUPPRESS
+from urllib.parse import urlsplit
 
 from server.app import create_app
 from server.runner import bind, is_loopback, serve
@@ -100,6 +101,20 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
         "is answered, against DNS rebinding",
     )
     p.add_argument(
+        "--broker",
+        metavar="URL",
+        help="keep the event log in Redis Streams at URL (redis://HOST:PORT/DB or "
+        "rediss:// for TLS), shared by every server on it: a client resumes on any "
+        "of them.  Default: in this process's memory",
+    )
+    p.add_argument(
+        "--redis-prefix",
+        default=_DEFAULTS.redis_prefix,
+        metavar="TEXT",
+        help="prefix of the Redis keys, so deployments can share one Redis "
+        f"({_DEFAULTS.redis_prefix})",
+    )
+    p.add_argument(
         "--watch-stdin", action="store_true", help="exit when stdin reaches EOF"
     )
     p.add_argument(
@@ -151,6 +166,11 @@ def check(args: argparse.Namespace, token: str | None) -> tuple[list[str], list[
         problems.append("--max-body must be >= 0")
     if args.log_size < 1:
         problems.append("--log-size must be >= 1")
+    if args.broker is not None and urlsplit(args.broker).scheme not in (
+        "redis",
+        "rediss",
+    ):
+        problems.append("--broker must be a redis:// or rediss:// URL")
     return problems, warnings
 
 
@@ -192,6 +212,8 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
             max_connections=args.max_connections,
             headers_timeout_s=args.headers_timeout,
             send_timeout_s=args.send_timeout,
+            broker_url=args.broker,
+            redis_prefix=args.redis_prefix,
         )
         serve(
             create_app(settings),
