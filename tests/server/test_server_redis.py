@@ -6,12 +6,15 @@ import asyncio
 import json
 import os
 import secrets
+import subprocess
+import sys
 import time
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
+from server.__main__ import main as serve_main
 from server.redis_broker import RedisBroker, mask_url
 
 from children import start_child
@@ -253,3 +256,23 @@ async def test_the_redis_password_is_masked_wherever_the_url_is_shown(
     finally:
         live.stop()
         redis_server.stop()
+
+
+def test_serve_refuses_a_broker_url_that_is_not_redis(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert serve_main(["--port", "0", "--broker", "http://u:pw@127.0.0.1:1/0"]) == 2
+    err = capsys.readouterr().err
+    assert "--broker must be a redis:// or rediss:// URL" in err
+    assert "pw" not in err
+
+
+def test_the_default_server_needs_no_redis() -> None:
+    code = (
+        "import sys, server.app, server.__main__; "
+        "sys.exit('redis' in sys.modules or 'server.redis_broker' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, **_child_env()}, check=False
+    )
+    assert done.returncode == 0
