@@ -276,3 +276,38 @@ def test_the_default_server_needs_no_redis() -> None:
         [sys.executable, "-c", code], env={**os.environ, **_child_env()}, check=False
     )
     assert done.returncode == 0
+
+
+async def test_a_job_streams_its_story_through_redis_and_its_end_id_gets_204(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    live = start(fast(broker_url=redis_server.url, redis_prefix=prefix))
+    try:
+        async with httpx.AsyncClient(base_url=live.url, timeout=10) as client:
+            params = {"lines": 50, "interval_s": 0.002}
+            job = (
+                await client.post("/api/jobs", json={"kind": "build", "params": params})
+            ).json()["id"]
+            got: list[Item] = []
+            async with client.stream("GET", f"/api/jobs/{job}/events") as r:
+                parser = Parser()
+                async for chunk in r.aiter_raw():
+                    got.extend(events_only(parser.feed(chunk)))
+            assert got[-1].type == "end"
+            assert len({e.id for e in got}) == len(got)
+            middle = got[len(got) // 2].id or ""
+            async with client.stream(
+                "GET", f"/api/jobs/{job}/events", headers={"Last-Event-ID": middle}
+            ) as r:
+                parser = Parser()
+                rest = [
+                    e for chunk in [c async for c in r.aiter_raw()]
+                    for e in events_only(parser.feed(chunk))
+                ]  # fmt: skip
+            assert [e.id for e in rest] == [e.id for e in got[len(got) // 2 + 1 :]]
+            end = await client.get(
+                f"/api/jobs/{job}/events", headers={"Last-Event-ID": got[-1].id or ""}
+            )
+            assert end.status_code == 204
+    finally:
+        live.stop()
