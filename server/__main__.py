@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from argparse import SUPPRESS
@@ -185,6 +186,14 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
         return 2
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.broker is not None:
+        from server.redis_broker import mask_url, probe  # redis-py only when asked
+
+        why = asyncio.run(probe(args.broker))
+        if why is not None:
+            where = mask_url(args.broker)
+            print(f"error: cannot reach Redis at {where}: {why}", file=sys.stderr)
+            return 1
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:

@@ -75,6 +75,26 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
+async def probe(url: str) -> str | None:
+    """Why Redis at ``url`` does not answer a PING, or None when it does."""
+    try:
+        client = aioredis.Redis.from_url(
+            url,
+            socket_connect_timeout=2.0,
+            socket_timeout=2.0,
+            retry=Retry(NoBackoff(), 0),
+        )
+    except ValueError as exc:  # a URL redis-py cannot read
+        return str(exc)
+    try:
+        await client.ping()
+    except RedisError as exc:
+        return str(exc) or type(exc).__name__
+    finally:
+        await client.aclose()
+    return None
+
+
 def parse_id(text: str) -> tuple[int, int] | None:
     """A stream id ``<ms>-<seq>`` as numbers; None if ``text`` is not one."""
     ms, dash, seq = text.partition("-")
@@ -202,10 +222,12 @@ class RedisBroker:
 
     async def close_topic(self, topic: str) -> None:
         t = self._topic(topic)
+        """Mark the end in the stream: readers finish after the events before it."""
         t.closed = True
-        with contextlib.suppress(RedisError):  # subscribers end all the same
+        try:
             await self._cmd.xadd(self._key(topic), {CLOSED: b"1"})
-        self._finish(t)
+        except RedisError:  # no reader will see the mark: end them here
+            self._finish(t)
 
     async def delete_topic(self, topic: str) -> None:
         t = self._topics.pop(topic, None)
@@ -245,8 +267,9 @@ class RedisBroker:
     ) -> Replay:
         """Replay after ``last_event_id`` (whole log if ``history``), then live."""
         t = self._topic(topic)
-        if t.closed:  # this process closed it: replay only
-            return (await self._replay(t, topic, last_event_id, history))[0]
+        if t.closed:  # this process closed it: every event is in Redis already
+            replay = (await self._replay(t, topic, last_event_id, history))[0]
+            return Replay(replay.events, replay.gap, closed=True)
         reg = _Reg()
         t.sinks[sink] = reg  # buffers what the reader delivers during the replay
         try:
@@ -315,7 +338,7 @@ class RedisBroker:
                 closed = True
                 break
             events.append(event)
-        return Replay(events, gap, closed or t.closed), end_id
+        return Replay(events, gap, closed), end_id
 
     async def _wake(self) -> None:
         if self._reader is None or self._reader.done():

@@ -265,6 +265,10 @@ def test_serve_refuses_a_broker_url_that_is_not_redis(
     err = capsys.readouterr().err
     assert "--broker must be a redis:// or rediss:// URL" in err
     assert "pw" not in err
+    assert serve_main(["--port", "0", "--broker", "redis://:pw@127.0.0.1:1/0"]) == 1
+    err = capsys.readouterr().err
+    assert "error: cannot reach Redis at redis://:***@127.0.0.1:1/0" in err
+    assert "pw@" not in err
 
 
 def test_the_default_server_needs_no_redis() -> None:
