@@ -346,6 +346,8 @@ class RedisBroker:
             return
         with contextlib.suppress(RedisError):  # the reader sees the outage itself
             await self._cmd.xadd(self._wake_key, {b"w": b"1"}, maxlen=10)
+            # A process killed without `aclose` leaves no key behind for long.
+            await self._cmd.expire(self._wake_key, 60)
 
     async def _read_loop(self) -> None:
         while True:
