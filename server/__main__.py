@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import ssl
 import sys
 from argparse import SUPPRESS
+from urllib.parse import urlsplit
 
 from server import certs, hyper
 from server.app import create_app
@@ -131,6 +133,20 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
         "Hypercorn; needs --tls or --certfile",
     )
     p.add_argument(
+        "--broker",
+        metavar="URL",
+        help="keep the event log in Redis Streams at URL (redis://HOST:PORT/DB or "
+        "rediss:// for TLS), shared by every server on it: a client resumes on any "
+        "of them.  Default: in this process's memory",
+    )
+    p.add_argument(
+        "--redis-prefix",
+        default=_DEFAULTS.redis_prefix,
+        metavar="TEXT",
+        help="prefix of the Redis keys, so deployments can share one Redis "
+        f"({_DEFAULTS.redis_prefix})",
+    )
+    p.add_argument(
         "--watch-stdin", action="store_true", help="exit when stdin reaches EOF"
     )
     p.add_argument(
@@ -189,6 +205,11 @@ def check(args: argparse.Namespace, token: str | None) -> tuple[list[str], list[
         problems.append("--max-body must be >= 0")
     if args.log_size < 1:
         problems.append("--log-size must be >= 1")
+    if args.broker is not None and urlsplit(args.broker).scheme not in (
+        "redis",
+        "rediss",
+    ):
+        problems.append("--broker must be a redis:// or rediss:// URL")
     return problems, warnings
 
 
@@ -203,6 +224,14 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
         return 2
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    if args.broker is not None:
+        from server.redis_broker import mask_url, probe  # redis-py only when asked
+
+        why = asyncio.run(probe(args.broker))
+        if why is not None:
+            where = mask_url(args.broker)
+            print(f"error: cannot reach Redis at {where}: {why}", file=sys.stderr)
+            return 1
     try:
         tls = tls_files(args)
         if tls is not None:  # a readable chain and its key, before the bind
@@ -239,6 +268,8 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
             max_connections=args.max_connections,
             headers_timeout_s=args.headers_timeout,
             send_timeout_s=args.send_timeout,
+            broker_url=args.broker,
+            redis_prefix=args.redis_prefix,
         )
         app = create_app(settings)
         if tls is not None and args.http2:

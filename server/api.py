@@ -89,6 +89,7 @@ async def info(rt: Rt) -> dict[str, object]:
         "name": settings.name,
         "version": __version__,
         "run_id": rt.broker.run_id,
+        "broker": await rt.broker.describe(),
         "features": {
             "jobs": True,
             "lab": settings.lab,

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
+    from server.broker import Broker
     from server.settings import Settings
 
 
@@ -53,12 +54,24 @@ async def not_found(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=404)
 
 
+def make_broker(settings: Settings) -> Broker:
+    """The in-memory log, or Redis Streams when a broker URL is set.
+
+    redis-py is imported only then: the embedded server needs no Redis.
+    """
+    if settings.broker_url is None:
+        return MemoryBroker()
+    from server.redis_broker import RedisBroker
+
+    return RedisBroker(settings.broker_url, settings.redis_prefix)
+
+
 def create_app(settings: Settings) -> FastAPI:
     """A server instance; nothing runs until uvicorn starts its lifespan."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        broker = MemoryBroker()
+        broker = make_broker(settings)
         await broker.open_topic(EVENTS_TOPIC, settings.log_size, settings.log_bytes)
         limits = JobLimits(
             max_running=settings.max_running_jobs,
@@ -96,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
                 task.cancel()
             await asyncio.wait(tasks)
             await jobs.close()
+            await broker.aclose()
 
     app = FastAPI(
         title=settings.name,

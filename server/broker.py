@@ -1,4 +1,4 @@
-"""Broker: the event log interface and its in-memory implementation (Redis later).
+"""Broker: the event log interface and its in-memory implementation.
 
 A *topic* is a server-side event sequence ("events", "job:<id>").  Publishing appends
 to the topic's bounded log and hands the event to every live sink; subscribing
@@ -7,8 +7,8 @@ between is lost or repeated.  Ids are opaque to everyone but the broker that mad
 them.  Here an id is ``<run>-<topic>-<n>``: ``run`` is random per process, ``topic``
 numbers the topics opened in this run and ``n`` counts the topic's events, so ids
 are unique across runs and a resume from an evicted id knows how many it missed.
-A Redis Streams broker would use XADD ids and XREAD and keep the same interface:
-routes never look inside an id.
+`server.redis_broker` keeps the same interface over Redis Streams (its ids are the
+stream ids, shared by every process): routes never look inside an id.
 """
 
 from __future__ import annotations
@@ -83,6 +83,10 @@ class UnknownTopicError(KeyError):
     """The topic was never opened, or was deleted."""
 
 
+class BrokerUnavailableError(RuntimeError):
+    """The log's store (Redis) does not answer: nothing was published or replayed."""
+
+
 class Broker(Protocol):
     """The event log every route goes through."""
 
@@ -113,6 +117,12 @@ class Broker(Protocol):
         ...
 
     async def forget(self) -> int: ...
+
+    async def describe(self) -> dict[str, object]:
+        """What `/api/info` shows: ``kind``, ``state`` and where the log lives."""
+        ...
+
+    async def aclose(self) -> None: ...
 
     async def published_between(
         self, topic: str, since: float, until: float
@@ -286,6 +296,12 @@ class MemoryBroker:
     def retained_bytes(self, topic: str) -> int:
         t = self._topics.get(topic)
         return t.size if t is not None else 0
+
+    async def describe(self) -> dict[str, object]:
+        return {"kind": "memory", "state": "connected"}
+
+    async def aclose(self) -> None:
+        """Nothing to release: the logs are this process's memory."""
 
     def retained(self, topic: str) -> int:
         """Events the topic's log holds now."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request  # noqa: TC002 (FastAPI reads it at runtime)
 
 from server import __version__, events
+from server.broker import BrokerUnavailableError
 from server.jobs import EVENTS_TOPIC
 
 if TYPE_CHECKING:
@@ -44,12 +46,13 @@ class Runtime:
         if self.hub.closing:
             return
         self.hub.closing = True  # new streams get 503 from here on
-        await self.publish(
-            "server",
-            events.Server(
-                state="stopping", run_id=self.broker.run_id, version=__version__
-            ),
-        )
+        with contextlib.suppress(BrokerUnavailableError):  # stop all the same
+            await self.publish(
+                "server",
+                events.Server(
+                    state="stopping", run_id=self.broker.run_id, version=__version__
+                ),
+            )
         await self.jobs.close()
         self.hub.shutdown()
 

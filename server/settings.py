@@ -60,6 +60,8 @@ class Settings:
     batch_bytes: int = 64 * 1024  # largest single write of ready events
     stats_interval_s: float = 1.0  # period of the `stats` gauge on /api/events
     shutdown_timeout_s: float = 2.0  # streams are closed within this on SIGTERM
+    broker_url: str | None = None  # redis:// or rediss://; None: in-memory log
+    redis_prefix: str = "sse-viewer:"  # key prefix of the Redis broker's streams
     name: str = field(default="sse-viewer server")
 
     def connection_cap(self) -> int:

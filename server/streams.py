@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from server import events
 from server.auth import path_of
-from server.broker import Gap, UnknownTopicError
+from server.broker import BrokerUnavailableError, Gap, UnknownTopicError
 from server.faults import refusal_response
 from server.jobs import EVENTS_TOPIC, UnknownJobError
 from server.labtag import RequestTag  # noqa: TC001 (FastAPI reads it at runtime)
@@ -120,7 +120,12 @@ async def _topic_stream(
     history: bool,
     extra: bytes = b"",
 ) -> Response:
-    replay = await rt.broker.subscribe(sub.topic, sub, last_event_id, history=history)
+    try:
+        replay = await rt.broker.subscribe(
+            sub.topic, sub, last_event_id, history=history
+        )
+    except BrokerUnavailableError as exc:  # Redis is down: retry, as for a restart
+        return Response(f"{exc}\n", 503, headers={"Retry-After": "1"})
     if (
         last_event_id is not None
         and replay.closed

@@ -8,7 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../desktop/scripts/setup.sh"
 cd "$ROOT"
 
 # shellcheck disable=SC2086
-ensure_packages $QT_OFFSCREEN_PACKAGES $QT_WINDOW_PACKAGES $TEST_BROWSER_PACKAGES $TEST_PROXY_PACKAGES
+ensure_packages $QT_OFFSCREEN_PACKAGES $QT_WINDOW_PACKAGES $TEST_BROWSER_PACKAGES $TEST_PROXY_PACKAGES $TEST_REDIS_PACKAGES
 ensure_venv test
 
 export QT_QPA_PLATFORM=offscreen

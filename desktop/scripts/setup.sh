@@ -12,6 +12,8 @@ TEST_BROWSER_PACKAGES="chromium"
 # Tests only: a real HTTP forward proxy (CONNECT, Basic auth) and a real SOCKS5
 # proxy for tests/core/engine/test_proxy.py.
 TEST_PROXY_PACKAGES="tinyproxy microsocks"
+# Tests only: a real Redis for the Redis Streams broker (tests/redisserver.py).
+TEST_REDIS_PACKAGES="redis-server"
 
 say() { printf '%s\n' "$*" >&2; }
 
