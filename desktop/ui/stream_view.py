@@ -81,9 +81,13 @@ class TimelineView(QTableView):
         )
 
     def size_columns(self) -> None:
-        for i, name in enumerate(COLUMNS):
-            if name in _WIDTHS:
-                self.setColumnWidth(i, _WIDTHS[name])
+        self._fitting = True  # defaults, not a width anyone chose
+        try:
+            for i, name in enumerate(COLUMNS):
+                if name in _WIDTHS:
+                    self.setColumnWidth(i, _WIDTHS[name])
+        finally:
+            self._fitting = False
 
     def _section_resized(self, column: int, _old: int, new: int) -> None:
         if not self._fitting and column != len(COLUMNS) - 1:
@@ -95,16 +99,20 @@ class TimelineView(QTableView):
         Beside the state panel and a jobs dock the fixed columns took all but a
         sliver; when the room is short, ID and Type (free-form, elided) give up
         width first, down to :data:`_NARROW_PX`; wider again, they get it back.
+        A width the user (or the saved layout) chose is kept as chosen.
         """
         room = self.viewport().width()
         if room <= 0:
             return
-        wanted = {c: self._wanted.get(c, self.columnWidth(c)) for c in range(DATA)}
+        defaults = {c: _WIDTHS.get(name, 0) for c, name in enumerate(COLUMNS)}
+        wanted = {c: self._wanted.get(c, defaults[c]) for c in range(DATA)}
         others = sum(w for c, w in wanted.items() if c not in (ID, TYPE))
         spare = int(room * (1 - DATA_SHARE)) - others  # for ID and Type
         self._fitting = True
         try:
             for column in (ID, TYPE):
+                if column in self._wanted:
+                    continue  # chosen by the user: theirs to narrow
                 width = max(_NARROW_PX, min(wanted[column], spare // 2))
                 if self.columnWidth(column) != width:
                     self.setColumnWidth(column, width)
