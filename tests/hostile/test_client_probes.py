@@ -10,6 +10,7 @@ tests/benchmarks/bench_hostile_client.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from procstatus import status_kib
 from rawserver import Hang, RawServer, Send, head, respond, sse
 
 SSE_VIEWER = Path(sys.executable).parent / "sse-viewer"
@@ -50,7 +52,7 @@ class Ended:
     returncode: int
     stderr: bytes
     interrupt_s: float  # from SIGINT to exit
-    max_rss_mb: float  # the child's peak resident set (getrusage of this child)
+    max_rss_mb: float  # the child's peak resident set (its VmHWM)
 
 
 class _Drain:
@@ -99,19 +101,26 @@ def interrupt_after(
     )
     assert proc.stderr is not None
     drain = _Drain(proc.stderr)
+    # VmHWM, read while the child lives: getrusage's ru_maxrss of a child starts
+    # from its parent's peak at exec on Linux, so in a long pytest run it reports
+    # pytest's own size, not tail's.
+    peak_kib = 0
     try:
         drain.wait_for(marker)
         time.sleep(settle)
+        peak_kib = status_kib(proc.pid, "VmHWM")
         proc.send_signal(signal.SIGINT)
         sent = time.monotonic()
         deadline = sent + limit
         while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            with contextlib.suppress(OSError, RuntimeError):  # gone meanwhile
+                peak_kib = max(peak_kib, status_kib(proc.pid, "VmHWM"))
+            pid, status = os.waitpid(proc.pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() > deadline:
                 proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
+                pid, status = os.waitpid(proc.pid, 0)
                 break
             time.sleep(0.01)
         took = time.monotonic() - sent
@@ -121,7 +130,7 @@ def interrupt_after(
             proc.kill()
             proc.wait()
         err = drain.finish()
-    return Ended(proc.returncode, err, took, usage.ru_maxrss / 1024)
+    return Ended(proc.returncode, err, took, peak_kib / 1024)
 
 
 def tail(*args: str, timeout: float = 20.0) -> subprocess.CompletedProcess[bytes]:
