@@ -3,7 +3,7 @@
 It listens on a free TCP port (``--port 0`` would turn TCP off: a port is picked
 and the start retried on a clash), keeps its files in a temporary directory, saves
 nothing (no RDB, no AOF: a restart empties it, as a Redis without persistence
-does) and is stopped after the test.  Tests skip when ``redis-server`` is missing
+does) and is stopped after the test.  Tests fail when ``redis-server`` is missing
 (tests/run.sh installs it: desktop/scripts/setup.sh, TEST_REDIS_PACKAGES).
 """
 
@@ -95,9 +95,13 @@ class RedisServer:
 
 
 def start_redis(directory: Path, password: str | None = None) -> RedisServer:
-    """Start one, or skip the test when ``redis-server`` is not installed."""
+    """Start one; a missing ``redis-server`` fails the test (tests/run.sh installs
+    it as root), as a missing Chromium does: the suite never skips silently."""
     if REDIS_SERVER is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+        pytest.fail(
+            "redis-server is missing: run tests/run.sh as root, or "
+            "apt-get install -y --no-install-recommends redis-server"
+        )
     server = RedisServer(directory, password)
     server.start()
     return server
