@@ -2,7 +2,8 @@
 
 ``sse-viewer [URL] [--no-server]`` opens the desktop app, ``sse-viewer tail URL``
 prints a stream headless, ``sse-viewer serve`` runs the bundled server alone,
-``sse-viewer open FILE`` opens a saved recording.
+``sse-viewer open FILE`` opens a saved recording, ``sse-viewer mock FILE``
+serves one again as a live stream.
 Qt and the server are imported only by the command that needs them, so that
 ``tail`` starts fast and works where Qt cannot.
 """
@@ -22,7 +23,7 @@ from desktop import __version__
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-_COMMANDS = ("tail", "serve", "open")
+_COMMANDS = ("tail", "serve", "open", "mock")
 
 
 def _no_display(args: Sequence[str]) -> str:
@@ -99,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_main(args[1:], prog="sse-viewer serve")
     if args and args[0] == "open":
         return _open(args[1:])
+    if args and args[0] == "mock":
+        return _mock(args[1:])
     options = _gui_parser().parse_args(args)
     if not has_display():
         print(_no_display(args), file=sys.stderr)
@@ -134,6 +137,28 @@ def _open(args: list[str]) -> int:
     from desktop.ui.app import run
 
     return run(None, no_server=True, recording=options.file)
+
+
+def _mock(args: list[str]) -> int:
+    """``sse-viewer mock FILE``: the recording is read here, where the app's
+    reader lives (the server never imports the app), and served by server.mock."""
+    from server import mock
+
+    options = mock.parser().parse_args(args)
+    from desktop.core.files.recording import RecordingError
+    from desktop.core.files.replay import load
+    from desktop.core.terminal import terminal_safe
+
+    try:
+        replay = load(options.recording)
+    except RecordingError as exc:
+        # A recording holds what a server sent: its text may quote it.
+        shown = terminal_safe(f"{options.recording}: {exc}")
+        print(f"sse-viewer mock: cannot replay {shown}", file=sys.stderr)
+        return 2
+    for note in replay.notes:
+        print(f"sse-viewer mock: {terminal_safe(note)}", file=sys.stderr)
+    return mock.run(options, replay, options.path or replay.path)
 
 
 if __name__ == "__main__":

@@ -225,11 +225,13 @@ def serve(
     timeout_s: float,
     log_level: str = "INFO",
     tls: TlsFiles | None = None,
+    path: str = "",
 ) -> None:
-    """Run until SIGINT/SIGTERM (or stdin EOF with ``watch``); print READY when up."""
+    """Run until SIGINT/SIGTERM (or stdin EOF with ``watch``); print READY when up
+    (the URL, and ``path`` after it: the mock names its stream)."""
 
     def ready() -> None:
-        print(f"READY {url_of(sock, tls=tls is not None)}", flush=True)
+        print(f"READY {url_of(sock, tls=tls is not None)}{path}", flush=True)
 
     server = make_server(
         app,

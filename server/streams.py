@@ -76,7 +76,7 @@ def _chunks(
     return out
 
 
-def _subscription(
+def new_subscription(
     rt: Runtime,
     request: Request,
     topic: str,
@@ -99,7 +99,7 @@ def _subscription(
     )
 
 
-def _opening(rt: Runtime, tag: str) -> Response | None:
+def opening(rt: Runtime, tag: str) -> Response | None:
     """A lab refusal (for this tag) or a shutdown answer instead of a stream."""
     if rt.hub.closing:
         return Response("server shutting down\n", 503, headers={"Retry-After": "1"})
@@ -159,10 +159,12 @@ async def all_events(
 
     ``?lab_tag=`` (or ``X-Lab-Tag``) scopes lab faults sent with that tag to it.
     """
-    refused = _opening(rt, tag)
+    refused = opening(rt, tag)
     if refused is not None:
         return refused
-    sub = _subscription(rt, request, EVENTS_TOPIC, last_event_id=last_event_id, tag=tag)
+    sub = new_subscription(
+        rt, request, EVENTS_TOPIC, last_event_id=last_event_id, tag=tag
+    )
     stats: StatsGauge = request.app.state.stats
     return await _topic_stream(
         rt, sub, last_event_id or None, history=False, extra=stats.frame(joining=1)
@@ -179,10 +181,10 @@ async def job_events(
 ) -> Response:
     """One job's story: `status`, `progress`, `log` … and one `end`, then close."""
     job = rt.jobs.get(job_id)  # UnknownJobError: api.unknown_job's 404
-    refused = _opening(rt, tag)
+    refused = opening(rt, tag)
     if refused is not None:
         return refused
-    sub = _subscription(rt, request, job.topic, last_event_id=last_event_id, tag=tag)
+    sub = new_subscription(rt, request, job.topic, last_event_id=last_event_id, tag=tag)
     try:
         return await _topic_stream(rt, sub, last_event_id or None, history=True)
     except UnknownTopicError:  # forgotten between the two lines above
@@ -217,13 +219,13 @@ async def ticker(
                 return Response(status_code=204)
         else:
             gap = Gap(last_event_id, None, "unknown")
-    refused = _opening(rt, tag)
+    refused = opening(rt, tag)
     if refused is not None:
         return refused
     source = Ticker(
         start=start, count=count, rate=rate, size=size, now=time.monotonic()
     )
-    sub = _subscription(rt, request, "ticker", source, last_event_id, tag)
+    sub = new_subscription(rt, request, "ticker", source, last_event_id, tag)
     frames: list[tuple[bytes, StoredEvent | None]] = [(_retry(rt, tag), None)]
     if gap is not None:
         frames.append((_gap_frame(gap), None))

@@ -217,7 +217,7 @@ class Subscription:
         chunk = self.take_queued()
         if self.source is not None and len(chunk.data) < budget:
             more = self.source.take(now, budget - len(chunk.data))
-            if more.events:
+            if more.data:  # a mock's piece may hold no event (a comment, a part)
                 meta = more.meta
                 if len(chunk.meta):
                     meta = [*chunk.meta, *more.meta]
