@@ -195,6 +195,7 @@ class MockSource:
         self._plan = plan
         self._next = position
         self._t0 = now
+        self._now = now  # the time of the last take (the writer takes on each wake)
         self._base = plan.time_of(position - 1) if position > 0 else 0.0
         self._end = (
             math.inf
@@ -212,7 +213,8 @@ class MockSource:
 
     @property
     def done(self) -> bool:
-        return not self._left and time.monotonic() >= self._end
+        """Every piece sent and the recording's end reached (as of the last take)."""
+        return not self._left and self._now >= self._end
 
     def next_due(self) -> float | None:
         if self._left:
@@ -220,6 +222,7 @@ class MockSource:
         return None if self.done else self._end
 
     def take(self, now: float, budget: int) -> Chunk:
+        self._now = now
         parts: list[bytes] = []
         sent: list[_Sent] = []
         size = 0
