@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from server.mock import MockSource, Plan, Playback, loop_id
+from server.subscriptions import Subscription
 
 
 @dataclass(frozen=True)
@@ -93,3 +94,12 @@ def test_the_source_keeps_the_recorded_gaps_from_the_resume_point() -> None:
     assert not source.done
     source.take(100.45, 1 << 16)
     assert source.done
+
+
+def test_a_subscription_writes_pieces_that_end_no_event() -> None:
+    """A ``retry:`` or a comment alone (a ping in the recording) is due on its own."""
+    source = MockSource(Plan(SCRIPT, Playback()), 0, now=0.0)
+    sub = Subscription(
+        1, client="test", path="/", topic="mock", backlog_bytes=1 << 20, source=source
+    )
+    assert sub.take(0.0, 1 << 16).data == b"retry: 50\n\n"
