@@ -53,7 +53,8 @@ def _gui_parser() -> argparse.ArgumentParser:
         epilog="Commands: 'sse-viewer tail URL' prints a stream in the terminal "
         "(see 'sse-viewer tail --help'); 'sse-viewer serve' runs the bundled SSE "
         "server alone (see 'sse-viewer serve --help'); 'sse-viewer open FILE' "
-        "opens a saved recording.",
+        "opens a saved recording; 'sse-viewer mock FILE' serves one again as a "
+        "live stream (see 'sse-viewer mock --help').",
     )
     parser.add_argument(
         "url",
