@@ -159,6 +159,12 @@ def _mock(args: list[str]) -> int:
         return 2
     for note in replay.notes:
         print(f"sse-viewer mock: {terminal_safe(note)}", file=sys.stderr)
+    source = "raw bytes" if not replay.rebuilt else "events"
+    print(
+        f"sse-viewer mock: {replay.events:,} events over {replay.duration:.3f} s, "
+        f"from the recording's {source}",
+        file=sys.stderr,
+    )
     return mock.run(options, replay, options.path or replay.path)
 
 

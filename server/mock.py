@@ -10,9 +10,14 @@ now; refuse, encoding and retry on connect) and nothing of them is copied here.
 What is replayed comes from the composition root (desktop/cli.py reads the
 recording; the server never imports the app): a `Script` of pieces, each the
 bytes to send, when, and the event and id it ends with (see
-desktop/core/files/replay.py).  The wire is the recording's own: no ``retry:``
-and no keep-alive of the server's are added, except a ``retry:`` in force
-announced again on a resume and the lab's when it sets one.
+desktop/core/files/replay.py), typed here by Protocols.  Why not a reader of
+the file here: the format has one owner (desktop/core/files/recording.py: its
+versions, its tolerant reading) and the raw map (desktop/core/raw/map.py)
+already knows where each event's bytes end; a second reader would drift.
+
+The wire is the recording's own: no ``retry:`` and no keep-alive of the
+server's are added, except a ``retry:`` in force announced again on a resume
+and the lab's when it sets one.
 """
 
 from __future__ import annotations
@@ -128,6 +133,8 @@ class Plan:
 
     def __init__(self, script: Script, playback: Playback) -> None:
         self.pieces = tuple(script.pieces)
+        if not self.pieces:
+            raise ValueError("a script with no pieces has nothing to replay")
         self.playback = playback
         # A pass of no length would loop without end in no time.
         self.duration = max(script.duration, self.pieces[-1].at, 1e-3)

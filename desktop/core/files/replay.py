@@ -21,7 +21,7 @@ the server sent), ``retry:`` and comments (when recorded) go as their own blocks
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -117,15 +117,7 @@ def load(path: str | os.PathLike[str]) -> Replay:
         skipped = reader.summary()
         replay = replay_of(reader.header, rows)
     if skipped:
-        return Replay(
-            replay.pieces,
-            replay.duration,
-            replay.url,
-            replay.events,
-            replay.raw,
-            replay.rebuilt,
-            (skipped, *replay.notes),
-        )
+        return replace(replay, notes=(skipped, *replay.notes))
     return replay
 
 
@@ -193,9 +185,8 @@ def _connections(
         return got
 
     for row in rows:
-        cls = row.__class__
-        if cls is Event or cls is Comment or cls is RetryField:
-            conn(row.connection).items.append(row)  # type: ignore[union-attr,arg-type]
+        if isinstance(row, Event | Comment | RetryField):
+            conn(row.connection).items.append(row)
         elif isinstance(row, RawChunk):
             conn(row.connection).chunks.append(row)
         elif isinstance(row, Connecting):
