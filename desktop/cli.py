@@ -146,6 +146,8 @@ def _mock(args: list[str]) -> int:
     from server import mock
 
     options = mock.parser().parse_args(args)
+    if mock.refused(options):  # before reading what may be a big file
+        return 2
     from desktop.core.files.recording import RecordingError
     from desktop.core.files.replay import load
     from desktop.core.terminal import terminal_safe

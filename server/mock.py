@@ -57,6 +57,14 @@ NO_PING_S = 1e9  # the recording's own keep-alives are replayed; none are added
 _LOOP_ID = re.compile(r"(.*)/loop([0-9]{1,9})", re.DOTALL)
 _SENT_BYTES = 64  # what one sent-log entry keeps alive, roughly
 
+DESCRIPTION = """\
+Serve a recording saved by sse-viewer (File > Save recording) as a live SSE
+endpoint: the same events, types, ids and retry: at their recorded times, from
+the raw bytes when the recording holds them (the exact wire), else rebuilt from
+its events (an id: line only where the id in force changed).  Several
+connections of a recording play as one, without the time spent reconnecting.
+Prints READY <url> when up.
+"""
 RESUME_HELP = """\
 Resume: a request with Last-Event-ID continues right after the first event that
 carried that id in force (events that followed it with the same id are sent
@@ -297,12 +305,7 @@ def create_mock_app(
 def parser(prog: str = "sse-viewer mock") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
-        description="Serve a recording saved by sse-viewer (File > Save recording) "
-        "as a live SSE endpoint: the same events, types, ids and retry: at their "
-        "recorded times, from the raw bytes when the recording holds them (the "
-        "exact wire), else rebuilt from its events (an id: line only where the "
-        "id in force changed).  Several connections of a recording play as one; "
-        "the time spent reconnecting is left out.  Prints READY <url> when up.",
+        description=DESCRIPTION,
         epilog=RESUME_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -354,14 +357,24 @@ def problems_of(args: argparse.Namespace, token: str | None) -> list[str]:
     return problems
 
 
+def _token(args: argparse.Namespace) -> str | None:
+    # An empty variable counts as unset, as for `serve`.
+    return args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+
+
+def refused(args: argparse.Namespace) -> bool:
+    """Whether the arguments cannot work; each problem is said on stderr."""
+    problems = problems_of(args, _token(args))
+    for problem in problems:
+        print(f"sse-viewer mock: {problem}", file=sys.stderr)
+    return bool(problems)
+
+
 def run(args: argparse.Namespace, script: Script, path: str) -> int:
     """Bind, say READY with the stream's URL, serve until SIGINT or SIGTERM."""
-    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
-    problems = problems_of(args, token)
-    if problems:
-        for problem in problems:
-            print(f"sse-viewer mock: {problem}", file=sys.stderr)
+    if refused(args):
         return 2
+    token = _token(args)
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:

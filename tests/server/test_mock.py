@@ -200,9 +200,9 @@ def test_a_foreign_host_is_refused(recorded: Recorded) -> None:
     assert answer.status_code == 400
 
 
-def _mock_fails(path: Path) -> str:
+def _mock_fails(path: Path, *args: str) -> str:
     done = subprocess.run(
-        mock_command(str(path)),
+        mock_command(str(path), *args),
         env=child_env(),
         capture_output=True,
         text=True,
@@ -220,6 +220,9 @@ def test_a_bad_file_is_refused_with_a_message(tmp_path: Path) -> None:
     bad.write_text("this is no recording\n")
     assert "not an sse-viewer recording" in _mock_fails(bad)
     assert "No such file" in _mock_fails(tmp_path / "missing.ndjson")
+    said = _mock_fails(bad, "--speed", "0", "--path", "x")
+    assert "--speed must be a number > 0" in said
+    assert "--path x must start with /" in said
 
 
 def test_a_recording_of_a_non_stream_answer_is_refused(tmp_path: Path) -> None:
