@@ -93,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.tail import main as tail_main
 
         return tail_main(args[1:])
+    if args and args[0] == "doctor":
+        from desktop.doctor import main as doctor_main
+
+        return doctor_main(args[1:])
     if args and args[0] == "serve":
         from server.__main__ import main as serve_main
 
