@@ -4,7 +4,7 @@ Takes tail's request options (``add_request_arguments`` in desktop/tail.py),
 runs desktop/core/doctor and prints the card as text (coloured on a
 terminal), JSON, and optionally one HTML page.  Exit status: 0 when no check
 failed, 1 when one did (or warned, with ``--fail-on warn``), 2 for a usage
-error, so it can run in CI.
+error, so it can run in CI (130 when interrupted with Ctrl-C).
 """
 
 from __future__ import annotations
@@ -135,7 +135,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if sys.stderr.isatty():
         print(f"{PROG}: watching for {args.duration:g} s …", file=sys.stderr)
-    checks = asyncio.run(_examine(client, options, plan))
+    try:
+        checks = asyncio.run(_examine(client, options, plan))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
     subject = Subject(
         options.url, options.method, args.duration, args.fail_on == "warn"
     )

@@ -7,6 +7,7 @@ scripted servers on 127.0.0.1.
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -54,10 +55,16 @@ def test_fail_on_warn_makes_a_warning_exit_1(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     with RawServer(default=GOOD) as server:
-        code, out, _ = doctor(
-            capsys, server.url(), "--check", "response", "--fail-on", "warn"
+        started = time.monotonic()
+        code = main(
+            ["doctor", server.url(), "--check", "response", "--fail-on", "warn"]
         )
+        took = time.monotonic() - started
+        out = capsys.readouterr().out
+        requests = len(server.requests)
     assert code == 1
+    # Only the response's checks: no watch of 20 s, one request.
+    assert took < 10 and requests == 1
     assert "WARN  Cache-Control [response.cache-control]" in out
     assert "timing.first-event" not in out  # --check response: only those
 

@@ -9,6 +9,7 @@ same page as ``doctor --html``.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -33,8 +34,6 @@ from desktop.ui.form_error import RequestError
 from desktop.ui.request import build_options
 
 if TYPE_CHECKING:
-    import asyncio
-
     from PySide6.QtGui import QIcon
 
     from desktop.core.doctor.checks import Check
@@ -229,13 +228,20 @@ class DoctorCard(QDialog):
         self.task = self.api.controller.spawn(self._examine())
 
     async def _examine(self) -> None:
+        me = asyncio.current_task()
+
+        def put(check: Check) -> None:
+            if self.task is me:  # not a run that Run again replaced
+                self.model.put(check)
+
         try:
-            await examine(self.options, self.plan, self.model.put)
+            await examine(self.options, self.plan, put)
         finally:
-            self.export_button.setEnabled(True)
-            self.again_button.setEnabled(True)
-            self.task = None
-            self._show_progress()
+            if self.task is me:
+                self.task = None
+                self.export_button.setEnabled(True)
+                self.again_button.setEnabled(True)
+                self._show_progress()
 
     @property
     def complete(self) -> bool:

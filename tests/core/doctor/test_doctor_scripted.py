@@ -98,3 +98,24 @@ def test_a_server_that_replays_after_the_end_fails() -> None:
     with RawServer(default=replaying) as server:
         status, evidence = card(server.url(), "reconnect.end")["reconnect.end"]
     assert status is FAIL and "events it had already" in evidence, evidence
+
+
+def _post(url: str, plan: Plan) -> dict[str, Status]:
+    options = StreamOptions(url, method="POST", body=b'{"q": 1}')
+    found = asyncio.run(examine(options, plan))
+    return {c.id: c.status for c in found}
+
+
+def test_a_post_is_sent_once_unless_reconnect_tests_are_asked_for() -> None:
+    with RawServer(default=NUMBERED) as server:
+        statuses = _post(server.url(), Plan(duration_s=1.0))
+        once = [r.method for r in server.requests]
+    with RawServer(default=NUMBERED) as server:
+        asked = _post(server.url(), Plan(duration_s=1.0, reconnect_tests=True))
+        again = [r.method for r in server.requests]
+    assert once == ["POST"]  # the watch alone: nothing repeated the POST
+    assert statuses["reconnect.resume"] is Status.SKIPPED
+    assert statuses["reconnect.bad-id"] is Status.SKIPPED
+    assert statuses["browser.cors"] is Status.NOT_APPLICABLE  # EventSource: GET only
+    assert len(again) >= 3 and set(again) == {"POST"}
+    assert asked["reconnect.resume"] is FAIL  # the script ignores Last-Event-ID
