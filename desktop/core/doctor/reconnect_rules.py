@@ -94,8 +94,29 @@ def resume(obs: Observations) -> Check:
     if sent in watched and new in watched:
         at, got = watched.index(sent), watched.index(new)
         if got == at + 1:
+            # The rest of what came after the reconnect, in the watch's order.
+            resumed = [i for i in id_runs(attempt.events) if i != sent]
+            expected = watched[got : got + len(resumed)]
+            if resumed[: len(expected)] != expected:
+                odd = next(
+                    (r, e) for r, e in zip(resumed, expected, strict=False) if r != e
+                )
+                return check(
+                    "reconnect.resume",
+                    Status.FAIL,
+                    f"{head}: continued with {new!r}, then {odd[0]!r} where the "
+                    f"watch had {odd[1]!r}",
+                    why,
+                    fix,
+                    LAST_EVENT_ID,
+                )
             return check(
-                "reconnect.resume", Status.PASS, f"{head}: continued with {new!r}"
+                "reconnect.resume",
+                Status.PASS,
+                f"{head}: continued with {new!r}"
+                + (
+                    f" and {len(resumed) - 1} more in order" if len(resumed) > 1 else ""
+                ),
             )
         if got <= at:
             return check(

@@ -44,17 +44,22 @@ def test_a_server_that_ignores_last_event_id_fails_resume() -> None:
     assert "2" in sent  # the deliberate reconnect carried the last id
 
 
-def test_a_server_that_resumes_passes() -> None:
-    def resuming(after: int) -> tuple[Send | Pause | Hang, ...]:
-        frames = [f"id: {n}\ndata: {n}\n\n".encode() for n in range(after + 1, 9)]
-        return sse(b"retry: 500\n\n", *frames, pause=0.05, end=Hang(5))
+def _from(first: int, *, skip: int = 0) -> tuple[Send | Pause | Hang, ...]:
+    numbers = [n for n in range(first, 9) if n != skip]
+    frames = [f"id: {n}\ndata: {n}\n\n".encode() for n in numbers]
+    return sse(b"retry: 500\n\n", *frames, pause=0.05, end=Hang(5))
 
+
+def test_a_server_that_resumes_passes_and_one_that_skips_after_fails() -> None:
     with RawServer() as server:
-        server.add(resuming(0), resuming(0), resuming(2))  # watch, drop, resume
-        found = card(server.url(), "reconnect.resume")
-    status, evidence = found["reconnect.resume"]
-    assert status is PASS, evidence
-    assert evidence.endswith("continued with '3'")
+        server.add(_from(1), _from(1), _from(3))  # watch, drop, resume
+        status, resumed = card(server.url(), "reconnect.resume")["reconnect.resume"]
+    with RawServer() as server:
+        server.add(_from(1), _from(1), _from(3, skip=5))
+        gap = card(server.url(), "reconnect.resume")["reconnect.resume"]
+    assert status is PASS, resumed
+    assert "continued with '3' and" in resumed and resumed.endswith("more in order")
+    assert gap[0] is FAIL and "then '6' where the watch had '5'" in gap[1], gap
 
 
 def test_no_keep_alive_in_a_silence_warns_and_pings_pass() -> None:
