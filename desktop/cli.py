@@ -3,7 +3,7 @@
 ``sse-viewer [URL] [--no-server]`` opens the desktop app, ``sse-viewer tail URL``
 prints a stream headless, ``sse-viewer serve`` runs the bundled server alone,
 ``sse-viewer open FILE`` opens a saved recording, ``sse-viewer mock FILE``
-serves one again as a live stream.
+serves one again as a live stream, ``sse-viewer doctor URL`` examines a server.
 Qt and the server are imported only by the command that needs them, so that
 ``tail`` starts fast and works where Qt cannot.
 """
@@ -23,7 +23,7 @@ from desktop import __version__
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-_COMMANDS = ("tail", "serve", "open", "mock")
+_COMMANDS = ("tail", "serve", "open", "mock", "doctor")
 
 
 def _no_display(args: Sequence[str]) -> str:
@@ -54,7 +54,9 @@ def _gui_parser() -> argparse.ArgumentParser:
         "(see 'sse-viewer tail --help'); 'sse-viewer serve' runs the bundled SSE "
         "server alone (see 'sse-viewer serve --help'); 'sse-viewer open FILE' "
         "opens a saved recording; 'sse-viewer mock FILE' serves one again as a "
-        "live stream (see 'sse-viewer mock --help').",
+        "live stream (see 'sse-viewer mock --help'); 'sse-viewer doctor URL' "
+        "examines an SSE server and says what is wrong and how to fix it "
+        "(see 'sse-viewer doctor --help').",
     )
     parser.add_argument(
         "url",
@@ -95,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from desktop.tail import main as tail_main
 
         return tail_main(args[1:])
+    if args and args[0] == "doctor":
+        from desktop.doctor import main as doctor_main
+
+        return doctor_main(args[1:])
     if args and args[0] == "serve":
         from server.__main__ import main as serve_main
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import getpass
 import http.cookiejar
 import os
@@ -115,14 +116,9 @@ def _statuses(text: str) -> frozenset[int]:
     return codes
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Print a Server-Sent Events stream, reconnecting as a browser "
-        "EventSource does.",
-        epilog="Exit status: 0 closed on purpose, 1 closed by failure, 2 usage error.",
-    )
-    parser.add_argument("url", help="the stream's http:// or https:// URL")
+def add_request_arguments(parser: argparse.ArgumentParser) -> None:
+    """The request options (headers, method and body, timeouts, TLS, proxy,
+    credentials): tail's, and every command that makes tail's request (doctor)."""
     request = parser.add_argument_group("request")
     request.add_argument(
         "-H", "--header", action="append", type=_header, default=[],
@@ -217,6 +213,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="read cookies from this Netscape cookie file (curl's -c, browser "
         "export add-ons); only those matching the URL are sent",
     )  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Print a Server-Sent Events stream, reconnecting as a browser "
+        "EventSource does.",
+        epilog="Exit status: 0 closed on purpose, 1 closed by failure, 2 usage error.",
+    )
+    parser.add_argument("url", help="the stream's http:// or https:// URL")
+    add_request_arguments(parser)
     reconnect = parser.add_argument_group("reconnecting")
     reconnect.add_argument(
         "--retry", type=_natural, metavar="MS",
@@ -313,7 +320,9 @@ def _check_cookie_jar(path: str | None) -> None:
             raise ValueError(f"--cookie-jar {path}: {exc}") from None
 
 
-def options_from(args: argparse.Namespace) -> StreamOptions:
+def request_options(args: argparse.Namespace) -> StreamOptions:
+    """The request of ``add_request_arguments``' options (ValueError, OSError:
+    a body or cookie file that cannot be read or parsed)."""
     body, extra = _body(args)
     _check_cookie_jar(args.cookie_jar)
     user, password = _credentials(args)
@@ -324,19 +333,9 @@ def options_from(args: argparse.Namespace) -> StreamOptions:
         headers=(*extra, *args.header),
         body=body,
         last_event_id=args.last_event_id,
-        retry_ms=args.retry,
-        max_attempts=args.max_attempts,
-        reconnect=not args.no_reconnect,
-        send_last_event_id=not args.no_resume,
-        close_on=frozenset(args.close_on),
-        count=args.count,
-        max_event_bytes=args.max_event_bytes,
         connect_timeout=args.timeout or 30.0,
         read_timeout=args.timeout,
         headers_timeout=args.headers_timeout,
-        max_backoff_ms=args.max_backoff,
-        reconnect_on_status=args.reconnect_on_status,
-        comments=args.comments,
         transport=Transport(
             verify=not args.insecure,
             proxy=args.proxy or None,
@@ -351,6 +350,22 @@ def options_from(args: argparse.Namespace) -> StreamOptions:
         password=password,
         cookies=tuple(args.cookie),
         cookie_file=args.cookie_jar,
+    )
+
+
+def options_from(args: argparse.Namespace) -> StreamOptions:
+    return dataclasses.replace(
+        request_options(args),
+        retry_ms=args.retry,
+        max_attempts=args.max_attempts,
+        reconnect=not args.no_reconnect,
+        send_last_event_id=not args.no_resume,
+        close_on=frozenset(args.close_on),
+        count=args.count,
+        max_event_bytes=args.max_event_bytes,
+        max_backoff_ms=args.max_backoff,
+        reconnect_on_status=args.reconnect_on_status,
+        comments=args.comments,
     )
 
 

@@ -25,6 +25,7 @@ from server.encoding import Buffering, Encoder, Gzip, Identity
 
 RefuseWith = Literal[204, 401, 503, "html"]
 EncodingMode = Literal["identity", "gzip", "buffer"]
+RetryUnit = Literal["", "s", "ms"]
 BROWSER_OBSERVATIONS = 10_000
 MAX_TAGS = 256  # tags with switches kept; the least recently set one goes first
 
@@ -37,6 +38,7 @@ class TagSwitches:
     refuse_with: RefuseWith = 503
     retry_after_s: int = 5
     retry_ms: int | None = None
+    retry_unit: RetryUnit | None = None
     encoding: EncodingMode | None = None
     buffer_bytes: int = 4096
     omit_end_next: int = 0  # the next jobs started with this tag end without `end`
@@ -60,6 +62,8 @@ class LabState:
     refuse_with: RefuseWith = 503
     retry_after_s: int = 5
     retry_ms: int | None = None  # overrides Settings.retry_ms when set
+    # After the number ("retry: 20s"): a spec trap every client ignores.
+    retry_unit: RetryUnit = ""
     encoding: EncodingMode = "identity"
     buffer_bytes: int = 4096
     # Per-tag switches, least recently set first (bounded by MAX_TAGS).
@@ -99,6 +103,7 @@ class LabState:
     def reset(self) -> None:
         """Every switch back to normal, tagged ones included (the pulse aside)."""
         self.refuse_left, self.retry_ms, self.encoding = 0, None, "identity"
+        self.retry_unit = ""
         self.tags.clear()
 
     # -- consulted on a connect ----------------------------------------------------
@@ -123,6 +128,13 @@ class LabState:
         if own is not None and own.retry_ms is not None:
             return own.retry_ms
         return self.retry_ms
+
+    def retry_unit_for(self, tag: str = "") -> RetryUnit:
+        """The unit the lab puts after ``retry:``'s number ("" for none)."""
+        own = self.tags.get(tag) if tag else None
+        if own is not None and own.retry_unit is not None:
+            return own.retry_unit
+        return self.retry_unit
 
     def encoder(self, tag: str = "") -> Encoder:
         mode, size = self.encoding, self.buffer_bytes

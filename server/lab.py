@@ -21,7 +21,10 @@ from fastapi import APIRouter, HTTPException
 from pydantic import Field
 
 from server import lab_records
-from server.faults import RefuseWith  # noqa: TC001 (pydantic reads it at runtime)
+from server.faults import (  # noqa: TC001 (pydantic reads them at runtime)
+    RefuseWith,
+    RetryUnit,
+)
 from server.jobs import EVENTS_TOPIC
 from server.labtag import Rt, TagBody, report
 from server.subscriptions import SubscriptionEnd
@@ -45,6 +48,8 @@ class RefuseBody(TagBody):
 
 class RetryBody(TagBody):
     ms: int = Field(ge=0, le=3_600_000)
+    # "s" or "ms" after the number (retry: 5s): clients ignore such a retry:.
+    unit: RetryUnit = ""
 
 
 class CountBody(TagBody):
@@ -186,12 +191,15 @@ async def retry(rt: Rt, body: RetryBody) -> dict[str, object]:
     switches: LabState | TagSwitches = (
         rt.lab if body.tag is None else rt.lab.switches(body.tag)
     )
-    switches.retry_ms = body.ms
+    switches.retry_ms, switches.retry_unit = body.ms, body.unit
     subs = _targets(rt, body.tag)
-    frame = retry_frame(body.ms)
+    frame = retry_frame(body.ms, body.unit)
     for sub in subs:
         sub.push(frame, events=0)
-    return await report(rt, "retry", ms=body.ms, subscriptions=len(subs), tag=body.tag)
+    unit = {"unit": body.unit} if body.unit else {}
+    return await report(
+        rt, "retry", ms=body.ms, **unit, subscriptions=len(subs), tag=body.tag
+    )
 
 
 @router.post("/forget")

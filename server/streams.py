@@ -109,7 +109,8 @@ def opening(rt: Runtime, tag: str) -> Response | None:
 
 def _retry(rt: Runtime, tag: str) -> bytes:
     ms = rt.lab.retry_for(tag)
-    return retry_frame(ms if ms is not None else rt.settings.retry_ms)
+    unit = rt.lab.retry_unit_for(tag)
+    return retry_frame(ms if ms is not None else rt.settings.retry_ms, unit)
 
 
 async def _topic_stream(

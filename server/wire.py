@@ -40,8 +40,13 @@ def comment_frame(text: str) -> bytes:
     return f": {text}\n\n".encode()
 
 
-def retry_frame(ms: int) -> bytes:
-    """``retry:`` alone; WHATWG: only ASCII digits count, so it must be >= 0."""
+def retry_frame(ms: int, unit: str = "") -> bytes:
+    """``retry:`` alone; WHATWG: only ASCII digits count, so it must be >= 0.
+
+    ``unit`` (the lab's spec trap only) follows the number, as in ``retry: 5s``,
+    which every conforming client ignores.
+    """
     if ms < 0:
         raise ValueError("retry must be >= 0 ms")
-    return f"retry: {ms}\n\n".encode()
+    _check_field("retry unit", unit)
+    return f"retry: {ms}{unit}\n\n".encode()

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from desktop.ui.controller import StreamController, StreamHandle
+    from desktop.ui.doctor.card import DoctorCard
     from desktop.ui.jobs.controller import JobsController
     from desktop.ui.jobs.panel import JobsPanel
     from desktop.ui.lab.dock import LabDock
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
     jobs_panel: JobsPanel
     lab: LabDock | None = None
     recordings: Recordings | None = None  # File menu actions, made on first use
+    doctor_card: DoctorCard | None = None  # the latest Check this server… card
     lab_restart: Callable[[], Awaitable[None]] | None = None  # the viewer's, if any
     lab_base: Callable[[], str | None] | None = None  # the bundled server's URL
 
@@ -183,6 +185,7 @@ class MainWindow(QMainWindow):
                 self._on_view(lambda v: v.focus_search()),
             ),
             (streams, "Go to URL", "Ctrl+L", self._on_view(lambda v: v.focus_url())),
+            (streams, "Check this server…", None, self.check_server),
             (server, "&Restart bundled server", None, self.restartServerRequested.emit),
         )
         for target, text, keys, slot in entries:
@@ -218,6 +221,12 @@ class MainWindow(QMainWindow):
             self.lab = LabDock(self, self, self.lab_restart, self.lab_base)
             self.lab.dock.visibilityChanged.connect(self.lab_action.setChecked)
         self.lab.show(on)
+
+    def check_server(self) -> None:
+        """Stream → Check this server…: doctor's card for the tab in front."""
+        from desktop.ui.doctor.card import open_card  # not needed at start-up
+
+        self.doctor_card = open_card(self, self) or self.doctor_card
 
     def _file_menu(self) -> None:
         """File: recordings, export, copy as curl (desktop/ui/recordings/actions.py)."""

@@ -119,6 +119,11 @@ _IDS_REPEATED = (
 )
 
 
+def texts(kind: str) -> tuple[str, str, str] | None:
+    """The title, why and action of a Notice of ``kind`` (doctor's spec checks)."""
+    return _TEXTS.get(kind)
+
+
 def explain(kind: str) -> str:
     """Why a Notice of ``kind`` matters and what to do, for a record's detail view."""
     texts = _TEXTS.get(kind)
@@ -289,6 +294,13 @@ class Advisor:
             seen.detail = detail
 
     # -- output ----------
+
+    @property
+    def bursts(self) -> tuple[int, int, float, float]:
+        """Bursts so far: how many, and the latest's events, silence and ratio."""
+        seen = self._seen.get("bursts")
+        events, silence, ratio = self._burst
+        return (0 if seen is None else seen.count), events, silence, ratio
 
     @property
     def idle(self) -> bool:
