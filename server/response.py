@@ -48,7 +48,7 @@ log = logging.getLogger("server.streams")
 
 HEADERS = (
     (b"content-type", b"text/event-stream; charset=utf-8"),
-    (b"cache-control", b"no-cache"),
+    (b"cache-control", b"no-cache, no-transform"),
     (b"x-accel-buffering", b"no"),
 )
 _CUT_FRAME = b'event: lab\ndata: {"action":"cut","note":"this event is never fini'
