@@ -80,6 +80,32 @@ def test_a_refused_certificate_offers_trust_which_opens_and_can_be_revoked(
         drive(loop, scenario(), viewer)
 
 
+def test_trusting_an_expired_certificate_opens_with_a_warning_naming_the_expiry(
+    loop: AppLoop, viewer: Viewer, certs: Certificates
+) -> None:
+    with tls_server(certs.expired) as url:
+
+        async def scenario() -> None:
+            view = open_stream(viewer, url, tls=TLSForm(ca_file=certs.ca_file))
+            session = view.handle.session
+            await until(lambda: session.tls_failure is not None, 10, "refused")
+            assert session.tls_failure is not None
+            assert session.tls_failure.problem is TLSProblem.EXPIRED
+            cert = session.tls_failure.certificate
+            assert cert is not None
+            view.refresh()
+            view.state.trust_button.click()
+            await until(lambda: session.events >= 1, 10, "an event")
+            view.refresh()
+            assert view.notices.keys() == ["pinned-out-of-dates"]
+            row = view.notices.row("pinned-out-of-dates")
+            assert row is not None and row.isVisibleTo(view)
+            assert row.property("network")  # the warning icon, not the info one
+            assert f"expired on {cert.not_after}" in row.toolTip()
+
+        drive(loop, scenario(), viewer)
+
+
 def test_dont_verify_badges_the_tab_while_it_is_on(
     loop: AppLoop, viewer: Viewer, certs: Certificates
 ) -> None:
