@@ -102,6 +102,8 @@ def test_trusting_an_expired_certificate_opens_with_a_warning_naming_the_expiry(
             assert row is not None and row.isVisibleTo(view)
             assert row.property("network")  # the warning icon, not the info one
             assert f"expired on {cert.not_after}" in row.toolTip()
+            tls_shown = view.state.values["tls"].text()
+            assert f"EXPIRED {cert.not_after[:10]}" in tls_shown
 
         drive(loop, scenario(), viewer)
 
