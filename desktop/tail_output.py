@@ -27,6 +27,7 @@ from desktop.core.engine.records import (
     Open,
     Reconnecting,
 )
+from desktop.core.insight.notice_cap import NoticeCap, Verdict
 from desktop.core.terminal import terminal_safe
 
 if TYPE_CHECKING:
@@ -163,6 +164,9 @@ class _Text:
         self.quiet = quiet
         self.color = color
         self.notices = notices
+        # The app's cap on notice rows: a few of a kind per connection, then
+        # one line at its end for the rest.
+        self.notice_cap = NoticeCap()
 
     def paint(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
@@ -184,6 +188,7 @@ class _Text:
         if self.quiet:
             return None
         clock = time.strftime("%H:%M:%S", time.localtime(getattr(record, "wall", 0)))
+        before = ""  # the lines of notices held back, before a connection's end
         if isinstance(record, Connecting):
             lid = (
                 f" (Last-Event-ID: {record.last_event_id})"
@@ -202,24 +207,40 @@ class _Text:
             if record.tls is not None:
                 text += f", {record.tls.version} {record.tls.cipher}"
         elif isinstance(record, Reconnecting):
+            before = self._held_notices(clock)
             text = self.paint(
                 "33",
                 f"{terminal_safe(record.reason)}; reconnecting in {record.delay_ms} ms "
                 f"({record.delay_source.value})",
             )
         elif isinstance(record, Closed):
-            if record.failed:
-                return None  # the one error line says it
+            before = self._held_notices(clock)
+            if record.failed:  # the one error line says it
+                return before or None
             text = f"closed: {terminal_safe(record.reason)}"
         elif isinstance(record, Comment):
             text = self.paint("2", f": {terminal_safe(record.text)}")
         elif isinstance(record, Notice) and self.notices:
             # Not NDJSON: the tail contract (ARCHITECTURE.md) has no notice record.
+            if self.notice_cap.admit(record.kind) is Verdict.HIDE:
+                return None
             detail = terminal_safe(record.detail)
             text = self.paint("35", f"note ({record.kind.value}): {detail}")
         else:
             return None
-        return self.paint("2", f"{clock} ") + text + "\n"
+        return before + self.paint("2", f"{clock} ") + text + "\n"
+
+    def _held_notices(self, clock: str) -> str:
+        """A line per kind of notice the cap held back on the connection that
+        ended; empty when none was."""
+        return "".join(
+            self.paint("2", f"{clock} ")
+            + self.paint(
+                "35", f"\N{HORIZONTAL ELLIPSIS} and {more:,} more {kind.value} notices"
+            )
+            + "\n"
+            for kind, more in self.notice_cap.end_connection()
+        )
 
 
 def make_emitter(

@@ -86,6 +86,14 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
         "seconds, 0: never (10)",
     )
     p.add_argument(
+        "--body-timeout",
+        type=float,
+        default=_DEFAULTS.body_timeout_s,
+        metavar="S",
+        help="answer 408 and close when a request's body has not all arrived S "
+        "seconds after its headers, 0: never (10)",
+    )
+    p.add_argument(
         "--send-timeout",
         type=float,
         default=_DEFAULTS.send_timeout_s,
@@ -199,6 +207,8 @@ def check(args: argparse.Namespace, token: str | None) -> tuple[list[str], list[
         problems.append("--max-connections must be >= 1")
     if args.headers_timeout < 0:
         problems.append("--headers-timeout must be >= 0")
+    if args.body_timeout < 0:
+        problems.append("--body-timeout must be >= 0")
     if args.send_timeout <= 0:
         problems.append("--send-timeout must be > 0")
     if args.max_body < 0:
@@ -267,6 +277,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
             max_running_jobs=args.max_jobs,
             max_connections=args.max_connections,
             headers_timeout_s=args.headers_timeout,
+            body_timeout_s=args.body_timeout,
             send_timeout_s=args.send_timeout,
             broker_url=args.broker,
             redis_prefix=args.redis_prefix,

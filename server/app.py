@@ -16,7 +16,7 @@ from server import __version__, api, docs, events, lab, page, streams
 from server.accesslog import AccessLog
 from server.admission import Admission
 from server.auth import TokenGuard
-from server.bodylimit import BodyLimit, too_large
+from server.bodylimit import BodyLimit, too_large, too_slow
 from server.broker import MemoryBroker
 from server.faults import LabState
 from server.jobs import EVENTS_TOPIC, JobLimits, JobManager, UnknownJobError
@@ -127,6 +127,11 @@ def create_app(settings: Settings) -> FastAPI:
         return too_large(settings.max_body_bytes)
 
     app.add_exception_handler(413, body_too_large)
+
+    async def body_too_slow(request: Request, exc: Exception) -> Response:
+        return too_slow(settings.body_timeout_s, request.scope["http_version"])
+
+    app.add_exception_handler(408, body_too_slow)
     app.include_router(api.router)
     app.include_router(streams.router)
     app.include_router(lab.router if settings.lab else lab.off_router)
@@ -136,7 +141,11 @@ def create_app(settings: Settings) -> FastAPI:
     # wraps OriginGuard wraps TokenGuard wraps BodyLimit wraps the routes.  A
     # foreign Host is refused before anything (a CORS preflight included) is
     # answered; every refusal is logged.
-    app.add_middleware(BodyLimit, max_body=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_body=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+    )
     if settings.token is not None:
         app.add_middleware(TokenGuard, token=settings.token, public=docs.ASSET_PATHS)
     app.add_middleware(OriginGuard, cors_origins=settings.cors_origins)

@@ -16,7 +16,8 @@ What holds here of the protections server/runner.py adds to uvicorn:
   opening and again after each response until a whole request has arrived, so
   ``keep_alive_timeout`` is the headers deadline; the TLS handshake gets the same;
 - request heads are bounded by ``h11_max_incomplete_size`` (h1) and
-  ``h2_max_header_list_size`` (h2); bodies by server/bodylimit.py (the app's);
+  ``h2_max_header_list_size`` (h2); bodies by server/bodylimit.py (the app's),
+  in size and in time (``--body-timeout``: 408, the slot freed);
 - Host/Origin checks, admission (503/429 past the caps) and SIGTERM's stream
   drain are the app's and hold under any ASGI server;
 - a reader that stopped is dropped only once a write blocks for

@@ -54,6 +54,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024  # a longer request body gets 413
     max_connections: int | None = None  # None: the fd limit less a reserve
     headers_timeout_s: float = 10.0  # to complete a request's headers; 0: none
+    body_timeout_s: float = 10.0  # to receive a body once headers are in; 0: none
     lab_sent_bytes: int = 32 * 1024 * 1024  # the lab's sent logs, all together
     backlog_bytes: int = 1_000_000  # unsent bytes a subscription may queue
     send_timeout_s: float = 10.0  # blocked or unacknowledged this long: dropped
@@ -91,6 +92,7 @@ class Settings:
             "max_body_bytes": self.max_body_bytes,
             "max_connections": self.connection_cap(),
             "headers_timeout_s": self.headers_timeout_s,
+            "body_timeout_s": self.body_timeout_s,
             "send_timeout_s": self.send_timeout_s,
             "stats_interval_s": self.stats_interval_s,
         }

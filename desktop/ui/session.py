@@ -30,20 +30,17 @@ from desktop.core.engine.records import (
 )
 from desktop.core.engine.state import State
 from desktop.core.insight.advice import Advisor
+from desktop.core.insight.notice_cap import NOTICES_PER_KIND, NoticeCap, Verdict
 from desktop.core.insight.rates import RateSeries
 from desktop.core.raw.log import RawLog
 from desktop.core.store import RecordStore
-
-# Timeline rows per notice kind and connection: a spec rule broken on every
-# event would otherwise put a notice row beside each one.
-NOTICE_ROWS = 5
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from desktop.core.engine.certificate import TLSFailure, TLSInfo
     from desktop.core.engine.options import StreamOptions
-    from desktop.core.engine.records import ErrorResponse, Hop, NoticeKind, Record
+    from desktop.core.engine.records import ErrorResponse, Hop, Record
 
 
 @dataclass(slots=True)
@@ -101,7 +98,7 @@ class StreamSession:
     raw: RawLog = field(default_factory=RawLog)  # bytes as received, bounded
     advisor: Advisor = field(default_factory=Advisor)  # the notices bar's warnings
     _reconnecting: Reconnecting | None = field(default=None, init=False)
-    _notice_rows: dict[NoticeKind, int] = field(default_factory=dict, init=False)
+    _notice_rows: NoticeCap = field(default_factory=NoticeCap, init=False)
     _rate: deque[tuple[float, int]] = field(
         default_factory=lambda: deque(maxlen=8), init=False
     )
@@ -191,17 +188,17 @@ class StreamSession:
             self.advisor.read(record.at, record.wall, self.events - before, self.types)
 
     def _notice_row(self, notice: Notice) -> Notice | None:
-        """The timeline row for ``notice``: the first :data:`NOTICE_ROWS` of a
-        kind per connection, the last of them saying so; the notices bar counts all."""
-        key = notice.kind
-        seen = self._notice_rows[key] = self._notice_rows.get(key, 0) + 1
-        if seen < NOTICE_ROWS:
+        """The timeline row for ``notice``: the first few of a kind per connection
+        (desktop/core/insight/notice_cap.py), the last of them saying so; the
+        notices bar counts all."""
+        verdict = self._notice_rows.admit(notice.kind)
+        if verdict is Verdict.SHOW:
             return notice
-        if seen > NOTICE_ROWS:
+        if verdict is Verdict.HIDE:
             return None
         more = (
-            f"{notice.detail} (the {NOTICE_ROWS}th on this connection: the notices "
-            "bar counts the rest, the timeline does not list them)"
+            f"{notice.detail} (the {NOTICES_PER_KIND}th on this connection: the "
+            "notices bar counts the rest, the timeline does not list them)"
         )
         return replace(notice, detail=more)
 
@@ -254,7 +251,7 @@ class StreamSession:
 
     def _on_connecting(self, record: Connecting) -> None:
         self.state = State.CONNECTING
-        self._notice_rows.clear()  # the cap is per connection
+        self._notice_rows.end_connection()  # the cap is per connection
         self.attempt = record.attempt
         self.next_attempt_at = None
         self.status, self.headers = None, ()

@@ -407,6 +407,45 @@ def test_notices_stay_out_of_json_and_print_in_text_when_asked(
     assert "retry: '5s' is not all ASCII digits: ignored" in notes[0]
 
 
+def test_a_rule_broken_on_every_event_prints_a_few_notices_then_a_count(
+    raw_server: RawServer,
+) -> None:
+    from desktop.core.insight.notice_cap import NOTICES_PER_KIND
+
+    every = b"".join(b"retry: 1s\ndata: %d\n\n" % i for i in range(40))
+    raw_server.add(sse(every), sse(every))
+    more = f"\N{HORIZONTAL ELLIPSIS} and {40 - NOTICES_PER_KIND} more"
+    args = ("--retry", "10", "--color", "never", "--notices")
+
+    def held_lines(lines: list[str]) -> list[int]:
+        return [
+            i
+            for i, line in enumerate(lines)
+            if line.endswith(f" {more} retry-ignored notices")
+        ]
+
+    noted = tail(raw_server.url(), "--max-attempts", "1", *args)
+    assert noted.returncode == 1, noted  # one reconnection allowed, then failed
+    assert noted.stdout.count(" message ") == 80
+    lines = noted.stderr.splitlines()
+    notes = [line for line in lines if " note (retry-ignored): " in line]
+    assert len(notes) == 2 * NOTICES_PER_KIND, noted.stderr
+    # One line at each connection's end, before the line that says it ended.
+    held = held_lines(lines)
+    assert len(held) == 2, noted.stderr
+    assert all("reconnecting in" in lines[i + 1] for i in held), noted.stderr
+    raw_server.add(sse(every))
+    once = tail(raw_server.url(), "--no-reconnect", *args)
+    assert once.returncode == 0, once
+    lines = once.stderr.splitlines()
+    (held_at,) = held_lines(lines)
+    assert " closed: " in lines[held_at + 1], once.stderr
+    # The JSON format has no notice record at all (the contract), capped or not.
+    raw_server.add(sse(every))
+    run = jtail(raw_server.url(), "--no-reconnect")
+    assert {r["type"] for r in run.records} == {"state", "event"}
+
+
 def test_event_stream_content_type_parameters_are_allowed(
     raw_server: RawServer,
 ) -> None:

@@ -93,6 +93,46 @@ def test_connections_that_never_finish_their_headers_are_closed(
             sock.close()
 
 
+def test_a_body_sent_a_byte_a_second_gets_408_and_frees_its_slot(
+    make_child: Callable[..., Child],
+) -> None:
+    # 5 connections leave 1 request at once (Settings.request_cap): the trickle
+    # holds the only slot until its deadline.
+    child = make_child("--max-connections", "5", "--body-timeout", "2")
+    slow = connect(child)
+    with child.client(5) as client:
+
+        def start_job() -> int:
+            return client.post("/api/jobs", json={"kind": "countdown"}).status_code
+
+        try:
+            slow.sendall(
+                b"POST /api/jobs HTTP/1.1\r\nHost: localhost\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+            )
+            started = time.monotonic()
+            wait_for(lambda: start_job() == 503, within=1.5)  # the slot is held
+            answer, closed = b"", False
+            slow.settimeout(1.0)
+            while not closed and time.monotonic() - started < 15:
+                try:
+                    slow.sendall(b" ")  # 1 byte a second, never the 100
+                    chunk = slow.recv(65536)
+                except TimeoutError:
+                    continue
+                except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+                    chunk = b""
+                answer += chunk
+                closed = not chunk
+            took = time.monotonic() - started
+            assert answer.startswith(b"HTTP/1.1 408"), answer
+            assert b"--body-timeout" in answer and b"connection: close" in answer
+            assert closed and 1.5 < took < 8, took  # 2 s; Hypercorn drains 1 s more
+            assert start_job() == 201  # the slot is free again
+        finally:
+            slow.close()
+
+
 def test_a_flood_past_the_fd_limit_leaves_api_info_answering(
     make_child: Callable[..., Child], server_kind: str
 ) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -66,6 +66,17 @@ class CertificateInfo:
             f"subject {self.subject}, issuer {self.issuer}, valid {self.not_before} "
             f"to {self.not_after}, SHA-256 {self.fingerprint}"
         )
+
+
+def out_of_dates(cert: CertificateInfo, wall: float) -> TLSProblem | None:
+    """EXPIRED or NOT_YET_VALID when ``wall`` (time.time()) is outside the
+    certificate's validity, else None."""
+    now = datetime.fromtimestamp(wall, UTC)
+    if now > datetime.fromisoformat(cert.not_after):
+        return TLSProblem.EXPIRED
+    if now < datetime.fromisoformat(cert.not_before):
+        return TLSProblem.NOT_YET_VALID
+    return None
 
 
 def fingerprint_of(der: bytes) -> str:

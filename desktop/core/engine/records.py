@@ -197,6 +197,7 @@ class NoticeKind(StrEnum):
     NO_DATA = "no-data"  # a block with ``event:``/``id:`` but no data: not dispatched
     DISCARDED = "discarded"  # the connection ended in the middle of an event
     RECONNECT_STORM = "reconnect-storm"  # many attempts in little time (policy.py)
+    PINNED_OUT_OF_DATES = "pinned-out-of-dates"  # a pinned certificate, expired
 
 
 @dataclass(slots=True)

@@ -63,7 +63,7 @@ from desktop.core.engine.request import (
     retry_after_ms,
 )
 from desktop.core.engine.state import State, state_of, transition
-from desktop.core.engine.transport import make_client
+from desktop.core.engine.transport import make_client, pinned_out_of_dates
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator
@@ -294,19 +294,24 @@ class EventStream:
                 answered = True
                 await self._check_response(response, hops)
                 self.policy.opened()
-                yield [
-                    Open(
-                        response.status_code,
-                        tuple(response.headers.multi_items()),
-                        attempt,
-                        str(response.url),
-                        time.monotonic(),
-                        time.time(),
-                        response.http_version,
-                        tls_of(response),
-                        hops,
-                    )
-                ]
+                opened = Open(
+                    response.status_code,
+                    tuple(response.headers.multi_items()),
+                    attempt,
+                    str(response.url),
+                    time.monotonic(),
+                    time.time(),
+                    response.http_version,
+                    tls_of(response),
+                    hops,
+                )
+                yield [opened]
+                out_of_dates = pinned_out_of_dates(
+                    options.transport, response.url, opened.tls, opened.wall
+                )
+                if out_of_dates is not None:
+                    kind = NoticeKind.PINNED_OUT_OF_DATES
+                    yield [Notice(kind, out_of_dates, attempt, opened.at, opened.wall)]
                 async with contextlib.aclosing(
                     self._read(response, attempt)
                 ) as batches:

@@ -21,12 +21,14 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from desktop.core.engine.certificate import fingerprint_of
+from desktop.core.engine.certificate import TLSProblem, fingerprint_of, out_of_dates
 from desktop.core.engine.handshake import PinMismatchError
 from desktop.core.engine.proxy import ProxyRouter
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+
+    from desktop.core.engine.certificate import TLSInfo
 
 MAX_REDIRECTS = 20  # as browsers (Fetch: "redirect count is twenty")
 
@@ -166,10 +168,10 @@ def make_client(
     browsers do.  The caller owns it and closes it.
 
     Requests go direct or through a proxy as desktop/core/engine/proxy.py says
-    (``env`` stands in for ``os.environ`` there: tests pass one).  A host with
-    trusted fingerprints gets routes of its own (an httpx mount for
-    ``https://host:port``, through the same proxy choice), so every other host,
-    a redirect's included, is verified as usual.
+    (``env`` stands in for ``os.environ`` there: tests pass one).  A host:port
+    with trusted fingerprints gets a route of its own (`_PinRouter`, through the
+    same proxy choice), so every other place, a redirect's included, is
+    verified as usual.
     """
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=8)
 
@@ -188,32 +190,111 @@ def make_client(
 
         return build
 
-    hosts: dict[tuple[str, int], set[str]] = {}
-    for pin in transport.trusted_fingerprints:
-        hosts.setdefault((pin.host.lower(), pin.port), set()).add(pin.sha256.lower())
-    mounts: dict[str, httpx.AsyncBaseTransport | None] = {
-        _pattern(host, port): ProxyRouter(
-            transport, builder(pinned_context(transport, frozenset(pins))), env
-        )
-        for (host, port), pins in hosts.items()
+    pinned: dict[tuple[str, int], httpx.AsyncBaseTransport] = {
+        key: ProxyRouter(transport, builder(pinned_context(transport, pins)), env)
+        for key, pins in _pins_by_place(transport).items()
     }
+    default = ProxyRouter(transport, builder(ssl_context(transport)), env)
     return httpx.AsyncClient(
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
         timeout=timeout,
         # The router decides the proxy; httpx must not add the environment's.
         trust_env=False,
-        transport=ProxyRouter(transport, builder(ssl_context(transport)), env),
-        mounts=mounts or None,
+        transport=_PinRouter(default, pinned) if pinned else default,
         # Cookies live in each stream's own jar (credentials.py), not in a
         # client that several streams share.
         cookies=_no_cookies(),
     )
 
 
-def _pattern(host: str, port: int) -> str:
-    # httpx gives a URL on the default port no port, and a pattern with a port
-    # matches only URLs that name it: https://host stands for port 443 (and,
-    # more broadly, every port of that host, where a mismatch fails closed).
-    shown = f"[{host}]" if ":" in host else host
-    return f"https://{shown}" if port == 443 else f"https://{shown}:{port}"
+def _pins_by_place(transport: Transport) -> dict[tuple[str, int], frozenset[str]]:
+    places: dict[tuple[str, int], set[str]] = {}
+    for pin in transport.trusted_fingerprints:
+        places.setdefault((pin.host.lower(), pin.port), set()).add(pin.sha256.lower())
+    return {place: frozenset(pins) for place, pins in places.items()}
+
+
+def place_of(url: httpx.URL) -> tuple[str, int] | None:
+    """The (host, port) a pin names for an https ``url``, the default port filled
+    in (httpx drops it from the URL); None for any other scheme."""
+    if url.scheme != "https":
+        return None
+    return url.host.lower(), url.port or 443
+
+
+def pins_for(transport: Transport, url: httpx.URL) -> frozenset[str]:
+    """The fingerprints trusted for exactly ``url``'s host and port."""
+    place = place_of(url)
+    if place is None:
+        return frozenset()
+    return _pins_by_place(transport).get(place, frozenset())
+
+
+def pinned_out_of_dates(
+    transport: Transport, url: httpx.URL, tls: TLSInfo | None, wall: float
+) -> str | None:
+    """What to tell the user when a certificate accepted by its pin is past its
+    notAfter (or before its notBefore); None when it is in date or not pinned.
+
+    A pin accepts the certificate it names even out of its dates, with this
+    said out loud on every connection (the stream records a Notice).  A pin is
+    the user's word about these exact bytes for this host and port, made after
+    seeing the certificate with its validity (the state panel offers "Trust
+    this certificate" for an expired one too, as for a self-signed one); a
+    refusal would make that offer a dead end for the lapsed certificate of a
+    development server, which is where pins are used.  Silence would be worse:
+    an expiry the pin hides is exactly what a user must see, so the notice names
+    the date, and the stream's Open record carries the certificate.
+    """
+    if tls is None or tls.certificate is None:
+        return None
+    cert = tls.certificate
+    if cert.sha256 not in pins_for(transport, url):
+        return None
+    problem = out_of_dates(cert, wall)
+    if problem is None:
+        return None
+    host, port = place_of(url) or (url.host, 443)
+    when = (
+        f"expired on {cert.not_after}"
+        if problem is TLSProblem.EXPIRED
+        else f"is not valid before {cert.not_before}"
+    )
+    return (
+        f"the certificate pinned for {host}:{port} {when}; accepted only because "
+        f"its SHA-256 {cert.fingerprint} is trusted for this host and port"
+    )
+
+
+class _PinRouter(httpx.AsyncBaseTransport):
+    """Sends a request to a pinned host:port through that place's transport.
+
+    A pin trusts one certificate for one host and port.  httpx's mounts cannot
+    say that for port 443: httpx drops the default port from a URL, so only a
+    pattern without a port matches ``https://host/``, and it matches every
+    port of the host (httpx's ``URLPattern.matches``): a pin kept for 443 then
+    also accepted that certificate on 8443.  Routing on ``place_of`` instead
+    keeps each pin to its own port; a redirect's other places are verified as
+    usual.
+    """
+
+    def __init__(
+        self,
+        default: httpx.AsyncBaseTransport,
+        pinned: dict[tuple[str, int], httpx.AsyncBaseTransport],
+    ) -> None:
+        self._default = default
+        self._pinned = pinned
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        place = place_of(request.url)
+        chosen = self._pinned.get(place, self._default) if place else self._default
+        return await chosen.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        try:
+            for pinned in self._pinned.values():
+                await pinned.aclose()
+        finally:
+            await self._default.aclose()

@@ -100,6 +100,14 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "Send a retry: of a few seconds, keep the stream open, or answer 204 to "
         "stop clients; here, a backoff cap (beyond the spec) spaces attempts.",
     ),
+    NoticeKind.PINNED_OUT_OF_DATES: (
+        "Pinned certificate out of its dates",
+        "The server's certificate is expired (or not valid yet); it was accepted "
+        "only because its fingerprint is trusted for this host and port. Any "
+        "other client refuses it.",
+        "Renew the server's certificate, then trust the new one; or remove the "
+        "pin in the TLS tab to have the expiry refused.",
+    ),
     NoticeKind.NO_DATA: (
         "Events without data not dispatched",
         "A block with event: or id: but no data: line fires nothing in a browser, "

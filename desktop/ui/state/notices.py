@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 
     from desktop.core.insight.advice import Advice
 
-# Warnings about the network path; the others are about the stream's own bytes.
-_NETWORK = frozenset({"compressed", "bursts", "idle"})
+# Warnings about the network path (and the server's certificate); the others are
+# about the stream's own bytes.
+_NETWORK = frozenset({"compressed", "bursts", "idle", "pinned-out-of-dates"})
 _ICON_PX = 16
 
 

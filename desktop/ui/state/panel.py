@@ -7,6 +7,7 @@ panel only asks (``trustRequested``); the stream view changes the settings.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Signal
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.engine.certificate import TLSProblem, out_of_dates
 from desktop.core.engine.records import DelaySource
 from desktop.core.engine.state import State
 from desktop.core.files.redact import is_secret, redact_url
@@ -229,7 +231,15 @@ def _tls_text(tls: TLSInfo | None) -> str:
     text = f"{tls.version} · {tls.cipher}"
     if tls.certificate is not None:
         cert = tls.certificate
-        text += f"\n{_breakable(cert.subject)}, expires {cert.not_after[:10]}"
+        # Only a pin lets an out-of-date certificate open (the notices bar says so).
+        problem = out_of_dates(cert, time.time())
+        if problem is TLSProblem.EXPIRED:
+            when = f"EXPIRED {cert.not_after[:10]}"
+        elif problem is TLSProblem.NOT_YET_VALID:
+            when = f"NOT VALID before {cert.not_before[:10]}"
+        else:
+            when = f"expires {cert.not_after[:10]}"
+        text += f"\n{_breakable(cert.subject)}, {when}"
     return text
 
 

@@ -13,11 +13,24 @@ import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from desktop.core.engine.certificate import TLSProblem, certificate_info
-from desktop.core.engine.records import Closed, Open, Outcome, Reconnecting
-from desktop.core.engine.transport import Transport, TrustedCertificate, make_client
+from desktop.core.engine.records import (
+    Closed,
+    Notice,
+    NoticeKind,
+    Open,
+    Outcome,
+    Reconnecting,
+)
+from desktop.core.engine.transport import (
+    Transport,
+    TrustedCertificate,
+    make_client,
+    pins_for,
+)
 
 from stream_checks import collect, of, options, run
 from tlsserver import PASSPHRASE, Certificates, make_certificates, tls_server
@@ -142,6 +155,53 @@ def test_a_trusted_fingerprint_is_accepted_for_its_host_only(
         closed = _closed(_stream(url, other))
         assert closed.tls is not None
         assert closed.tls.problem is TLSProblem.SELF_SIGNED
+
+
+def test_a_pin_for_port_443_covers_that_port_only(certs: Certificates) -> None:
+    sha = certificate_info(_der(certs.self_signed.cert)).sha256
+    at_443 = Transport(
+        trusted_fingerprints=frozenset({TrustedCertificate("127.0.0.1", 443, sha)})
+    )
+    # httpx drops the default port: both spellings are port 443, another is not.
+    assert pins_for(at_443, httpx.URL("https://127.0.0.1/")) == {sha}
+    assert pins_for(at_443, httpx.URL("https://127.0.0.1:443/x")) == {sha}
+    assert pins_for(at_443, httpx.URL("https://127.0.0.1:8443/")) == set()
+    assert pins_for(at_443, httpx.URL("http://127.0.0.1/")) == set()
+    with tls_server(certs.self_signed) as url:
+        closed = _closed(_stream(url, at_443, count=1))
+    assert closed.tls is not None, closed
+    assert closed.tls.problem is TLSProblem.SELF_SIGNED
+
+
+def test_an_expired_pinned_certificate_opens_with_a_notice_naming_the_expiry(
+    certs: Certificates,
+) -> None:
+    expired = certificate_info(_der(certs.expired.cert))
+    with tls_server(certs.expired) as url:
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        pinned = Transport(
+            trusted_fingerprints=frozenset(
+                {TrustedCertificate("127.0.0.1", port, expired.sha256)}
+            )
+        )
+        records = _stream(url, pinned, count=1)
+    assert not _closed(records).failed
+    (opened,) = of(records, Open)
+    notice = records[records.index(opened) + 1]
+    assert isinstance(notice, Notice), records
+    assert notice.kind is NoticeKind.PINNED_OUT_OF_DATES
+    assert f"expired on {expired.not_after}" in notice.detail
+    assert f"127.0.0.1:{port}" in notice.detail
+    # A pinned certificate in its dates opens without a word.
+    good = certificate_info(_der(certs.self_signed.cert))
+    with tls_server(certs.self_signed) as url:
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        pinned = Transport(
+            trusted_fingerprints=frozenset(
+                {TrustedCertificate("127.0.0.1", port, good.sha256)}
+            )
+        )
+        assert not of(_stream(url, pinned, count=1), Notice)
 
 
 def test_a_pinned_host_with_another_certificate_fails_closed(

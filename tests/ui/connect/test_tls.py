@@ -4,9 +4,12 @@ key's passphrase goes to the keychain; real uvicorn TLS servers on 127.0.0.1."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
+import trustme
+from PySide6.QtWidgets import QFileDialog
 
 from desktop.core.engine.certificate import TLSProblem
 from desktop.core.engine.state import State
@@ -22,6 +25,8 @@ from app_driver import drive, open_stream, until
 from tlsserver import Certificates, make_certificates, tls_server
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from desktop.ui.loop import AppLoop
     from desktop.ui.viewer import Viewer
 
@@ -75,6 +80,34 @@ def test_a_refused_certificate_offers_trust_which_opens_and_can_be_revoked(
         drive(loop, scenario(), viewer)
 
 
+def test_trusting_an_expired_certificate_opens_with_a_warning_naming_the_expiry(
+    loop: AppLoop, viewer: Viewer, certs: Certificates
+) -> None:
+    with tls_server(certs.expired) as url:
+
+        async def scenario() -> None:
+            view = open_stream(viewer, url, tls=TLSForm(ca_file=certs.ca_file))
+            session = view.handle.session
+            await until(lambda: session.tls_failure is not None, 10, "refused")
+            assert session.tls_failure is not None
+            assert session.tls_failure.problem is TLSProblem.EXPIRED
+            cert = session.tls_failure.certificate
+            assert cert is not None
+            view.refresh()
+            view.state.trust_button.click()
+            await until(lambda: session.events >= 1, 10, "an event")
+            view.refresh()
+            assert view.notices.keys() == ["pinned-out-of-dates"]
+            row = view.notices.row("pinned-out-of-dates")
+            assert row is not None and row.isVisibleTo(view)
+            assert row.property("network")  # the warning icon, not the info one
+            assert f"expired on {cert.not_after}" in row.toolTip()
+            tls_shown = view.state.values["tls"].text()
+            assert f"EXPIRED {cert.not_after[:10]}" in tls_shown
+
+        drive(loop, scenario(), viewer)
+
+
 def test_dont_verify_badges_the_tab_while_it_is_on(
     loop: AppLoop, viewer: Viewer, certs: Certificates
 ) -> None:
@@ -107,6 +140,60 @@ def test_a_ca_file_from_the_tls_tab_opens_a_stream(
             await until(lambda: session.events >= 1, 10, "an event")
             assert session.tls_failure is None
             assert not session.failed
+
+        drive(loop, scenario(), viewer)
+
+
+def test_use_ca_file_after_a_refusal_reconnects_with_the_chosen_ca(
+    loop: AppLoop,
+    viewer: Viewer,
+    certs: Certificates,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # Qt's own dialog is stood in for: it would run a nested modal loop.
+    chosen: list[str] = []
+    asked: list[str] = []
+
+    def pick(parent: object, caption: str, start: str, filters: str) -> tuple[str, str]:
+        asked.append(filters)
+        return (chosen.pop(0), filters) if chosen else ("", "")
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", pick)
+    stranger = tmp_path / "another-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(stranger))
+    with tls_server(certs.good) as url:
+
+        async def scenario() -> None:
+            view = open_stream(viewer, url)
+            session = view.handle.session
+            await until(lambda: session.tls_failure is not None, 10, "refused")
+            assert session.tls_failure is not None
+            assert session.tls_failure.problem is TLSProblem.UNTRUSTED
+            panel, tls = view.state, view.bar.tls
+            view.refresh()
+            assert panel.ca_button.isVisibleTo(panel)
+            # Cancelled: nothing changes, no new connect.
+            first = view.handle.task  # a connect starts a new task
+            panel.ca_button.click()
+            assert asked and "*.pem" in asked[-1]
+            assert tls.ca_file.text() == ""
+            await asyncio.sleep(0.2)
+            assert view.handle.task is first
+            # A CA that did not issue the certificate: refused again, by that CA.
+            chosen.append(str(stranger))
+            panel.ca_button.click()
+            assert tls.form().ca_file == str(stranger)
+            await until(lambda: view.handle.task is not first, 10, "a new connect")
+            await until(lambda: session.tls_failure is not None, 10, "refused")
+            assert session.tls_failure is not None
+            assert session.tls_failure.problem is TLSProblem.UNTRUSTED
+            # The issuing CA: the stream opens.
+            chosen.append(certs.ca_file)
+            panel.ca_button.click()
+            assert tls.form().ca_file == certs.ca_file
+            await until(lambda: session.events >= 1, 10, "an event")
+            assert session.tls_failure is None and not session.failed
 
         drive(loop, scenario(), viewer)
 

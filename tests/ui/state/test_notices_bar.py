@@ -230,7 +230,7 @@ def test_a_server_that_ignores_last_event_id_is_flagged(
 def test_a_rule_broken_on_every_event_gets_a_few_rows_and_a_count(
     loop: AppLoop, viewer: Viewer
 ) -> None:
-    from desktop.ui.session import NOTICE_ROWS
+    from desktop.core.insight.notice_cap import NOTICES_PER_KIND
 
     every = b"".join(b"retry: 1s\ndata: %d\n\n" % i for i in range(40))
     with RawServer(paths=NO_INFO) as raw:
@@ -242,7 +242,7 @@ def test_a_rule_broken_on_every_event_gets_a_few_rows_and_a_count(
             await until(lambda: session.events == 40, 5, "the events")
             viewer.controller.flush()
             rows = [r for r in session.store.rows() if isinstance(r, Notice)]
-            assert len(rows) == NOTICE_ROWS
+            assert len(rows) == NOTICES_PER_KIND
             assert "counts the rest" in rows[-1].detail
             (advice,) = session.advisor.warnings()
             assert (advice.key, advice.count) == ("retry-ignored", 40)
