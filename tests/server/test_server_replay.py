@@ -72,7 +72,7 @@ async def test_headers_retry_first_and_ids_on_logged_events(
     job = await start_job(client, "countdown", steps=2, interval_s=0)
     async with client.stream("GET", f"/api/jobs/{job}/events") as r:
         assert r.headers["content-type"].startswith("text/event-stream")
-        # no-transform: a proxy must neither compress nor rewrite a stream (RFC 9111 5.2.2.6)
+        # no-transform: a proxy must not compress or rewrite it (RFC 9111 5.2.2.6)
         assert r.headers["cache-control"] == "no-cache, no-transform"
         assert r.headers["x-accel-buffering"] == "no"
         assert "content-encoding" not in r.headers
