@@ -72,8 +72,7 @@ def test_the_card_fills_in_as_checks_complete_and_exports_html(
     assert model.index(warn, 3).data().startswith("Serve over HTTPS with HTTP/2")
     card.table.selectRow(warn)
     assert (
-        "Why: " in card.detail.text()
-        and "(browser.http-version)" in card.detail.text()
+        "Why: " in card.detail.text() and "(browser.http-version)" in card.detail.text()
     )
     page = tmp_path / "card.html"
     card.export_html(str(page))
