@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.broker is not None:
-        from server.redis_broker import mask_url, probe  # redis-py only when asked
+        from server.redis_url import mask_url, probe  # redis-py only when asked
 
         why = asyncio.run(probe(args.broker))
         if why is not None:
