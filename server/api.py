@@ -90,6 +90,11 @@ async def info(rt: Rt) -> dict[str, object]:
         "version": __version__,
         "run_id": rt.broker.run_id,
         "broker": await rt.broker.describe(),
+        "worker": {
+            "id": rt.worker,
+            "workers": settings.workers,
+            "per_worker_logs": settings.per_worker_logs,
+        },
         "features": {
             "jobs": True,
             "lab": settings.lab,

@@ -24,6 +24,7 @@ from server.runtime import Runtime
 from server.stats import StatsGauge
 from server.subscriptions import Hub
 from server.trust import HostGuard, OriginGuard
+from server.workerid import WorkerHeader, worker_id
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -68,6 +69,7 @@ def make_broker(settings: Settings) -> Broker:
 
 def create_app(settings: Settings) -> FastAPI:
     """A server instance; nothing runs until uvicorn starts its lifespan."""
+    worker = settings.worker_id or worker_id()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -87,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
             Hub(200 if settings.lab else 0, settings.lab_sent_bytes),
             jobs,
             LabState(),
+            worker,
         )
         stats = StatsGauge(rt)
         app.state.runtime, app.state.stats = rt, stats
@@ -157,5 +160,6 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(AccessLog)
     app.add_middleware(Admission, max_requests=settings.request_cap())
+    app.add_middleware(WorkerHeader, worker=worker)  # outermost: every response
     app.state.settings = settings  # the runner reads the connection limits
     return app

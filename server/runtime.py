@@ -32,6 +32,7 @@ class Runtime:
     hub: Hub
     jobs: JobManager
     lab: LabState
+    worker: str = "w1"  # this process's worker id (server/workerid.py)
     started_at: float = field(default_factory=time.monotonic)
 
     async def publish(self, type_: str, payload: BaseModel) -> None:

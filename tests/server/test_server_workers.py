@@ -1,0 +1,138 @@
+"""``serve --workers N``: N processes on one port (tests/workerserver.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import time
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from server.__main__ import main as serve_main
+
+from liveserver import Parser, events_only
+from redisserver import RedisServer, start_redis
+from workerserver import pid_of, start_workers
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = start_redis(tmp_path)
+    yield server
+    server.stop()
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1].startswith("Z")  # a zombie is gone too
+    except FileNotFoundError:
+        return True
+
+
+def _wait_for(check: Callable[[], bool], within: float = 15) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_workers_share_one_port_say_ready_once_and_stop_together_on_sigterm(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    prefix = f"t{secrets.token_hex(3)}:"
+    args = ("--broker", redis_server.url, "--redis-prefix", prefix, "--workers", "2")
+    server = start_workers(tmp_path / "serve.log", *args)
+    try:
+        # READY comes after both workers said they are up, not after the first.
+        assert server.log_text().count(" ready\n") == 2
+        ids = server.workers(2)
+        for _ in range(6):  # the header names the worker /api/info describes
+            r = httpx.get(f"{server.url}/api/info", headers={"Connection": "close"})
+            assert r.headers["X-SSE-Worker"] == r.json()["worker"]["id"]
+            assert r.json()["worker"]["workers"] == 2
+            assert r.headers["X-SSE-Worker"] in ids
+        # A worker killed outright is replaced, in the same slot.
+        victim = sorted(ids)[0]
+        os.kill(pid_of(victim), signal.SIGKILL)
+        slot = victim.partition("-")[0]
+        _wait_for(lambda: server.log_text().count(f"worker {slot}-") == 2)
+        # SIGTERM with a stream open on each worker: all stop within the drain time.
+        with httpx.Client(timeout=10) as client:
+            streams = []
+            for _ in range(40):
+                s = client.stream("GET", f"{server.url}/api/events").__enter__()
+                streams.append(s)
+            assert len({s.headers["X-SSE-Worker"] for s in streams}) == 2
+            pids = [pid_of(w) for w in server.workers(2)]
+            took = server.stop()
+            for s in streams:
+                s.close()
+        assert took < 4.0, f"stopped in {took:.1f} s (drain time 2 s)"
+        assert all(_gone(pid) for pid in pids)
+        assert server.process.returncode == 0
+    finally:
+        if server.process.poll() is None:
+            server.stop()
+    assert "READY" not in server.log_text()
+
+
+def test_workers_with_the_in_memory_broker_are_refused_unless_asked_for(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert serve_main(["--port", "0", "--workers", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "--workers 2 with the in-memory broker would give each worker its own" in err
+    assert "--broker redis://HOST:PORT/DB" in err and "--per-worker-logs" in err
+    broker = ["--broker", "redis://127.0.0.1:1/0", "--per-worker-logs"]
+    assert serve_main(["--port", "0", *broker]) == 2
+    assert "--per-worker-logs is for the in-memory broker" in capsys.readouterr().err
+    assert serve_main(["--port", "0", "--workers", "0"]) == 2
+
+
+def test_per_worker_logs_give_each_worker_its_own_log_so_a_resume_elsewhere_is_a_gap(
+    tmp_path: Path,
+) -> None:
+    server = start_workers(
+        tmp_path / "serve.log", "--workers", "2", "--per-worker-logs", "--ping", "0.2"
+    )
+    try:
+        runs: dict[str, str] = {}  # worker -> the run id of its own log
+        for _ in range(400):
+            r = httpx.get(f"{server.url}/api/info", headers={"Connection": "close"})
+            runs[r.headers["X-SSE-Worker"]] = r.json()["run_id"]
+            if len(runs) == 2:
+                break
+        (a, run_a), (b, run_b) = sorted(runs.items())
+        assert run_a != run_b
+        started = f"{run_a}-0-0"  # a's first event on /api/events: "server started"
+        seen: dict[str, str] = {}  # worker -> the first event type a resume got
+        for _ in range(400):
+            with httpx.stream(
+                "GET",
+                f"{server.url}/api/events",
+                headers={"Connection": "close", "Last-Event-ID": started},
+            ) as r:
+                worker = r.headers["X-SSE-Worker"]
+                parser = Parser()
+                for chunk in r.iter_raw():
+                    got = events_only(parser.feed(chunk))
+                    if got:
+                        seen[worker] = got[0].type
+                        if got[0].type == "replay-gap":
+                            assert json.loads(got[0].data)["reason"] == "unknown"
+                        break
+            if len(seen) == 2:
+                break
+        assert seen[a] != "replay-gap", "its own worker resumes the id"
+        assert seen[b] == "replay-gap", "the other worker never saw it"
+    finally:
+        server.stop()
