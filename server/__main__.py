@@ -162,6 +162,14 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
         "counter-example)",
     )
     p.add_argument(
+        "--job-lease",
+        type=float,
+        default=_DEFAULTS.job_lease_s,
+        metavar="S",
+        help="with --broker: a job whose worker died ends 'failed' (worker lost) "
+        f"within about 1.3 x S seconds ({_DEFAULTS.job_lease_s:g})",
+    )
+    p.add_argument(
         "--watch-stdin", action="store_true", help="exit when stdin reaches EOF"
     )
     p.add_argument(
@@ -225,6 +233,8 @@ def check(args: argparse.Namespace, token: str | None) -> tuple[list[str], list[
         "rediss",
     ):
         problems.append("--broker must be a redis:// or rediss:// URL")
+    if args.job_lease <= 0:
+        problems.append("--job-lease must be > 0")
     problems += worker_problems(args)
     return problems, warnings
 
@@ -309,6 +319,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
             redis_prefix=args.redis_prefix,
             workers=args.workers,
             per_worker_logs=args.per_worker_logs,
+            job_lease_s=args.job_lease,
         )
         if args.workers > 1:
             from server.workers import Supervisor, WorkerSpec

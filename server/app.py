@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     from server.broker import Broker
+    from server.redis_jobs import RedisJobs
     from server.settings import Settings
 
 
@@ -67,6 +68,29 @@ def make_broker(settings: Settings) -> Broker:
     return RedisBroker(settings.broker_url, settings.redis_prefix)
 
 
+async def shared_jobs(
+    settings: Settings, broker: Broker, worker: str
+) -> RedisJobs | None:
+    """With Redis, job records every worker sees (and the lease); else None."""
+    if settings.broker_url is None:
+        return None
+    from server.redis_broker import RedisBroker
+    from server.redis_jobs import RedisJobs
+
+    assert isinstance(broker, RedisBroker)
+    shared = RedisJobs(
+        settings.broker_url,
+        settings.redis_prefix,
+        broker,
+        worker=worker,
+        lease_s=settings.job_lease_s,
+        log_size=settings.job_log_size,
+        max_finished=settings.max_finished_jobs,
+    )
+    await shared.open()
+    return shared
+
+
 def create_app(settings: Settings) -> FastAPI:
     """A server instance; nothing runs until uvicorn starts its lifespan."""
     worker = settings.worker_id or worker_id()
@@ -82,7 +106,8 @@ def create_app(settings: Settings) -> FastAPI:
             max_finished=settings.max_finished_jobs,
             finished_bytes=settings.finished_jobs_bytes,
         )
-        jobs = JobManager(broker, limits)
+        shared = await shared_jobs(settings, broker, worker)
+        jobs = JobManager(broker, limits, shared)
         rt = Runtime(
             settings,
             broker,
@@ -98,6 +123,11 @@ def create_app(settings: Settings) -> FastAPI:
             events.Server(state="started", run_id=broker.run_id, version=__version__),
         )
         tasks = {
+            *(
+                {asyncio.create_task(shared.run(), name="jobs lease")}
+                if shared is not None
+                else set()
+            ),
             asyncio.create_task(stats.run(), name="stats gauge"),
             asyncio.create_task(
                 rt.hub.watch(settings.ping_s, settings.send_timeout_s), name="watchdog"
@@ -112,6 +142,8 @@ def create_app(settings: Settings) -> FastAPI:
                 task.cancel()
             await asyncio.wait(tasks)
             await jobs.close()
+            if shared is not None:
+                await shared.aclose()
             await broker.aclose()
 
     app = FastAPI(

@@ -81,6 +81,7 @@ class _Topic:
     size: int = 0  # bytes this process published to it (retained_bytes' estimate)
     cursor: str | None = None  # the reader's position; None: not followed
     sinks: dict[Sink, _Reg] = field(default_factory=dict)
+    borrowed: bool = False  # another process's topic, read (or ended) here
 
 
 class RedisBroker:
@@ -152,6 +153,22 @@ class RedisBroker:
         if topic in self._topics:
             raise ValueError(f"topic {topic!r} is already open")
         self._topics[topic] = _Topic(max(1, maxlen))
+
+    def borrow_topic(self, topic: str, maxlen: int) -> None:
+        """Read (or end) another process's topic here: a job run by another
+        worker.  Forgotten locally once its last local subscriber leaves."""
+        if topic not in self._topics:
+            self._topics[topic] = _Topic(max(1, maxlen), borrowed=True)
+
+    def release_topic(self, topic: str) -> None:
+        """Forget a borrowed topic here if nobody local follows it (Redis keeps it)."""
+        t = self._topics.get(topic)
+        if t is not None and t.borrowed and not t.sinks:
+            del self._topics[topic]
+
+    def stream_key(self, topic: str) -> str:
+        """The Redis key of ``topic``'s stream."""
+        return self._key(topic)
 
     async def publish(self, topic: str, type_: str, data: str) -> StoredEvent:
         t = self._topic(topic)
@@ -227,6 +244,7 @@ class RedisBroker:
         t = self._topic(topic)
         if t.closed:  # this process closed it: every event is in Redis already
             replay = (await self._replay(t, topic, last_event_id, history))[0]
+            self.release_topic(topic)
             return Replay(replay.events, replay.gap, closed=True)
         reg = _Reg()
         t.sinks[sink] = reg  # buffers what the reader delivers during the replay
@@ -234,9 +252,11 @@ class RedisBroker:
             replay, end = await self._replay(t, topic, last_event_id, history)
         except BaseException:
             t.sinks.pop(sink, None)
+            self.release_topic(topic)
             raise
         if replay.closed:
             t.sinks.pop(sink, None)
+            self.release_topic(topic)
             return replay
         after = parse_id(replay.events[-1].id) if replay.events else end
         after = after or end
@@ -365,6 +385,7 @@ class RedisBroker:
         t = self._topics.get(topic)
         if t is not None:
             t.sinks.pop(sink, None)
+            self.release_topic(topic)
 
     def retained_bytes(self, topic: str) -> int:
         """What this process published to it: Redis holds the log itself."""

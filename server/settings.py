@@ -65,6 +65,7 @@ class Settings:
     worker_id: str | None = None  # X-SSE-Worker; None: w1-<pid> (one process)
     workers: int = 1  # worker processes serving the port (`serve --workers`)
     per_worker_logs: bool = False  # several workers, each with its own memory log
+    job_lease_s: float = 10.0  # Redis: a dead worker's jobs end within ~1.3 leases
     name: str = field(default="sse-viewer server")
 
     def connection_cap(self) -> int:

@@ -6,6 +6,7 @@ logs (each worker's ``worker w<n>-<pid> ready`` line too) to a file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -13,11 +14,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -95,3 +97,45 @@ def start_workers(log: Path, *args: str, timeout: float = 60) -> WorkerServer:
     text = line.decode().strip()
     assert text.startswith("READY "), text
     return WorkerServer(process, text.split()[1], log)
+
+
+@contextlib.contextmanager
+def stream_on(
+    server: WorkerServer,
+    path: str,
+    want: Callable[[str], bool],
+    headers: dict[str, str] | None = None,
+    tries: int = 400,
+) -> Iterator[httpx.Response]:
+    """An open stream on a new connection served by a worker ``want`` accepts."""
+    with httpx.Client(timeout=10) as client:
+        for _ in range(tries):
+            with client.stream(
+                "GET",
+                f"{server.url}{path}",
+                headers={"Connection": "close", **(headers or {})},
+            ) as r:
+                if want(r.headers["X-SSE-Worker"]):
+                    yield r
+                    return
+        raise AssertionError(f"no connection to {path} landed on the worker wanted")
+
+
+def request_on(
+    server: WorkerServer,
+    method: str,
+    path: str,
+    want: Callable[[str], bool],
+    tries: int = 400,
+    **kwargs: Any,
+) -> httpx.Response:
+    """One request served by a worker ``want`` accepts: new connections are
+    probed with ``/api/info`` until one lands there, and the request is sent once,
+    on that connection (kept alive)."""
+    for _ in range(tries):
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            if want(client.get("/api/info").headers["X-SSE-Worker"]):
+                r = client.request(method, path, **kwargs)
+                assert want(r.headers["X-SSE-Worker"]), "the same connection"
+                return r
+    raise AssertionError(f"no connection landed on the worker wanted for {path}")

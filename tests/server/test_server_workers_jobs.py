@@ -1,0 +1,84 @@
+"""Jobs across ``serve --workers 2 --broker redis://``: run in one, seen from all."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import time
+from typing import TYPE_CHECKING
+
+from liveserver import Item, Parser, events_only
+from redisserver import start_redis
+from workerserver import pid_of, request_on, start_workers, stream_on
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+LEASE_S = 1.0
+
+
+def _until_end(
+    chunks: Iterator[bytes], within: float, parser: Parser | None = None
+) -> tuple[list[Item], float]:
+    """Events up to the job's `end`, and when it came (monotonic)."""
+    got: list[Item] = []
+    parser = parser or Parser()
+    deadline = time.monotonic() + within
+    for chunk in chunks:
+        got.extend(events_only(parser.feed(chunk)))
+        if any(e.type == "end" for e in got):
+            return got, time.monotonic()
+        assert time.monotonic() < deadline, f"no end within {within} s: {got[-3:]}"
+    raise AssertionError(f"the stream closed without an end: {got[-3:]}")
+
+
+def test_a_job_is_listed_followed_and_cancelled_from_the_other_worker_and_ends_failed_when_its_worker_dies(  # noqa: E501
+    tmp_path: Path,
+) -> None:
+    redis = start_redis(tmp_path)
+    prefix = f"t{secrets.token_hex(3)}:"
+    server = start_workers(
+        tmp_path / "serve.log",
+        "--broker", redis.url, "--redis-prefix", prefix, "--workers", "2",
+        "--job-lease", str(LEASE_S),
+    )  # fmt: skip
+    try:
+        body = {"kind": "countdown", "params": {"steps": 600, "interval_s": 0.05}}
+        # Cancelled from the worker that does not run it: the follower gets `end`.
+        r = request_on(server, "POST", "/api/jobs", lambda w: True, json=body)
+        owner, job = r.headers["X-SSE-Worker"], r.json()["id"]
+        other = lambda w: w != owner  # noqa: E731
+        listed = request_on(server, "GET", "/api/jobs", other).json()
+        assert [j["status"] for j in listed if j["id"] == job] == ["running"]
+        with stream_on(server, f"/api/jobs/{job}/events", other) as follow:
+            cancel = request_on(server, "POST", f"/api/jobs/{job}/cancel", other)
+            assert cancel.status_code == 200, cancel.text
+            got, _ = _until_end(follow.iter_raw(), 10)
+        end = json.loads(got[-1].data)
+        assert (end["status"], end["error"]) == ("cancelled", "cancelled on request")
+        again = request_on(server, "POST", f"/api/jobs/{job}/cancel", other)
+        assert again.status_code == 409
+
+        # Its worker killed outright: a follower on the other gets end/failed.
+        r = request_on(server, "POST", "/api/jobs", lambda w: True, json=body)
+        owner, job = r.headers["X-SSE-Worker"], r.json()["id"]
+        with stream_on(server, f"/api/jobs/{job}/events", other) as follow:
+            parser = Parser()
+            chunks = follow.iter_raw()
+            for chunk in chunks:  # running: progress flows
+                if any(e.type == "progress" for e in events_only(parser.feed(chunk))):
+                    break
+            os.kill(pid_of(owner), signal.SIGKILL)
+            killed = time.monotonic()
+            got, ended = _until_end(chunks, 15, parser)
+        end = json.loads(got[-1].data)
+        assert (end["status"], end["error"]) == ("failed", "worker lost")
+        assert ended - killed < 1.4 * LEASE_S + 2.0, "ended within the lease"
+        record = request_on(server, "GET", f"/api/jobs/{job}", lambda w: True).json()
+        assert (record["status"], record["error"]) == ("failed", "worker lost")
+    finally:
+        server.stop()
+        redis.stop()
