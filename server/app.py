@@ -18,6 +18,7 @@ from server.admission import Admission
 from server.auth import TokenGuard
 from server.bodylimit import BodyLimit, too_large
 from server.broker import MemoryBroker
+from server.control import ControlChannel
 from server.faults import LabState
 from server.jobs import EVENTS_TOPIC, JobLimits, JobManager, UnknownJobError
 from server.runtime import Runtime
@@ -69,10 +70,10 @@ def make_broker(settings: Settings) -> Broker:
 
 
 async def shared_jobs(
-    settings: Settings, broker: Broker, worker: str
+    settings: Settings, broker: Broker, control: ControlChannel | None, worker: str
 ) -> RedisJobs | None:
     """With Redis, job records every worker sees (and the lease); else None."""
-    if settings.broker_url is None:
+    if settings.broker_url is None or control is None:
         return None
     from server.redis_broker import RedisBroker
     from server.redis_jobs import RedisJobs
@@ -82,6 +83,7 @@ async def shared_jobs(
         settings.broker_url,
         settings.redis_prefix,
         broker,
+        control,
         worker=worker,
         lease_s=settings.job_lease_s,
         log_size=settings.job_log_size,
@@ -106,7 +108,11 @@ def create_app(settings: Settings) -> FastAPI:
             max_finished=settings.max_finished_jobs,
             finished_bytes=settings.finished_jobs_bytes,
         )
-        shared = await shared_jobs(settings, broker, worker)
+        control = None
+        if settings.broker_url is not None:  # other workers may share the log
+            control = ControlChannel(broker)
+            await control.open()
+        shared = await shared_jobs(settings, broker, control, worker)
         jobs = JobManager(broker, limits, shared)
         rt = Runtime(
             settings,
@@ -115,7 +121,10 @@ def create_app(settings: Settings) -> FastAPI:
             jobs,
             LabState(),
             worker,
+            control,
         )
+        if control is not None:
+            lab.listen(rt, control)
         stats = StatsGauge(rt)
         app.state.runtime, app.state.stats = rt, stats
         await rt.publish(
@@ -126,6 +135,11 @@ def create_app(settings: Settings) -> FastAPI:
             *(
                 {asyncio.create_task(shared.run(), name="jobs lease")}
                 if shared is not None
+                else set()
+            ),
+            *(
+                {asyncio.create_task(control.run(), name="control channel")}
+                if control is not None
                 else set()
             ),
             asyncio.create_task(stats.run(), name="stats gauge"),
@@ -144,6 +158,8 @@ def create_app(settings: Settings) -> FastAPI:
             await jobs.close()
             if shared is not None:
                 await shared.aclose()
+            if control is not None:
+                control.close()
             await broker.aclose()
 
     app = FastAPI(

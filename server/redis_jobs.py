@@ -6,9 +6,8 @@ owner's run id), listed in ``<prefix>jobs:all`` (by creation time), with the run
 ones in ``<prefix>jobs:running`` and the finished ones in ``<prefix>jobs:finished``
 (by end time, the oldest forgotten past ``max_finished``, with their log stream).
 
-Every worker subscribes to the ``control`` topic (through the broker's one blocking
-read): a cancel of a job owned elsewhere is a ``cancel`` event there, acted on by
-the owner.
+A cancel of a job owned elsewhere is a ``cancel`` message on the control channel
+(`server.control`), acted on by the owner.
 
 Lease: each worker refreshes ``<prefix>worker:<run id>`` with a TTL of ``lease_s``
 every third of it.  A running job whose owner's key expired (the worker died: kill
@@ -38,28 +37,13 @@ from server.redis_replies import as_text
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from server.broker import StoredEvent
+    from server.control import ControlChannel
     from server.jobs import Job
     from server.redis_broker import RedisBroker
 
 log = logging.getLogger("server.jobs")
 
-CONTROL_TOPIC = "control"
 WORKER_LOST = "worker lost"
-
-
-class _ControlSink:
-    """The broker's sink for the control topic: hands each event to the handler."""
-
-    def __init__(self, handle: Callable[[StoredEvent], None]) -> None:
-        self._handle = handle
-        self.finished = False
-
-    def deliver(self, event: StoredEvent) -> None:
-        self._handle(event)
-
-    def finish(self) -> None:  # Redis went away: `RedisJobs.run` subscribes again
-        self.finished = True
 
 
 class RedisJobs:
@@ -70,6 +54,7 @@ class RedisJobs:
         url: str,
         prefix: str,
         broker: RedisBroker,
+        control: ControlChannel,
         *,
         worker: str,
         lease_s: float,
@@ -86,9 +71,9 @@ class RedisJobs:
         self._r = aioredis.Redis.from_url(
             url, socket_timeout=5.0, socket_connect_timeout=2.0
         )
+        self._control = control
         self._cancel: Callable[[str], None] = lambda job_id: None
-        self._sink = _ControlSink(self._control)
-        self._sink.finished = True  # not subscribed yet
+        control.on("cancel", lambda body: self._cancel(str(body)))
 
     def _k(self, name: str) -> str:
         return f"{self._prefix}{name}"
@@ -96,19 +81,9 @@ class RedisJobs:
     def on_cancel(self, handler: Callable[[str], None]) -> None:
         self._cancel = handler
 
-    def _control(self, event: StoredEvent) -> None:
-        if event.type == "cancel":
-            self._cancel(event.data)
-
     async def open(self) -> None:
-        """Open the control topic, follow it, and take the lease (before serving)."""
-        await self._broker.open_topic(CONTROL_TOPIC, 1000)
-        await self._subscribe()
+        """Take the lease (before serving)."""
         await self._heartbeat()
-
-    async def _subscribe(self) -> None:
-        self._sink = _ControlSink(self._control)
-        await self._broker.subscribe(CONTROL_TOPIC, self._sink, None, history=False)
 
     async def _heartbeat(self) -> None:
         key = self._k(f"worker:{self._owner}")
@@ -120,8 +95,6 @@ class RedisJobs:
             await asyncio.sleep(self._lease_s / 3)
             try:
                 await self._heartbeat()
-                if self._sink.finished:
-                    await self._subscribe()
                 await self._reap()
             except (RedisError, BrokerUnavailableError) as exc:
                 log.warning("jobs lease: Redis unreachable (%s)", exc)
@@ -199,7 +172,7 @@ class RedisJobs:
             raise UnknownJobError(job_id)
         if record.get("finished_at") is not None:
             raise JobFinishedError(f"job {job_id} already {record.get('status')}")
-        await self._broker.publish(CONTROL_TOPIC, "cancel", job_id)
+        await self._control.send("cancel", job_id)
         return record
 
     async def follow(self, job_id: str) -> str:
@@ -256,8 +229,7 @@ class RedisJobs:
         log.warning("job %s: its worker was lost; ended it as failed", job_id)
 
     async def aclose(self) -> None:
-        """Stop following control; give the lease back (this worker's jobs ended)."""
-        self._broker.unsubscribe(CONTROL_TOPIC, self._sink)
+        """Give the lease back (this worker's jobs ended)."""
         with contextlib.suppress(RedisError):
             await self._r.delete(self._k(f"worker:{self._owner}"))
         await self._r.aclose()
