@@ -30,6 +30,8 @@ def segment_text(lane: Lane, segment: Segment) -> str:
     """One sentence for the hover of a connection bar."""
     who = lane.title
     status = f"HTTP {segment.status}" if segment.status is not None else "no response"
+    if segment.worker:
+        status += f" from worker {segment.worker}"
     if segment.opened is not None and segment.ended is not None:
         held = f"open {_ms((segment.ended - segment.opened) * 1000)}"
     elif segment.opened is not None:
