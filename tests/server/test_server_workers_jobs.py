@@ -9,7 +9,10 @@ import signal
 import time
 from typing import TYPE_CHECKING
 
-from liveserver import Item, Parser, events_only
+import httpx
+import redis
+
+from liveserver import Item, Parser, events_only, fast, start
 from redisserver import start_redis
 from workerserver import pid_of, request_on, start_workers, stream_on
 
@@ -82,3 +85,34 @@ def test_a_job_is_listed_followed_and_cancelled_from_the_other_worker_and_ends_f
     finally:
         server.stop()
         redis.stop()
+
+
+def test_job_records_in_redis_are_bounded_as_in_memory(tmp_path: Path) -> None:
+    redis_server = start_redis(tmp_path)
+    prefix = f"t{secrets.token_hex(3)}:"
+    live = start(
+        fast(broker_url=redis_server.url, redis_prefix=prefix, max_finished_jobs=2)
+    )
+    store = redis.Redis.from_url(redis_server.url)
+    try:
+        ids = []
+        with httpx.Client(base_url=live.url, timeout=10) as client:
+            for _ in range(4):
+                body = {"kind": "countdown", "params": {"steps": 1, "interval_s": 0}}
+                ids.append(client.post("/api/jobs", json=body).json()["id"])
+                deadline = time.monotonic() + 10
+                while not client.get(f"/api/jobs/{ids[-1]}").json()["finished_at"]:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.01)
+            listed = [j["id"] for j in client.get("/api/jobs").json()]
+        assert listed == ids[2:]
+        records = sorted(k.decode() for k in store.keys(f"{prefix}job:*"))
+        assert records == sorted(f"{prefix}job:{i}" for i in ids[2:])
+        streams = store.keys(f"{prefix}topic:job:*")
+        assert len(streams) == 2
+        assert store.zcard(f"{prefix}jobs:all") == 2
+        assert store.scard(f"{prefix}jobs:running") == 0
+    finally:
+        store.close()
+        live.stop()
+        redis_server.stop()
