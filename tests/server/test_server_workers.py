@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from server.__main__ import main as serve_main
+from server.redis_broker import RedisBroker
 
 from liveserver import Parser, events_only
 from redisserver import RedisServer, start_redis
@@ -135,4 +137,75 @@ def test_per_worker_logs_give_each_worker_its_own_log_so_a_resume_elsewhere_is_a
         assert seen[a] != "replay-gap", "its own worker resumes the id"
         assert seen[b] == "replay-gap", "the other worker never saw it"
     finally:
+        server.stop()
+
+
+@pytest.mark.anyio
+async def test_kill_9_of_a_worker_under_50_subscribers_loses_and_repeats_nothing(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    prefix = f"t{secrets.token_hex(3)}:"
+    args = ("--broker", redis_server.url, "--redis-prefix", prefix, "--workers", "2")
+    server = start_workers(tmp_path / "serve.log", *args)
+    publisher = RedisBroker(redis_server.url, prefix)
+    await publisher.open_topic("events", 10_000)
+    published: list[str] = []
+    got: list[list[str]] = [[] for _ in range(50)]
+    served_by: list[set[str]] = [set() for _ in range(50)]
+    done = asyncio.Event()
+
+    async def follow(i: int, client: httpx.AsyncClient) -> None:  # an EventSource
+        while not done.is_set():
+            headers = {"Last-Event-ID": got[i][-1]} if got[i] else {}
+            try:
+                async with client.stream(
+                    "GET", f"{server.url}/api/events", headers=headers
+                ) as r:
+                    served_by[i].add(r.headers["X-SSE-Worker"])
+                    parser = Parser()
+                    async for chunk in r.aiter_raw():
+                        items = events_only(parser.feed(chunk))
+                        # Only ours: a replacement worker publishes "server".
+                        got[i] += [e.id or "" for e in items if e.type == "n"]
+                        if (
+                            published
+                            and got[i][-1:] == published[-1:]
+                            and done.is_set()
+                        ):
+                            return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+
+    try:
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=0)
+        async with (
+            httpx.AsyncClient(timeout=10, limits=limits) as client,
+            asyncio.TaskGroup() as tg,
+        ):
+            for i in range(50):
+                tg.create_task(follow(i, client))
+            deadline = time.monotonic() + 15
+            while not all(served_by):
+                assert time.monotonic() < deadline, "subscribers did not connect"
+                await asyncio.sleep(0.02)
+            victim = max(
+                {w for ws in served_by for w in ws},
+                key=lambda w: sum(w in ws for ws in served_by),
+            )
+            for n in range(150):
+                published.append((await publisher.publish("events", "n", str(n))).id)
+                if n == 50:
+                    os.kill(pid_of(victim), signal.SIGKILL)
+                await asyncio.sleep(0.01)
+            done.set()
+            while not all(g[-1:] == published[-1:] for g in got):
+                assert time.monotonic() < deadline + 15, "the resumes did not finish"
+                await asyncio.sleep(0.05)
+        moved = sum(victim in ws and len(ws) > 1 for ws in served_by)
+        assert moved > 0, "some subscribers were on the killed worker and moved"
+        for ids in got:
+            assert ids == published, "every event once, in order"
+    finally:
+        await publisher.aclose()
         server.stop()
