@@ -10,10 +10,11 @@ import time
 from typing import TYPE_CHECKING
 
 import httpx
+import pytest
 import redis
 
 from liveserver import Item, Parser, events_only, fast, start
-from redisserver import start_redis
+from redisserver import RedisServer, start_redis
 from workerserver import pid_of, request_on, start_workers, stream_on
 
 if TYPE_CHECKING:
@@ -21,6 +22,13 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 LEASE_S = 1.0
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = start_redis(tmp_path)  # stopped even when the test fails early
+    yield server
+    server.stop()
 
 
 def _until_end(
@@ -39,13 +47,12 @@ def _until_end(
 
 
 def test_a_job_is_listed_followed_and_cancelled_from_the_other_worker_and_ends_failed_when_its_worker_dies(  # noqa: E501
-    tmp_path: Path,
+    redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    redis = start_redis(tmp_path)
     prefix = f"t{secrets.token_hex(3)}:"
     server = start_workers(
         tmp_path / "serve.log",
-        "--broker", redis.url, "--redis-prefix", prefix, "--workers", "2",
+        "--broker", redis_server.url, "--redis-prefix", prefix, "--workers", "2",
         "--job-lease", str(LEASE_S),
     )  # fmt: skip
     try:
@@ -84,11 +91,11 @@ def test_a_job_is_listed_followed_and_cancelled_from_the_other_worker_and_ends_f
         assert (record["status"], record["error"]) == ("failed", "worker lost")
     finally:
         server.stop()
-        redis.stop()
 
 
-def test_job_records_in_redis_are_bounded_as_in_memory(tmp_path: Path) -> None:
-    redis_server = start_redis(tmp_path)
+def test_job_records_in_redis_are_bounded_as_in_memory(
+    redis_server: RedisServer,
+) -> None:
     prefix = f"t{secrets.token_hex(3)}:"
     live = start(
         fast(broker_url=redis_server.url, redis_prefix=prefix, max_finished_jobs=2)
@@ -104,6 +111,14 @@ def test_job_records_in_redis_are_bounded_as_in_memory(tmp_path: Path) -> None:
                 while not client.get(f"/api/jobs/{ids[-1]}").json()["finished_at"]:
                     assert time.monotonic() < deadline
                     time.sleep(0.01)
+            # A job shows finished_at as soon as it ends; its record in Redis and
+            # the trim of older ones follow within its last few awaits.
+            deadline = time.monotonic() + 10
+            while store.zcard(f"{prefix}jobs:finished") != 2 or store.scard(
+                f"{prefix}jobs:running"
+            ):
+                assert time.monotonic() < deadline, "the records did not settle"
+                time.sleep(0.01)
             listed = [j["id"] for j in client.get("/api/jobs").json()]
         assert listed == ids[2:]
         records = sorted(k.decode() for k in store.keys(f"{prefix}job:*"))
@@ -115,4 +130,3 @@ def test_job_records_in_redis_are_bounded_as_in_memory(tmp_path: Path) -> None:
     finally:
         store.close()
         live.stop()
-        redis_server.stop()

@@ -7,22 +7,32 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
+import pytest
+
 from liveserver import Parser, events_only
-from redisserver import start_redis
+from redisserver import RedisServer, start_redis
 from workerserver import request_on, start_workers, stream_on
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = start_redis(tmp_path)  # stopped even when the test fails early
+    yield server
+    server.stop()
+
+
 def test_a_drop_sent_to_one_worker_ends_the_streams_of_both_and_the_published_log_is_the_same_on_each(  # noqa: E501
-    tmp_path: Path,
+    redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    redis = start_redis(tmp_path)
     prefix = f"t{secrets.token_hex(3)}:"
     server = start_workers(
         tmp_path / "serve.log",
-        "--broker", redis.url, "--redis-prefix", prefix, "--workers", "2", "--lab",
+        "--broker", redis_server.url, "--redis-prefix", prefix,
+        "--workers", "2", "--lab",
     )  # fmt: skip
     try:
         with contextlib.ExitStack() as stack:
@@ -64,4 +74,3 @@ def test_a_drop_sent_to_one_worker_ends_the_streams_of_both_and_the_published_lo
         assert [e["type"] for e in logs[0]].count("pulse") >= 1
     finally:
         server.stop()
-        redis.stop()

@@ -54,6 +54,19 @@ def segment_text(lane: Lane, segment: Segment) -> str:
     )
 
 
+def segment_label(lane: Lane, index: int) -> str:
+    """The text over connection ``index``: the Last-Event-ID it carried ("" none)
+    and, when the lane's connections were served by several workers, which one."""
+    segment = lane.segments[index]
+    if segment.last_event_id:
+        label = f"{'▶' if index == 0 else '⟲'} {segment.last_event_id}"
+    else:
+        label = "⟲ no id" if index > 0 else ""
+    if segment.worker and len({s.worker for s in lane.segments}) > 1:
+        label = f"{label} · {segment.worker}" if label else segment.worker
+    return label
+
+
 def gap_text(segment: Segment) -> str:
     """One sentence for the hover of the gap before ``segment``."""
     waited = segment.delay_waited_ms

@@ -105,6 +105,16 @@ async def _kill_and_resume(
     return app, gap_i, open_i, opened, killed_at
 
 
+def _named(worker: str, victim: str) -> str:
+    """``worker`` as a learner reads it: a survivor, or the dead one's replacement."""
+    if not worker:
+        return "(no X-SSE-Worker header)"
+    slot, dead_slot = worker.partition("-")[0], victim.partition("-")[0]
+    if slot == dead_slot and worker != victim:
+        return f"{worker} (the replacement the server started for {dead_slot})"
+    return worker
+
+
 def _common_checks(
     run: LessonRun, app: RecordedStream, gap_i: int, open_i: int, first: Open
 ) -> None:
@@ -115,13 +125,13 @@ def _common_checks(
     run.check(
         f"{app.name}: the worker holding the connection dies",
         "the connection ends; the client retries",
-        f"{victim} killed · {gap.outcome.value}: {gap.reason}",
+        f"{victim} killed; the connection ended ({gap.outcome.value})",
         gap.outcome in (Outcome.EOF, Outcome.NETWORK),
     )
     run.check(
         f"{app.name}: the reconnect lands on another worker",
         f"a worker other than {victim}",
-        survivor or "(no X-SSE-Worker header)",
+        _named(survivor, victim),
         bool(survivor) and survivor != victim,
     )
     conn = next(r for r in reversed(app.records[:open_i]) if isinstance(r, Connecting))
