@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 _spawn = multiprocessing.get_context("spawn")
 KILL_AFTER_S = 1.0  # past the drain time, a worker still running is killed
+RESPAWN_MAX_S = 30.0  # longest pause before replacing a worker that cannot start
 START_TIMEOUT_S = 60.0  # every worker must be up by then
 
 
@@ -76,6 +77,8 @@ class _Slot:
     number: int
     process: SpawnProcess
     ready: bool = False
+    failures: int = 0  # replacements in a row that died before they were ready
+    replace_at: float | None = None  # dead: when its replacement starts
 
 
 class Supervisor:
@@ -159,15 +162,30 @@ class Supervisor:
             self._take_ready(0.1)
             for i, slot in enumerate(self._slots):
                 if not slot.process.is_alive() and not self._stop.is_set():
-                    slot.process.join()
-                    code = slot.process.exitcode
-                    print(
-                        f"worker w{slot.number} died (exit {code}): replacing it",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    self._slots[i] = self._start(slot.number)
+                    self._slots[i] = self._replace(slot)
         return 0
+
+    def _replace(self, slot: _Slot) -> _Slot:
+        """The slot of a dead worker: a new process in it, now or when its pause
+        is over.  One that died before it was ready (Redis away, say) waits a
+        pause that doubles each time, so a worker that cannot start does not spin.
+        """
+        if slot.replace_at is None:
+            slot.process.join()
+            slot.failures = 0 if slot.ready else slot.failures + 1
+            pause = min(RESPAWN_MAX_S, 0.5 * 2**slot.failures) if slot.failures else 0
+            slot.replace_at = time.monotonic() + pause
+            print(
+                f"worker w{slot.number} died (exit {slot.process.exitcode}): "
+                f"replacing it{f' in {pause:g} s' if pause else ''}",
+                file=sys.stderr,
+                flush=True,
+            )
+        if time.monotonic() < slot.replace_at:
+            return slot
+        fresh = self._start(slot.number)
+        fresh.failures = slot.failures
+        return fresh
 
     def _stop_all(self) -> None:
         """SIGTERM to every worker; kill any still running after the drain time."""

@@ -209,3 +209,23 @@ async def test_kill_9_of_a_worker_under_50_subscribers_loses_and_repeats_nothing
     finally:
         await publisher.aclose()
         server.stop()
+
+
+def test_a_worker_that_cannot_start_is_replaced_after_a_pause_until_it_can(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    prefix = f"t{secrets.token_hex(3)}:"
+    args = ("--broker", redis_server.url, "--redis-prefix", prefix, "--workers", "2")
+    server = start_workers(tmp_path / "serve.log", *args)
+    try:
+        victim = sorted(server.workers(2))[0]
+        slot = victim.partition("-")[0]
+        redis_server.stop()  # replacements fail at start-up: Redis is away
+        os.kill(pid_of(victim), signal.SIGKILL)
+        first = f"worker {slot} died (exit 3): replacing it in 1 s"
+        _wait_for(lambda: first in server.log_text())  # a pause, not a spin
+        redis_server.start()  # the next replacement comes up
+        _wait_for(lambda: server.log_text().count(f"worker {slot}-") == 2, 20)
+        assert server.process.poll() is None
+    finally:
+        server.stop()
