@@ -155,6 +155,29 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
         f"({_DEFAULTS.redis_prefix})",
     )
     p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve the port with N worker processes (1); more than one needs "
+        "--broker, so a client resumes on any of them",
+    )
+    p.add_argument(
+        "--per-worker-logs",
+        action="store_true",
+        help="allow --workers with the in-memory broker: each worker keeps its own "
+        "log, and a client resuming on another worker gets a replay-gap (the lab's "
+        "counter-example)",
+    )
+    p.add_argument(
+        "--job-lease",
+        type=float,
+        default=_DEFAULTS.job_lease_s,
+        metavar="S",
+        help="with --broker: a job whose worker died ends 'failed' (worker lost) "
+        f"within about 1.3 x S seconds ({_DEFAULTS.job_lease_s:g})",
+    )
+    p.add_argument(
         "--watch-stdin", action="store_true", help="exit when stdin reaches EOF"
     )
     p.add_argument(
@@ -220,7 +243,31 @@ def check(args: argparse.Namespace, token: str | None) -> tuple[list[str], list[
         "rediss",
     ):
         problems.append("--broker must be a redis:// or rediss:// URL")
+    if args.job_lease <= 0:
+        problems.append("--job-lease must be > 0")
+    problems += worker_problems(args)
     return problems, warnings
+
+
+def worker_problems(args: argparse.Namespace) -> list[str]:
+    """Why ``--workers``/``--per-worker-logs`` cannot be used as given."""
+    if args.workers < 1:
+        return ["--workers must be >= 1"]
+    if args.per_worker_logs and args.broker is not None:
+        return [
+            "--per-worker-logs is for the in-memory broker: with --broker every "
+            "worker shares the one log in Redis"
+        ]
+    if args.workers > 1 and args.broker is None and not args.per_worker_logs:
+        return [
+            f"--workers {args.workers} with the in-memory broker would give each "
+            "worker its own event log, so a client reconnecting to another worker "
+            "could not resume: add --broker redis://HOST:PORT/DB to share one log, "
+            "or --per-worker-logs to get exactly that"
+        ]
+    if args.workers > 1 and args.http2:
+        return ["--workers runs uvicorn workers: it does not go with --http2"]
+    return []
 
 
 def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> int:
@@ -235,7 +282,7 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.broker is not None:
-        from server.redis_broker import mask_url, probe  # redis-py only when asked
+        from server.redis_url import mask_url, probe  # redis-py only when asked
 
         why = asyncio.run(probe(args.broker))
         if why is not None:
@@ -281,7 +328,15 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
             send_timeout_s=args.send_timeout,
             broker_url=args.broker,
             redis_prefix=args.redis_prefix,
+            workers=args.workers,
+            per_worker_logs=args.per_worker_logs,
+            job_lease_s=args.job_lease,
         )
+        if args.workers > 1:
+            from server.workers import Supervisor, WorkerSpec
+
+            spec = WorkerSpec(settings, args.log_level.upper(), tls)
+            return Supervisor(spec, sock, args.workers, watch=args.watch_stdin).run()
         app = create_app(settings)
         if tls is not None and args.http2:
             hyper.serve(

@@ -90,6 +90,11 @@ async def info(rt: Rt) -> dict[str, object]:
         "version": __version__,
         "run_id": rt.broker.run_id,
         "broker": await rt.broker.describe(),
+        "worker": {
+            "id": rt.worker,
+            "workers": settings.workers,
+            "per_worker_logs": settings.per_worker_logs,
+        },
         "features": {
             "jobs": True,
             "lab": settings.lab,
@@ -147,20 +152,20 @@ async def create_job(
 
 @router.get("/api/jobs")
 async def list_jobs(rt: Rt) -> list[dict[str, object]]:
-    """Running jobs and the most recent finished ones."""
-    return [job.describe() for job in rt.jobs.all()]
+    """Running jobs and the most recent finished ones (of every worker)."""
+    return await rt.jobs.describe_all()
 
 
 @router.get("/api/jobs/{job_id}")
 async def get_job(job_id: str, rt: Rt) -> dict[str, object]:
     """One job; 404 (see `unknown_job`) when there is none of that id."""
-    return rt.jobs.get(job_id).describe()
+    return await rt.jobs.describe(job_id)
 
 
 @router.post("/api/jobs/{job_id}/cancel")
 async def cancel_job(job_id: str, rt: Rt) -> dict[str, object]:
     """Ask a job to stop; 409 if it already finished."""
     try:
-        return rt.jobs.cancel(job_id).describe()
+        return await rt.jobs.request_cancel(job_id)
     except JobFinishedError as exc:
         raise HTTPException(409, str(exc)) from None

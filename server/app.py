@@ -18,12 +18,14 @@ from server.admission import Admission
 from server.auth import TokenGuard
 from server.bodylimit import BodyLimit, too_large, too_slow
 from server.broker import MemoryBroker
+from server.control import ControlChannel
 from server.faults import LabState
 from server.jobs import EVENTS_TOPIC, JobLimits, JobManager, UnknownJobError
 from server.runtime import Runtime
 from server.stats import StatsGauge
 from server.subscriptions import Hub
 from server.trust import HostGuard, OriginGuard
+from server.workerid import WorkerHeader, worker_id
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
     from server.broker import Broker
+    from server.redis_jobs import RedisJobs
     from server.settings import Settings
 
 
@@ -66,8 +69,33 @@ def make_broker(settings: Settings) -> Broker:
     return RedisBroker(settings.broker_url, settings.redis_prefix)
 
 
+async def shared_jobs(
+    settings: Settings, broker: Broker, control: ControlChannel | None, worker: str
+) -> RedisJobs | None:
+    """With Redis, job records every worker sees (and the lease); else None."""
+    if settings.broker_url is None or control is None:
+        return None
+    from server.redis_broker import RedisBroker
+    from server.redis_jobs import RedisJobs
+
+    assert isinstance(broker, RedisBroker)
+    shared = RedisJobs(
+        settings.broker_url,
+        settings.redis_prefix,
+        broker,
+        control,
+        worker=worker,
+        lease_s=settings.job_lease_s,
+        log_size=settings.job_log_size,
+        max_finished=settings.max_finished_jobs,
+    )
+    await shared.open()
+    return shared
+
+
 def create_app(settings: Settings) -> FastAPI:
     """A server instance; nothing runs until uvicorn starts its lifespan."""
+    worker = settings.worker_id or worker_id()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,14 +108,23 @@ def create_app(settings: Settings) -> FastAPI:
             max_finished=settings.max_finished_jobs,
             finished_bytes=settings.finished_jobs_bytes,
         )
-        jobs = JobManager(broker, limits)
+        control = None
+        if settings.broker_url is not None:  # other workers may share the log
+            control = ControlChannel(broker)
+            await control.open()
+        shared = await shared_jobs(settings, broker, control, worker)
+        jobs = JobManager(broker, limits, shared)
         rt = Runtime(
             settings,
             broker,
             Hub(200 if settings.lab else 0, settings.lab_sent_bytes),
             jobs,
             LabState(),
+            worker,
+            control,
         )
+        if control is not None:
+            lab.listen(rt, control)
         stats = StatsGauge(rt)
         app.state.runtime, app.state.stats = rt, stats
         await rt.publish(
@@ -95,6 +132,16 @@ def create_app(settings: Settings) -> FastAPI:
             events.Server(state="started", run_id=broker.run_id, version=__version__),
         )
         tasks = {
+            *(
+                {asyncio.create_task(shared.run(), name="jobs lease")}
+                if shared is not None
+                else set()
+            ),
+            *(
+                {asyncio.create_task(control.run(), name="control channel")}
+                if control is not None
+                else set()
+            ),
             asyncio.create_task(stats.run(), name="stats gauge"),
             asyncio.create_task(
                 rt.hub.watch(settings.ping_s, settings.send_timeout_s), name="watchdog"
@@ -109,6 +156,10 @@ def create_app(settings: Settings) -> FastAPI:
                 task.cancel()
             await asyncio.wait(tasks)
             await jobs.close()
+            if shared is not None:
+                await shared.aclose()
+            if control is not None:
+                control.close()
             await broker.aclose()
 
     app = FastAPI(
@@ -166,5 +217,6 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(AccessLog)
     app.add_middleware(Admission, max_requests=settings.request_cap())
+    app.add_middleware(WorkerHeader, worker=worker)  # outermost: every response
     app.state.settings = settings  # the runner reads the connection limits
     return app

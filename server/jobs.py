@@ -13,14 +13,14 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from server import events
 from server.events import EndStatus, JobStatus
 from server.kinds import KINDS, JobFailedError, JobParams, Level
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from pydantic import BaseModel
 
@@ -133,18 +133,60 @@ class JobLimits:
     finished_bytes: int = 32 * 1024 * 1024  # bytes of finished jobs' logs kept
 
 
+class SharedJobs(Protocol):
+    """Job records every worker sees (`server.redis_jobs`), besides this process's.
+
+    A job runs in the worker that started it; the others read its record, follow
+    its topic and ask its owner to cancel it.
+    """
+
+    def on_cancel(self, handler: Callable[[str], None]) -> None:
+        """``handler(job_id)`` is called here when any worker asks to cancel."""
+        ...
+
+    async def save(self, job: Job) -> None:
+        """Write the record of a job of this process (at start and each change)."""
+        ...
+
+    async def finished(self, job: Job) -> None:
+        """Its final record; forgets the oldest finished jobs past the bound."""
+        ...
+
+    async def load(self, job_id: str) -> dict[str, object] | None: ...
+
+    async def list(self) -> list[dict[str, object]]: ...
+
+    async def cancel(self, job_id: str) -> dict[str, object]:
+        """Ask the owner to cancel; UnknownJobError, JobFinishedError."""
+        ...
+
+    async def follow(self, job_id: str) -> str:
+        """The topic of another worker's job, made readable here."""
+        ...
+
+    async def forget(self, job_id: str) -> None: ...
+
+
 class _Context:
     """The `kinds.Context` of one job: publishes to its topic."""
 
-    def __init__(self, job: Job, broker: Broker) -> None:
+    def __init__(
+        self, job: Job, broker: Broker, shared: SharedJobs | None = None
+    ) -> None:
         self._job = job
         self._broker = broker
+        self._shared = shared
+
+    async def _save(self) -> None:
+        if self._shared is not None:
+            await self._shared.save(self._job)
 
     async def _publish(self, type_: str, payload: BaseModel) -> None:
         await self._broker.publish(self._job.topic, type_, payload.model_dump_json())
 
     async def phase(self, name: str) -> None:
         self._job.phase = name
+        await self._save()
         await self._publish(
             "status",
             events.Status(job=self._job.id, status=JobStatus.RUNNING, phase=name),
@@ -160,6 +202,7 @@ class _Context:
         eta_s: float | None = None,
     ) -> None:
         self._job.done, self._job.total = done, total
+        await self._save()
         percent = round(100 * done / total, 2) if total else 0.0
         payload = events.Progress(
             job=self._job.id,
@@ -189,9 +232,14 @@ class _Context:
 class JobManager:
     """Creates, runs, cancels and forgets jobs; owns their tasks."""
 
-    def __init__(self, broker: Broker, limits: JobLimits) -> None:
+    def __init__(
+        self, broker: Broker, limits: JobLimits, shared: SharedJobs | None = None
+    ) -> None:
         self._broker = broker
         self._limits = limits
+        self._shared = shared
+        if shared is not None:
+            shared.on_cancel(self._cancel_asked)
         self._jobs: dict[str, Job] = {}
         self._finished: deque[tuple[str, int]] = deque()  # id, bytes its log holds
         self._finished_bytes = 0
@@ -216,6 +264,45 @@ class JobManager:
 
     def all(self) -> list[Job]:
         return list(self._jobs.values())
+
+    async def describe(self, job_id: str) -> dict[str, object]:
+        """One job's record, run here or (shared) by any worker."""
+        if job_id in self._jobs or self._shared is None:
+            return self.get(job_id).describe()
+        record = await self._shared.load(job_id)
+        if record is None:
+            raise UnknownJobError(job_id, self._why_unknown(job_id))
+        return record
+
+    async def describe_all(self) -> list[dict[str, object]]:
+        """Every job's record: this process's, and (shared) every worker's."""
+        mine = {job.id: job.describe() for job in self._jobs.values()}
+        if self._shared is None:
+            return list(mine.values())
+        others = [r for r in await self._shared.list() if r.get("id") not in mine]
+        return sorted(
+            [*mine.values(), *others], key=lambda r: float(str(r["created_at"]))
+        )
+
+    async def request_cancel(self, job_id: str) -> dict[str, object]:
+        """Cancel a job run here, or ask its worker to (shared)."""
+        if job_id in self._jobs or self._shared is None:
+            return self.cancel(job_id).describe()
+        return await self._shared.cancel(job_id)
+
+    async def topic_of(self, job_id: str) -> str:
+        """The topic to follow for a job, run here or by another worker."""
+        if job_id in self._jobs or self._shared is None:
+            return self.get(job_id).topic
+        try:
+            return await self._shared.follow(job_id)
+        except UnknownJobError as exc:
+            raise UnknownJobError(job_id, self._why_unknown(job_id)) from exc
+
+    def _cancel_asked(self, job_id: str) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None and not job.state.finished:
+            job.cancel_requested.set()
 
     @property
     def running(self) -> int:
@@ -249,6 +336,8 @@ class JobManager:
         await self._broker.open_topic(
             job.topic, self._limits.log_size, self._limits.log_bytes
         )
+        if self._shared is not None:
+            await self._shared.save(job)
         await self._lifecycle(job)
         task = asyncio.create_task(self._run(job), name=f"job {job.id}")
         self._tasks.add(task)
@@ -277,8 +366,9 @@ class JobManager:
         await self._broker.publish(EVENTS_TOPIC, "job", payload.model_dump_json())
 
     async def _run(self, job: Job) -> None:
-        ctx = _Context(job, self._broker)
+        ctx = _Context(job, self._broker, self._shared)
         job.state, job.started_at = JobStatus.RUNNING, time.time()
+        await ctx._save()
         started = time.monotonic()
         await ctx._publish(
             "status", events.Status(job=job.id, status=JobStatus.RUNNING)
@@ -318,6 +408,8 @@ class JobManager:
             )
             await self._broker.publish(job.topic, "end", end.model_dump_json())
         await self._broker.close_topic(job.topic)
+        if self._shared is not None:
+            await self._shared.finished(job)
         await self._lifecycle(job)
         size = self._broker.retained_bytes(job.topic)
         self._finished.append((job.id, size))
@@ -331,3 +423,5 @@ class JobManager:
             self._finished_bytes -= old_size
             old = self._jobs.pop(old_id)
             await self._broker.delete_topic(old.topic)
+            if self._shared is not None:
+                await self._shared.forget(old_id)

@@ -9,13 +9,20 @@ the fault reaches only the clients whose stream request carried that lab tag, so
 a lesson breaks its own streams and leaves the user's other tabs alone.  Without
 it, the fault acts on everyone.
 
+With several workers on one Redis (``serve --workers N --broker …``) a fault is
+applied by the worker that answers, then sent on the control channel
+(`server.control`) so every other worker applies it to the streams it holds (its
+answer counts that worker's subscriptions).  Counted switches (refuse, omit-end)
+count on each worker.
+
 The lab's records (published, sent, browser, pulse) are in `server.lab_records`.
 Without ``--lab`` every ``/api/lab`` path answers 404 saying so.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+import asyncio
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, HTTPException
 from pydantic import Field
@@ -31,6 +38,9 @@ from server.subscriptions import SubscriptionEnd
 from server.wire import retry_frame
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from server.control import ControlChannel
     from server.faults import LabState, TagSwitches
     from server.runtime import Runtime
     from server.subscriptions import Subscription
@@ -113,23 +123,31 @@ async def drop(rt: Rt, body: TagBody | None = None) -> dict[str, object]:
     the stream (EOF), after which a conforming client reconnects after ``retry``.
     `cut` is the unclean variant.
     """
-    tag = (body or TagBody()).tag
-    subs = _targets(rt, tag)
-    result = await report(rt, "drop", subscriptions=len(subs), tag=tag)
-    for sub in subs:
+    body = body or TagBody()
+    result = await report(
+        rt, "drop", subscriptions=len(_targets(rt, body.tag)), tag=body.tag
+    )
+    return await _everywhere(rt, "drop", body, result)
+
+
+def _drop(rt: Runtime, body: TagBody) -> None:
+    for sub in _targets(rt, body.tag):
         sub.end(SubscriptionEnd.DROPPED)
-    return result
 
 
 @router.post("/cut")
 async def cut(rt: Rt, body: TagBody | None = None) -> dict[str, object]:
     """Close open subscriptions (all, or the tag's) mid-event: half an event, FIN."""
-    tag = (body or TagBody()).tag
-    subs = _targets(rt, tag)
-    result = await report(rt, "cut", subscriptions=len(subs), tag=tag)
-    for sub in subs:
+    body = body or TagBody()
+    result = await report(
+        rt, "cut", subscriptions=len(_targets(rt, body.tag)), tag=body.tag
+    )
+    return await _everywhere(rt, "cut", body, result)
+
+
+def _cut(rt: Runtime, body: TagBody) -> None:
+    for sub in _targets(rt, body.tag):
         sub.end(SubscriptionEnd.CUT)
-    return result
 
 
 _RESET_ID_FRAME = b'id\nevent: lab\ndata: {"action":"reset-id"}\n\n'
@@ -142,12 +160,16 @@ async def reset_id(rt: Rt, body: TagBody | None = None) -> dict[str, object]:
     A conforming client's last event ID becomes "" (WHATWG: an empty id field
     resets it), so its next reconnect carries no Last-Event-ID and resumes nothing.
     """
-    tag = (body or TagBody()).tag
-    subs = [sub for sub in _targets(rt, tag) if sub.topic == EVENTS_TOPIC]
-    result = await report(rt, "reset-id", subscriptions=len(subs), tag=tag)
-    for sub in subs:
-        sub.push(_RESET_ID_FRAME)
-    return result
+    body = body or TagBody()
+    subs = [sub for sub in _targets(rt, body.tag) if sub.topic == EVENTS_TOPIC]
+    result = await report(rt, "reset-id", subscriptions=len(subs), tag=body.tag)
+    return await _everywhere(rt, "reset-id", body, result)
+
+
+def _reset_id(rt: Runtime, body: TagBody) -> None:
+    for sub in _targets(rt, body.tag):
+        if sub.topic == EVENTS_TOPIC:
+            sub.push(_RESET_ID_FRAME)
 
 
 @router.post("/stall")
@@ -158,21 +180,19 @@ async def stall(rt: Rt, body: StallBody | None = None) -> dict[str, object]:
     result = await report(
         rt, "stall", seconds=body.seconds, subscriptions=len(subs), tag=body.tag
     )
-    for sub in subs:
+    return await _everywhere(rt, "stall", body, result)
+
+
+def _stall(rt: Runtime, body: StallBody) -> None:
+    for sub in _targets(rt, body.tag):
         sub.stall(body.seconds)
-    return result
 
 
 @router.post("/refuse")
 async def refuse(rt: Rt, body: RefuseBody | None = None) -> dict[str, object]:
     """Answer the next ``count`` stream connects (with the tag) with ``status``."""
     body = body or RefuseBody()
-    switches: LabState | TagSwitches = (
-        rt.lab if body.tag is None else rt.lab.switches(body.tag)
-    )
-    switches.refuse_left, switches.refuse_with = body.count, body.status
-    switches.retry_after_s = body.retry_after_s
-    return await report(
+    result = await report(
         rt,
         "refuse",
         count=body.count,
@@ -180,6 +200,15 @@ async def refuse(rt: Rt, body: RefuseBody | None = None) -> dict[str, object]:
         retry_after_s=body.retry_after_s,
         tag=body.tag,
     )
+    return await _everywhere(rt, "refuse", body, result)
+
+
+def _refuse(rt: Runtime, body: RefuseBody) -> None:
+    switches: LabState | TagSwitches = (
+        rt.lab if body.tag is None else rt.lab.switches(body.tag)
+    )
+    switches.refuse_left, switches.refuse_with = body.count, body.status
+    switches.retry_after_s = body.retry_after_s
 
 
 @router.post("/retry")
@@ -188,18 +217,22 @@ async def retry(rt: Rt, body: RetryBody) -> dict[str, object]:
 
     With a tag: on the tag's open subscriptions and its new connects only.
     """
+    subs = _targets(rt, body.tag)
+    unit = {"unit": body.unit} if body.unit else {}
+    result = await report(
+        rt, "retry", ms=body.ms, **unit, subscriptions=len(subs), tag=body.tag
+    )
+    return await _everywhere(rt, "retry", body, result)
+
+
+def _retry(rt: Runtime, body: RetryBody) -> None:
     switches: LabState | TagSwitches = (
         rt.lab if body.tag is None else rt.lab.switches(body.tag)
     )
     switches.retry_ms, switches.retry_unit = body.ms, body.unit
-    subs = _targets(rt, body.tag)
     frame = retry_frame(body.ms, body.unit)
-    for sub in subs:
+    for sub in _targets(rt, body.tag):
         sub.push(frame, events=0)
-    unit = {"unit": body.unit} if body.unit else {}
-    return await report(
-        rt, "retry", ms=body.ms, **unit, subscriptions=len(subs), tag=body.tag
-    )
 
 
 @router.post("/forget")
@@ -219,23 +252,31 @@ async def omit_end(rt: Rt, body: CountBody | None = None) -> dict[str, object]:
     With a tag: the next jobs started by a ``POST /api/jobs`` carrying that tag.
     """
     body = body or CountBody()
+    result = await report(rt, "omit-end", count=body.count, tag=body.tag)
+    return await _everywhere(rt, "omit-end", body, result)
+
+
+def _omit_end(rt: Runtime, body: CountBody) -> None:
     if body.tag is None:
         rt.jobs.omit_end_next = body.count
     else:
         rt.lab.switches(body.tag).omit_end_next = body.count
-    return await report(rt, "omit-end", count=body.count, tag=body.tag)
 
 
 @router.post("/encoding")
 async def encoding(rt: Rt, body: EncodingBody) -> dict[str, object]:
     """New streams (with the tag) are gzipped, or held back like a buffering proxy."""
+    result = await report(
+        rt, "encoding", mode=body.mode, buffer_bytes=body.buffer_bytes, tag=body.tag
+    )
+    return await _everywhere(rt, "encoding", body, result)
+
+
+def _encoding(rt: Runtime, body: EncodingBody) -> None:
     switches: LabState | TagSwitches = (
         rt.lab if body.tag is None else rt.lab.switches(body.tag)
     )
     switches.encoding, switches.buffer_bytes = body.mode, body.buffer_bytes
-    return await report(
-        rt, "encoding", mode=body.mode, buffer_bytes=body.buffer_bytes, tag=body.tag
-    )
 
 
 @router.post("/reset")
@@ -244,14 +285,61 @@ async def reset(rt: Rt, body: TagBody | None = None) -> dict[str, object]:
 
     With a tag: only that tag's switches go (its connects get the untagged ones).
     """
-    tag = (body or TagBody()).tag
-    if tag is not None:
-        rt.lab.forget_tag(tag)
-        return await report(rt, "reset", tag=tag)
+    body = body or TagBody()
+    result = await report(rt, "reset", tag=body.tag)
+    return await _everywhere(rt, "reset", body, result)
+
+
+async def _reset(rt: Runtime, body: TagBody) -> None:
+    if body.tag is not None:
+        rt.lab.forget_tag(body.tag)
+        return
     rt.lab.reset()
     rt.jobs.omit_end_next = 0
     await rt.lab.stop_pulse()
-    return await report(rt, "reset")
+
+
+_Apply = tuple[type[TagBody], "Callable[[Runtime, Any], object]"]
+_LOCAL: dict[str, _Apply] = {
+    "drop": (TagBody, _drop),
+    "cut": (TagBody, _cut),
+    "reset-id": (TagBody, _reset_id),
+    "stall": (StallBody, _stall),
+    "refuse": (RefuseBody, _refuse),
+    "retry": (RetryBody, _retry),
+    "omit-end": (CountBody, _omit_end),
+    "encoding": (EncodingBody, _encoding),
+    "reset": (TagBody, _reset),
+}
+
+
+async def _apply(rt: Runtime, action: str, body: TagBody) -> None:
+    done = _LOCAL[action][1](rt, body)
+    if asyncio.iscoroutine(done):
+        await done
+
+
+async def _everywhere(
+    rt: Runtime, action: str, body: TagBody, result: dict[str, object]
+) -> dict[str, object]:
+    """Apply ``action`` here, then on every other worker; the route's answer."""
+    await _apply(rt, action, body)
+    if rt.control is not None:
+        await rt.control.send(f"lab:{action}", body.model_dump())
+    return result
+
+
+def listen(rt: Runtime, control: ControlChannel) -> None:
+    """Apply the faults other workers were sent (a server with the lab on)."""
+    if not rt.settings.lab:
+        return
+    for action, (model, _) in _LOCAL.items():
+
+        async def apply(raw: object, action: str = action, model: Any = model) -> None:
+            await _apply(rt, action, model.model_validate(raw))
+
+        control.on(f"lab:{action}", apply)
+    control.on("lab:pulse-stop", lambda raw: rt.lab.stop_pulse())
 
 
 router.include_router(lab_records.router)

@@ -73,6 +73,8 @@ async def pulse(rt: Rt, body: PulseBody | None = None) -> dict[str, object]:
     """
     every_ms = (body or PulseBody()).every_ms
     await rt.lab.stop_pulse()
+    if rt.control is not None:  # one pulse: stop one another worker runs
+        await rt.control.send("lab:pulse-stop", None)
     result = await report(rt, "pulse", every_ms=every_ms)
     if every_ms:
         rt.lab.pulse_ms = every_ms

@@ -33,14 +33,14 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 
+from server import redis_replies as replies
 from server.broker import (
     BrokerUnavailableError,
     Gap,
@@ -48,6 +48,8 @@ from server.broker import (
     StoredEvent,
     UnknownTopicError,
 )
+from server.redis_replies import Field, as_text, entries, parse_id, positions
+from server.redis_url import mask_url
 from server.wire import event_frame
 
 if TYPE_CHECKING:
@@ -59,50 +61,6 @@ BLOCK_MS = 5_000  # one XREAD waits this long at most, then is issued again
 READ_COUNT = 1_000  # entries per stream per XREAD
 RECONNECT_S = 0.5  # pause between attempts while Redis is unreachable
 CLOSED = b"closed"  # field of the entry that closes a topic (no event)
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (user name kept)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
-
-async def probe(url: str) -> str | None:
-    """Why Redis at ``url`` does not answer a PING, or None when it does."""
-    try:
-        client = aioredis.Redis.from_url(
-            url,
-            socket_connect_timeout=2.0,
-            socket_timeout=2.0,
-            retry=Retry(NoBackoff(), 0),
-        )
-    except ValueError as exc:  # a URL redis-py cannot read
-        return str(exc)
-    try:
-        await client.ping()
-    except RedisError as exc:
-        return str(exc) or type(exc).__name__
-    finally:
-        await client.aclose()
-    return None
-
-
-def parse_id(text: str) -> tuple[int, int] | None:
-    """A stream id ``<ms>-<seq>`` as numbers; None if ``text`` is not one."""
-    ms, dash, seq = text.partition("-")
-    if not dash or not all(
-        p.isascii() and p.isdigit() and len(p) <= 20 for p in (ms, seq)
-    ):
-        return None
-    return int(ms), int(seq)
 
 
 @dataclass(slots=True)
@@ -123,6 +81,7 @@ class _Topic:
     size: int = 0  # bytes this process published to it (retained_bytes' estimate)
     cursor: str | None = None  # the reader's position; None: not followed
     sinks: dict[Sink, _Reg] = field(default_factory=dict)
+    borrowed: bool = False  # another process's topic, read (or ended) here
 
 
 class RedisBroker:
@@ -195,12 +154,28 @@ class RedisBroker:
             raise ValueError(f"topic {topic!r} is already open")
         self._topics[topic] = _Topic(max(1, maxlen))
 
+    def borrow_topic(self, topic: str, maxlen: int) -> None:
+        """Read (or end) another process's topic here: a job run by another
+        worker.  Forgotten locally once its last local subscriber leaves."""
+        if topic not in self._topics:
+            self._topics[topic] = _Topic(max(1, maxlen), borrowed=True)
+
+    def release_topic(self, topic: str) -> None:
+        """Forget a borrowed topic here if nobody local follows it (Redis keeps it)."""
+        t = self._topics.get(topic)
+        if t is not None and t.borrowed and not t.sinks:
+            del self._topics[topic]
+
+    def stream_key(self, topic: str) -> str:
+        """The Redis key of ``topic``'s stream."""
+        return self._key(topic)
+
     async def publish(self, topic: str, type_: str, data: str) -> StoredEvent:
         t = self._topic(topic)
         if t.closed:
             raise ValueError(f"topic {topic!r} is closed")
         now = time.time()
-        fields: dict[_Field, _Field] = {b"type": type_, b"data": data, b"t": repr(now)}
+        fields: dict[Field, Field] = {b"type": type_, b"data": data, b"t": repr(now)}
         try:
             raw = await self._cmd.xadd(
                 self._key(topic),
@@ -269,6 +244,7 @@ class RedisBroker:
         t = self._topic(topic)
         if t.closed:  # this process closed it: every event is in Redis already
             replay = (await self._replay(t, topic, last_event_id, history))[0]
+            self.release_topic(topic)
             return Replay(replay.events, replay.gap, closed=True)
         reg = _Reg()
         t.sinks[sink] = reg  # buffers what the reader delivers during the replay
@@ -276,9 +252,11 @@ class RedisBroker:
             replay, end = await self._replay(t, topic, last_event_id, history)
         except BaseException:
             t.sinks.pop(sink, None)
+            self.release_topic(topic)
             raise
         if replay.closed:
             t.sinks.pop(sink, None)
+            self.release_topic(topic)
             return replay
         after = parse_id(replay.events[-1].id) if replay.events else end
         after = after or end
@@ -300,7 +278,7 @@ class RedisBroker:
             info = await self._info(topic)
             start: str | None = None  # XRANGE min; None: no replay
             gap: Gap | None = None
-            end_id, trimmed_before, deleted = _positions(info)
+            end_id, trimmed_before, deleted = positions(info)
             if last_event_id is None:
                 if history:
                     start = "-"
@@ -322,8 +300,8 @@ class RedisBroker:
                         )
                         reason = "evicted" if evicted else "unknown"
                         start, gap = "-", Gap(last_event_id, None, reason)
-            entries = (
-                _entries(await self._cmd.xrange(self._key(topic), min=start, max="+"))
+            found = (
+                entries(await self._cmd.xrange(self._key(topic), min=start, max="+"))
                 if start is not None
                 else []
             )
@@ -332,7 +310,7 @@ class RedisBroker:
             raise BrokerUnavailableError(f"Redis: {self._error}") from exc
         events: list[StoredEvent] = []
         closed = False
-        for raw_id, fields in entries:
+        for raw_id, fields in found:
             event = self._event(raw_id, fields)
             if event is None:
                 closed = True
@@ -372,14 +350,14 @@ class RedisBroker:
                 await self._lost(exc)
                 continue
             self._error = None
-            for raw_key, raw_entries in _streams(answer):
-                entries = _entries(raw_entries)
+            for raw_key, raw_entries in replies.streams(answer):
+                got = entries(raw_entries)
                 key = raw_key.decode()
                 if key == self._wake_key:
-                    self._wake_cursor = entries[-1][0].decode()
+                    self._wake_cursor = got[-1][0].decode()
                     continue
                 t = followed[key]
-                for raw_id, fields in entries:
+                for raw_id, fields in got:
                     t.cursor = raw_id.decode()
                     self._fan_out(t, raw_id, fields)
 
@@ -407,6 +385,7 @@ class RedisBroker:
         t = self._topics.get(topic)
         if t is not None:
             t.sinks.pop(sink, None)
+            self.release_topic(topic)
 
     def retained_bytes(self, topic: str) -> int:
         """What this process published to it: Redis holds the log itself."""
@@ -429,17 +408,17 @@ class RedisBroker:
         self._topic(topic)
         lo, hi = f"{int(since * 1000)}-0", f"{int(until * 1000) + 1}-0"
         try:
-            entries = _entries(await self._cmd.xrange(self._key(topic), min=lo, max=hi))
+            found = entries(await self._cmd.xrange(self._key(topic), min=lo, max=hi))
             info = await self._info(topic)
         except RedisError as exc:
             raise BrokerUnavailableError(f"Redis: {exc}") from exc
         events = [
             e
-            for raw_id, fields in entries
+            for raw_id, fields in found
             if (e := self._event(raw_id, fields)) is not None
             and since <= e.published <= until
         ]
-        deleted = parse_id(_text((info or {}).get("max-deleted-entry-id"))) or (0, 0)
+        deleted = parse_id(as_text((info or {}).get("max-deleted-entry-id"))) or (0, 0)
         return events, deleted < (int(since * 1000), 0)
 
     async def aclose(self) -> None:
@@ -452,47 +431,3 @@ class RedisBroker:
             await self._cmd.delete(self._wake_key)
         await self._read.aclose()
         await self._cmd.aclose()
-
-
-def _text(value: object) -> str:
-    if isinstance(value, bytes):
-        return value.decode()
-    return "" if value is None else str(value)
-
-
-_Field = bytes | bytearray | memoryview | str | int | float
-_Entry = tuple[bytes, dict[bytes, bytes]]
-
-
-def _entries(raw: Any) -> list[_Entry]:  # redis-py types its replies loosely
-    """XRANGE's or one XREAD stream's entries: (id, fields), all bytes."""
-    return cast("list[_Entry]", raw or [])
-
-
-def _streams(raw: Any) -> list[tuple[bytes, Any]]:
-    """XREAD's reply (RESP2): one (key, entries) per stream with news."""
-    return cast("list[tuple[bytes, Any]]", raw or [])
-
-
-def _positions(
-    info: dict[str, object] | None,
-) -> tuple[tuple[int, int], tuple[int, int] | None, tuple[int, int]]:
-    """From XINFO STREAM: the last id made; the first id kept if older ones were
-    trimmed (else None; (ms+1, 0) past the end when all were); the newest XDEL'd id.
-
-    Trimming does not move ``max-deleted-entry-id`` (Redis 7.0): an id missing from
-    the stream and older than its first kept entry was trimmed; one missing and not
-    older was never in it (a Redis emptied by a restart, or another log).
-    """
-    if info is None:
-        return (0, 0), None, (0, 0)
-    end = parse_id(_text(info.get("last-generated-id"))) or (0, 0)
-    deleted = parse_id(_text(info.get("max-deleted-entry-id"))) or (0, 0)
-    added = int(str(info.get("entries-added", 0)))
-    length = int(str(info.get("length", 0)))
-    if added <= length:
-        return end, None, deleted
-    first = info.get("first-entry")
-    if isinstance(first, list | tuple) and first:
-        return end, parse_id(_text(first[0])) or end, deleted
-    return end, (end[0] + 1, 0), deleted

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from server.broker import Broker
+    from server.control import ControlChannel
     from server.faults import LabState
     from server.jobs import JobManager
     from server.settings import Settings
@@ -32,6 +33,8 @@ class Runtime:
     hub: Hub
     jobs: JobManager
     lab: LabState
+    worker: str = "w1"  # this process's worker id (server/workerid.py)
+    control: ControlChannel | None = None  # to the other workers (Redis broker)
     started_at: float = field(default_factory=time.monotonic)
 
     async def publish(self, type_: str, payload: BaseModel) -> None:

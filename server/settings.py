@@ -63,6 +63,10 @@ class Settings:
     shutdown_timeout_s: float = 2.0  # streams are closed within this on SIGTERM
     broker_url: str | None = None  # redis:// or rediss://; None: in-memory log
     redis_prefix: str = "sse-viewer:"  # key prefix of the Redis broker's streams
+    worker_id: str | None = None  # X-SSE-Worker; None: w1-<pid> (one process)
+    workers: int = 1  # worker processes serving the port (`serve --workers`)
+    per_worker_logs: bool = False  # several workers, each with its own memory log
+    job_lease_s: float = 10.0  # Redis: a dead worker's jobs end within ~1.3 leases
     name: str = field(default="sse-viewer server")
 
     def connection_cap(self) -> int:

@@ -181,11 +181,11 @@ async def job_events(
     last_event_id: LastEventId = None,
 ) -> Response:
     """One job's story: `status`, `progress`, `log` … and one `end`, then close."""
-    job = rt.jobs.get(job_id)  # UnknownJobError: api.unknown_job's 404
+    topic = await rt.jobs.topic_of(job_id)  # UnknownJobError: a 404
     refused = opening(rt, tag)
     if refused is not None:
         return refused
-    sub = new_subscription(rt, request, job.topic, last_event_id=last_event_id, tag=tag)
+    sub = new_subscription(rt, request, topic, last_event_id=last_event_id, tag=tag)
     try:
         return await _topic_stream(rt, sub, last_event_id or None, history=True)
     except UnknownTopicError:  # forgotten between the two lines above

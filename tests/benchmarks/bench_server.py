@@ -58,7 +58,7 @@ async def _publisher(publish: object, rate: float, seconds: float) -> None:
         await publish(json.dumps({"t": wall + n / rate, "n": n}))
 
 
-def serve_ours(lab: bool = False) -> None:
+def serve_ours(lab: bool = False, broker_url: str | None = None) -> None:
     import uvicorn
 
     from server.app import create_app
@@ -66,8 +66,18 @@ def serve_ours(lab: bool = False) -> None:
     from server.runner import LOG_CONFIG, Server, bind, url_of
     from server.settings import Settings
 
-    app = create_app(Settings(lab=lab))  # `serve` defaults: lab off
+    # `serve` defaults: lab off; the Redis broker when a URL is given.
+    app = create_app(Settings(lab=lab, broker_url=broker_url, redis_prefix="bench:"))
     tasks: set[asyncio.Task[None]] = set()
+
+    @app.post("/bench/burst")
+    async def burst(count: int) -> dict[str, float]:
+        """Publish ``count`` events one after the other: the broker's throughput."""
+        broker = app.state.runtime.broker
+        started = time.perf_counter()
+        for n in range(count):
+            await broker.publish(EVENTS_TOPIC, "burst", json.dumps({"n": n}))
+        return {"seconds": time.perf_counter() - started}
 
     @app.post("/bench/start")
     async def start(rate: float, seconds: float) -> dict[str, str]:
@@ -209,11 +219,11 @@ class Child:
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def spawn(mode: str) -> Child:
+def spawn(mode: str, *args: str) -> Child:
     # The child imports `server` from this checkout, not an installed copy.
     env = {**os.environ, "PYTHONPATH": ROOT}
     proc = subprocess.Popen(
-        [sys.executable, __file__, mode],
+        [sys.executable, __file__, mode, *args],
         env=env,
         stdin=subprocess.PIPE if mode.startswith("serve-ours") else None,
         stdout=subprocess.PIPE,
@@ -609,7 +619,7 @@ async def main(quick: bool) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "serve-ours":
-        serve_ours()
+        serve_ours(broker_url=sys.argv[2] if len(sys.argv) > 2 else None)
     elif len(sys.argv) > 1 and sys.argv[1] == "serve-ours-lab":
         serve_ours(lab=True)
     elif len(sys.argv) > 1 and sys.argv[1] == "serve-baseline":
@@ -620,8 +630,19 @@ if __name__ == "__main__":
         parser.add_argument(
             "--lab", action="store_true", help="only the ticker lab on/off rows"
         )
+        parser.add_argument(
+            "--scale",
+            action="store_true",
+            help="only the scale-out rows: in-memory vs Redis, 1 vs 2 workers "
+            "(bench_scale.py; needs redis-server)",
+        )
+        parser.add_argument("--runs", type=int, help="alternating runs (5; 3 quick)")
         args = parser.parse_args()
-        if args.lab:
+        if args.scale:
+            from bench_scale import main_scale  # next to this file
+
+            asyncio.run(main_scale(args.quick, args.runs))
+        elif args.lab:
             main_lab(args.quick)
         else:
             asyncio.run(main(args.quick))

@@ -30,6 +30,8 @@ def segment_text(lane: Lane, segment: Segment) -> str:
     """One sentence for the hover of a connection bar."""
     who = lane.title
     status = f"HTTP {segment.status}" if segment.status is not None else "no response"
+    if segment.worker:
+        status += f" from worker {segment.worker}"
     if segment.opened is not None and segment.ended is not None:
         held = f"open {_ms((segment.ended - segment.opened) * 1000)}"
     elif segment.opened is not None:
@@ -50,6 +52,19 @@ def segment_text(lane: Lane, segment: Segment) -> str:
         f"{who}, attempt {segment.attempt} at {_clock(segment.started)}: {status}, "
         f"{resume}, {held}, {len(segment.ticks)} events{end}."
     )
+
+
+def segment_label(lane: Lane, index: int) -> str:
+    """The text over connection ``index``: the Last-Event-ID it carried ("" none)
+    and, when the lane's connections were served by several workers, which one."""
+    segment = lane.segments[index]
+    if segment.last_event_id:
+        label = f"{'▶' if index == 0 else '⟲'} {segment.last_event_id}"
+    else:
+        label = "⟲ no id" if index > 0 else ""
+    if segment.worker and len({s.worker for s in lane.segments}) > 1:
+        label = f"{label} · {segment.worker}" if label else segment.worker
+    return label
 
 
 def gap_text(segment: Segment) -> str:

@@ -109,6 +109,9 @@ class Tick:
     published: float | None = None  # the publish wall time, when the log said
 
 
+WORKER_HEADER = "x-sse-worker"  # which of several server processes answered
+
+
 @dataclass(slots=True)
 class Segment:
     """One connection attempt of a lane; the last one changes while it runs."""
@@ -126,6 +129,7 @@ class Segment:
     delay_source: str = ""
     ticks: list[Tick] = field(default_factory=list)
     final: bool = False  # the client stopped for good after it
+    worker: str = ""  # the server process that answered (X-SSE-Worker), if said
 
     @property
     def ending_text(self) -> str:
@@ -133,6 +137,14 @@ class Segment:
         if self.ending is ConnectionEnd.STATUS and self.status is not None:
             text = f"HTTP {self.status}"
         return text
+
+
+def worker_of(opened: Open) -> str:
+    """The worker process a response names (``X-SSE-Worker``), "" when none."""
+    for name, value in opened.headers:
+        if name.lower() == WORKER_HEADER:
+            return value
+    return ""
 
 
 @dataclass(slots=True)
@@ -234,6 +246,7 @@ class LaneBuilder:
             elif cls is Open and segments:
                 segments[-1].opened = record.wall
                 segments[-1].status = record.status  # type: ignore[union-attr]
+                segments[-1].worker = worker_of(record)  # type: ignore[arg-type]
             elif cls is Reconnecting and segments:
                 self._gap = record  # type: ignore[assignment]
                 self._end(segments[-1], record, final=False)  # type: ignore[arg-type]

@@ -41,6 +41,7 @@ from desktop.core.lab.lane_text import (
     gap_label,
     gap_text,
     lane_label,
+    segment_label,
     segment_text,
     tick_text,
 )
@@ -171,6 +172,7 @@ class LanesView(QGraphicsView):
             segment.ending,
             segment.status,
             segment.final,
+            segment_label(lane, index),  # a later worker can name this one's
         )
         drawn = self._drawn.get((row, index))
         if drawn is not None and drawn.key != key:
@@ -239,10 +241,8 @@ class LanesView(QGraphicsView):
             previous = lane.segments[index - 1]
             if previous.ended is not None and previous.ended < segment.started:
                 self._draw_gap(drawn, top, previous.ended, segment)
-        if segment.last_event_id or index > 0:
-            label = f"⟲ {segment.last_event_id}" if segment.last_event_id else "⟲ no id"
-            if index == 0:
-                label = f"▶ {segment.last_event_id}"
+        label = segment_label(lane, index)
+        if label:
             item = self._text(label, top + 15, ink)
             item.setPos(x, top + 15)
             self._mark(

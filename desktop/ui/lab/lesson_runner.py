@@ -26,7 +26,11 @@ if TYPE_CHECKING:
     from desktop.ui.lab.lessons_panel import LessonsPanel
 
 log = logging.getLogger(__name__)
-LANE_TITLES = {"app": "app (our client)", "naive": "naive client (no Last-Event-ID)"}
+LANE_TITLES = {
+    "app": "app (our client)",
+    "naive": "naive client (no Last-Event-ID)",
+    "per-worker": "app, one log per worker",
+}
 
 
 class LessonRunner:

@@ -15,7 +15,13 @@ from desktop.core.engine.records import (
     Outcome,
     Reconnecting,
 )
-from desktop.core.lab.lane_text import gap_label, gap_text, segment_text, tick_text
+from desktop.core.lab.lane_text import (
+    gap_label,
+    gap_text,
+    segment_label,
+    segment_text,
+    tick_text,
+)
 from desktop.core.lab.lanes import (
     ConnectionEnd,
     Evidence,
@@ -243,3 +249,24 @@ def test_a_lane_label_counts_in_words() -> None:
     lane.segments.append(Segment(2, 1.0))
     assert lane_label(lane) == "This app · 2 attempts"
     assert lane_label(Lane("server", "Server")) == "Server · 0 subscriptions"
+
+
+def test_a_lane_served_by_several_workers_names_the_worker_of_each_connection() -> None:
+    def served(n: int, t: float, worker: str) -> Open:
+        return Open(200, (("X-SSE-Worker", worker),), n, "http://x/", t, T0 + t)
+
+    records = [
+        connecting(1, 0.0),
+        served(1, 0.01, "w1-100"),
+        event(1, 0.1, "a-1"),
+        reconnecting(1, 0.5, Outcome.NETWORK, "connection lost"),
+        connecting(2, 0.7, "a-1"),
+        served(2, 0.72, "w2-200"),
+    ]
+    lane = lane_of("app", "app", records)  # type: ignore[arg-type]
+    assert [s.worker for s in lane.segments] == ["w1-100", "w2-200"]
+    assert segment_label(lane, 0) == "w1-100"
+    assert segment_label(lane, 1) == "⟲ a-1 · w2-200"
+    assert "from worker w2-200" in segment_text(lane, lane.segments[1])
+    alone = lane_of("app", "app", records[:4])  # type: ignore[arg-type]
+    assert segment_label(alone, 0) == "", "one worker: nothing to tell apart"

@@ -48,6 +48,7 @@ class Timing:
     window_s: float  # how long to watch for reconnects that should (not) come
     ticker_rate: float = 20.0  # the "bursts" lesson: events per second via the proxy
     buffer_bytes: int = 2048  # the "bursts" lesson: what the simulated proxy holds
+    pulse_ms: int = 100  # the "worker dies" lesson: its steady pulse
     early_ms: float = 10.0
     late_ms: float = 250.0
 

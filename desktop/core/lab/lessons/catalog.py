@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from desktop.core.lab.lessons import connection, status, stream
+from desktop.core.lab.lessons import connection, status, stream, workers
 from desktop.core.lab.lessons.base import (
     Check,
     LabContext,
@@ -145,6 +145,16 @@ LESSONS: tuple[Lesson, ...] = numbered(
         "Compression and proxies that buffer hold events back and release them in "
         "bursts; X-Accel-Buffering: no and Cache-Control: no-cache ask them not to.",
         stream.bursts,
+    ),
+    _lesson(
+        "worker-dies",
+        "A worker dies",
+        "Two workers on one port: the client resumes on the survivor, or not.",
+        "WHATWG HTML 9.2.4 The Last-Event-ID header: the reconnection carries the "
+        "last event ID, whichever server process receives it.\n"
+        "Only a log every worker shares (Redis Streams) knows that id; with a log "
+        "per worker the survivor answers replay-gap and what followed is lost.",
+        workers.worker_dies,
     ),
 )
 

@@ -165,9 +165,13 @@ class LessonRun:
         self.sent: list[SentLog] = []
         self.started = time.time()
 
-    def url(self, path: str) -> str:
-        """The server URL of ``path``, carrying this run's lab tag."""
-        return tagged_url(self.ctx.base_url.rstrip("/") + path, self.tag)
+    def url(self, path: str, base_url: str | None = None) -> str:
+        """The server URL of ``path``, carrying this run's lab tag.
+
+        ``base_url``: a server of the lesson's own instead of the context's.
+        """
+        base = base_url if base_url is not None else self.ctx.base_url
+        return tagged_url(base.rstrip("/") + path, self.tag)
 
     def jobs(self) -> JobsClient:
         """The jobs API, starting jobs with this run's tag (a tagged omit-end)."""
@@ -187,9 +191,15 @@ class LessonRun:
 
         Its task runs from the next await on: set ``lane.watch`` before that.
         """
+        return self.lane_at(self.ctx.base_url, name, path, **options)
+
+    def lane_at(
+        self, base_url: str, name: str, path: str, **options: object
+    ) -> RecordedStream:
+        """`lane` on a server of the lesson's own (``base_url``)."""
         if name == "app":
             options = {**options, **self.app_options}
-        engine = StreamOptions(self.url(path), **options)  # type: ignore[arg-type]
+        engine = StreamOptions(self.url(path, base_url), **options)  # type: ignore[arg-type]
         lane = RecordedStream(self.ctx, name, engine)
         self.streams[name] = lane
         lane.start()
