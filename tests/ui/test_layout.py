@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtWidgets import QScrollArea
 
 from desktop.ui.main_window import JOBS_KEY
 
@@ -26,6 +28,8 @@ from app_driver import drive, until
 from layout_probe import geometry
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
     from desktop.ui.loop import AppLoop
     from desktop.ui.main_window import MainWindow
     from desktop.ui.viewer import Viewer
@@ -80,6 +84,47 @@ def test_default_window_gives_the_stream_the_room(
         window.show_lab(False)
         await until(lambda: window.centralWidget().isVisible(), 2, "the stream tabs")
         await _assert_fits(window, "after the Lab")
+
+    drive(loop, scenario(), viewer)
+
+
+def _unscrolled(widget: QWidget, area: QScrollArea) -> bool:
+    """``widget`` shows whole in ``area`` as it is, scrolled to the top."""
+    viewport = area.viewport()
+    top_left = widget.mapTo(viewport, QPoint(0, 0))
+    inside = viewport.rect().contains(QRect(top_left, widget.size()))
+    return inside and widget.isVisible() and area.verticalScrollBar().value() == 0
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES[:2])
+def test_the_lab_docked_leaves_the_timeline_its_rows(
+    loop: AppLoop, viewer: Viewer, width: int, height: int
+) -> None:
+    """Docked under the stream tabs, the Lab left 2.5 rows of the timeline at
+    both sizes (the Detail tab's minimum height and the dock's 420 px); now the
+    timeline keeps its 15 rows and the Lab still shows its fault bar and the
+    Run lesson button without scrolling."""
+    window = viewer.window
+
+    async def scenario() -> None:
+        window.resize(width, height)
+        window.new_stream()
+        await until(lambda: window.isVisible(), 2, "the window")
+        window.show_lab(True)
+        lab = window.lab
+        assert lab is not None
+        await until(lambda: lab.dock.width() == window.width(), 2, "the lab's width")
+        lab.panel.focus.setChecked(False)  # docked under the stream tabs
+        await until(lambda: window.centralWidget().isVisible(), 2, "the stream tabs")
+        await asyncio.sleep(0.1)  # the dock sized after the layout ran
+        seen = geometry(window)
+        assert seen["rows"] >= MIN_ROWS, seen  # type: ignore[operator]
+        assert seen["hscroll"] == [], seen
+        area = lab.dock.widget()
+        assert isinstance(area, QScrollArea)
+        for widget in (lab.panel.fault_bar, lab.lessons.run_button):
+            assert _unscrolled(widget, area), (widget.objectName(), seen)
+        assert window.height() == height  # the lab made nothing taller
 
     drive(loop, scenario(), viewer)
 
