@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 SIZES = ((1366, 768), (1440, 900), (1920, 1080))
 MIN_ROWS = 15
 DATA_SHARE = 0.40
+URL_SHARE = 0.45  # of the connection bar, for the URL field
 
 
 async def _assert_fits(window: MainWindow, what: str) -> None:
@@ -181,3 +182,50 @@ def test_at_125_percent_scaling() -> None:
     assert seen["data"] >= DATA_SHARE, seen
     assert seen["hscroll"] == [], seen
     assert not seen["state_clipped"], seen
+
+
+_DEFAULT = """
+import asyncio, json, sys
+from PySide6.QtWidgets import QApplication
+from desktop.ui import theme
+from desktop.ui.loop import AppLoop
+from desktop.ui.viewer import Viewer
+from layout_probe import connect_bar
+app = QApplication(sys.argv[:1])
+theme.apply(app)
+loop = AppLoop(app)
+asyncio.set_event_loop(loop)
+print(json.dumps(loop.run_until_complete(connect_bar(Viewer(None)))))
+"""
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES[:2])
+def test_the_default_window_leaves_the_url_its_room(
+    tmp_path: Path, width: int, height: int
+) -> None:
+    """On a 1366x768 or 1440x900 screen, a first run's window (no saved
+    geometry) fits the screen and its URL field takes 45 % of the connection
+    bar: a fixed 1280x800 window with "Headers · Body · Limits · TLS" beside
+    the URL left it 26 %, and a typical local URL did not show whole."""
+    screen = {"name": "test", "x": 0, "y": 0, "width": width, "height": height}
+    screen |= {"logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}
+    config = tmp_path / "screen.json"
+    config.write_text(json.dumps({"screens": [screen]}))
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}")
+    env["PYTHONPATH"] = os.pathsep.join((str(root), str(root / "tests")))
+    done = subprocess.run(
+        [sys.executable, "-c", _DEFAULT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["screen"] == [width, height], seen
+    assert seen["on_screen"], seen
+    assert seen["share"] >= URL_SHARE, seen
+    assert seen["typical"], seen
+    assert seen["placeholder"], seen
