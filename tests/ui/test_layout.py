@@ -24,8 +24,9 @@ from PySide6.QtWidgets import QScrollArea
 
 from desktop.ui.main_window import JOBS_KEY
 
-from app_driver import drive, until
+from app_driver import drive, open_stream, until
 from layout_probe import geometry
+from rawserver import Hang, RawServer, sse
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QWidget
@@ -128,6 +129,49 @@ def test_the_lab_docked_leaves_the_timeline_its_rows(
         assert window.height() == height  # the lab made nothing taller
 
     drive(loop, scenario(), viewer)
+
+
+_LONG_ID = "7f3c9a2e-5b1d-4e8f-9c6a-0d2b4e6f8a1c:stream-{}:{}"
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES[:2])
+def test_attempts_fit_without_scrolling(
+    loop: AppLoop, viewer: Viewer, width: int, height: int
+) -> None:
+    """The Attempts tab in front, beside the state panel and the jobs dock:
+    eight columns of 780 px put a horizontal scroll bar under six attempts at
+    1366x768.  Long Last-Event-IDs are elided, and every column fits."""
+    window = viewer.window
+    chunks = [
+        f"retry: 30\nid: {_LONG_ID.format(n, 1000 * n)}\ndata: {n}\n\n".encode()
+        for n in range(1, 7)
+    ]
+    scripts = [sse(chunk) for chunk in chunks]
+    # The jobs API never answers, so the dock stays as the test shows it.
+    with RawServer(
+        scripts, default=(Hang(20),), paths={"/api/info": (Hang(20),)}
+    ) as raw:
+
+        async def scenario() -> None:
+            window.resize(width, height)
+            view = open_stream(viewer, raw.url())
+            attempts = view.handle.session.attempts
+            await until(lambda: len(attempts) >= 7, 10, "seven attempts")
+            window.jobs_dock.show()
+            await asyncio.sleep(0.05)
+            window.size_jobs_dock()
+            view.bottom.setCurrentWidget(view.attempts)
+            window.refresh()
+            await asyncio.sleep(0.1)
+            seen = geometry(window)
+            assert seen["hscroll"] == [], seen
+            assert seen["attempts_fit"], seen
+            assert window.jobs_dock.isVisible()
+            header = view.attempts.horizontalHeader()
+            used = header.length()
+            assert used <= view.attempts.viewport().width(), used
+
+        drive(loop, scenario(), viewer)
 
 
 def test_a_server_without_jobs_takes_no_room(
