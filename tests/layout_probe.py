@@ -10,7 +10,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QAbstractScrollArea, QToolButton
+from PySide6.QtWidgets import QAbstractScrollArea, QScrollArea, QToolButton
 
 from desktop.ui.timeline.model import DATA
 
@@ -49,7 +49,15 @@ def geometry(window: MainWindow) -> dict[str, object]:
         "state_clipped": state.width() < state.minimumSizeHint().width()
         or corner.x() > scroll.width(),
         "attempts_fit": attempts_fit(view),
+        "detail_scrolls": detail_scrolls(view),
     }
+
+
+def detail_scrolls(view: StreamView) -> bool:
+    """The Detail tab (in front) shows its form only by scrolling."""
+    page = view.bottom.widget(0)
+    assert isinstance(page, QScrollArea)
+    return page.verticalScrollBar().isVisible()
 
 
 def attempts_fit(view: StreamView) -> bool:

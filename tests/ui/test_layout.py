@@ -49,6 +49,8 @@ async def _assert_fits(window: MainWindow, what: str) -> None:
     assert seen["hscroll"] == [], (what, seen)
     assert not seen["state_clipped"], (what, seen)
     assert seen["attempts_fit"], (what, seen)
+    # Beyond its rows, the timeline leaves the Detail tab its form unscrolled.
+    assert not seen["detail_scrolls"], (what, seen)
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES)
@@ -172,6 +174,37 @@ def test_attempts_fit_without_scrolling(
             assert used <= view.attempts.viewport().width(), used
 
         drive(loop, scenario(), viewer)
+
+
+def test_the_detail_tab_gets_the_rows_the_timeline_does_not_need(
+    loop: AppLoop, viewer: Viewer
+) -> None:
+    """Squeezed (a short window, a docked Lab) and then given room again, the
+    splitter shared the growth 3:2: 19 rows over a Detail tab that scrolled its
+    form (with its text's own scroll bar inside).  The timeline keeps 15 rows
+    and the Detail tab gets the rest it needs; once the user drags the handle,
+    their sizes stay."""
+    window = viewer.window
+
+    async def scenario() -> None:
+        view = window.new_stream()
+        window.jobs_dock.show()
+        await asyncio.sleep(0.05)
+        window.resize(1366, 640)
+        await asyncio.sleep(0.1)
+        window.resize(1366, 768)
+        await asyncio.sleep(0.1)
+        seen = geometry(window)
+        assert seen["rows"] >= MIN_ROWS, seen  # type: ignore[operator]
+        assert not seen["detail_scrolls"], seen
+        split = view.timeline_split
+        split.moveSplitter(split.sizes()[0] + 60, 1)  # the user's drag
+        dragged = split.sizes()
+        window.resize(1366, 760)
+        await asyncio.sleep(0.1)
+        assert split.sizes()[0] >= dragged[0] - 8, (dragged, split.sizes())
+
+    drive(loop, scenario(), viewer)
 
 
 def test_a_server_without_jobs_takes_no_room(

@@ -4,8 +4,10 @@ When the tab gets shorter (a docked Lab, a jobs dock moved to the bottom, a
 small screen), a plain splitter takes the height from both panes by their
 stretch factors, and the timeline fell to 2 or 3 rows while the Detail tab kept
 200 px.  This one gives the lower tabs' height to the timeline first, until it
-shows :data:`MIN_ROWS` rows or the lower tabs are down to their minimum.  A
-handle the user drags is theirs: only resizing the splitter applies the rule.
+shows :data:`MIN_ROWS` rows or the lower tabs are down to their minimum; what
+the timeline has beyond its rows goes back to a lower tab that scrolls (the
+Detail tab shows whole where there is room) until the user drags the handle.
+Only resizing the splitter applies the rule, never a drag.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractScrollArea, QFrame, QScrollArea, QSplitter
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QFrame,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+)
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QResizeEvent
@@ -70,6 +78,8 @@ class TimelineSplit(QSplitter):
         self.addWidget(lower)
         self.setStretchFactor(0, 3)
         self.setStretchFactor(1, 2)
+        self._dragged = False  # the user sized the panes: no giving back
+        self.splitterMoved.connect(self._moved)
 
     def needed(self) -> int:
         """The height the table wants for :data:`MIN_ROWS` rows."""
@@ -84,9 +94,27 @@ class TimelineSplit(QSplitter):
         table_px, lower_px = self.sizes()
         short = self.needed() - table_px
         spare = lower_px - self.tabs_below.minimumSizeHint().height()
-        give = min(short, spare)
-        if give > 0:
+        give = max(0, min(short, spare))
+        if not give and not self._dragged:  # a scrolled page gets the extra rows
+            give = -min(self._page_short(), max(0, -short))
+        if give:
             self.setSizes([table_px + give, lower_px - give])
+
+    def _moved(self, _pos: int, _index: int) -> None:
+        self._dragged = True  # emitted for the handle only, never for setSizes
+
+    def _page_short(self) -> int:
+        """How much taller the lower tab in front wants to be to show its
+        page unscrolled (the Detail tab's form, 205 px): 0 for the others."""
+        tabs = self.tabs_below
+        page = tabs.currentWidget() if isinstance(tabs, QTabWidget) else None
+        if not isinstance(page, QScrollArea):
+            return 0
+        inner = page.widget()
+        if inner is None:
+            return 0
+        wanted: int = inner.minimumSizeHint().height()
+        return max(0, wanted - page.viewport().height())
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
