@@ -10,16 +10,19 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QAbstractScrollArea
+from PySide6.QtWidgets import QAbstractScrollArea, QScrollArea, QToolButton
 
 from desktop.ui.timeline.model import DATA
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QLineEdit
+
     from desktop.ui.main_window import MainWindow
     from desktop.ui.stream_view import StreamView
     from desktop.ui.viewer import Viewer
 
 USEFUL_ATTEMPT_COLUMNS = ("#", "Waited / asked", "Last-Event-ID", "Events", "Outcome")
+TYPICAL_URL = "http://127.0.0.1:8000/api/streams/ticker"
 
 
 def geometry(window: MainWindow) -> dict[str, object]:
@@ -46,7 +49,15 @@ def geometry(window: MainWindow) -> dict[str, object]:
         "state_clipped": state.width() < state.minimumSizeHint().width()
         or corner.x() > scroll.width(),
         "attempts_fit": attempts_fit(view),
+        "detail_scrolls": detail_scrolls(view),
     }
+
+
+def detail_scrolls(view: StreamView) -> bool:
+    """The Detail tab (in front) shows its form only by scrolling."""
+    page = view.bottom.widget(0)
+    assert isinstance(page, QScrollArea)
+    return page.verticalScrollBar().isVisible()
 
 
 def attempts_fit(view: StreamView) -> bool:
@@ -75,6 +86,49 @@ async def measure(viewer: Viewer, width: int, height: int) -> dict[str, object]:
     await asyncio.sleep(0.05)
     try:
         return geometry(window)
+    finally:
+        await viewer.shutdown()
+        window.close()
+
+
+def shows_whole(edit: QLineEdit, text: str) -> bool:
+    """``text`` typed into ``edit`` shows from its first character to its last
+    (left of the clear button), without the field scrolling."""
+    before = edit.text()
+    edit.setText(text)
+    edit.setCursorPosition(0)
+    buttons = [b.x() for b in edit.findChildren(QToolButton) if b.isVisible()]
+    right = min(
+        buttons,
+        default=edit.width()
+        - edit.style().pixelMetric(edit.style().PixelMetric.PM_DefaultFrameWidth),
+    )
+    last = edit.cursorPositionAt(QPoint(right - 2, edit.height() // 2))
+    edit.setText(before)
+    return last == len(text)
+
+
+async def connect_bar(viewer: Viewer) -> dict[str, object]:
+    """The default window on this screen, the jobs dock shown: the connection
+    bar's URL field, and whether a typical URL and the placeholder show whole."""
+    window = viewer.window
+    window.show()
+    view = window.new_stream()
+    window.jobs_dock.show()
+    await asyncio.sleep(0.05)
+    window.size_jobs_dock()
+    await asyncio.sleep(0.05)
+    bar = view.bar
+    free = window.screen().availableGeometry()
+    try:
+        return {
+            "screen": [free.width(), free.height()],
+            "window": [window.width(), window.height()],
+            "on_screen": free.contains(window.frameGeometry()),
+            "share": bar.url.width() / bar.width(),
+            "typical": shows_whole(bar.url, TYPICAL_URL),
+            "placeholder": shows_whole(bar.url, bar.url.placeholderText()),
+        }
     finally:
         await viewer.shutdown()
         window.close()

@@ -38,6 +38,7 @@ from desktop.ui.timeline.model import (
     FilterSpec,
     TimelineFilter,
 )
+from desktop.ui.timeline.split import TimelineSplit, compact, gives_way, scrolled
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QResizeEvent
@@ -162,22 +163,21 @@ class StreamView(QWidget):
         # Detail and attempts share the wide bottom pane; the state panel stays in view.
         self.bottom = named(QTabWidget(), "lowerTabs")
         self.bottom.setDocumentMode(True)
-        self.bottom.addTab(self.detail, "Detail")
+        self.bottom.addTab(scrolled(self.detail), "Detail")
         self.bottom.addTab(self.attempts, "Attempts")
         self.rate = RateTab(  # imports pyqtgraph on first show
             handle.session, saved=handle.recording is not None
         )
         self.bottom.addTab(self.rate, "Rate")
         self.raw = RawView(handle.session, self._timeline_rows)  # bytes as received
+        compact(self.raw.text)
+        gives_way(self.raw, self.raw.info)
         self.bottom.addTab(self.raw, "Raw")
         self.raw.rowRequested.connect(self._select_seq)
         self.bottom.currentChanged.connect(lambda _i: self._refresh_raw())
 
-        left = named(QSplitter(Qt.Orientation.Vertical), "timelineSplit")
-        left.addWidget(self.table)
-        left.addWidget(self.bottom)
-        left.setStretchFactor(0, 3)
-        left.setStretchFactor(1, 2)
+        compact(self.attempts)
+        self.timeline_split = left = TimelineSplit(self.table, self.bottom)
         # Weights, not pixels: the timeline gets 62 % (15+ rows of 22 px in a
         # 768 px-high window), the lower tabs the rest, above their minimum.
         left.setSizes([620, 380])
@@ -255,6 +255,12 @@ class StreamView(QWidget):
     def focus_search(self) -> None:
         self.filters.search.setFocus()
         self.filters.search.selectAll()
+
+    def keeps_px(self) -> int:
+        """The tab's height with its bars, the timeline's minimum rows and the
+        lower tabs squeezed (a docked Lab leaves the tab this much)."""
+        split = self.timeline_split
+        return self.height() - split.height() + split.compact_px()
 
     def focus_url(self) -> None:
         self.bar.url.setFocus()

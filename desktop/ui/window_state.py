@@ -23,15 +23,35 @@ _SPLIT = "stream/split"
 _TIMELINE_SPLIT = "stream/timelineSplit"
 _COLUMNS = "stream/columns"
 _MAX_PX = 20_000
+_LAPTOP_WIDTH = 1280  # px: the default window's least width where it fits
 
 
 def restore_window(window: QMainWindow, settings: Settings) -> bool:
-    """Geometry and dock state; True when a saved dock state was applied."""
+    """Geometry and dock state; True when a saved dock state was applied.
+
+    A first run (or a geometry Qt refuses) gets :func:`default_geometry`.
+    """
     geometry = settings.blob(_GEOMETRY)
-    if geometry is not None:
-        window.restoreGeometry(geometry)
+    if geometry is None or not window.restoreGeometry(geometry):
+        default_geometry(window)
     state = settings.blob(_STATE)
     return state is not None and window.restoreState(state)
+
+
+def default_geometry(window: QMainWindow) -> None:
+    """Most of the screen, centred: 90 % of its free area, and on a laptop's
+    1366 px at least 1280 px wide (a fixed 1280x800 was taller than a 768 px
+    screen, and 90 % of 1366 px left the URL field under 45 % of its bar)."""
+    screen = window.screen()
+    if screen is None:
+        return
+    free = screen.availableGeometry()
+    width = min(free.width(), max(free.width() * 9 // 10, _LAPTOP_WIDTH))
+    height = free.height() * 9 // 10
+    window.resize(width, height)
+    frame = window.frameGeometry()
+    frame.moveCenter(free.center())
+    window.move(frame.topLeft())
 
 
 def save_window(window: QMainWindow, settings: Settings) -> None:

@@ -1,7 +1,8 @@
 """Lab export: one self-contained HTML page of a lab run, records as NDJSON beside it.
 
 The page is for handing out: inline CSS, the lanes drawn as inline SVG (one
-``<g class="attempt">`` per connection attempt, hovers as ``<title>``), the
+``<g class="attempt">`` per connection attempt, hovers as ``<title>``, then the
+lane's labels laid out so none covers another: desktop/core/lab/label_layout.py), the
 sent-versus-received comparison and the lesson checklist when a lesson ran.  It
 is well-formed XML (no named entities, every tag closed), so a teacher's tooling
 can parse it.  Every piece of text goes through ``html.escape``.
@@ -19,6 +20,7 @@ from html import escape
 from typing import TYPE_CHECKING, Protocol
 
 from desktop.core.files.redact import redact_headers, redact_url
+from desktop.core.lab.label_layout import Label, place
 from desktop.core.lab.lane_style import (
     ENDING_COLOURS,
     INK_COLOURS,
@@ -35,7 +37,7 @@ from desktop.core.lab.lane_text import (
 from desktop.core.lab.lanes import ConnectionEnd, lanes_span
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
     from desktop.core.engine.records import Record
@@ -103,6 +105,9 @@ LEFT = 10
 BAND = 70
 BAR_Y = 30
 BAR_H = 16
+TITLE_Y = 14  # baselines in a lane: its title, the ids over the bars, gap labels
+ID_Y = BAR_Y - 4
+GAP_Y = BAR_Y + BAR_H + 12
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1f2937;max-width:1160px}
@@ -175,12 +180,18 @@ def svg(lanes: Sequence[Lane]) -> str:
             top = row * BAND
             out.append(f'<g class="lane" data-lane="{escape(lane.key)}">')
             out.append(
-                f'<text x="{LEFT}" y="{top + 14}" font-weight="bold">'
+                f'<text x="{LEFT}" y="{top + TITLE_Y}" font-weight="bold">'
                 f"{escape(lane_label(lane))}</text>"
             )
+            ids: list[Label] = []
+            gaps: list[Label] = []
             for index, segment in enumerate(lane.segments):
                 end = segment.ended or (segment.ticks[-1].at if segment.ticks else t1)
                 out.append(_attempt(lane, index, segment, top, x, end))
+                ids.extend(_id_label(index, segment, x))
+                gaps.extend(_gap_label(lane, index, segment, x))
+            out.append(_labels("id", ids, top + ID_Y, ' class="id"'))
+            out.append(_labels("gap", gaps, top + GAP_Y, ' fill="#6b7280"'))
             out.append("</g>")
     out.append("</svg>")
     return "".join(out)
@@ -215,24 +226,11 @@ def _attempt(
                 f'width="{max(1.0, g1 - g0):.1f}" height="{BAR_H}" fill="url(#hatch)">'
                 f"<title>{escape(gap_text(segment))}</title></rect>"
             )
-            label = gap_label(segment)
-            if label:
-                parts.append(
-                    f'<text x="{g0:.1f}" y="{top + BAR_Y + BAR_H + 12}" '
-                    f'fill="#6b7280">{escape(label)}</text>'
-                )
     parts.append(
         f'<rect class="segment" x="{x0:.1f}" y="{top + BAR_Y}" width="{width:.1f}" '
         f'height="{BAR_H}" fill="{colour}" fill-opacity="{opacity}">'
         f"<title>{escape(segment_text(lane, segment))}</title></rect>"
     )
-    if segment.last_event_id or index > 0:
-        label = f"⟲ {segment.last_event_id or 'no id'}"
-        parts.append(
-            f'<text class="id" x="{at(segment.started):.1f}" y="{top + BAR_Y - 4}">'
-            f"{escape(label)}<title>Last-Event-ID sent: "
-            f"{escape(segment.last_event_id or 'none')}</title></text>"
-        )
     for tick in segment.ticks[:2000]:
         tx = at(tick.at)
         colour = REPLAYED_COLOURS[0] if tick.replayed else INK_COLOURS[0]
@@ -245,6 +243,46 @@ def _attempt(
         )
     parts.append("</g>")
     return "".join(parts)
+
+
+def _id_label(
+    index: int, segment: Segment, at: Callable[[float], float]
+) -> list[Label]:
+    """The Last-Event-ID a reconnect carried, over its bar."""
+    if not (segment.last_event_id or index > 0):
+        return []
+    return [
+        Label(
+            at(segment.started),
+            f"⟲ {segment.last_event_id or 'no id'}",
+            f"Last-Event-ID sent: {segment.last_event_id or 'none'}",
+        )
+    ]
+
+
+def _gap_label(
+    lane: Lane, index: int, segment: Segment, at: Callable[[float], float]
+) -> list[Label]:
+    """The delay asked and waited, under the gap before ``segment``."""
+    previous = lane.segments[index - 1] if index > 0 else None
+    text = gap_label(segment)
+    if previous is None or previous.ended is None or not text:
+        return []
+    if previous.ended >= segment.started:
+        return []
+    return [Label(at(previous.ended), text, gap_text(segment))]
+
+
+def _labels(kind: str, labels: list[Label], baseline: float, attributes: str) -> str:
+    """One row of labels, laid out so that none covers another
+    (desktop/core/lab/label_layout.py): a crowded one is folded into its left
+    neighbour, whose hover lists them all."""
+    return "".join(
+        f'<text data-label="{kind}" x="{label.x:.1f}" y="{baseline}"{attributes}>'
+        f"{escape(label.text)}<title>{escape(chr(10).join(label.titles))}</title>"
+        "</text>"
+        for label in place(labels, left=LEFT, right=WIDTH - LEFT)
+    )
 
 
 def _comparison(run: LabRun) -> str:

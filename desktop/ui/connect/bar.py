@@ -158,9 +158,13 @@ class ConnectionBar(QFrame):
         self.url.setPlaceholderText("Any SSE URL, e.g. https://host/path/events")
         self.url.setClearButtonEnabled(True)
         self.more = named(QToolButton(), "requestToggle")
-        self.more.setText("Headers · Body · Limits · TLS")
+        # A short word: the list of tabs it opens ("Headers · Body · Limits ·
+        # TLS", 189 px) left the URL a quarter of the bar in a 1366 px window.
+        self.more.setText("Options")
         self.more.setCheckable(True)
-        self.more.setToolTip("Request headers and body; reconnect options and limits")
+        self.more.setToolTip(
+            "Headers and body, reconnect and limits, proxy, TLS, credentials"
+        )
         self.retry = named(QSpinBox(), "retrySpin")
         self.retry.setRange(-1, 3_600_000)
         self.retry.setSingleStep(500)
@@ -168,6 +172,9 @@ class ConnectionBar(QFrame):
         self.retry.setSuffix(" ms retry")
         self.retry.setValue(-1)
         self.retry.setToolTip("Initial reconnection time; a server's retry: field wins")
+        # As wide as its usual texts, not as "3600000 ms retry" (152 px).
+        typical = self.retry.fontMetrics().horizontalAdvance("30000 ms retry")
+        self.retry.setMaximumWidth(typical + 26)
         self.connect_button = named(QPushButton("Connect"), "connectButton")
         self.connect_button.setDefault(True)
         self.stop_button = named(QPushButton("Stop"), "stopButton")

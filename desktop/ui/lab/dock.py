@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QScrollArea,
+    QStyle,
 )
 
 from desktop.ui.lab.controller import LabController
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
     from desktop.ui.window_api import WindowApi
 
-STREAM_KEEP_PX = 230  # the stream tab keeps its bars and a few timeline rows
+STREAM_KEEP_PX = 230  # without a stream tab: room for its bars and a few rows
 
 
 class LabDock:
@@ -94,9 +95,37 @@ class LabDock:
         elif self.panel.focus.isChecked():
             self.panel.focus.setChecked(False)
 
-    def _grow(self) -> None:
-        height = max(420, self.window.height() - STREAM_KEEP_PX)
-        self.window.resizeDocks([self.dock], [height], Qt.Orientation.Vertical)
+    def _grow(self, again: bool = True) -> None:
+        """Docked under the stream tabs, the lab takes what the tab in front
+        leaves with its timeline's rows kept (at 1366x768 its old 420 px left
+        the timeline 2.5 rows), and never less than its fault bar and lesson
+        buttons: below those the lanes and the lessons scroll.
+
+        The tab's bars are measured as laid out, and a tab just shown again
+        was laid out at its minimum: a second pass, once the layout has run
+        with the first size, measures them as they are.
+        """
+        window = self.window
+        central = window.centralWidget()
+        if central is None or not central.isVisible() or not self.dock.isVisible():
+            return  # "Lab only": the lab has the window
+        room = window.height() - window.menuBar().height()
+        if window.statusBar().isVisible():
+            room -= window.statusBar().height()
+        room -= window.style().pixelMetric(
+            QStyle.PixelMetric.PM_DockWidgetSeparatorExtent, None, window
+        )
+        view = self.api.current_view()
+        if view is not None:
+            keep = central.height() - view.height() + view.keeps_px()
+        else:
+            keep = STREAM_KEEP_PX
+        title = self.dock.height() - self.dock.widget().height()
+        least = title + self.panel.docked_px()
+        height = max(least, room - keep)
+        window.resizeDocks([self.dock], [height], Qt.Orientation.Vertical)
+        if again:
+            QTimer.singleShot(0, lambda: self._grow(again=False))
 
     def focus(self, on: bool) -> None:
         """Lab only: hide the stream tabs so the lab has the whole window."""

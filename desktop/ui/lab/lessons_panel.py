@@ -99,7 +99,10 @@ class LessonsPanel(QWidget):
         self.all_summary = named(QLabel(), "lessonsSummary")
         self.all_summary.setWordWrap(True)
         self.all_summary.hide()
-        buttons = QHBoxLayout()
+        # One widget, so the Lab dock can pin it above its scrolling column.
+        self.controls = named(QWidget(), "lessonControls")
+        buttons = QHBoxLayout(self.controls)
+        buttons.setContentsMargins(0, 0, 0, 0)
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.run_all_button)
         buttons.addWidget(self.cancel_button)
@@ -131,7 +134,7 @@ class LessonsPanel(QWidget):
         right.addWidget(why)
         right.addWidget(self.explanation)
         right.addSpacing(4)
-        right.addLayout(buttons)
+        right.addWidget(self.controls)
         right.addWidget(self.all_summary)
         right.addWidget(self.table, 1)
 

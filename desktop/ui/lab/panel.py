@@ -288,6 +288,31 @@ class LabPanel(QWidget):
         self.compare_note.setText(note)
         _repolish(self.compare_note, "problem", no_log)
 
+    def heightForWidth(self, width: int) -> int:  # noqa: N802
+        """Its minimum: in the dock's scroll area the wrapped labels made it as
+        tall as every part's preferred height (477 px in a 151 px dock), so the
+        lanes and lessons scrolled out of sight instead of shrinking."""
+        del width
+        return self.minimumSizeHint().height()
+
+    def docked_px(self) -> int:
+        """The height that shows the top row, the fault bar and the lessons'
+        buttons (under them, the lanes and the lessons scroll)."""
+        layout = self.layout()
+        assert layout is not None
+        margins, spacing = layout.contentsMargins(), layout.spacing()
+        controls = self.lessons_slot.findChild(QWidget, "lessonControls")
+        pinned = controls.sizeHint().height() if controls is not None else 0
+        return (
+            margins.top()
+            + self.status.height()
+            + spacing
+            + self.faults.sizeHint().height()
+            + spacing
+            + pinned
+            + margins.bottom()
+        )
+
     def show_message(self, text: str) -> None:
         self.hover.setText(text)
 
@@ -301,6 +326,14 @@ class LabPanel(QWidget):
         if inner is not None:
             inner.setOrientation(Qt.Orientation.Vertical)
             inner.setSizes([170, 430])
+        # Run lesson stays in view above the column, however short the dock.
+        controls = panel.findChild(QWidget, "lessonControls")
+        if controls is not None:
+            holder = controls.parentWidget()
+            layout = holder.layout() if holder is not None else None
+            if layout is not None:
+                layout.removeWidget(controls)
+            self.lessons_layout.addWidget(controls)
         scroll = QScrollArea()  # its wrapped texts must not set the window's height
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)

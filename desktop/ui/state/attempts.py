@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 from desktop.core.files.redact import redact_url
 from desktop.ui import row_text
@@ -29,7 +36,18 @@ COLUMNS = (
 )
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _SHOWN_FIRST = (0, 5, 6, 7, 4)  # #, waited / asked, Last-Event-ID, events, outcome
-_WIDTHS = (36, 90, 90, 70, 230, 100, 100, 64)  # per model column
+_OUTCOME, _ID = 4, 6  # the columns that share the room left; elided when short
+# The widest usual text of each other column, measured in the view's font.
+_SAMPLES = {
+    0: "999",
+    1: "00:00:00.000",
+    2: "00:00:00.000",
+    3: "59 min 59 s",
+    5: "999 ms / 9.9 s",
+    7: "999,999",
+}
+_LEAST = {_OUTCOME: 110, _ID: 90}  # px, below which the table scrolls instead
+_ID_SHARE = 0.45  # of the room the two share
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
@@ -65,7 +83,8 @@ class AttemptsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (0, 3, 5, 7):
             return _RIGHT
         if role == Qt.ItemDataRole.ToolTipRole:
-            return attempt_detail(row) or None
+            whole = _cell(row, column) if column in (_OUTCOME, _ID) else ""
+            return "\n".join(t for t in (whole, attempt_detail(row)) if t) or None
         if role != _DISPLAY:
             return None
         return _cell(row, column)
@@ -141,6 +160,12 @@ def attempt_detail(row: AttemptRow) -> str:
     return "\n".join(lines)
 
 
+class _MiddleElided(QStyledItemDelegate):
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:  # noqa: N802
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
+
+
 class AttemptsView(QTableView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -154,24 +179,40 @@ class AttemptsView(QTableView):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setDefaultSectionSize(84)
+        # An id's start and end tell ids apart ("…:stream-3:3000"): elide inside.
+        self.setItemDelegateForColumn(_ID, _MiddleElided(self))
 
     def size_columns(self) -> None:
         """What a reconnect is about comes first, so a 600 px pane shows it
         unscrolled: the number, waited / asked, the Last-Event-ID sent, the
         events and how it ended; the clock times follow (the model's order
-        stays, only the header's visual order moves)."""
+        stays, only the header's visual order moves).  Each column is as wide
+        as its usual text; see :meth:`fit_columns` for the other two."""
         header = self.horizontalHeader()
         for visual, column in enumerate(_SHOWN_FIRST):
             header.moveSection(header.visualIndex(column), visual)
-        for column, width in enumerate(_WIDTHS):
+        cells, heads = self.fontMetrics(), header.fontMetrics()
+        for column, sample in _SAMPLES.items():
+            width = max(
+                cells.horizontalAdvance(sample) + 14,
+                heads.horizontalAdvance(COLUMNS[column]) + 16,
+            )
             self.setColumnWidth(column, width)
-        self._fit_outcome()
+        self.fit_columns()
 
-    def _fit_outcome(self) -> None:
-        """How it ended takes the room left (at least its default width)."""
-        others = sum(self.columnWidth(c) for c in range(len(COLUMNS)) if c != 4)
-        self.setColumnWidth(4, max(_WIDTHS[4], self.viewport().width() - others))
+    def fit_columns(self) -> None:
+        """The Last-Event-ID and the outcome share the room the others leave,
+        elided (the whole text in the tooltip): fixed widths of 780 px in all
+        put a horizontal scroll bar under the tab beside a jobs dock at 1366 px."""
+        room = self.viewport().width()
+        if room <= 0:
+            return
+        fixed = sum(self.columnWidth(c) for c in _SAMPLES)
+        spare = room - fixed
+        ident = max(_LEAST[_ID], int(spare * _ID_SHARE))
+        self.setColumnWidth(_ID, ident)
+        self.setColumnWidth(_OUTCOME, max(_LEAST[_OUTCOME], spare - ident))
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
-        self._fit_outcome()
+        self.fit_columns()

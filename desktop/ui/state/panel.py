@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Signal
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -31,6 +32,8 @@ from desktop.ui.request import mask
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QPaintEvent
+
     from desktop.core.engine.certificate import TLSFailure, TLSInfo
     from desktop.ui.session import StreamSession
 
@@ -55,6 +58,43 @@ _FIELDS = (
     ("idle", "Since last byte"),
     ("other", "Pings · errors"),
 )
+
+
+class ElidedLabel(QLabel):
+    """A value that never widens the panel: an id has no space to wrap at, and
+    a 48-character Last-Event-ID put a horizontal scroll bar under the panel.
+    Drawn elided in the middle (both ends tell ids apart); ``text()`` and the
+    tooltip keep it whole."""
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(0, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        hint = super().sizeHint()
+        return QSize(
+            min(hint.width(), 12 * self.fontMetrics().averageCharWidth()), hint.height()
+        )
+
+    def setText(self, text: str) -> None:  # noqa: N802
+        super().setText(text)
+        self.setToolTip(
+            text if self.fontMetrics().horizontalAdvance(text) > self.width() else ""
+        )
+
+    def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802
+        room = self.contentsRect()
+        shown = self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideMiddle, room.width()
+        )
+        self.style().drawItemText(
+            QPainter(self),
+            room,
+            int(self.alignment()),
+            self.palette(),
+            self.isEnabled(),
+            shown,
+            self.foregroundRole(),
+        )
 
 
 class StatePanel(QFrame):
@@ -102,7 +142,7 @@ class StatePanel(QFrame):
         form.setVerticalSpacing(2)
         self.values: dict[str, QLabel] = {}
         for key, title in _FIELDS:
-            value = named(QLabel(), "stateValue")
+            value = named(ElidedLabel() if key == "last_id" else QLabel(), "stateValue")
             value.setTextInteractionFlags(
                 value.textInteractionFlags().TextSelectableByMouse
             )

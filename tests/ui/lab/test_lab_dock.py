@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 from desktop.core.engine.records import Event
+from desktop.core.engine.state import State
 from desktop.core.lab.lanes import ConnectionEnd
 from desktop.core.lab.lessons.catalog import Timing
 from desktop.ui.server_child import ServerChild
@@ -78,6 +79,9 @@ def test_every_fault_button_reaches_the_server(
 
         # Faults now: each one is announced on the stream, drop and cut end it.
         for action in ("drop", "cut"):
+            # Reconnected, not only reconnecting: a cut sent while the new
+            # request was on its way found no subscription of ours to cut.
+            await until(lambda: session.state is State.OPEN, 10, "open")
             attempts = len(session.attempts)
             bar.buttons[action].click()
             await until(lambda a=attempts: len(session.attempts) > a, 10, action)
