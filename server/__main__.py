@@ -21,7 +21,12 @@ from server.runner import (
     url_of,
 )
 from server.settings import Settings
-from server.trust import any_ip_host, host_pattern_problem, hosts_for_bind
+from server.trust import (
+    LOOPBACK_HOSTS,
+    any_ip_host,
+    host_pattern_problem,
+    hosts_for_bind,
+)
 
 TOKEN_ENV = "SSE_VIEWER_TOKEN"
 _DEFAULTS = Settings()
@@ -256,6 +261,9 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
             token=token,
             lab=args.lab,
             cors_origins=tuple(args.cors_origin),
+            own_origins=own_origins(
+                args.host, int(sock.getsockname()[1]), tls=tls is not None
+            ),
             allowed_hosts=hosts_for_bind(
                 args.host,
                 str(sock.getsockname()[0]),
@@ -293,6 +301,14 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
             tls=tls,
         )
     return 0
+
+
+def own_origins(host: str, port: int, *, tls: bool) -> tuple[str, ...]:
+    """This server's origins under its loopback aliases (none on another bind)."""
+    if not is_loopback(host):
+        return ()
+    scheme = "https" if tls else "http"
+    return tuple(f"{scheme}://{name}:{port}" for name in LOOPBACK_HOSTS)
 
 
 def tls_files(args: argparse.Namespace) -> TlsFiles | None:

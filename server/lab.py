@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import Field
 
-from server import lab_records
+from server import lab_records, pool_page
 from server.faults import RefuseWith  # noqa: TC001 (pydantic reads it at runtime)
 from server.jobs import EVENTS_TOPIC
 from server.labtag import Rt, TagBody, report
@@ -247,3 +247,4 @@ async def reset(rt: Rt, body: TagBody | None = None) -> dict[str, object]:
 
 
 router.include_router(lab_records.router)
+router.include_router(pool_page.router)

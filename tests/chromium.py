@@ -28,6 +28,8 @@ CHROMIUM_FLAGS = (
     "--no-first-run",
     "--remote-debugging-port=0",  # keeps it running on the page until killed
 )
+# Tests only: the server's local CA is not in this throw-away profile's store.
+IGNORE_CERTIFICATES = ("--ignore-certificate-errors",)
 INSTALL = "apt-get install -y --no-install-recommends chromium"
 
 
@@ -40,10 +42,15 @@ def chromium() -> str:
 
 
 @contextlib.contextmanager
-def browser(url: str, profile: str) -> Iterator[subprocess.Popen[bytes]]:
-    """Chromium on ``url`` in its own process group; the whole group ends after."""
+def browser(
+    url: str, profile: str, flags: tuple[str, ...] = ()
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Chromium on ``url`` in its own process group; the whole group ends after.
+
+    ``flags`` adds to CHROMIUM_FLAGS (a test's own, e.g. IGNORE_CERTIFICATES).
+    """
     proc = subprocess.Popen(
-        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", url],
+        [chromium(), *CHROMIUM_FLAGS, *flags, f"--user-data-dir={profile}", url],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
