@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from desktop.core.engine.records import Record
     from desktop.core.lab.client import LabClient, Published, SentLog
+    from desktop.core.serving import Served
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,18 @@ class LabContext(Protocol):
 
     async def restart_server(self) -> None:
         """Stop the server and start it again on the same port; back when it listens."""
+        ...
+
+    async def serve(self, protocol: str) -> Served:
+        """Restart the bundled server on its port speaking ``protocol``
+        (a `ServerProtocol` value); back when it listens, with its new base URL."""
+        ...
+
+    def open_page(self, url: str) -> bool:
+        """Open ``url`` in a browser (the user's; a test's headless one).
+
+        False when no browser could be started.
+        """
         ...
 
     def on_records(self, lane: str, batch: list[Record]) -> None:
