@@ -98,3 +98,26 @@ def poll(
 
 def kinds(seen: list[dict[str, object]]) -> list[object]:
     return [o["kind"] for o in seen]
+
+
+class Pages:
+    """A LabContext's ``open_page`` for tests: each URL in a headless Chromium.
+
+    Its certificate errors are ignored (the local CA is not in a fresh profile);
+    :meth:`close` ends every browser it started.
+    """
+
+    def __init__(self, profile_root: str, flags: tuple[str, ...] = ()) -> None:
+        self.root = profile_root
+        self.flags = flags
+        self.opened: list[str] = []
+        self._stack = contextlib.ExitStack()
+
+    def __call__(self, url: str) -> bool:
+        profile = os.path.join(self.root, f"profile-{len(self.opened)}")
+        self._stack.enter_context(browser(url, profile, self.flags))
+        self.opened.append(url)
+        return True
+
+    def close(self) -> None:
+        self._stack.close()

@@ -54,6 +54,11 @@ class ServerProtocol(enum.StrEnum):
         return self is not ServerProtocol.HTTP1
 
     @classmethod
+    def of_flags(cls, flags: tuple[str, ...]) -> ServerProtocol:
+        """The protocol ``serve`` speaks with these arguments."""
+        return next((p for p in cls if p.flags == flags), cls.HTTP1)
+
+    @classmethod
     def of(cls, value: object) -> ServerProtocol:
         """The protocol a stored value names; HTTP/1.1 for anything else."""
         return next((p for p in cls if p.value == value), cls.HTTP1)
@@ -66,6 +71,7 @@ class Served:
     base_url: str  # e.g. https://127.0.0.1:8123
     protocol: ServerProtocol
     ca_file: str | None  # the local CA that signed its certificate (https)
+    was: ServerProtocol  # what it spoke before (a lesson puts it back)
 
 
 def config_dir() -> Path:

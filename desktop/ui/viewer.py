@@ -175,9 +175,7 @@ class Viewer:
 
 def protocol_of(server: ServerChild) -> ServerProtocol:
     """The protocol the child's flags ask for."""
-    return next(
-        (p for p in ServerProtocol if p.flags == server.flags), ServerProtocol.HTTP1
-    )
+    return ServerProtocol.of_flags(server.flags)
 
 
 def rebased(url: str, server_url: str) -> str | None:

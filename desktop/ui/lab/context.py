@@ -97,8 +97,10 @@ async def serve_child(
 ) -> Served:
     """The bundled server speaking ``protocol``: restarted on its port if it must be."""
     chosen = ServerProtocol.of(protocol)
+    was = ServerProtocol.of_flags(child.flags)
     if chosen.flags != child.flags or not child.running or child.url is None:
         child.flags = chosen.flags
         await restart_child(child, limit_s)
     assert child.url is not None
-    return Served(child.url, chosen, str(local_ca_file()) if chosen.tls else None)
+    ca = str(local_ca_file()) if chosen.tls else None
+    return Served(child.url, chosen, ca, was)

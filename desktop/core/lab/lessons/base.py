@@ -51,6 +51,13 @@ class Timing:
     buffer_bytes: int = 2048  # the "bursts" lesson: what the simulated proxy holds
     early_ms: float = 10.0
     late_ms: float = 250.0
+    # The "six connections" lesson's page: it fetches `settle_page_s` after making
+    # its sources, closes one `hold_s` later, another after as long, all `life_s`
+    # after that; a browser may take `page_wait_s` to show it (a certificate warning).
+    settle_page_s: float = 2.0
+    hold_s: float = 3.0
+    life_s: float = 2.0
+    page_wait_s: float = 60.0
 
     @classmethod
     def human(cls) -> Timing:
@@ -82,6 +89,10 @@ class Timing:
             settle_s=0.25,
             retry_after_s=1,
             window_s=0.8,
+            settle_page_s=1.0,
+            hold_s=1.2,
+            life_s=0.5,
+            page_wait_s=20.0,
         )
 
     def delay_ok(self, asked_ms: float, waited_ms: float) -> bool:
