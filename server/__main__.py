@@ -36,6 +36,12 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
         description="The sse-viewer SSE server: jobs, streams with replay, lab faults.",
+        epilog="TLS and HTTP/2: --tls serves https with a certificate from a local CA "
+        "made on first use (tls/ca.pem in the config directory; trust it once: the "
+        "README's 'Trusting the local CA' gives the commands for the app, Debian, "
+        "Chrome and Firefox). --tls --http2 adds HTTP/2 by ALPN (Hypercorn): a "
+        "browser then carries all its EventSources to this server on one "
+        "connection, where over HTTP/1.1 it opens at most 6 per host.",
     )
     p.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="0 picks a free port (8000)")

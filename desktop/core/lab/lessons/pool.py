@@ -305,6 +305,18 @@ async def _engine_part(run: LessonRun, served: Served) -> None:
     )
     for lane in lanes:
         await lane.stop()
+        # A cancelled engine leaves no record of its end: say it, for its lane.
+        wall = time.time()
+        closed = Closed(
+            "the lesson stopped it",
+            Outcome.STOPPED,
+            False,
+            None,
+            time.monotonic(),
+            wall,
+        )
+        lane.records.append(closed)
+        run.ctx.on_records(lane.name, [closed])
 
 
 async def six_connections(run: LessonRun) -> None:
