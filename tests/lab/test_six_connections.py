@@ -42,3 +42,14 @@ def test_six_connections_lesson_passes_in_chromium(
     assert len(browser) == 7, feed.batches
     assert len([k for k in feed.batches if k.startswith("engine ")]) == 7
     assert ServerProtocol.of_flags(lab_server.flags) is ServerProtocol.HTTP1
+
+
+def test_without_a_browser_the_lesson_fails_saying_where_to_go(
+    lab_server: ServerChild,
+) -> None:
+    result, _ = run_lesson(lab_server, lesson_named("six").run, open_page=None)
+    assert not result.passed
+    last = result.checks[-1]
+    assert last.label == "Step: a browser opens the page", table(result)
+    assert "/api/lab/pool?n=7" in last.observed
+    assert ServerProtocol.of_flags(lab_server.flags) is ServerProtocol.HTTP1

@@ -145,9 +145,15 @@ async def _watch_page(
             if done_by is None and page.created:
                 done_by = now + t.settle_page_s + 2 * t.hold_s + t.life_s + 10.0
             if done_by is None and now > first_by:
+                hint = (
+                    "; a certificate warning stops it until the browser trusts the "
+                    'local CA (README, "Trusting the local CA")'
+                    if served.protocol.tls
+                    else ""
+                )
                 raise LessonStepError(
                     "the page reports",
-                    f"nothing from the page within {t.page_wait_s:.0f} s ({url})",
+                    f"nothing from the page within {t.page_wait_s:.0f} s ({url}){hint}",
                 )
             if done_by is not None and now > done_by:
                 raise LessonStepError(
