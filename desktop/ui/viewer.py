@@ -121,10 +121,24 @@ class Viewer:
             raise RuntimeError("there is no bundled server to switch")
         protocol = ServerProtocol.of(value)
         self.window.show_protocol(protocol)
-        if protocol_of(self.server) != protocol:
+        was = protocol_of(self.server)
+        if was != protocol:
             self.window.show_server(
                 f"Restarting the bundled server ({protocol.label})…"
             )
+        view, url = self._bundled_view, self.server.url
+        if (
+            view is not None
+            and url is not None
+            and was.tls != protocol.tls
+            and urlsplit(view.handle.form.url).netloc == urlsplit(url).netloc
+        ):
+            # Its reconnects would speak the old scheme to the new server (and an
+            # asyncio TLS handshake cancelled half-way leaves its socket open);
+            # READY connects it again on the new scheme (_server_ready).
+            stopping = self.controller.stop(view.handle)
+            if stopping is not None:
+                await asyncio.gather(stopping, return_exceptions=True)
         return await serve_child(self.server, protocol.value)
 
     def _server_died(self, message: str) -> None:
