@@ -21,7 +21,12 @@ from server.runner import (
     url_of,
 )
 from server.settings import Settings
-from server.trust import any_ip_host, host_pattern_problem, hosts_for_bind
+from server.trust import (
+    LOOPBACK_HOSTS,
+    any_ip_host,
+    host_pattern_problem,
+    hosts_for_bind,
+)
 
 TOKEN_ENV = "SSE_VIEWER_TOKEN"
 _DEFAULTS = Settings()
@@ -31,6 +36,12 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
         description="The sse-viewer SSE server: jobs, streams with replay, lab faults.",
+        epilog="TLS and HTTP/2: --tls serves https with a certificate from a local CA "
+        "made on first use (tls/ca.pem in the config directory; trust it once: the "
+        "README's 'Trusting the local CA' gives the commands for the app, Debian, "
+        "Chrome and Firefox). --tls --http2 adds HTTP/2 by ALPN (Hypercorn): a "
+        "browser then carries all its EventSources to this server on one "
+        "connection, where over HTTP/1.1 it opens at most 6 per host.",
     )
     p.add_argument("--host", default="127.0.0.1", help="bind address (127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="0 picks a free port (8000)")
@@ -313,6 +324,9 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
             token=token,
             lab=args.lab,
             cors_origins=tuple(args.cors_origin),
+            own_origins=own_origins(
+                args.host, int(sock.getsockname()[1]), tls=tls is not None
+            ),
             allowed_hosts=hosts_for_bind(
                 args.host,
                 str(sock.getsockname()[0]),
@@ -359,6 +373,14 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
             tls=tls,
         )
     return 0
+
+
+def own_origins(host: str, port: int, *, tls: bool) -> tuple[str, ...]:
+    """This server's origins under its loopback aliases (none on another bind)."""
+    if not is_loopback(host):
+        return ()
+    scheme = "https" if tls else "http"
+    return tuple(f"{scheme}://{name}:{port}" for name in LOOPBACK_HOSTS)
 
 
 def tls_files(args: argparse.Namespace) -> TlsFiles | None:

@@ -24,7 +24,7 @@ from server.jobs import EVENTS_TOPIC, JobLimits, JobManager, UnknownJobError
 from server.runtime import Runtime
 from server.stats import StatsGauge
 from server.subscriptions import Hub
-from server.trust import HostGuard, OriginGuard
+from server.trust import HostGuard, OriginGuard, TimingAllow
 from server.workerid import WorkerHeader, worker_id
 
 if TYPE_CHECKING:
@@ -200,10 +200,12 @@ def create_app(settings: Settings) -> FastAPI:
     if settings.token is not None:
         app.add_middleware(TokenGuard, token=settings.token, public=docs.ASSET_PATHS)
     app.add_middleware(OriginGuard, cors_origins=settings.cors_origins)
-    if settings.cors_origins:
+    if settings.cors_origins or settings.own_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=list(settings.cors_origins),
+            allow_origins=list(
+                dict.fromkeys(settings.cors_origins + settings.own_origins)
+            ),
             allow_methods=["GET", "POST"],
             allow_headers=[
                 "Authorization",
@@ -212,6 +214,8 @@ def create_app(settings: Settings) -> FastAPI:
                 "X-Lab-Tag",
             ],
         )
+    if settings.own_origins:
+        app.add_middleware(TimingAllow, origins=settings.own_origins)
     app.add_middleware(
         HostGuard, allowed_hosts=settings.allowed_hosts, any_ip=settings.any_ip_host
     )

@@ -11,18 +11,23 @@ the tests' CA, does), since the standard library cannot.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 APP = "sse-viewer"
 ENV_DIR = "SSE_VIEWER_CONFIG_DIR"
@@ -202,10 +207,44 @@ def _load_ca(
     return ca, key
 
 
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Hold ``directory/.lock`` alone: of two servers starting at once, one makes
+    the CA and the leaf while the other waits, then finds them made.
+
+    The standard library's locks (``fcntl.flock``; ``msvcrt.locking`` on Windows)
+    rather than the ``filelock`` package: a dependency for these few lines.  The
+    lock goes with the descriptor, so a process that dies releases it.
+    """
+    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            while True:  # LK_LOCK retries for ~10 s, then raises: wait on
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:
+                    continue
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def local_cert(directory: Path | None = None) -> LocalCert:
     """The local CA and a current leaf under ``directory/tls``, made as needed."""
     tls = (directory or config_dir()) / "tls"
     tls.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _locked(tls):
+        return _local_cert(tls)
+
+
+def _local_cert(tls: Path) -> LocalCert:
     ca_file, ca_key = tls / "ca.pem", tls / "ca.key"
     cert_file, key_file = tls / "server.pem", tls / "server.key"
     loaded = _load_ca(ca_file, ca_key)

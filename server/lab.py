@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import Field
 
-from server import lab_records
+from server import lab_records, pool_page
 from server.faults import (  # noqa: TC001 (pydantic reads them at runtime)
     RefuseWith,
     RetryUnit,
@@ -343,3 +343,4 @@ def listen(rt: Runtime, control: ControlChannel) -> None:
 
 
 router.include_router(lab_records.router)
+router.include_router(pool_page.router)

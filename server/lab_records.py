@@ -39,14 +39,24 @@ class PulseBody(LabBody):
 
 
 class Observation(LabBody):
-    """What the page's EventSource saw: ``at`` is the browser's wall clock (s)."""
+    """What the page's EventSource saw: ``at`` is the browser's wall clock (s).
 
-    kind: Literal["open", "error", "message"]
+    The pool page (``/api/lab/pool``) also reports a source made ("connecting")
+    and closed by the page, and its fetch sent and answered; ``source`` numbers
+    its EventSources from 1 (0: the page at ``/``), ``protocol`` is what
+    Resource Timing's ``nextHopProtocol`` said ("http/1.1", "h2").
+    """
+
+    kind: Literal[
+        "open", "error", "message", "connecting", "closed", "fetch-sent", "fetch"
+    ]
     ready_state: int = Field(ge=0, le=2)
     id: str = Field(default="", max_length=1000)  # lastEventId after the event
     type: str = Field(default="", max_length=200)  # the event type (message only)
     at: float = Field(ge=0)
     stream: str = Field(default="", max_length=2000)  # the EventSource's URL
+    source: int = Field(default=0, ge=0, le=1000)
+    protocol: str = Field(default="", max_length=40)
 
     @field_validator("stream")
     @classmethod

@@ -49,6 +49,10 @@ class Settings:
     token: str | None = None  # bearer token every route needs, if set
     lab: bool = False  # mount /api/lab/... (fault injection)
     cors_origins: tuple[str, ...] = ()  # CORS off unless origins are given
+    # This server's own origins under its loopback aliases (http://localhost:PORT,
+    # http://127.0.0.1:PORT …): CORS lets a page on one read streams on another,
+    # which browsers pool apart (the "six connections" lesson's page does so).
+    own_origins: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS  # Host names answered (trust.py)
     any_ip_host: bool = False  # also answer any IP-literal Host (a wildcard bind)
     max_body_bytes: int = 1024 * 1024  # a longer request body gets 413

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable
 
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -212,3 +212,32 @@ class OriginGuard:
                 )
                 return
         await self._app(scope, receive, send)
+
+
+class TimingAllow:
+    """ASGI middleware: ``Timing-Allow-Origin`` naming this server's own origins.
+
+    W3C Resource Timing shows a cross-origin request's ``nextHopProtocol`` only
+    when the response allows the page's origin so; a page on one loopback alias
+    of this server may then see which protocol its requests to another took.
+    """
+
+    def __init__(self, app: ASGIApp, origins: Collection[str]) -> None:
+        self._app = app
+        self._value = ", ".join(origins).encode("latin-1")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        async def with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    *message.get("headers", ()),
+                    (b"timing-allow-origin", self._value),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self._app(scope, receive, with_header)

@@ -28,6 +28,8 @@ CHROMIUM_FLAGS = (
     "--no-first-run",
     "--remote-debugging-port=0",  # keeps it running on the page until killed
 )
+# Tests only: the server's local CA is not in this throw-away profile's store.
+IGNORE_CERTIFICATES = ("--ignore-certificate-errors",)
 INSTALL = "apt-get install -y --no-install-recommends chromium"
 
 
@@ -40,10 +42,15 @@ def chromium() -> str:
 
 
 @contextlib.contextmanager
-def browser(url: str, profile: str) -> Iterator[subprocess.Popen[bytes]]:
-    """Chromium on ``url`` in its own process group; the whole group ends after."""
+def browser(
+    url: str, profile: str, flags: tuple[str, ...] = ()
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Chromium on ``url`` in its own process group; the whole group ends after.
+
+    ``flags`` adds to CHROMIUM_FLAGS (a test's own, e.g. IGNORE_CERTIFICATES).
+    """
     proc = subprocess.Popen(
-        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", url],
+        [chromium(), *CHROMIUM_FLAGS, *flags, f"--user-data-dir={profile}", url],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -91,3 +98,26 @@ def poll(
 
 def kinds(seen: list[dict[str, object]]) -> list[object]:
     return [o["kind"] for o in seen]
+
+
+class Pages:
+    """A LabContext's ``open_page`` for tests: each URL in a headless Chromium.
+
+    Its certificate errors are ignored (the local CA is not in a fresh profile);
+    :meth:`close` ends every browser it started.
+    """
+
+    def __init__(self, profile_root: str, flags: tuple[str, ...] = ()) -> None:
+        self.root = profile_root
+        self.flags = flags
+        self.opened: list[str] = []
+        self._stack = contextlib.ExitStack()
+
+    def __call__(self, url: str) -> bool:
+        profile = os.path.join(self.root, f"profile-{len(self.opened)}")
+        self._stack.enter_context(browser(url, profile, self.flags))
+        self.opened.append(url)
+        return True
+
+    def close(self) -> None:
+        self._stack.close()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from desktop.core.lab.lessons.catalog import Timing, lesson
-from desktop.ui.lab.context import AppLabContext, restart_child
+from desktop.ui.lab.context import AppLabContext, restart_child, serve_child
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -41,8 +41,13 @@ def run_lesson(
     timing: Timing | None = None,
     *,
     base_url: str | None = None,
+    open_page: Callable[[str], bool] | None = None,
 ) -> tuple[LessonResult, Feed]:
-    """Run one lesson against ``child`` with the app's LabContext and fast timings."""
+    """Run one lesson against ``child`` with the app's LabContext and fast timings.
+
+    The context switches ``child``'s protocol as the app does its own (serve_child);
+    ``open_page`` is the browser a page-opening lesson gets (chromium.Pages).
+    """
     assert child.url is not None
     feed = Feed()
 
@@ -54,6 +59,8 @@ def run_lesson(
                 lambda: restart_child(child),
                 feed,
                 timing or Timing.fast(),
+                serve=lambda protocol: serve_child(child, protocol),
+                open_page=open_page,
             )
             return await run(ctx)
 

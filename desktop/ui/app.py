@@ -49,7 +49,9 @@ def launch(
     """Everything ``run()`` does before its loop runs (benchmarks time it)."""
     child = None
     if not no_server and url is None:
-        child = ServerChild()
+        from desktop.core.serving import saved_protocol  # stdlib only, no Qt
+
+        child = ServerChild(flags=saved_protocol().flags)
         child.spawn(0)
 
     from PySide6.QtWidgets import QApplication

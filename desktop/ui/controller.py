@@ -14,7 +14,7 @@ import importlib
 import logging
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -125,6 +125,11 @@ class StreamController(QObject):
         super().__init__(parent)
         self._client = client
         self._clients: dict[Transport, httpx.AsyncClient] = {}  # besides the default
+        # What the default client is made with: trust the bundled server's local
+        # CA too once it serves https (trust_ca); clients it replaced, still used
+        # by streams that started on them, are closed at shutdown.
+        self._default = DEFAULT_TRANSPORT
+        self._retired: list[httpx.AsyncClient] = []
         self.handles: list[StreamHandle] = []
         self._tasks = TaskSet()
         self._flush = QTimer(self)
@@ -137,8 +142,22 @@ class StreamController(QObject):
     def client(self) -> httpx.AsyncClient:
         """The client of the default transport: the bundled server, jobs, the lab."""
         if self._client is None:
-            self._client = make_app_client()
+            self._client = make_app_client(self._default)
         return self._client
+
+    def trust_ca(self, ca_file: str | None) -> None:
+        """Trust ``ca_file`` (PEM) besides the system's store on the default client.
+
+        For the bundled server's local CA: a stream with the default TLS settings
+        (and jobs, the lab) then verifies its certificate as any other.
+        """
+        transport = replace(DEFAULT_TRANSPORT, ca_file=ca_file)
+        if transport == self._default:
+            return
+        self._default = transport
+        if self._client is not None:
+            self._retired.append(self._client)
+            self._client = None
 
     def client_for(self, transport: Transport) -> httpx.AsyncClient:
         """The shared client of streams that connect as ``transport`` says."""
@@ -314,7 +333,8 @@ class StreamController(QObject):
         self._closing = True
         await self._tasks.cancel_all(*(handle.task for handle in self.handles))
         self._flush.stop()
-        for client in [self._client, *self._clients.values()]:
+        for client in [self._client, *self._clients.values(), *self._retired]:
             if client is not None:
                 await client.aclose()
         self._clients.clear()
+        self._retired.clear()

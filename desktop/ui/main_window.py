@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFrame,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.serving import ServerProtocol
 from desktop.ui import theme
 from desktop.ui.request import RequestForm, bearer, origin
 from desktop.ui.settings import Settings
@@ -29,6 +30,7 @@ from desktop.ui.window_prefs import WindowPrefs
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from desktop.core.serving import Served
     from desktop.ui.controller import StreamController, StreamHandle
     from desktop.ui.doctor.card import DoctorCard
     from desktop.ui.jobs.controller import JobsController
@@ -72,6 +74,7 @@ class ServerBar(QFrame):
 class MainWindow(QMainWindow):
     closeRequested = Signal()  # noqa: N815
     restartServerRequested = Signal()  # noqa: N815
+    serverProtocolChosen = Signal(str)  # noqa: N815  # a ServerProtocol value
 
     """Built and shown before the network stack is imported; :meth:`attach` then
     gives it the controllers (the window is up ~0.3 s sooner that way)."""
@@ -84,6 +87,7 @@ class MainWindow(QMainWindow):
     doctor_card: DoctorCard | None = None  # the latest Check this server… card
     lab_restart: Callable[[], Awaitable[None]] | None = None  # the viewer's, if any
     lab_base: Callable[[], str | None] | None = None  # the bundled server's URL
+    lab_serve: Callable[[str], Awaitable[Served]] | None = None  # switch protocol
 
     def __init__(
         self, parent: QWidget | None = None, settings: Settings | None = None
@@ -197,6 +201,7 @@ class MainWindow(QMainWindow):
             if target is streams:
                 action.setEnabled(False)  # until attach()
                 self._stream_actions.append(action)
+        self._protocol_menu(server)
         self._file_menu()
         toggle = self.jobs_dock.toggleViewAction()
         toggle.setShortcut(QKeySequence("Ctrl+J"))
@@ -213,12 +218,34 @@ class MainWindow(QMainWindow):
         view.addAction(self.lab_action)
         self._stream_actions.append(self.lab_action)  # enabled by attach()
 
+    def _protocol_menu(self, server: QMenu) -> None:
+        """Server → Bundled server: HTTP/1.1 | HTTPS | HTTPS + HTTP/2 (one checked)."""
+        menu = server.addMenu("&Bundled server")
+        menu.setObjectName("serverProtocolMenu")
+        group = QActionGroup(self)
+        self.protocol_actions: dict[str, QAction] = {}
+        for protocol in ServerProtocol:
+            action = QAction(protocol.label, self, checkable=True)
+            action.setData(protocol.value)
+            group.addAction(action)
+            menu.addAction(action)
+            action.triggered.connect(
+                lambda _on, value=protocol.value: self.serverProtocolChosen.emit(value)
+            )
+            self.protocol_actions[protocol.value] = action
+        self.show_protocol(ServerProtocol.HTTP1)
+
+    def show_protocol(self, protocol: ServerProtocol) -> None:
+        self.protocol_actions[protocol.value].setChecked(True)
+
     def show_lab(self, on: bool = True) -> None:
         """View → Lab: built on first use (it imports the lanes view)."""
         if self.lab is None:
             from desktop.ui.lab.dock import LabDock
 
-            self.lab = LabDock(self, self, self.lab_restart, self.lab_base)
+            self.lab = LabDock(
+                self, self, self.lab_restart, self.lab_base, self.lab_serve
+            )
             self.lab.dock.visibilityChanged.connect(self.lab_action.setChecked)
         self.lab.show(on)
 

@@ -31,8 +31,11 @@ READY = "READY "
 class ServerChild:
     """One child server at a time; :meth:`spawn` again after it died restarts it."""
 
-    def __init__(self, args: Sequence[str] = ()) -> None:
+    def __init__(self, args: Sequence[str] = (), flags: Sequence[str] = ()) -> None:
         self.args = tuple(args)
+        # The protocol's arguments (``--tls --http2``, desktop/core/serving.py),
+        # kept apart from ``args`` so the app can switch them between spawns.
+        self.flags = tuple(flags)
         self.url: str | None = None
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -61,6 +64,7 @@ class ServerChild:
         command = [sys.executable, "-m", "server", "--port", str(port)]
         # warnings only: the access log would be one line per request on our pipe
         command += ["--lab", "--watch-stdin", "--log-level", "warning", *self.args]
+        command += self.flags
         environment = dict(os.environ, PYTHONUNBUFFERED="1")
         self.url, self._stopping = None, False
         self._exited = threading.Event()

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 from PySide6.QtCore import QTimer
 
+from desktop.core.lab.lessons.run import LessonStepError
+from desktop.core.serving import SETTING, Served, ServerProtocol, local_ca_file
 from desktop.ui.controller import StreamController
 from desktop.ui.jobs.controller import JobsController
+from desktop.ui.lab.context import serve_child
 from desktop.ui.main_window import MainWindow
 from desktop.ui.rate import tab as rate_tab
 from desktop.ui.request import RequestForm, events_url
@@ -46,6 +50,9 @@ class Viewer:
         if server is not None:
             self.window.lab_restart = self.restart_and_wait
             self.window.lab_base = lambda: server.url
+            self.window.lab_serve = self.serve_as
+            self.window.show_protocol(protocol_of(server))
+            self.window.serverProtocolChosen.connect(self._protocol_chosen)
 
     def start(self) -> None:
         """Show the window at once; the bundled stream connects when READY arrives."""
@@ -77,19 +84,62 @@ class Viewer:
         QTimer.singleShot(PRELOAD_AFTER_MS, rate_tab.preload)
 
     def _server_ready(self, url: str) -> None:
-        self.window.show_server(f"Bundled server {url}")
+        if url.startswith("https:"):  # its certificate is signed by the local CA
+            self.controller.trust_ca(str(local_ca_file()))
+        protocol = protocol_of(self.server) if self.server else ServerProtocol.HTTP1
+        self.window.show_server(f"Bundled server {url} ({protocol.label})")
         if self.window.lab is not None:
             self.window.lab.controller.server_ready()
         view = self._bundled_view
-        if view is not None and not view.handle.running:
+        if view is not None:
             form = view.handle.form
-            target = form.url or events_url(url)
-            view.bar.set_form(replace(form, url=target))
-            view.connect_stream()
+            moved = rebased(form.url, url)  # the same server, now http or https
+            if moved is not None or not view.handle.running:
+                target = moved or form.url or events_url(url)
+                view.bar.set_form(replace(form, url=target))
+                view.connect_stream()
         if self.jobs.base_url == url:  # a restart on the same port
             self.jobs.reprobe()
-        elif self.jobs.base_url is None:
+        elif self.jobs.base_url is None or rebased(self.jobs.base_url, url):
             self.jobs.set_server(url)
+
+    def _protocol_chosen(self, value: str) -> None:
+        """Server → Bundled server: remembered, and the server restarted so."""
+        self.window.prefs.settings.set(SETTING, ServerProtocol.of(value).value)
+
+        async def switch() -> None:
+            try:
+                await self.serve_as(value)
+            except (RuntimeError, LessonStepError) as exc:
+                self.window.show_server(str(exc), problem=True)
+
+        self.controller.spawn(switch())
+
+    async def serve_as(self, value: str) -> Served:
+        """The bundled server speaking ``value`` (a ServerProtocol), on its port."""
+        if self.server is None:
+            raise RuntimeError("there is no bundled server to switch")
+        protocol = ServerProtocol.of(value)
+        self.window.show_protocol(protocol)
+        was = protocol_of(self.server)
+        if was != protocol:
+            self.window.show_server(
+                f"Restarting the bundled server ({protocol.label})…"
+            )
+        view, url = self._bundled_view, self.server.url
+        if (
+            view is not None
+            and url is not None
+            and was.tls != protocol.tls
+            and urlsplit(view.handle.form.url).netloc == urlsplit(url).netloc
+        ):
+            # Its reconnects would speak the old scheme to the new server (and an
+            # asyncio TLS handshake cancelled half-way leaves its socket open);
+            # READY connects it again on the new scheme (_server_ready).
+            stopping = self.controller.stop(view.handle)
+            if stopping is not None:
+                await asyncio.gather(stopping, return_exceptions=True)
+        return await serve_child(self.server, protocol.value)
 
     def _server_died(self, message: str) -> None:
         self.window.show_server(message, problem=True)
@@ -135,6 +185,19 @@ class Viewer:
         if self.server is not None:
             await self.server.stop()
         await _settle()
+
+
+def protocol_of(server: ServerChild) -> ServerProtocol:
+    """The protocol the child's flags ask for."""
+    return ServerProtocol.of_flags(server.flags)
+
+
+def rebased(url: str, server_url: str) -> str | None:
+    """``url`` on ``server_url``'s scheme when it names that server by another one."""
+    old, new = urlsplit(url), urlsplit(server_url)
+    if old.scheme == new.scheme or old.netloc != new.netloc:
+        return None
+    return urlunsplit(old._replace(scheme=new.scheme))
 
 
 async def _settle() -> None:

@@ -29,6 +29,13 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ssl
+    from collections.abc import Callable
+
+    from fastapi import FastAPI
 
 HOST = "127.0.0.1"
 TICK_SIZE = 32
@@ -58,15 +65,13 @@ async def _publisher(publish: object, rate: float, seconds: float) -> None:
         await publish(json.dumps({"t": wall + n / rate, "n": n}))
 
 
-def serve_ours(lab: bool = False, broker_url: str | None = None) -> None:
-    import uvicorn
-
+def _bench_app(lab: bool = False, broker_url: str | None = None) -> FastAPI:
+    """Our app with `serve` defaults (lab off) and the bench-only publish route;
+    the Redis broker when a URL is given."""
     from server.app import create_app
     from server.jobs import EVENTS_TOPIC
-    from server.runner import LOG_CONFIG, Server, bind, url_of
     from server.settings import Settings
 
-    # `serve` defaults: lab off; the Redis broker when a URL is given.
     app = create_app(Settings(lab=lab, broker_url=broker_url, redis_prefix="bench:"))
     tasks: set[asyncio.Task[None]] = set()
 
@@ -91,6 +96,39 @@ def serve_ours(lab: bool = False, broker_url: str | None = None) -> None:
         task.add_done_callback(tasks.discard)
         return {"ok": "started"}
 
+    return app
+
+
+def serve_ours_h2() -> None:
+    """Ours as ``serve --tls --http2`` runs it: Hypercorn, h2 and HTTP/1.1 by ALPN.
+
+    Its certificate comes from the local CA in ``$SSE_VIEWER_CONFIG_DIR``
+    (server/certs.py), which the measuring side trusts.
+    """
+    from server import certs, hyper
+    from server.runner import LOG_CONFIG, TlsFiles, bind, url_of
+    from server.settings import Settings
+
+    local = certs.local_cert()
+    sock = bind(HOST, 0)
+    hyper.serve(
+        _bench_app(),
+        sock,
+        tls=TlsFiles(str(local.cert_file), str(local.key_file)),
+        settings=Settings(),
+        watch=True,
+        timeout_s=2.0,
+        url=url_of(sock, tls=True),
+        log_config=LOG_CONFIG,
+    )
+
+
+def serve_ours(lab: bool = False, broker_url: str | None = None) -> None:
+    import uvicorn
+
+    from server.runner import LOG_CONFIG, Server, bind, url_of
+
+    app = _bench_app(lab, broker_url)
     sock = bind(HOST, 0)
     config = uvicorn.Config(app, access_log=False, log_config=LOG_CONFIG, ws="none")
     from server.runner import watch_stdin
@@ -270,10 +308,12 @@ class Receiver:
                 self.last_id = line[4:].decode()
 
 
-async def subscribe(port: int, receiver: Receiver) -> None:
+async def subscribe(
+    port: int, receiver: Receiver, tls: ssl.SSLContext | None = None
+) -> None:
     """Read /api/events over HTTP/1.0 (no chunking) until cancelled or closed."""
     headers = f"Last-Event-ID: {receiver.last_id}\r\n" if receiver.last_id else ""
-    reader, writer = await asyncio.open_connection(HOST, port)
+    reader, writer = await asyncio.open_connection(HOST, port, ssl=tls)
     try:
         head = f"GET /api/events HTTP/1.0\r\nHost: {HOST}\r\n{headers}\r\n"
         writer.write(head.encode())
@@ -354,11 +394,14 @@ async def fan_out(
     )
 
 
-def ticker_rate(url: str, count: int) -> tuple[float, float]:
+def ticker_rate(
+    url: str, count: int, curl_args: tuple[str, ...] = ()
+) -> tuple[float, float]:
     """Events/s and seconds for curl to read ``count`` events to /dev/null."""
     out = subprocess.run(
         [
             "curl",
+            *curl_args,
             "-s",
             "-N",
             "-o",
@@ -477,6 +520,280 @@ def lab_rows(costs: tuple[TickCost, TickCost, TickCost, TickCost], runs: int) ->
         f"{off.events_per_s:,.0f}",
         f"{on.events_per_s / off.events_per_s:.2f}x",
         "(wall clock)",
+    )
+
+
+# -- HTTP/2 against HTTP/1.1 on one server ------------------------------------------
+
+H2_STREAMS = 100  # per connection: Hypercorn's SETTINGS_MAX_CONCURRENT_STREAMS
+
+
+def tls_context(ca_file: str, alpn: str) -> ssl.SSLContext:
+    import ssl
+
+    context = ssl.create_default_context(cafile=ca_file)
+    context.set_alpn_protocols([alpn])
+    return context
+
+
+async def h2_subscribe(
+    port: int, receivers: list[Receiver], tls: ssl.SSLContext
+) -> None:
+    """One HTTP/2 connection, one /api/events stream per receiver, until cancelled."""
+    import h2.config
+    import h2.connection
+    import h2.events
+
+    reader, writer = await asyncio.open_connection(HOST, port, ssl=tls)
+    conn = h2.connection.H2Connection(
+        h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
+    )
+    conn.initiate_connection()
+    conn.increment_flow_control_window(1 << 24)
+    streams: dict[int, Receiver] = {}
+    buffers: dict[int, bytes] = {}
+    for receiver in receivers:
+        stream_id = conn.get_next_available_stream_id()
+        headers = [
+            (":method", "GET"),
+            (":scheme", "https"),
+            (":authority", f"{HOST}:{port}"),
+            (":path", "/api/events"),
+        ]
+        if receiver.last_id:
+            headers.append(("last-event-id", receiver.last_id))
+        conn.send_headers(stream_id, headers, end_stream=True)
+        streams[stream_id], buffers[stream_id] = receiver, b""
+    writer.write(conn.data_to_send())
+    try:
+        while data := await reader.read(65536):
+            now = time.time()
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived):
+                    streams[event.stream_id].connected.set()
+                elif isinstance(event, h2.events.DataReceived):
+                    conn.acknowledge_received_data(
+                        event.flow_controlled_length, event.stream_id
+                    )
+                    buf = buffers[event.stream_id] + event.data
+                    *blocks, buf = buf.replace(b"\r\n", b"\n").split(b"\n\n")
+                    buffers[event.stream_id] = buf
+                    for block in blocks:
+                        streams[event.stream_id].feed_block(block, now)
+            if out := conn.data_to_send():
+                writer.write(out)
+    finally:
+        writer.close()
+
+
+def h1_connect(
+    port: int, tls: ssl.SSLContext
+) -> Callable[..., list[asyncio.Task[None]]]:
+    def connect(receivers: list[Receiver]) -> list[asyncio.Task[None]]:
+        return [asyncio.create_task(subscribe(port, r, tls)) for r in receivers]
+
+    return connect
+
+
+def h2_connect(
+    port: int, tls: ssl.SSLContext
+) -> Callable[..., list[asyncio.Task[None]]]:
+    def connect(receivers: list[Receiver]) -> list[asyncio.Task[None]]:
+        return [
+            asyncio.create_task(h2_subscribe(port, receivers[i : i + H2_STREAMS], tls))
+            for i in range(0, len(receivers), H2_STREAMS)
+        ]
+
+    return connect
+
+
+async def fan_out_with(
+    child: Child,
+    connect: Callable[[list[Receiver]], list[asyncio.Task[None]]],
+    subscribers: int,
+    seconds: float,
+    rate: float = 10,
+) -> FanOut:
+    """`fan_out`'s measure, the subscribers connected by ``connect``."""
+    receivers = [Receiver() for _ in range(subscribers)]
+    tasks = connect(receivers)
+    await asyncio.wait_for(asyncio.gather(*(r.connected.wait() for r in receivers)), 60)
+    await asyncio.sleep(0.3)
+    cpu0 = child.cpu_s()
+    await https_post(child, f"/bench/start?rate={rate}&seconds={seconds}")
+    await asyncio.sleep(seconds)
+    expected = int(seconds * rate)
+    for _ in range(100):
+        if all(len(r.numbers) >= expected for r in receivers):
+            break
+        await asyncio.sleep(0.3)
+    cpu = (child.cpu_s() - cpu0) / seconds
+    await stop_all(tasks)
+    complete = sum(
+        1
+        for r in receivers
+        if r.numbers == list(range(len(r.numbers))) and len(r.numbers) >= expected
+    )
+    latencies = [x for r in receivers for x in r.latencies]
+    return FanOut(
+        subscribers,
+        statistics.median(latencies) * 1000 if latencies else float("nan"),
+        p99_ms(latencies),
+        0.0,
+        cpu,
+        complete,
+    )
+
+
+async def https_post(child: Child, path: str) -> None:
+    import httpx
+
+    async with httpx.AsyncClient(verify=tls_context(CA_FILE[0], "http/1.1")) as client:
+        (await client.post(child.url + path)).raise_for_status()
+
+
+CA_FILE: list[str] = []  # the h2 child's local CA (set by main_h2)
+
+
+async def resume_with(
+    child: Child,
+    connect: Callable[[list[Receiver]], list[asyncio.Task[None]]],
+    subscribers: int,
+    drops: int,
+    seconds: float,
+) -> tuple[int, int, int]:
+    """`resume_under_load` with each subscription connected by ``connect``."""
+    receivers = [Receiver() for _ in range(subscribers)]
+    rng = random.Random(7)
+
+    async def one(receiver: Receiver) -> None:
+        times = sorted(rng.uniform(0.5, seconds - 0.5) for _ in range(drops))
+        started = time.monotonic()
+        for at in [*times, seconds + 1.0]:
+            tasks = connect([receiver])
+            await asyncio.sleep(max(0.0, started + at - time.monotonic()))
+            await stop_all(tasks)
+
+    tasks = [asyncio.create_task(one(r)) for r in receivers]
+    await asyncio.sleep(0.3)
+    await https_post(child, f"/bench/start?rate=20&seconds={seconds}")
+    await asyncio.gather(*tasks)
+    lost = dup = got = 0
+    for r in receivers:
+        if not r.numbers:
+            continue
+        expected = set(range(r.numbers[0], max(r.numbers) + 1))
+        lost += len(expected - set(r.numbers))
+        dup += len(r.numbers) - len(set(r.numbers))
+        got += len(r.numbers)
+    return lost, dup, got
+
+
+async def main_h2(quick: bool) -> None:
+    """HTTP/2 against HTTP/1.1 on one `serve --tls --http2` server (Hypercorn).
+
+    Medians of ``runs`` alternating runs: curl's ticker read (``--http1.1`` /
+    ``--http2``), and a fan-out at 10 events/s (HTTP/1.1: a TLS connection per
+    subscriber; HTTP/2: 100 streams per connection); then the resume benchmark
+    over each, lost and duplicated counted.
+    """
+    import tempfile
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    runs = 5
+    count = 100_000 if quick else 500_000
+    subscribers = 200 if quick else 1000
+    seconds = 4.0 if quick else 10.0
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.2f} at start"
+    )
+    with tempfile.TemporaryDirectory() as config:
+        os.environ["SSE_VIEWER_CONFIG_DIR"] = config
+        child = spawn("serve-ours-h2")
+        CA_FILE[:] = [os.path.join(config, "tls", "ca.pem")]
+        try:
+            h1_tls = tls_context(CA_FILE[0], "http/1.1")
+            h2_tls = tls_context(CA_FILE[0], "h2")
+            tick = f"{child.url}/api/ticker?rate=0&size={TICK_SIZE}&count={count}"
+            curl = ("--cacert", CA_FILE[0])
+            rates: dict[str, list[float]] = {"h1": [], "h2": []}
+            fans: dict[str, list[FanOut]] = {"h1": [], "h2": []}
+            for n in range(runs):
+                order = ("h1", "h2") if n % 2 == 0 else ("h2", "h1")
+                for proto in order:
+                    flag = "--http1.1" if proto == "h1" else "--http2"
+                    rates[proto].append(ticker_rate(tick, count, (*curl, flag))[0])
+                for proto in order:
+                    connect = (h1_connect if proto == "h1" else h2_connect)(
+                        child.port, h1_tls if proto == "h1" else h2_tls
+                    )
+                    fans[proto].append(
+                        await fan_out_with(child, connect, subscribers, seconds)
+                    )
+            r_subs, r_drops, r_seconds = (50, 10, 10.0) if quick else (200, 20, 30.0)
+            resumes = {
+                proto: await resume_with(
+                    child,
+                    (h1_connect if proto == "h1" else h2_connect)(
+                        child.port, h1_tls if proto == "h1" else h2_tls
+                    ),
+                    r_subs,
+                    r_drops,
+                    r_seconds,
+                )
+                for proto in ("h1", "h2")
+            }
+        finally:
+            child.stop()
+
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
+    print()
+    row("metric (one server, TLS)", "HTTP/2", "HTTP/1.1", "h2 / h1", "target")
+    print(f"|{'-' * 42}|{'-' * 13}|{'-' * 13}|{'-' * 10}|{'-' * 19}|")
+    t2, t1 = med(rates["h2"]), med(rates["h1"])
+    row("ticker events/s (curl)", f"{t2:,.0f}", f"{t1:,.0f}", f"{t2 / t1:.2f}x", "")
+    for name, pick in (
+        ("p50 ms", lambda f: f.p50_ms),
+        ("p99 ms", lambda f: f.p99_ms),
+        ("CPU core-s/s", lambda f: f.cpu_core),
+    ):
+        v2 = med([pick(f) for f in fans["h2"]])
+        v1 = med([pick(f) for f in fans["h1"]])
+        shown = (lambda v: f"{v:.0%}") if "CPU" in name else (lambda v: f"{v:.1f}")
+        row(
+            f"fan-out {subscribers} x 10/s, {seconds:.0f}s: {name}",
+            shown(v2),
+            shown(v1),
+            f"{v2 / v1:.2f}x",
+            "",
+        )
+    complete2 = min(f.complete for f in fans["h2"])
+    complete1 = min(f.complete for f in fans["h1"])
+    row(
+        "fan-out: every event, worst run",
+        f"{complete2}/{subscribers}",
+        f"{complete1}/{subscribers}",
+        "",
+        "all",
+    )
+    for label, index in (("lost", 0), ("duplicated", 1), ("received", 2)):
+        row(
+            f"resume {r_subs} x {r_drops} drops, {r_seconds:.0f}s: {label}",
+            f"{resumes['h2'][index]:,}",
+            f"{resumes['h1'][index]:,}",
+            "",
+            "0" if index < 2 else "",
+        )
+    print()
+    print(
+        f"medians of {runs} alternating runs; ticker {count:,} events of "
+        f"{TICK_SIZE} B; runs h2 ticker {[f'{r:,.0f}' for r in rates['h2']]}, "
+        f"h1 {[f'{r:,.0f}' for r in rates['h1']]}; "
+        f"load average {os.getloadavg()[0]:.2f} at the end"
     )
 
 
@@ -622,6 +939,8 @@ if __name__ == "__main__":
         serve_ours(broker_url=sys.argv[2] if len(sys.argv) > 2 else None)
     elif len(sys.argv) > 1 and sys.argv[1] == "serve-ours-lab":
         serve_ours(lab=True)
+    elif len(sys.argv) > 1 and sys.argv[1] == "serve-ours-h2":
+        serve_ours_h2()
     elif len(sys.argv) > 1 and sys.argv[1] == "serve-baseline":
         serve_baseline()
     else:
@@ -637,11 +956,18 @@ if __name__ == "__main__":
             "(bench_scale.py; needs redis-server)",
         )
         parser.add_argument("--runs", type=int, help="alternating runs (5; 3 quick)")
+        parser.add_argument(
+            "--h2",
+            action="store_true",
+            help="only HTTP/2 against HTTP/1.1 on one `serve --tls --http2` server",
+        )
         args = parser.parse_args()
         if args.scale:
             from bench_scale import main_scale  # next to this file
 
             asyncio.run(main_scale(args.quick, args.runs))
+        elif args.h2:
+            asyncio.run(main_h2(args.quick))
         elif args.lab:
             main_lab(args.quick)
         else:

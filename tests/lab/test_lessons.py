@@ -55,7 +55,13 @@ def test_lessons_are_known_by_key_and_numbered_by_their_place() -> None:
         assert "WHATWG HTML 9.2." in lines[0], lesson.key
 
 
-@pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.key for lesson in LESSONS])
+# "six" needs a browser and both protocols: tests/lab/test_six_connections.py.
+ENGINE_LESSONS = [lesson for lesson in LESSONS if lesson.key != "six"]
+
+
+@pytest.mark.parametrize(
+    "lesson", ENGINE_LESSONS, ids=[lesson.key for lesson in ENGINE_LESSONS]
+)
 def test_lesson_passes(lab_server: ServerChild, lesson: object) -> None:
     from desktop.core.lab.lessons.catalog import Lesson
 

@@ -12,7 +12,9 @@ three faults; ``04-lab-docked.png`` under the stream tabs, ``04-lab-lesson.png``
 lesson 1 run from the dock), ``07-raw.png`` (the Raw tab on byte-exact reads),
 ``08-warnings.png`` (the notices bar), ``12-limits.png`` (the "Reconnect &
 limits" tab), ``13-tls-error.png`` and ``14-tls-trusted.png`` (a refused
-certificate offering trust, then trusted; ``--only tls`` plays just these);
+certificate offering trust, then trusted; ``--only tls`` plays just these),
+``15-six-connections.png`` (the "six connections" lesson, its page in headless
+Chromium; ``--only six``);
 ``-dark`` before ``.png`` with --dark.
 """
 
@@ -59,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", default="/tmp/sse-viewer-shots")
     parser.add_argument("--dark", action="store_true")
-    parser.add_argument("--only", choices=("tls",), help="play this scene alone")
+    parser.add_argument("--only", choices=("tls", "six"), help="play this scene alone")
     parser.add_argument(
         "--size", default="1440x900", help="the window's size, e.g. 1366x768"
     )
@@ -118,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         assert base is not None
         if args.only == "tls":
             await tls_scene()
+            window.close()
+            return
+        if args.only == "six":
+            await six_scene()
             window.close()
             return
         panel = window.jobs_panel
@@ -259,6 +265,33 @@ def main(argv: list[str] | None = None) -> int:
         await asyncio.sleep(0.05)  # layout and paint, in the loop
         await shot("04-lab-lesson")
         lab.panel.backRequested.emit()
+
+    async def six_scene() -> None:
+        """The "six connections" lesson run from the Lab, its page in headless
+        Chromium (a user's own browser opens it in the app)."""
+        sys.path.insert(0, _ROOT)
+        from tests.chromium import IGNORE_CERTIFICATES, Pages
+
+        window.show_lab(True)
+        lab = window.lab
+        assert lab is not None
+        await _until(lambda: lab.controller.available)
+        pages = Pages(str(out / "chromium"), IGNORE_CERTIFICATES)
+        lab.runner.open_page = pages
+        try:
+            lab.lessons.select("six")
+            lab.lessons.run_button.click()
+            await _until(
+                lambda: lab.runner.task is not None and lab.runner.task.done(), 120
+            )
+        finally:
+            pages.close()
+        await lab.controller.poll_once()  # not the note of a poll mid-restart
+        lab.controller.refresh()
+        lab.panel.lanes.fit()
+        lab.lessons.table.scrollToBottom()  # the HTTP/2 lines; the lanes tell HTTP/1.1
+        await asyncio.sleep(0.05)
+        await shot("15-six-connections")
 
     async def raw_scene() -> None:
         """The Raw tab on byte-exact reads: BOM, CRLF, split characters, CR only."""

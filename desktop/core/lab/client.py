@@ -112,6 +112,8 @@ class BrowserObservation:
     at: float
     received: float
     stream: str = ""
+    source: int = 0  # the pool page's EventSource number (0: the page at /)
+    protocol: str = ""  # Resource Timing's nextHopProtocol, when reported
 
 
 # The answers' envelopes, read whole by `desktop.core.files.codec.read`.

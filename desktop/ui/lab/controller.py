@@ -336,6 +336,10 @@ class LabController(QObject):
                 "its EventSource lane appears when the page connects."
             )
 
+    def open_page(self, url: str) -> bool:
+        """Open ``url`` in the user's browser (a lesson's page); False if none."""
+        return QDesktopServices.openUrl(QUrl(url))
+
     def watch_browser(self) -> asyncio.Task[None]:
         """Start drawing the browser page's lane (its old observations cleared)."""
         self.browser_on = True

@@ -30,6 +30,7 @@ from desktop.ui.lab.panel import LabPanel
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
+    from desktop.core.serving import Served
     from desktop.ui.window_api import WindowApi
 
 STREAM_KEEP_PX = 230  # without a stream tab: room for its bars and a few rows
@@ -48,6 +49,7 @@ class LabDock:
         api: WindowApi,
         restart: Callable[[], Awaitable[None]] | None,
         bundled: Callable[[], str | None] | None = None,
+        serve: Callable[[str], Awaitable[Served]] | None = None,
     ) -> None:
         self.window = window
         self.api = api
@@ -73,6 +75,8 @@ class LabDock:
             restart,
             api.controller.spawn,
             self.controller.show_lesson,
+            serve,
+            self.controller.open_page,
         )
         self.controller.lessons = self.runner
         self.panel.place_lessons(self.lessons)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from desktop.core.engine.records import Record
     from desktop.core.lab.lanes import Lane
     from desktop.core.lab.lessons.catalog import LessonResult, Timing
+    from desktop.core.serving import Served
     from desktop.ui.lab.lessons_panel import LessonsPanel
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,16 @@ class LessonRunner:
         restart: Callable[[], Awaitable[None]] | None,
         spawn: Callable[[Coroutine[object, object, None]], asyncio.Task[None]],
         started: Callable[[str], None],
+        serve: Callable[[str], Awaitable[Served]] | None = None,
+        open_page: Callable[[str], bool] | None = None,
     ) -> None:
         self.panel = panel
         self.client = client
         self.restart = restart
         self.spawn = spawn
         self.started = started  # tells the lab which lesson's lanes it shows
+        self.serve = serve  # restarts the bundled server speaking a protocol
+        self.open_page = open_page  # a lesson's page in the user's browser
         self.base: str | None = None  # the lab's server, None while unavailable
         self.timing: Timing | None = None  # None: the human timings
         self.lanes: dict[str, LaneBuilder] | None = None  # None: no lesson shown
@@ -134,7 +139,13 @@ class LessonRunner:
         self.records("app", [])
         self.started(f"lesson {lesson.number}, {lesson.title}")
         context = AppLabContext(
-            self.base, self.client(), self._restart, self.records, self.timing
+            self.base,
+            self.client(),
+            self._restart,
+            self.records,
+            self.timing,
+            serve=self.serve,
+            open_page=self.open_page,
         )
         panel.show_running(key)
         try:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from desktop.core.engine.records import Record
     from desktop.core.lab.client import LabClient, Published, SentLog
+    from desktop.core.serving import Served
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,13 @@ class Timing:
     pulse_ms: int = 100  # the "worker dies" lesson: its steady pulse
     early_ms: float = 10.0
     late_ms: float = 250.0
+    # The "six connections" lesson's page: it fetches `settle_page_s` after making
+    # its sources, closes one `hold_s` later, another after as long, all `life_s`
+    # after that; a browser may take `page_wait_s` to show it (a certificate warning).
+    settle_page_s: float = 2.0
+    hold_s: float = 3.0
+    life_s: float = 2.0
+    page_wait_s: float = 60.0
 
     @classmethod
     def human(cls) -> Timing:
@@ -82,6 +90,10 @@ class Timing:
             settle_s=0.25,
             retry_after_s=1,
             window_s=0.8,
+            settle_page_s=1.0,
+            hold_s=1.2,
+            life_s=0.5,
+            page_wait_s=20.0,
         )
 
     def delay_ok(self, asked_ms: float, waited_ms: float) -> bool:
@@ -101,6 +113,18 @@ class LabContext(Protocol):
 
     async def restart_server(self) -> None:
         """Stop the server and start it again on the same port; back when it listens."""
+        ...
+
+    async def serve(self, protocol: str) -> Served:
+        """Restart the bundled server on its port speaking ``protocol``
+        (a `ServerProtocol` value); back when it listens, with its new base URL."""
+        ...
+
+    def open_page(self, url: str) -> bool:
+        """Open ``url`` in a browser (the user's; a test's headless one).
+
+        False when no browser could be started.
+        """
         ...
 
     def on_records(self, lane: str, batch: list[Record]) -> None:

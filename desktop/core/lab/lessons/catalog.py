@@ -3,8 +3,8 @@
 Each lesson sets the bundled server up through `/api/lab`, runs our engine, and
 returns an expected-versus-observed checklist computed from what the client and
 the server recorded (see run.py for the run and its cleanup, connection.py,
-status.py and stream.py for the lessons).  The explanations cite the WHATWG HTML
-standard, section 9.2 "Server-sent events".
+status.py, stream.py and pool.py for the lessons).  The explanations cite the
+WHATWG HTML standard, section 9.2 "Server-sent events".
 
 A lesson is known by its key; its number is its place in `LESSONS`, so adding
 one is one entry in the list, where it should be shown.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from desktop.core.lab.lessons import connection, status, stream, workers
+from desktop.core.lab.lessons import connection, pool, status, stream, workers
 from desktop.core.lab.lessons.base import (
     Check,
     LabContext,
@@ -143,8 +143,29 @@ LESSONS: tuple[Lesson, ...] = numbered(
         "WHATWG HTML 9.2.7 Authoring notes: HTTP chunking or buffering by a layer "
         "unaware of the timing requirements hurts the protocol's reliability.\n"
         "Compression and proxies that buffer hold events back and release them in "
-        "bursts; X-Accel-Buffering: no and Cache-Control: no-cache ask them not to.",
+        "bursts; X-Accel-Buffering: no and Cache-Control: no-cache, no-transform ask "
+        "them not to.",
         stream.bursts,
+    ),
+    _lesson(
+        "six",
+        "Six connections per host",
+        "7 EventSources in a browser over HTTP/1.1: the 7th waits; HTTP/2: all open.",
+        "WHATWG HTML 9.2.7 Authoring notes: clients that support HTTP's "
+        "per-server connection limitation might run into trouble when opening "
+        "multiple pages from a site if each page has an EventSource to the same "
+        "domain. Browsers keep 6 HTTP/1.1 connections per host, across tabs; WHATWG "
+        "Fetch queues every request to that host behind them, a fetch too.\n"
+        "RFC 9113 §5.1.2: over HTTP/2 the streams share one connection, up to the "
+        "peer's SETTINGS_MAX_CONCURRENT_STREAMS (100 here); browsers speak HTTP/2 "
+        "only over TLS. Remedies: serve HTTP/2; carry several topics on one stream; "
+        "share one EventSource between tabs (9.2.7: a shared worker; or a "
+        "BroadcastChannel fed by one leader tab). "
+        "Your browser opens the lesson's page, over https too: trust the local CA "
+        '(README, "Trusting the local CA"), or its certificate warning stops the '
+        "page, and accepting it for localhost does not cover 127.0.0.1, where the "
+        "page's streams go.",
+        pool.six_connections,
     ),
     _lesson(
         "worker-dies",

@@ -161,6 +161,9 @@ class LessonRun:
         self.lab = ctx.lab.with_tag(self.tag)
         self.checks: list[Check] = []
         self.streams: dict[str, RecordedStream] = {}
+        # Lanes a lesson draws from other sources than our engine (a browser's
+        # reports, as records): shown live and kept in the result like streams.
+        self.drawn: dict[str, list[Record]] = {}
         self.published: list[Published] = []
         self.sent: list[SentLog] = []
         self.started = time.time()
@@ -205,6 +208,11 @@ class LessonRun:
         lane.start()
         return lane
 
+    def draw(self, name: str, batch: list[Record]) -> None:
+        """Show ``batch`` on lane ``name`` and keep it in the result."""
+        self.drawn.setdefault(name, []).extend(batch)
+        self.ctx.on_records(name, batch)
+
     def check(self, label: str, expected: str, observed: str, ok: bool) -> bool:
         self.checks.append(Check(label, expected, observed, ok))
         return ok
@@ -225,7 +233,10 @@ class LessonRun:
         return LessonResult(
             self.key,
             list(self.checks),
-            {name: list(lane.records) for name, lane in self.streams.items()},
+            {
+                **{name: list(lane.records) for name, lane in self.streams.items()},
+                **{name: list(records) for name, records in self.drawn.items()},
+            },
             list(self.published),
             list(self.sent),
             self.started,
