@@ -197,7 +197,7 @@ async def _per_worker_logs(run: LessonRun, cluster: Cluster) -> None:
 
 
 async def worker_dies(run: LessonRun) -> None:
-    """Lesson 11: two workers on one port; the one holding the connection dies."""
+    """Lesson 12: two workers on one port; the one holding the connection dies."""
     if redis_server() is None:
         run.check(
             "redis-server is installed",
