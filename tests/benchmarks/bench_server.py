@@ -454,25 +454,40 @@ class LabCosts:
         ]
 
 
+PIECES = 4  # reads per side and round, interleaved off-on-on-off-off-on-on-off
+
+
 def alternate(count: int, runs: int, **env: str) -> LabCosts:
     """``runs`` rounds of `ticker_cost` on both sides, each on a fresh pair of servers.
 
-    The order swaps every round (off-on, on-off, ...): neither side always runs
-    first, so a neighbour's load that builds or fades over a round is shared
-    fairly.  Fresh processes each round: two runs of the very same server
-    differ by a few % per process (memory layout, hash seed), which one pair
-    for all rounds would add to the ratio as if the lab had cost it.
+    A round reads ``count`` ticks from each side in `PIECES` interleaved reads
+    (off-on-on-off ..., starting with the other side every round): a
+    neighbour's load that comes and goes within seconds falls on both sides
+    alike instead of on whichever ran during it.  Fresh processes each round:
+    two runs of the very same server differ by a few % per process (memory
+    layout, hash seed), which one pair for all rounds would add to the ratio
+    as if the lab had cost it.
     """
     costs = LabCosts()
+    piece = count // PIECES
     for i in range(runs):
         off = spawn("serve-ours", **env)
         on = spawn("serve-ours-lab", **env)
         try:
-            ticker_cost(off, count // 10)  # warm-up
-            ticker_cost(on, count // 10)
-            for child in (off, on) if i % 2 == 0 else (on, off):
-                side = costs.off if child is off else costs.on
-                side.append(ticker_cost(child, count))
+            ticker_cost(off, piece // 2)  # warm-up
+            ticker_cost(on, piece // 2)
+            first, second = (off, on) if i % 2 == 0 else (on, off)
+            order = [first, second, second, first] * (PIECES // 2)
+            got: dict[int, list[TickCost]] = {id(off): [], id(on): []}
+            for child in order:
+                got[id(child)].append(ticker_cost(child, piece))
+            for side, child in ((costs.off, off), (costs.on, on)):
+                side.append(
+                    TickCost(
+                        statistics.fmean(c.us_per_event for c in got[id(child)]),
+                        statistics.fmean(c.events_per_s for c in got[id(child)]),
+                    )
+                )
         finally:
             off.stop()
             on.stop()
