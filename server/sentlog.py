@@ -3,16 +3,18 @@
 Kept per write, not per event: the write's events as its producer handed them
 over (a list of the broker's events, no copy; or the ticker's ``TickIds`` range,
 which names its ticks only when read), its wall time, the running total after it
-and the bytes it keeps alive.  A write then costs a few deque appends whatever it
-holds, so a ticker writing a thousand ticks at once pays as little with the lab
-on as without it (tests/benchmarks/bench_server.py measures both).
+and the bytes it keeps alive, as one tuple in one deque.  A write then costs one
+append (and, once the log is full, one popleft) whatever it holds, so a ticker
+writing a thousand ticks at once pays as little with the lab on as without it,
+and one writing a tick at a time pays that per tick
+(tests/benchmarks/bench_server.py measures both).
 
 Bounds: each log keeps its last ``limit`` events, and every log of the server
 draws on one `SentBudget` of bytes; past it the oldest closed subscriptions'
 logs are emptied first, then the growing log's own oldest writes.
 
 Positions are running counts of what a subscription sent (1 is its first event
-with an id), never indexes into these deques, so a cursor made of them (see
+with an id), never indexes into the deque, so a cursor made of them (see
 `server.lab_records`) stays valid while old writes are trimmed.
 """
 
@@ -20,12 +22,12 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-WRITE_BYTES = 120  # a write's own cost in the log: four deque slots, a float, an int
+WRITE_BYTES = 120  # a write's own cost in the log: its record, a float, an int
 EVENT_BYTES = 16  # an event's reference in the write's list
 
 
@@ -67,70 +69,63 @@ class SentBudget:
             growing.trim(self)
 
 
+# One write as the log keeps it: the log's `total` after it (it holds positions
+# end - len(events) + 1 .. end), its events, its wall time, the bytes it keeps
+# alive.  A plain tuple: a NamedTuple's __new__ is a Python call, which made a
+# write cost more than the four deques this replaced.
+Write = tuple[int, Sents, float, int]
+_END: Final = 0
+_SIZE: Final = 3
+
+
 class SentLog:
     """One subscription's writes: its last ``limit`` events and when each went out."""
 
-    __slots__ = (
-        "_budget",
-        "_ends",
-        "_metas",
-        "_sizes",
-        "_walls",
-        "limit",
-        "size",
-        "total",
-    )
+    __slots__ = ("_budget", "_writes", "limit", "size", "total")
 
     def __init__(self, limit: int, budget: SentBudget) -> None:
         self.limit = limit
         self.total = 0  # events with an id sent, all time
         self.size = 0  # bytes this log keeps alive now (an estimate)
         self._budget = budget
-        self._metas: deque[Sents] = deque()
-        self._ends: deque[int] = deque()  # `total` after each write
-        self._walls: deque[float] = deque()
-        self._sizes: deque[int] = deque()
+        self._writes: deque[Write] = deque()
 
     def add(self, events: Sents, wall: float, nbytes: int) -> None:
         """One write of ``events``; ``nbytes`` is what they keep alive (frames)."""
         n = len(events)
         if not n:
             return
-        self.total += n
+        self.total = total = self.total + n
         size = WRITE_BYTES + EVENT_BYTES * n + nbytes
-        self._metas.append(events)
-        self._ends.append(self.total)
-        self._walls.append(wall)
-        self._sizes.append(size)
+        writes = self._writes
+        writes.append((total, events, wall, size))
+        floor = total - self.limit
+        while writes[0][_END] <= floor:  # wholly older than `limit`: let go
+            size -= writes.popleft()[_SIZE]
         self.size += size
         budget = self._budget
         budget.used += size
-        while self._ends[0] <= self.total - self.limit:  # wholly older than `limit`
-            self._pop()
         if budget.used > budget.limit:
             budget.settle(self)
 
     def _pop(self) -> None:
-        self._metas.popleft()
-        self._ends.popleft()
-        self._walls.popleft()
-        size = self._sizes.popleft()
+        size = self._writes.popleft()[_SIZE]
         self.size -= size
         self._budget.used -= size
 
     def trim(self, budget: SentBudget) -> None:
         """Drop this log's oldest writes while over the budget (the newest stays)."""
-        while budget.used > budget.limit and len(self._metas) > 1:
+        while budget.used > budget.limit and len(self._writes) > 1:
             self._pop()
 
     def clear(self) -> None:
         """Let go of every write (``total`` stays)."""
-        while self._metas:
+        while self._writes:
             self._pop()
 
     def close(self, number: int) -> None:
         """The subscription closed: its log goes first when the budget runs out."""
-        if self._metas:
+        if self._writes:
             self._budget.closed[number] = self
 
     def forget(self, number: int) -> None:
@@ -141,9 +136,10 @@ class SentLog:
     @property
     def first(self) -> int:
         """Position of the oldest event kept (``total + 1`` when none is)."""
-        if not self._metas:
+        if not self._writes:
             return self.total + 1
-        oldest = self._ends[0] - len(self._metas[0]) + 1
+        end, events, _, _ = self._writes[0]
+        oldest = end - len(events) + 1
         return max(oldest, self.total - self.limit + 1)
 
     def entries(self, after: int, limit: int) -> tuple[list[dict[str, object]], int]:
@@ -154,7 +150,7 @@ class SentLog:
         out: list[dict[str, object]] = []
         skip_to = max(after, self.first - 1)
         last = after
-        for meta, end, wall in zip(self._metas, self._ends, self._walls, strict=True):
+        for end, meta, wall, _ in self._writes:
             if len(out) >= limit:
                 break
             if end <= skip_to:
