@@ -40,7 +40,7 @@ from desktop.ui.timeline.model import (
 )
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QResizeEvent
+    from PySide6.QtGui import QHideEvent, QResizeEvent, QShowEvent
 
     from desktop.core.engine.certificate import TLSFailure
     from desktop.core.store import Row
@@ -232,7 +232,18 @@ class StreamView(QWidget):
         self.proxy.rowsRemoved.connect(self._after_remove)
         selection = self.table.selectionModel()
         selection.selectionChanged.connect(self._selection_changed)
+        controller.set_shown(handle, False)  # until its tab is on screen
         self.refresh()
+
+    # Only a timeline on screen follows the stream frame by frame; the others
+    # catch up slowly, and all at once when shown (StreamController.set_shown).
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        self.controller.set_shown(self.handle, True)
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802
+        self.controller.set_shown(self.handle, False)
+        super().hideEvent(event)
 
     # -- intents: what the window's menus and the app ask of this tab ----------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from desktop.core.flush import BUSY_S, FRAME_S, FlushPolicy
 
 
@@ -49,7 +51,7 @@ def test_a_busy_stream_is_coalesced_to_one_flush_per_frame() -> None:
     arrivals = [i / 2000 for i in range(2000)]
     flushes = run(FlushPolicy(), arrivals)
     assert flushes[0] == (0.0, 1)  # the first row of a quiet stream: at once
-    gaps = [b[0] - a[0] for a, b in zip(flushes, flushes[1:], strict=False)]
+    gaps = [b[0] - a[0] for a, b in pairwise(flushes)]
     assert min(gaps) >= FRAME_S - 1e-9
     assert 55 <= len(flushes) <= 61
     assert sum(rows for _, rows in flushes) == 2000
@@ -59,7 +61,7 @@ def test_under_heavy_load_flushes_space_out_to_the_busy_window() -> None:
     # 100,000 rows/s: a frame's flush carries ~1,700 rows, so the next waits 50 ms
     arrivals = [i / 100_000 for i in range(50_000)]
     flushes = run(FlushPolicy(), arrivals)
-    gaps = [b[0] - a[0] for a, b in zip(flushes, flushes[1:], strict=False)]
+    gaps = [b[0] - a[0] for a, b in pairwise(flushes)]
     assert gaps[0] == FRAME_S  # after the first (small) flush, one frame
     assert all(abs(gap - BUSY_S) < 1e-9 for gap in gaps[1:])
     assert len(flushes) <= 0.5 / BUSY_S + 2  # ~10 insertions in 0.5 s, not 50,000

@@ -1,0 +1,96 @@
+"""Live to the frame: a quiet stream's event is painted soon after it arrived, and
+tabs not on screen catch up slowly instead of following every read."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject
+
+from desktop.core.engine.records import Event
+
+from app_driver import drive, open_stream, until
+
+if TYPE_CHECKING:
+    from desktop.ui.loop import AppLoop
+    from desktop.ui.stream_view import StreamView
+    from desktop.ui.viewer import Viewer
+
+
+class FirstPaints(QObject):
+    """Each event row's first paint on the timeline's viewport, against the
+    engine's receive time of the read it came in (``record.at``)."""
+
+    def __init__(self, view: StreamView) -> None:
+        super().__init__()
+        self.view = view
+        self.delays_ms: list[float] = []
+        self._last_seq = -1
+        view.table.viewport().installEventFilter(self)
+
+    def eventFilter(self, _obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() != QEvent.Type.Paint:
+            return False
+        now = time.monotonic()
+        table, proxy = self.view.table, self.view.proxy
+        first = table.rowAt(0)
+        last = table.rowAt(table.viewport().height() - 1)
+        if first < 0:
+            return False
+        last = proxy.rowCount() - 1 if last < 0 else last
+        store = self.view.handle.session.store
+        for row in range(first, last + 1):
+            seq = proxy.seq(row)
+            record = store.at_seq(seq)
+            if seq > self._last_seq and isinstance(record, Event):
+                self.delays_ms.append((now - record.at) * 1000)
+        self._last_seq = max(self._last_seq, proxy.seq(last))
+        return False
+
+
+def test_a_quiet_streams_event_is_painted_soon_after_it_arrived(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    async def scenario() -> list[float]:
+        view = open_stream(viewer, f"{base}/api/ticker?rate=20&size=40&count=1000000")
+        session = view.handle.session
+        await until(lambda: session.events >= 2, 10, "the first events")
+        await asyncio.sleep(0.1)
+        probe = FirstPaints(view)
+        await until(lambda: len(probe.delays_ms) >= 12, 10, "a dozen painted events")
+        return probe.delays_ms
+
+    delays = drive(loop, scenario(), viewer)
+    # Correctness, not speed (bench_app.py has the figures): with a fixed 50 ms
+    # batch window every event of a 20 ev/s stream waited 50 ms and more.
+    assert statistics.median(delays) < 40, delays
+
+
+def test_a_tab_not_on_screen_catches_up_slowly_then_at_once_when_shown(
+    loop: AppLoop, viewer: Viewer, base: str
+) -> None:
+    url = f"{base}/api/ticker?rate=500&size=40&count=1000000"
+
+    async def scenario() -> tuple[int, int, int, int]:
+        behind = open_stream(viewer, url)
+        front = open_stream(viewer, url)  # the newest tab is in front
+        sessions = (behind.handle.session, front.handle.session)
+        await until(lambda: all(s.events >= 50 for s in sessions), 10, "events")
+        inserts = [0, 0]
+        for i, view in enumerate((behind, front)):
+            view.handle.timeline.rowsInserted.connect(
+                lambda *_a, i=i: inserts.__setitem__(i, inserts[i] + 1)
+            )
+        await asyncio.sleep(1.0)
+        counted = (inserts[0], inserts[1])
+        viewer.window.tabs.setCurrentWidget(behind)  # shown: every row, now
+        store = behind.handle.session.store
+        return (*counted, store.waiting, behind.proxy.rowCount())
+
+    behind, front, waiting, shown = drive(loop, scenario(), viewer)
+    assert behind <= 6, behind  # 4 a second, not one per read
+    assert front >= 20, front  # the tab in front follows the stream
+    assert waiting == 0 and shown > 0
