@@ -90,19 +90,25 @@ def child_latency(url: str, seconds: float, count: int) -> dict[str, object]:
         await _warm_up(viewer, url)
         view = open_stream(viewer, url)  # type: ignore[arg-type]
         session = view.handle.session
-        await _poll(lambda: session.events >= 3, 0.001)  # connected, first rows in
-        await asyncio.sleep(0.3)
         probe = _probe_class()(view, time.monotonic())
         lateness = _Lateness()
-        lateness.start()
-        events0, start = session.events, time.perf_counter()
-        if count:
+        if count:  # all of it: a full-speed stream is over in a second or two
+            await _poll(lambda: session.events, 0.001)
+            lateness.start()
+            events0, start = session.events, time.perf_counter()
             await _poll(
                 lambda: session.events >= count or session.state is State.CLOSED
             )
             await _poll(lambda: not session.store.waiting)
             await asyncio.sleep(0.1)  # the last flush's paint
-        else:
+        else:  # from a steady state: connected, first rows painted
+            await _poll(lambda: session.events >= 3, 0.001)
+            await asyncio.sleep(0.3)
+            probe.since = time.monotonic()
+            probe.latencies_ms.clear()
+            probe.paints = 0
+            lateness.start()
+            events0, start = session.events, time.perf_counter()
             await asyncio.sleep(seconds)
         elapsed = time.perf_counter() - start
         late = lateness.stats()
