@@ -15,22 +15,12 @@ with the delay it returns; the flush reports back with :meth:`FlushPolicy.flushe
 - Bounded: a scheduled flush is never pushed back by later arrivals, so no row
   waits longer than the spacing in force (at most ``busy_s``), however steady the
   stream, and a flush carries what arrived in one spacing.
-
-:func:`read_pause` is the same idea one step earlier, for streams not on screen:
-fewer, larger reads.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-
-# A stream whose timeline is not on screen reads at most this often while its
-# reads are small: the socket gathers what arrives meanwhile, so 20 tabs at
-# 1,000 events/s cost ~1,000 reads/s, not 20,000 (each read is a trip through
-# httpx, the decoder and the session whatever it holds).
-BACKGROUND_READ_S = 0.020
-BIG_READ = 500  # records: a read this big is throughput, never held back
 
 FRAME_S = 1 / 60  # a display frame: painting more often shows nothing more
 BUSY_S = 0.050  # spacing under heavy load: 20 repaints/s, as batches always had
@@ -73,11 +63,3 @@ class FlushPolicy:
     def cancel(self) -> None:
         """The scheduled flush will not run (the controller is shutting down)."""
         self._scheduled = False
-
-
-def read_pause(shown: bool, records: int) -> float:
-    """Seconds a stream waits before its next network read, after one that gave
-    ``records`` records: none while on screen (every read is painted at once)
-    or after a big read (a fast stream is never slowed to a backlog), else
-    :data:`BACKGROUND_READ_S`."""
-    return 0.0 if shown or records >= BIG_READ else BACKGROUND_READ_S

@@ -5,8 +5,7 @@ network read), whose record store keeps the rows; a single-shot timer then has
 the shown timelines publish what arrived, one insertion per model per flush, when
 :class:`~desktop.core.flush.FlushPolicy` says: at once on a quiet stream, a frame
 apart when busy, 50 ms apart under heavy load.  Timelines not shown (background
-tabs) publish on a slow timer, :data:`BACKGROUND_MS`, and at once when shown;
-their streams read less often while their reads are small (``read_pause``).
+tabs) publish on a slow timer, :data:`BACKGROUND_MS`, and at once when shown.
 Every task started here is kept in a handle or in ``_tasks`` and is cancelled and
 awaited by :meth:`shutdown`.
 """
@@ -25,7 +24,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from desktop.core.engine.stream import EventStream
 from desktop.core.engine.transport import DEFAULT_TRANSPORT, Transport, make_client
-from desktop.core.flush import FlushPolicy, read_pause
+from desktop.core.flush import FlushPolicy
 from desktop.core.store import DEFAULT_RETENTION, RecordStore
 from desktop.ui import gc_guard
 from desktop.ui.form_error import RequestError
@@ -97,20 +96,17 @@ async def feed(
     client: httpx.AsyncClient,
     on_batch: Callable[[list[Record]], None],
     on_end: Callable[[], None],
-    pause: Callable[[list[Record]], float] | None = None,
 ) -> None:
     """Run the engine for ``session`` until the stream closes or the task is cancelled.
 
     ``on_batch`` follows each ingested batch, ``on_end`` the last record whatever
-    ended the stream; ``pause`` says how long to wait before the next read.
+    ended the stream.
     """
     try:
         async with EventStream(session.options, client=client) as stream:
             async for batch in stream.batches():
                 session.ingest(batch)
                 on_batch(batch)
-                if pause is not None and (delay := pause(batch)):
-                    await asyncio.sleep(delay)
     except asyncio.CancelledError:
         session.stopped()
         raise
@@ -260,10 +256,7 @@ class StreamController(QObject):
         def wake() -> None:
             self._wake(handle)
 
-        def pause(batch: list[Record]) -> float:
-            return read_pause(handle.shown, len(batch))
-
-        await feed(handle.session, client, lambda _batch: wake(), wake, pause)
+        await feed(handle.session, client, lambda _batch: wake(), wake)
 
     def new_recording_stream(
         self,

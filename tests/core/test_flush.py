@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from desktop.core.flush import (
-    BACKGROUND_READ_S,
-    BIG_READ,
-    BUSY_S,
-    FRAME_S,
-    FlushPolicy,
-    read_pause,
-)
+from desktop.core.flush import BUSY_S, FRAME_S, FlushPolicy
 
 
 def run(policy: FlushPolicy, arrivals: list[float]) -> list[tuple[float, int]]:
@@ -100,11 +93,3 @@ def test_cancel_lets_the_next_arrival_schedule_again() -> None:
     policy.arrived(0.0)
     policy.cancel()
     assert policy.arrived(0.001) == 0.0
-
-
-def test_only_a_stream_not_on_screen_with_small_reads_waits_between_reads() -> None:
-    assert read_pause(shown=True, records=1) == 0.0  # on screen: every read now
-    assert read_pause(shown=False, records=1) == BACKGROUND_READ_S
-    assert 0 < BACKGROUND_READ_S <= 0.05
-    # a big read is throughput: waiting would back the server up
-    assert read_pause(shown=False, records=BIG_READ) == 0.0

@@ -74,7 +74,7 @@ def test_a_tab_not_on_screen_catches_up_slowly_then_at_once_when_shown(
 ) -> None:
     url = f"{base}/api/ticker?rate=500&size=40&count=1000000"
 
-    async def scenario() -> tuple[int, int, int, int, int]:
+    async def scenario() -> tuple[int, int, int, int]:
         behind = open_stream(viewer, url)
         front = open_stream(viewer, url)  # the newest tab is in front
         sessions = (behind.handle.session, front.handle.session)
@@ -84,18 +84,13 @@ def test_a_tab_not_on_screen_catches_up_slowly_then_at_once_when_shown(
             view.handle.timeline.rowsInserted.connect(
                 lambda *_a, i=i: inserts.__setitem__(i, inserts[i] + 1)
             )
-        start = time.monotonic()
         await asyncio.sleep(1.0)
         counted = (inserts[0], inserts[1])
         viewer.window.tabs.setCurrentWidget(behind)  # shown: every row, now
         store = behind.handle.session.store
-        # each network read stamps its records with one `at`
-        reads = {r.at for r in store.rows() if isinstance(r, Event) and r.at > start}
-        return (*counted, store.waiting, behind.proxy.rowCount(), len(reads))
+        return (*counted, store.waiting, behind.proxy.rowCount())
 
-    behind, front, waiting, shown, reads = drive(loop, scenario(), viewer)
+    behind, front, waiting, shown = drive(loop, scenario(), viewer)
     assert behind <= 6, behind  # 4 a second, not one per read
-    assert front >= 10, front  # the tab in front follows the stream (~60 idle)
+    assert front >= 20, front  # the tab in front follows the stream
     assert waiting == 0 and shown > 0
-    # and fewer, larger reads: 500 ev/s came in ~1 read each before
-    assert reads <= 60, reads
