@@ -92,5 +92,5 @@ def test_a_tab_not_on_screen_catches_up_slowly_then_at_once_when_shown(
 
     behind, front, waiting, shown = drive(loop, scenario(), viewer)
     assert behind <= 6, behind  # 4 a second, not one per read
-    assert front >= 20, front  # the tab in front follows the stream
+    assert front >= 10, front  # the tab in front follows the stream (~60 idle)
     assert waiting == 0 and shown > 0
