@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QScrollArea,
     QSplitter,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -38,6 +37,7 @@ from desktop.ui.timeline.model import (
     FilterSpec,
     TimelineFilter,
 )
+from desktop.ui.timeline.table import AppendingTableView
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QHideEvent, QResizeEvent, QShowEvent
@@ -53,8 +53,9 @@ _NARROW_PX = 56  # ID and Type shrink to this before Data goes under its share
 _WIDTHS = {"Received": 96, "Δ": 74, "Conn": 50, "ID": 110, "Type": 110, "Size": 70}
 
 
-class TimelineView(QTableView):
-    """A plain table tuned for many uniform rows (no per-row sizing)."""
+class TimelineView(AppendingTableView):
+    """A plain table tuned for many uniform rows (no per-row sizing); appended
+    rows repaint only their strip (``timeline/table.py``)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -8,9 +8,12 @@ import statistics
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, QRect
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
 
 from desktop.core.engine.records import Event
+from server.ticker import tick_data
 
 from app_driver import drive, open_stream, until
 
@@ -94,3 +97,50 @@ def test_a_tab_not_on_screen_catches_up_slowly_then_at_once_when_shown(
     assert behind <= 6, behind  # 4 a second, not one per read
     assert front >= 10, front  # the tab in front follows the stream (~60 idle)
     assert waiting == 0 and shown > 0
+
+
+class PaintRects(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.heights: list[int] = []
+
+    def eventFilter(self, _obj: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Paint:
+            self.heights.append(event.rect().height())  # type: ignore[attr-defined]
+        return False
+
+
+def test_a_row_appended_to_a_following_timeline_repaints_only_its_strip(
+    viewer: Viewer,
+) -> None:
+    handle = viewer.controller.new_stream()
+    view = viewer.window.add_stream(handle)
+    viewport = view.table.viewport()
+    rects = PaintRects()
+    viewport.installEventFilter(rects)
+
+    def append(count: int) -> None:
+        now, first = time.monotonic(), handle.session.events
+        handle.session.ingest(
+            [
+                Event("tick", tick_data(i, 40), str(i), None, 1, now, time.time())
+                for i in range(first, first + count)
+            ]
+        )
+        viewer.controller.flush()
+        for _ in range(3):
+            QApplication.processEvents()
+
+    append(200)  # more than a viewport: the view follows its tail
+    rects.heights.clear()
+    for _ in range(5):
+        append(1)
+    row = view.table.rowHeight(0)
+    # a full repaint per row before (the viewport, ~17 rows here)
+    assert rects.heights and max(rects.heights) <= 2 * row, rects.heights
+    assert view.table.rowAt(viewport.height() - 1) == view.proxy.rowCount() - 1
+    # and what is on screen is what a full repaint draws: nothing stale
+    window = viewer.window
+    screen = QGuiApplication.primaryScreen().grabWindow(window.winId()).toImage()
+    area = QRect(viewport.mapTo(window, viewport.rect().topLeft()), viewport.size())
+    assert screen.copy(area) == window.grab().toImage().copy(area)
