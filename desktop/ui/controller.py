@@ -327,8 +327,12 @@ class StreamController(QObject):
     def set_shown(self, handle: StreamHandle, shown: bool) -> None:
         """Its view came on screen (it shows what arrived meanwhile, now) or left."""
         handle.shown = shown
-        if shown and not handle.session.paused:
+        if handle.session.paused:
+            return
+        if shown:
             handle.timeline.sync()
+        elif handle.session.store.waiting and not self._background.isActive():
+            self._background.start()  # a stream that ended meanwhile is published
 
     def set_paused(self, handle: StreamHandle, paused: bool) -> None:
         handle.session.paused = paused

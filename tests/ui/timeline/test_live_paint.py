@@ -149,3 +149,23 @@ def test_a_row_appended_to_a_following_timeline_repaints_only_its_strip(
     screen = QGuiApplication.primaryScreen().grabWindow(window.winId()).toImage()
     area = QRect(viewport.mapTo(window, viewport.rect().topLeft()), viewport.size())
     assert screen.copy(area) == window.grab().toImage().copy(area)
+
+
+def test_rows_waiting_when_a_tab_leaves_the_screen_are_still_published(
+    loop: AppLoop, viewer: Viewer
+) -> None:
+    """The last rows of a stream that ends just as its tab is hidden (the lab
+    reads published rows) must not wait for the tab to come back."""
+
+    async def scenario() -> int:
+        hidden = viewer.window.add_stream(viewer.controller.new_stream())
+        session = hidden.handle.session
+        now = time.monotonic()
+        session.ingest(
+            [Event("tick", "x", str(i), None, 1, now, time.time()) for i in range(5)]
+        )  # arrived, its flush not yet run
+        viewer.window.add_stream(viewer.controller.new_stream())  # now in front
+        await until(lambda: not session.store.waiting, 2, "the rows published")
+        return session.store.published
+
+    assert drive(loop, scenario(), viewer) == 5
