@@ -1,8 +1,11 @@
 """Owns one engine task per stream, feeds the models, cancels everything on close.
 
 The engine's batches go into each stream's :class:`StreamSession` (one pass per
-network read), whose record store keeps the rows; a single-shot 50 ms timer then
-has every timeline model publish what arrived, one insertion per model per flush.
+network read), whose record store keeps the rows; a single-shot timer then has
+the shown timelines publish what arrived, one insertion per model per flush, when
+:class:`~desktop.core.flush.FlushPolicy` says: at once on a quiet stream, a frame
+apart when busy, 50 ms apart under heavy load.  Timelines not shown (background
+tabs) publish on a slow timer, :data:`BACKGROUND_MS`, and at once when shown.
 Every task started here is kept in a handle or in ``_tasks`` and is cancelled and
 awaited by :meth:`shutdown`.
 """
@@ -17,10 +20,11 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from desktop.core.engine.stream import EventStream
 from desktop.core.engine.transport import DEFAULT_TRANSPORT, Transport, make_client
+from desktop.core.flush import FlushPolicy
 from desktop.core.store import DEFAULT_RETENTION, RecordStore
 from desktop.ui import gc_guard
 from desktop.ui.form_error import RequestError
@@ -40,7 +44,9 @@ if TYPE_CHECKING:
     from desktop.core.files.recording import RecordingHeader
 
 log = logging.getLogger(__name__)
-FLUSH_MS = 50  # each flush repaints a following view: 20 paints/s at most
+# Timelines not shown repaint nothing; what they publish is only seen when shown
+# (at once, then), so they catch up 4 times a second, as the numbers refresh.
+BACKGROUND_MS = 250
 _GIVE_BACK_MS = 200  # after a tab closes: its view's deleteLater has run by then
 
 
@@ -68,6 +74,7 @@ class StreamHandle:
     form: RequestForm
     task: asyncio.Task[None] | None = field(default=None, repr=False)
     recording: RecordingHeader | None = None  # a read-only stream from a file
+    shown: bool = True  # its timeline is on screen (its view says when it is not)
 
     @property
     def running(self) -> bool:
@@ -132,10 +139,15 @@ class StreamController(QObject):
         self._retired: list[httpx.AsyncClient] = []
         self.handles: list[StreamHandle] = []
         self._tasks = TaskSet()
-        self._flush = QTimer(self)
+        self._policy = FlushPolicy()
+        self._flush = QTimer(self)  # the shown timelines, when the policy says
         self._flush.setSingleShot(True)
-        self._flush.setInterval(FLUSH_MS)
-        self._flush.timeout.connect(self.flush)
+        self._flush.setTimerType(Qt.TimerType.PreciseTimer)  # a frame is 16 ms
+        self._flush.timeout.connect(self._flush_shown)
+        self._background = QTimer(self)
+        self._background.setSingleShot(True)
+        self._background.setInterval(BACKGROUND_MS)
+        self._background.timeout.connect(self._flush_background)
         self._closing = False
 
     @property
@@ -259,7 +271,11 @@ class StreamController(QObject):
             self.clear(handle)
             handle.session.raw.clear()
         client = self.client_for(options.transport)
-        await feed(handle.session, client, lambda _batch: self._wake(), self._wake)
+
+        def wake() -> None:
+            self._wake(handle)
+
+        await feed(handle.session, client, lambda _batch: wake(), wake)
 
     def new_recording_stream(
         self,
@@ -288,17 +304,36 @@ class StreamController(QObject):
         try:
             async for batch in batches:
                 handle.session.ingest(batch)
-                self._wake()
+                self._wake(handle)
         finally:
             if handle.recording is not None:  # raw bytes may be a part, or none
                 handle.session.received_bytes = max(
                     handle.session.received_bytes, handle.recording.received_bytes
                 )
-            self._wake()
+            self._wake(handle)
 
-    def _wake(self) -> None:
-        if not self._flush.isActive():
-            self._flush.start()
+    def _wake(self, handle: StreamHandle) -> None:
+        """Rows arrived for ``handle``: schedule the flush that shows them."""
+        if not handle.shown:
+            if not self._background.isActive():
+                self._background.start()
+            return
+        delay = self._policy.arrived(time.monotonic())
+        if delay is not None:
+            self._flush.start(round(delay * 1000))
+
+    def _flush_shown(self) -> None:
+        rows = 0
+        for handle in self.handles:
+            if handle.shown and not handle.session.paused:
+                rows += handle.session.store.waiting
+                handle.timeline.sync()
+        self._policy.flushed(time.monotonic(), rows)
+
+    def _flush_background(self) -> None:
+        for handle in self.handles:
+            if not handle.shown and not handle.session.paused:
+                handle.timeline.sync()
 
     # -- what the stream view asks ----------
 
@@ -308,10 +343,20 @@ class StreamController(QObject):
             if not handle.session.paused:
                 handle.timeline.sync()
 
+    def set_shown(self, handle: StreamHandle, shown: bool) -> None:
+        """Its view came on screen (it shows what arrived meanwhile, now) or left."""
+        handle.shown = shown
+        if handle.session.paused:
+            return
+        if shown:
+            handle.timeline.sync()
+        elif handle.session.store.waiting and not self._background.isActive():
+            self._background.start()  # a stream that ended meanwhile is published
+
     def set_paused(self, handle: StreamHandle, paused: bool) -> None:
         handle.session.paused = paused
         if not paused:
-            self._wake()
+            self._wake(handle)
 
     def clear(self, handle: StreamHandle) -> None:
         handle.session.types.clear()
@@ -333,6 +378,8 @@ class StreamController(QObject):
         self._closing = True
         await self._tasks.cancel_all(*(handle.task for handle in self.handles))
         self._flush.stop()
+        self._background.stop()
+        self._policy.cancel()
         for client in [self._client, *self._clients.values(), *self._retired]:
             if client is not None:
                 await client.aclose()

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QScrollArea,
     QSplitter,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -39,9 +38,10 @@ from desktop.ui.timeline.model import (
     TimelineFilter,
 )
 from desktop.ui.timeline.split import TimelineSplit, compact, gives_way, scrolled
+from desktop.ui.timeline.table import AppendingTableView
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QResizeEvent
+    from PySide6.QtGui import QHideEvent, QResizeEvent, QShowEvent
 
     from desktop.core.engine.certificate import TLSFailure
     from desktop.core.store import Row
@@ -54,8 +54,9 @@ _NARROW_PX = 56  # ID and Type shrink to this before Data goes under its share
 _WIDTHS = {"Received": 96, "Δ": 74, "Conn": 50, "ID": 110, "Type": 110, "Size": 70}
 
 
-class TimelineView(QTableView):
-    """A plain table tuned for many uniform rows (no per-row sizing)."""
+class TimelineView(AppendingTableView):
+    """A plain table tuned for many uniform rows (no per-row sizing); appended
+    rows repaint only their strip (``timeline/table.py``)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -232,7 +233,18 @@ class StreamView(QWidget):
         self.proxy.rowsRemoved.connect(self._after_remove)
         selection = self.table.selectionModel()
         selection.selectionChanged.connect(self._selection_changed)
+        controller.set_shown(handle, False)  # until its tab is on screen
         self.refresh()
+
+    # Only a timeline on screen follows the stream frame by frame; the others
+    # catch up slowly, and all at once when shown (StreamController.set_shown).
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        self.controller.set_shown(self.handle, True)
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802
+        self.controller.set_shown(self.handle, False)
+        super().hideEvent(event)
 
     # -- intents: what the window's menus and the app ask of this tab ----------
 

@@ -14,7 +14,12 @@ Against the bundled server's ticker (a child process, as the app starts it):
 6. launch: window up and first event painted, from process start (server included);
 7. the rate plot's cost: lateness at a steady 2,000 events/s with the Rate tab
    shown and not shown, alternating in one process (``--rate-plot-only`` runs
-   just this).
+   just this);
+8. live to the frame (``tests/benchmarks/live_frame.py``; ``--frame-only`` runs just
+   this): the app's ingest against headless Chromium's bare ``EventSource`` on the
+   same stream, runs alternating; arrival-to-paint (the engine's receive time of
+   an event to the end of the first timeline paint that shows its row) at 10,
+   2,000 events/s and full speed; 20 tabs each streaming 1,000 events/s.
 Every measurement but the source runs in its own process; medians of ``--runs``.
 """
 
@@ -34,8 +39,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from live_frame import PageServer
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "tests"))  # the test helpers (app_driver, chromium)
 
 
 def _rss() -> int:
@@ -405,6 +413,9 @@ def main() -> int:
     parser.add_argument(
         "--rate-plot-only", action="store_true", help="only the rate plot's cost"
     )
+    parser.add_argument(
+        "--frame-only", action="store_true", help="only live to the frame (8.)"
+    )
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
     if args.child:
@@ -415,6 +426,14 @@ def main() -> int:
             result = child_steady(rest[0], float(rest[1]))
         elif kind == "rate-plot":
             result = child_rate_plot(rest[0], float(rest[1]))
+        elif kind == "latency":
+            from live_frame import child_latency
+
+            result = child_latency(rest[0], float(rest[1]), int(rest[2]))
+        elif kind == "tabs":
+            from live_frame import child_tabs
+
+            result = child_tabs(rest[0], int(rest[1]), float(rest[2]))
         else:
             result = child_memory(rest[0])
         print(json.dumps(result))
@@ -422,16 +441,20 @@ def main() -> int:
     if args.quick:
         args.count, args.steady_s = 50_000, 10.0
 
+    from live_frame import PageServer
+
     from desktop.ui.server_child import ServerChild
 
-    server = ServerChild(("--ping", "15"))
+    page = PageServer()  # Chromium's counting page, allowed by --cors-origin
+    server = ServerChild(("--ping", "15", "--cors-origin", page.origin))
     server.spawn(0)
     while server.url is None:
         time.sleep(0.02)
     try:
-        return _report(server.url, args)
+        return _report(server.url, args, page)
     finally:
         asyncio.run(server.stop())
+        page.close()
 
 
 def _num(result: dict[str, object], key: str) -> float:
@@ -486,7 +509,13 @@ def _print(rows: list[tuple[str, ...]]) -> None:
         print(f"{name:{width}}  {value:>22}  {ratio:>18}  {verdict}")
 
 
-def _report(base: str, args: argparse.Namespace) -> int:
+def _report(base: str, args: argparse.Namespace, page: PageServer) -> int:
+    if args.frame_only:
+        from live_frame import frame_rows
+
+        _print(frame_rows(base, args, page))
+        print(f"(median of {args.runs} runs; load {os.getloadavg()[0]:.2f})")
+        return 0
     if args.rate_plot_only:
         _print(_rate_plot_rows(base, args))
         print(f"(median of {args.runs} runs; load {os.getloadavg()[0]:.2f})")
@@ -572,6 +601,9 @@ def _report(base: str, args: argparse.Namespace) -> int:
         ),
     ]
     rows += _rate_plot_rows(base, args)
+    from live_frame import frame_rows
+
+    rows += frame_rows(base, args, page)
     _print(rows)
     load = os.getloadavg()[0]
     print(f"(median of {args.runs} runs, {count:,} events of 40 B; load {load:.2f})")
