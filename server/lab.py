@@ -340,6 +340,7 @@ def listen(rt: Runtime, control: ControlChannel) -> None:
 
         control.on(f"lab:{action}", apply)
     control.on("lab:pulse-stop", lambda raw: rt.lab.stop_pulse())
+    lab_records.listen(rt, control)
 
 
 router.include_router(lab_records.router)
