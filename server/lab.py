@@ -11,9 +11,9 @@ it, the fault acts on everyone.
 
 With several workers on one Redis (``serve --workers N --broker …``) a fault is
 applied by the worker that answers, then sent on the control channel
-(`server.control`) so every other worker applies it to the streams it holds (its
-answer counts that worker's subscriptions).  Counted switches (refuse, omit-end)
-count on each worker.
+(`server.control`) so every other worker applies it to the streams it holds.
+Counted switches (refuse, omit-end) count once for all workers
+(`server.lab_counts`).
 
 The lab's records (published, sent, browser, pulse) are in `server.lab_records`.
 Without ``--lab`` every ``/api/lab`` path answers 404 saying so.
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import Field
 
-from server import lab_records, pool_page
+from server import lab_counts, lab_records, pool_page
 from server.faults import (  # noqa: TC001 (pydantic reads them at runtime)
     RefuseWith,
     RetryUnit,
@@ -200,6 +200,8 @@ async def refuse(rt: Rt, body: RefuseBody | None = None) -> dict[str, object]:
         retry_after_s=body.retry_after_s,
         tag=body.tag,
     )
+    if rt.counts is not None:  # one count for all the workers
+        await rt.counts.arm(lab_counts.refuse_name(body.tag), body.count)
     return await _everywhere(rt, "refuse", body, result)
 
 
@@ -253,6 +255,8 @@ async def omit_end(rt: Rt, body: CountBody | None = None) -> dict[str, object]:
     """
     body = body or CountBody()
     result = await report(rt, "omit-end", count=body.count, tag=body.tag)
+    if rt.counts is not None:  # one count for all the workers
+        await rt.counts.arm(lab_counts.omit_end_name(body.tag), body.count)
     return await _everywhere(rt, "omit-end", body, result)
 
 
