@@ -168,3 +168,23 @@ def test_omit_end_of_the_next_one_omits_one_end_of_all_the_workers(
                 got = [e for c in r.iter_raw() for e in events_only(parser.feed(c))]
             ended.append(any(e.type == "end" for e in got))
     assert ended.count(False) == 1, ended
+
+
+def test_a_fault_answers_the_subscriptions_of_every_worker(two: WorkerServer) -> None:
+    tag = f"t{secrets.token_hex(3)}"
+    path = f"/api/events?lab_tag={tag}"
+    with contextlib.ExitStack() as stack:
+        first = stack.enter_context(stream_on(two, path, lambda w: True))
+        one = first.headers["X-SSE-Worker"]
+        second = stack.enter_context(stream_on(two, path, lambda w: w != one))
+        other = second.headers["X-SSE-Worker"]
+        r = request_on(
+            two,
+            "POST",
+            "/api/lab/retry",
+            lambda w: w == one,
+            json={"ms": 50, "tag": tag},
+        )
+        answer = r.json()
+        assert answer["subscriptions"] == 2, answer
+        assert answer["workers"] == {one: 1, other: 1}
