@@ -140,7 +140,7 @@ async def create_job(
             ]
         ) from None
     try:
-        omit_end = await lab_counts.take_omit_end(rt, tag)
+        omit_end = await lab_counts.take_omit_end(rt.counts, rt.lab, rt.jobs, tag)
         job = await rt.jobs.start(params, omit_end=omit_end)
     except JobsFullError as exc:
         return JSONResponse(

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
-    from server.faults import RefuseWith
-    from server.runtime import Runtime
+    from server.faults import LabState, RefuseWith
+    from server.jobs import JobManager
 
 log = logging.getLogger("server.lab_counts")
 
@@ -66,30 +66,34 @@ def omit_end_name(tag: str | None) -> str:
     return f"omit-end:{tag or ''}"
 
 
-async def take_refusal(rt: Runtime, tag: str) -> tuple[RefuseWith, int] | None:
+async def take_refusal(
+    counts: SharedCounts | None, lab: LabState, tag: str
+) -> tuple[RefuseWith, int] | None:
     """`LabState.take_refusal`, counted across workers when they share Redis."""
     while True:
-        own = rt.lab.tags.get(tag) if tag else None
+        own = lab.tags.get(tag) if tag else None
         pool = own if own is not None and own.refuse_left > 0 else None
-        refusal = rt.lab.take_refusal(tag)
-        if refusal is None or rt.counts is None:
+        refusal = lab.take_refusal(tag)
+        if refusal is None or counts is None:
             return refusal
-        if await rt.counts.take(refuse_name(tag if pool is not None else None)):
+        if await counts.take(refuse_name(tag if pool is not None else None)):
             return refusal
-        (pool or rt.lab).refuse_left = 0  # the others took the rest: try the next
+        (pool or lab).refuse_left = 0  # the others took the rest: try the next
 
 
-async def take_omit_end(rt: Runtime, tag: str) -> bool:
+async def take_omit_end(
+    counts: SharedCounts | None, lab: LabState, jobs: JobManager, tag: str
+) -> bool:
     """Whether a job started now (with ``tag``) ends without `end`: the tag's
     count first, then the untagged one, counted across workers with Redis."""
-    if rt.lab.take_omit_end(tag):
-        if rt.counts is None or await rt.counts.take(omit_end_name(tag)):
+    if lab.take_omit_end(tag):
+        if counts is None or await counts.take(omit_end_name(tag)):
             return True
-        rt.lab.switches(tag).omit_end_next = 0
-    if rt.counts is None or rt.jobs.omit_end_next <= 0:
+        lab.switches(tag).omit_end_next = 0
+    if counts is None or jobs.omit_end_next <= 0:
         return False  # (in memory the job manager takes the untagged count)
-    rt.jobs.omit_end_next -= 1
-    if await rt.counts.take(omit_end_name(None)):
+    jobs.omit_end_next -= 1
+    if await counts.take(omit_end_name(None)):
         return True
-    rt.jobs.omit_end_next = 0
+    jobs.omit_end_next = 0
     return False

@@ -103,7 +103,7 @@ async def opening(rt: Runtime, tag: str) -> Response | None:
     """A lab refusal (for this tag) or a shutdown answer instead of a stream."""
     if rt.hub.closing:
         return Response("server shutting down\n", 503, headers={"Retry-After": "1"})
-    refusal = await lab_counts.take_refusal(rt, tag)
+    refusal = await lab_counts.take_refusal(rt.counts, rt.lab, tag)
     return None if refusal is None else refusal_response(*refusal)
 
 
