@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from server import __version__, events
+from server import __version__, events, lab_counts
 from server.jobs import (
     JobFinishedError,
     JobsFullError,
@@ -140,7 +140,8 @@ async def create_job(
             ]
         ) from None
     try:
-        job = await rt.jobs.start(params, omit_end=rt.lab.take_omit_end(tag))
+        omit_end = await lab_counts.take_omit_end(rt.counts, rt.lab, rt.jobs, tag)
+        job = await rt.jobs.start(params, omit_end=omit_end)
     except JobsFullError as exc:
         return JSONResponse(
             {"message": str(exc), "detail": str(exc), "limit": exc.limit},

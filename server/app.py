@@ -21,6 +21,7 @@ from server.broker import MemoryBroker
 from server.control import ControlChannel
 from server.faults import LabState
 from server.jobs import EVENTS_TOPIC, JobLimits, JobManager, UnknownJobError
+from server.lab_counts import SharedCounts
 from server.runtime import Runtime
 from server.stats import StatsGauge
 from server.subscriptions import Hub
@@ -123,6 +124,8 @@ def create_app(settings: Settings) -> FastAPI:
             worker,
             control,
         )
+        if settings.broker_url is not None and settings.lab:
+            rt.counts = SharedCounts(settings.broker_url, settings.redis_prefix)
         if control is not None:
             lab.listen(rt, control)
         stats = StatsGauge(rt)
@@ -160,6 +163,8 @@ def create_app(settings: Settings) -> FastAPI:
                 await shared.aclose()
             if control is not None:
                 control.close()
+            if rt.counts is not None:
+                await rt.counts.aclose()
             await broker.aclose()
 
     app = FastAPI(

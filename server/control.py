@@ -7,6 +7,10 @@ the broker, so a worker follows it on the broker's one blocking read; a message 
 ``type`` (what to do) and JSON data ``{"from": <run id>, "body": …}``, handed to
 the handler of its type on every worker but the sender.
 
+A question (`ask`) goes to every other worker; each answers with what its
+`answer` handler returns, and `ask` gives back the answers that came within a
+bounded wait (a worker that died or is slow is left out, not waited for).
+
 Handlers run in `run`, one at a time in order, off the broker's fan-out (a sink
 must not block).  When Redis goes away the broker ends the subscription; `run`
 subscribes again once Redis answers (what was sent meanwhile could not be sent).
@@ -15,8 +19,10 @@ subscribes again once Redis answers (what was sent meanwhile could not be sent).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import secrets
 from typing import TYPE_CHECKING
 
 from server.broker import BrokerUnavailableError
@@ -27,11 +33,13 @@ if TYPE_CHECKING:
     from server.broker import Broker, StoredEvent
 
     Handler = Callable[[object], Awaitable[None] | None]
+    Answerer = Callable[[object], Awaitable[object]]
 
 log = logging.getLogger("server.control")
 
 TOPIC = "control"
 RESUBSCRIBE_S = 0.5  # pause before following the topic again after an outage
+ANSWER_WAIT_S = 2.0  # how long `ask` waits for the other workers' answers
 
 
 class ControlChannel:
@@ -42,6 +50,8 @@ class ControlChannel:
         self._handlers: dict[str, Handler] = {}
         self._inbox: asyncio.Queue[StoredEvent | None] = asyncio.Queue()
         self._subscribed = False
+        self._asked: dict[str, tuple[list[object], int, asyncio.Event]] = {}
+        self.on("answer", self._answered)
 
     def on(self, type_: str, handler: Handler) -> None:
         """``handler(body)`` runs here for each ``type_`` message of another worker."""
@@ -59,6 +69,49 @@ class ControlChannel:
         """To every other worker; BrokerUnavailableError when Redis is away."""
         data = json.dumps({"from": self._broker.run_id, "body": body})
         await self._broker.publish(TOPIC, type_, data)
+
+    def answer(self, type_: str, answerer: Answerer) -> None:
+        """``await answerer(body)`` answers another worker's `ask` of ``type_``."""
+
+        async def reply(raw: object) -> None:
+            assert isinstance(raw, dict)
+            found = await answerer(raw.get("body"))
+            to = {"to": raw.get("to"), "ask": raw.get("ask"), "body": found}
+            await self.send("answer", to)
+
+        self.on(f"ask:{type_}", reply)
+
+    async def ask(
+        self, type_: str, body: object, expect: int, wait_s: float = ANSWER_WAIT_S
+    ) -> list[object]:
+        """Every other worker's answer to ``body``: the ``expect`` first to come,
+        or those that came within ``wait_s``.  Sent even when ``expect`` is 0 (so
+        the others act on it) but then not waited for."""
+        ask = secrets.token_hex(8)
+        answers: list[object] = []
+        came = asyncio.Event()
+        if expect > 0:
+            self._asked[ask] = (answers, expect, came)
+        try:
+            question = {"to": self._broker.run_id, "ask": ask, "body": body}
+            await self.send(f"ask:{type_}", question)
+            if expect > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(came.wait(), wait_s)
+        finally:
+            self._asked.pop(ask, None)
+        return list(answers)
+
+    def _answered(self, raw: object) -> None:
+        if not isinstance(raw, dict) or raw.get("to") != self._broker.run_id:
+            return
+        asked = self._asked.get(str(raw.get("ask")))
+        if asked is None:  # came too late
+            return
+        answers, expect, came = asked
+        answers.append(raw.get("body"))
+        if len(answers) >= expect:
+            came.set()
 
     # The broker's sink: never blocks.
     def deliver(self, event: StoredEvent) -> None:

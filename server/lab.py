@@ -10,10 +10,11 @@ a lesson breaks its own streams and leaves the user's other tabs alone.  Without
 it, the fault acts on everyone.
 
 With several workers on one Redis (``serve --workers N --broker …``) a fault is
-applied by the worker that answers, then sent on the control channel
-(`server.control`) so every other worker applies it to the streams it holds (its
-answer counts that worker's subscriptions).  Counted switches (refuse, omit-end)
-count on each worker.
+applied by the worker that answers and by every other worker, asked on the
+control channel (`server.control`), to the streams each holds; the answer's
+``subscriptions`` is their sum and ``workers`` each one's count.
+Counted switches (refuse, omit-end) count once for all workers
+(`server.lab_counts`).
 
 The lab's records (published, sent, browser, pulse) are in `server.lab_records`.
 Without ``--lab`` every ``/api/lab`` path answers 404 saying so.
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import Field
 
-from server import lab_records, pool_page
+from server import lab_counts, lab_records, pool_page
 from server.faults import (  # noqa: TC001 (pydantic reads them at runtime)
     RefuseWith,
     RetryUnit,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from server.control import ControlChannel
+    from server.events import JSONScalar
     from server.faults import LabState, TagSwitches
     from server.runtime import Runtime
     from server.subscriptions import Subscription
@@ -124,10 +126,9 @@ async def drop(rt: Rt, body: TagBody | None = None) -> dict[str, object]:
     `cut` is the unclean variant.
     """
     body = body or TagBody()
-    result = await report(
-        rt, "drop", subscriptions=len(_targets(rt, body.tag)), tag=body.tag
+    return await _everywhere(
+        rt, "drop", body, subscriptions=len(_targets(rt, body.tag)), tag=body.tag
     )
-    return await _everywhere(rt, "drop", body, result)
 
 
 def _drop(rt: Runtime, body: TagBody) -> None:
@@ -139,10 +140,9 @@ def _drop(rt: Runtime, body: TagBody) -> None:
 async def cut(rt: Rt, body: TagBody | None = None) -> dict[str, object]:
     """Close open subscriptions (all, or the tag's) mid-event: half an event, FIN."""
     body = body or TagBody()
-    result = await report(
-        rt, "cut", subscriptions=len(_targets(rt, body.tag)), tag=body.tag
+    return await _everywhere(
+        rt, "cut", body, subscriptions=len(_targets(rt, body.tag)), tag=body.tag
     )
-    return await _everywhere(rt, "cut", body, result)
 
 
 def _cut(rt: Runtime, body: TagBody) -> None:
@@ -162,8 +162,9 @@ async def reset_id(rt: Rt, body: TagBody | None = None) -> dict[str, object]:
     """
     body = body or TagBody()
     subs = [sub for sub in _targets(rt, body.tag) if sub.topic == EVENTS_TOPIC]
-    result = await report(rt, "reset-id", subscriptions=len(subs), tag=body.tag)
-    return await _everywhere(rt, "reset-id", body, result)
+    return await _everywhere(
+        rt, "reset-id", body, subscriptions=len(subs), tag=body.tag
+    )
 
 
 def _reset_id(rt: Runtime, body: TagBody) -> None:
@@ -177,10 +178,9 @@ async def stall(rt: Rt, body: StallBody | None = None) -> dict[str, object]:
     """Open subscriptions (all, or the tag's) send nothing, pings included."""
     body = body or StallBody()
     subs = _targets(rt, body.tag)
-    result = await report(
-        rt, "stall", seconds=body.seconds, subscriptions=len(subs), tag=body.tag
+    return await _everywhere(
+        rt, "stall", body, seconds=body.seconds, subscriptions=len(subs), tag=body.tag
     )
-    return await _everywhere(rt, "stall", body, result)
 
 
 def _stall(rt: Runtime, body: StallBody) -> None:
@@ -192,15 +192,17 @@ def _stall(rt: Runtime, body: StallBody) -> None:
 async def refuse(rt: Rt, body: RefuseBody | None = None) -> dict[str, object]:
     """Answer the next ``count`` stream connects (with the tag) with ``status``."""
     body = body or RefuseBody()
-    result = await report(
+    if rt.counts is not None:  # one count for all the workers
+        await rt.counts.arm(lab_counts.refuse_name(body.tag), body.count)
+    return await _everywhere(
         rt,
         "refuse",
+        body,
         count=body.count,
         status=body.status,
         retry_after_s=body.retry_after_s,
         tag=body.tag,
     )
-    return await _everywhere(rt, "refuse", body, result)
 
 
 def _refuse(rt: Runtime, body: RefuseBody) -> None:
@@ -219,10 +221,9 @@ async def retry(rt: Rt, body: RetryBody) -> dict[str, object]:
     """
     subs = _targets(rt, body.tag)
     unit = {"unit": body.unit} if body.unit else {}
-    result = await report(
-        rt, "retry", ms=body.ms, **unit, subscriptions=len(subs), tag=body.tag
+    return await _everywhere(
+        rt, "retry", body, ms=body.ms, **unit, subscriptions=len(subs), tag=body.tag
     )
-    return await _everywhere(rt, "retry", body, result)
 
 
 def _retry(rt: Runtime, body: RetryBody) -> None:
@@ -252,8 +253,9 @@ async def omit_end(rt: Rt, body: CountBody | None = None) -> dict[str, object]:
     With a tag: the next jobs started by a ``POST /api/jobs`` carrying that tag.
     """
     body = body or CountBody()
-    result = await report(rt, "omit-end", count=body.count, tag=body.tag)
-    return await _everywhere(rt, "omit-end", body, result)
+    if rt.counts is not None:  # one count for all the workers
+        await rt.counts.arm(lab_counts.omit_end_name(body.tag), body.count)
+    return await _everywhere(rt, "omit-end", body, count=body.count, tag=body.tag)
 
 
 def _omit_end(rt: Runtime, body: CountBody) -> None:
@@ -266,10 +268,14 @@ def _omit_end(rt: Runtime, body: CountBody) -> None:
 @router.post("/encoding")
 async def encoding(rt: Rt, body: EncodingBody) -> dict[str, object]:
     """New streams (with the tag) are gzipped, or held back like a buffering proxy."""
-    result = await report(
-        rt, "encoding", mode=body.mode, buffer_bytes=body.buffer_bytes, tag=body.tag
+    return await _everywhere(
+        rt,
+        "encoding",
+        body,
+        mode=body.mode,
+        buffer_bytes=body.buffer_bytes,
+        tag=body.tag,
     )
-    return await _everywhere(rt, "encoding", body, result)
 
 
 def _encoding(rt: Runtime, body: EncodingBody) -> None:
@@ -286,8 +292,7 @@ async def reset(rt: Rt, body: TagBody | None = None) -> dict[str, object]:
     With a tag: only that tag's switches go (its connects get the untagged ones).
     """
     body = body or TagBody()
-    result = await report(rt, "reset", tag=body.tag)
-    return await _everywhere(rt, "reset", body, result)
+    return await _everywhere(rt, "reset", body, tag=body.tag)
 
 
 async def _reset(rt: Runtime, body: TagBody) -> None:
@@ -319,14 +324,45 @@ async def _apply(rt: Runtime, action: str, body: TagBody) -> None:
         await done
 
 
+def _reach(rt: Runtime, action: str, body: TagBody) -> int:
+    """How many of this worker's open subscriptions ``action`` acts on."""
+    subs = _targets(rt, body.tag)
+    if action == "reset-id":
+        return sum(sub.topic == EVENTS_TOPIC for sub in subs)
+    return len(subs)
+
+
 async def _everywhere(
-    rt: Runtime, action: str, body: TagBody, result: dict[str, object]
+    rt: Runtime, action: str, body: TagBody, **detail: JSONScalar
 ) -> dict[str, object]:
-    """Apply ``action`` here, then on every other worker; the route's answer."""
+    """Report ``action`` as a `lab` event, apply it here and on every other
+    worker; the route's answer.
+
+    With several workers (``serve --workers N``) each one that applied it in time
+    says how many subscriptions it reached: ``subscriptions`` is their sum,
+    ``workers`` each one's count, and the event is published once they answered.
+    """
+    if rt.control is None or rt.settings.workers <= 1:
+        result = await report(rt, action, **detail)
+        await _apply(rt, action, body)
+        if rt.control is not None:  # other `serve` processes on the same Redis
+            await rt.control.send(f"lab:{action}", body.model_dump())
+        return result
+    reached = {rt.worker: _reach(rt, action, body)}
     await _apply(rt, action, body)
-    if rt.control is not None:
-        await rt.control.send(f"lab:{action}", body.model_dump())
-    return result
+    question = body.model_dump()
+    answers: list[Any] = await rt.control.ask(
+        f"lab:{action}", question, rt.settings.workers - 1
+    )
+    for answer in answers:
+        reached[str(answer["worker"])] = int(answer["subscriptions"])
+    if "subscriptions" in detail:
+        detail["subscriptions"] = sum(reached.values())
+    result = await report(rt, action, **detail)
+    return {
+        **result,
+        "workers": reached if "subscriptions" in detail else sorted(reached),
+    }
 
 
 def listen(rt: Runtime, control: ControlChannel) -> None:
@@ -338,8 +374,18 @@ def listen(rt: Runtime, control: ControlChannel) -> None:
         async def apply(raw: object, action: str = action, model: Any = model) -> None:
             await _apply(rt, action, model.model_validate(raw))
 
+        async def answer(
+            raw: object, action: str = action, model: Any = model
+        ) -> object:
+            body = model.model_validate(raw)
+            reached = _reach(rt, action, body)
+            await _apply(rt, action, body)
+            return {"worker": rt.worker, "subscriptions": reached}
+
         control.on(f"lab:{action}", apply)
+        control.answer(f"lab:{action}", answer)
     control.on("lab:pulse-stop", lambda raw: rt.lab.stop_pulse())
+    lab_records.listen(rt, control)
 
 
 router.include_router(lab_records.router)

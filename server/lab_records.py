@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import Field, field_validator
@@ -22,6 +22,9 @@ from server.broker import UnknownTopicError
 from server.jobs import EVENTS_TOPIC
 from server.labtag import TAG_PATTERN, LabBody, Rt, report
 from server.runtime import Runtime  # noqa: TC001 (FastAPI reads it at runtime)
+
+if TYPE_CHECKING:
+    from server.control import ControlChannel
 
 MIN_PULSE_MS = 10
 router = APIRouter(tags=["lab"])
@@ -158,6 +161,20 @@ def _parse_cursor(rt: Runtime, cursor: str) -> tuple[int, int]:
     return int(number), int(position)
 
 
+def _gathers(rt: Runtime) -> bool:
+    """Whether the records are spread over several workers (``serve --workers N``)."""
+    return rt.control is not None and rt.settings.workers > 1
+
+
+async def _others(rt: Runtime, question: str, body: object) -> list[Any]:
+    """The other workers' answers (each its own records), asked over control."""
+    assert rt.control is not None
+    return await rt.control.ask(question, body, rt.settings.workers - 1)
+
+
+CURSOR_SEP = "~"  # between the workers' cursors in one ``since=``
+
+
 @router.get("/sent")
 async def sent(
     rt: Rt,
@@ -168,7 +185,7 @@ async def sent(
     ] = None,
     since: Annotated[
         str | None,
-        Query(max_length=100, description="the `next` of the previous page"),
+        Query(max_length=4000, description="the `next` of the previous page"),
     ] = None,
     limit: Annotated[
         int, Query(ge=1, le=MAX_SENT_PAGE, description="events in this page")
@@ -176,16 +193,52 @@ async def sent(
 ) -> dict[str, object]:
     """What each open and recently closed subscription sent, oldest first, paged.
 
-    Per subscription its lab tag ("" when none), the last 10,000 events with an id
-    (id, type, wall time of the write), the Last-Event-ID its request carried and
-    how it ended; the last 200 closed subscriptions are kept, and all logs
-    together are bounded in bytes (the oldest closed ones are emptied first).
+    Per subscription its lab tag ("" when none), the worker that holds it, the
+    last 10,000 events with an id (id, type, wall time of the write), the
+    Last-Event-ID its request carried and how it ended; the last 200 closed
+    subscriptions are kept, and all logs together are bounded in bytes (the
+    oldest closed ones are emptied first).
 
     A page holds at most ``limit`` events (a subscription without any counts as
     one); ``next`` is the ``since=`` of the following page, null after the last.
     A subscription may span pages: its rows then share its ``number``.
+
+    With several workers (``serve --workers N``) each worker gives its own page
+    of at most ``limit`` events, asked over the control channel (`server.control`);
+    ``workers`` names those that answered in time.
     """
-    start_number, start_after = (0, 0) if since is None else _parse_cursor(rt, since)
+    if not _gathers(rt):
+        start = (0, 0) if since is None else _parse_cursor(rt, since)
+        return _sent_page(rt, topic, tag, start, limit)
+    query = {"topic": topic, "tag": tag, "since": since, "limit": limit}
+    pages = [_sent_here(rt, query), *await _others(rt, "lab:sent", query)]
+    rows = [row for page in pages for row in page["subscriptions"]]
+    following = [page["next"] for page in pages if page["next"] is not None]
+    return {
+        "subscriptions": rows,
+        "next": CURSOR_SEP.join(following) if following else None,
+        "workers": sorted(page["worker"] for page in pages),
+    }
+
+
+def _sent_here(rt: Runtime, query: dict[str, Any]) -> dict[str, Any]:
+    """This worker's page of a gathered `sent`: its part of ``since``, if any."""
+    since = query["since"]
+    start = (0, 0)
+    if since is not None:
+        run = f"{rt.broker.run_id}."
+        mine = [c for c in since.split(CURSOR_SEP) if c.startswith(run)]
+        if not mine:  # this worker's records were all given (or it is new)
+            return {"subscriptions": [], "next": None, "worker": rt.worker}
+        start = _parse_cursor(rt, mine[0])
+    page = _sent_page(rt, query["topic"], query["tag"], start, query["limit"])
+    return {**page, "worker": rt.worker}
+
+
+def _sent_page(
+    rt: Runtime, topic: str | None, tag: str | None, start: tuple[int, int], limit: int
+) -> dict[str, object]:
+    start_number, start_after = start
     subs = {s.number: s for s in rt.hub.closed}
     subs.update((s.number, s) for s in rt.hub)
     rows: list[dict[str, object]] = []
@@ -202,6 +255,7 @@ async def sent(
             following = _cursor(rt, n, after)
             break
         row, last, more = sub.describe_sent(after, left)
+        row["worker"] = rt.worker
         rows.append(row)
         given = row["sent"]
         assert isinstance(given, list)
@@ -220,18 +274,57 @@ async def browser_observed(
     received = time.time()
     batch = body if isinstance(body, list) else [body]
     for obs in batch:
-        rt.lab.browser.append({**obs.model_dump(), "received": received})
+        rt.lab.browser.append(
+            {**obs.model_dump(), "received": received, "worker": rt.worker}
+        )
     return {"stored": len(batch)}
 
 
 @router.get("/browser")
 async def browser_observations(rt: Rt) -> dict[str, object]:
-    """What browsers reported, oldest first (the last 10,000)."""
-    return {"observations": list(rt.lab.browser)}
+    """What browsers reported, oldest first (the last 10,000 per worker).
+
+    With several workers, every worker's (each names its ``worker``), asked
+    over the control channel and merged by the time they were received.
+    """
+    found: list[Any] = list(rt.lab.browser)
+    if _gathers(rt):
+        for theirs in await _others(rt, "lab:browser", None):
+            found.extend(theirs)
+        found.sort(key=lambda obs: float(obs["received"]))
+    return {"observations": found}
 
 
 @router.delete("/browser")
 async def browser_clear(rt: Rt) -> dict[str, object]:
+    cleared = _clear_browser(rt)
+    if _gathers(rt):
+        cleared += sum(await _others(rt, "lab:browser-clear", None))
+    return {"cleared": cleared}
+
+
+def _clear_browser(rt: Runtime) -> int:
     cleared = len(rt.lab.browser)
     rt.lab.browser.clear()
-    return {"cleared": cleared}
+    return cleared
+
+
+def listen(rt: Runtime, control: ControlChannel) -> None:
+    """Answer the other workers' questions for this worker's records."""
+
+    async def sent_here(raw: object) -> object:
+        assert isinstance(raw, dict)
+        try:
+            return _sent_here(rt, raw)
+        except HTTPException:  # a cursor not made here: nothing of this worker's
+            return {"subscriptions": [], "next": None, "worker": rt.worker}
+
+    async def browser_here(raw: object) -> object:
+        return list(rt.lab.browser)
+
+    async def clear_here(raw: object) -> object:
+        return _clear_browser(rt)
+
+    control.answer("lab:sent", sent_here)
+    control.answer("lab:browser", browser_here)
+    control.answer("lab:browser-clear", clear_here)

@@ -261,7 +261,7 @@ def add_stream(app: FastAPI, path: str, plan: Plan) -> None:
     async def stream(
         request: Request, rt: Rt, tag: RequestTag, last_event_id: LastEventId = None
     ) -> Response:
-        refused = opening(rt, tag)
+        refused = await opening(rt, tag)
         if refused is not None:
             return refused
         position = plan.start(last_event_id)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from server.control import ControlChannel
     from server.faults import LabState
     from server.jobs import JobManager
+    from server.lab_counts import SharedCounts
     from server.settings import Settings
     from server.subscriptions import Hub
 
@@ -36,6 +37,7 @@ class Runtime:
     worker: str = "w1"  # this process's worker id (server/workerid.py)
     control: ControlChannel | None = None  # to the other workers (Redis broker)
     started_at: float = field(default_factory=time.monotonic)
+    counts: SharedCounts | None = None  # lab counts all workers share (Redis)
 
     async def publish(self, type_: str, payload: BaseModel) -> None:
         """Publish on the all-events topic (logged, with an id)."""

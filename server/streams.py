@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.responses import Response
 
-from server import events
+from server import events, lab_counts
 from server.auth import path_of
 from server.broker import BrokerUnavailableError, Gap, UnknownTopicError
 from server.faults import refusal_response
@@ -99,11 +99,11 @@ def new_subscription(
     )
 
 
-def opening(rt: Runtime, tag: str) -> Response | None:
+async def opening(rt: Runtime, tag: str) -> Response | None:
     """A lab refusal (for this tag) or a shutdown answer instead of a stream."""
     if rt.hub.closing:
         return Response("server shutting down\n", 503, headers={"Retry-After": "1"})
-    refusal = rt.lab.take_refusal(tag)
+    refusal = await lab_counts.take_refusal(rt.counts, rt.lab, tag)
     return None if refusal is None else refusal_response(*refusal)
 
 
@@ -160,7 +160,7 @@ async def all_events(
 
     ``?lab_tag=`` (or ``X-Lab-Tag``) scopes lab faults sent with that tag to it.
     """
-    refused = opening(rt, tag)
+    refused = await opening(rt, tag)
     if refused is not None:
         return refused
     sub = new_subscription(
@@ -182,7 +182,7 @@ async def job_events(
 ) -> Response:
     """One job's story: `status`, `progress`, `log` … and one `end`, then close."""
     topic = await rt.jobs.topic_of(job_id)  # UnknownJobError: a 404
-    refused = opening(rt, tag)
+    refused = await opening(rt, tag)
     if refused is not None:
         return refused
     sub = new_subscription(rt, request, topic, last_event_id=last_event_id, tag=tag)
@@ -220,7 +220,7 @@ async def ticker(
                 return Response(status_code=204)
         else:
             gap = Gap(last_event_id, None, "unknown")
-    refused = opening(rt, tag)
+    refused = await opening(rt, tag)
     if refused is not None:
         return refused
     source = Ticker(

@@ -15,9 +15,9 @@ import pytest
 from server.__main__ import main as serve_main
 from server.redis_broker import RedisBroker
 
-from liveserver import Parser, events_only
+from liveserver import Item, Parser, events_only
 from redisserver import RedisServer, start_redis
-from workerserver import pid_of, start_workers
+from workerserver import pid_of, request_on, start_workers, stream_on
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -173,3 +173,38 @@ async def test_kill_9_of_a_worker_under_50_subscribers_loses_and_repeats_nothing
     finally:
         await publisher.aclose()
         server.stop()
+
+
+def test_per_worker_logs_a_resume_on_the_other_worker_gets_replay_gap(
+    tmp_path: Path,
+) -> None:
+    server = start_workers(
+        tmp_path / "serve.log", "--workers", "2", "--per-worker-logs", "--lab"
+    )
+    try:
+        with stream_on(server, "/api/events", lambda w: True) as first:
+            one = first.headers["X-SSE-Worker"]
+            # a pulse on that worker's own log: ids only that log holds
+            pulse = {"every_ms": 20}
+            request_on(server, "POST", "/api/lab/pulse", lambda w: w == one, json=pulse)
+            last = _first_events(first, lambda e: e.type == "pulse")[-1].id
+        assert last
+        resume = {"Last-Event-ID": last}
+        with stream_on(server, "/api/events", lambda w: w != one, resume) as again:
+            got = _first_events(again, lambda e: True)
+        assert got[0].type == "replay-gap", got
+    finally:
+        server.stop()
+
+
+def _first_events(stream: httpx.Response, until: Callable[[Item], bool]) -> list[Item]:
+    """The stream's events up to the first ``until`` accepts (10 s at most)."""
+    parser = Parser()
+    got: list[Item] = []
+    deadline = time.monotonic() + 10
+    for chunk in stream.iter_raw():
+        got.extend(events_only(parser.feed(chunk)))
+        if any(until(e) for e in got):
+            return got
+        assert time.monotonic() < deadline, f"not seen in {got}"
+    raise AssertionError(f"the stream ended: {got}")
