@@ -1,0 +1,88 @@
+"""The jobs panel at the dock's width (~300 px beside a 1366 px window): the
+progress text stays legible beside its bar, a log line stays on one line."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QModelIndex, QRect
+from PySide6.QtGui import QColor
+
+from desktop.ui.jobs.model import PROGRESS, JobRow, JobsModel
+from desktop.ui.jobs.panel import JobsPanel
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+_DOCK_WIDTH = 300
+
+
+def _panel(qtbot: QtBot, percent: float) -> tuple[JobsPanel, JobRow]:
+    model = JobsModel()
+    panel = JobsPanel(model)
+    qtbot.addWidget(panel)
+    panel.pages.setCurrentIndex(1)
+    panel.resize(_DOCK_WIDTH, 640)
+    row = JobRow("j1", "build", "running", "/api/jobs/j1/events", percent=percent)
+    model.beginInsertRows(QModelIndex(), 0, 0)
+    model.rows.insert(0, row)
+    model.endInsertRows()
+    panel.show()
+    qtbot.waitExposed(panel)
+    return panel, row
+
+
+def _pixels_like(panel: JobsPanel, color: QColor, area: QRect) -> int:
+    """Pixels of about ``color`` inside ``area`` of the table's viewport."""
+    image = panel.table.viewport().grab().toImage()
+    count = 0
+    for x in range(area.left(), area.right() + 1):
+        for y in range(area.top(), area.bottom() + 1):
+            seen = QColor(image.pixel(x, y))
+            rgb = zip(seen.getRgb()[:3], color.getRgb()[:3], strict=True)
+            if max(abs(a - b) for a, b in rgb) < 24:
+                count += 1
+    return count
+
+
+def test_the_percentage_is_drawn_beside_the_bar_not_over_it(qtbot: QtBot) -> None:
+    panel, _ = _panel(qtbot, 100.0)  # not selected: the selection is highlighted
+    table = panel.table
+    cell = table.visualRect(table.model().index(0, PROGRESS))
+    metrics = table.fontMetrics()
+    text_width = metrics.horizontalAdvance("100 %")
+    # The column is wide enough for a bar and the widest text.
+    assert cell.width() >= text_width + 24, (cell.width(), text_width)
+    # A full bar leaves the text's place free: before, the chunk filled the
+    # whole cell and "100 %" was drawn on it in the text colour.
+    image = table.viewport().grab().toImage()
+    chunk = QColor(image.pixel(cell.left() + 12, cell.center().y()))
+    background = QColor(image.pixel(cell.left() + 1, cell.top() + 1))
+    # The bar is there, full, and stands out from the row.
+    contrast = zip(chunk.getRgb()[:3], background.getRgb()[:3], strict=True)
+    assert max(abs(a - b) for a, b in contrast) > 60, (chunk.name(), background.name())
+    text_area = QRect(cell.right() - text_width, cell.top() + 4, text_width, 14)
+    assert _pixels_like(panel, chunk, text_area) == 0
+    assert table.horizontalScrollBar().maximum() == 0  # nothing scrolls sideways
+
+
+def test_a_log_line_stays_on_one_line_with_its_whole_text_as_tooltip(
+    qtbot: QtBot,
+) -> None:
+    panel, row = _panel(qtbot, 34.0)
+    panel.table.selectRow(0)  # its log is shown
+    lines = [
+        f"INFO    [ 34%] Compiling src/drivers/module_{n:05}.c" for n in range(136, 140)
+    ]
+    row.log.extend(lines)
+    row.log_version += len(lines)
+    log = panel.log
+    qtbot.waitUntil(lambda: log.blockCount() == len(lines), timeout=3000)
+    assert log.fontMetrics().horizontalAdvance(lines[0]) > log.viewport().width()
+    block = log.document().firstBlock()
+    while block.isValid():
+        assert block.layout().lineCount() == 1, block.text()
+        block = block.next()
+    first = log.document().firstBlock()
+    top = log.blockBoundingGeometry(first).translated(log.contentOffset())
+    assert log.line_at(top.center().toPoint()) == lines[0]
