@@ -120,6 +120,8 @@ _EXPIRED = {
 
 async def error_scene(stage: Stage) -> None:
     """A redirect, then a 401 whose JSON body says why: body, headers, hop."""
+    from PySide6.QtWidgets import QSplitter
+
     from desktop.core.engine.records import Closed
     from desktop.ui.timeline.model import RECORD_ROLE
 
@@ -145,6 +147,8 @@ async def error_scene(stage: Stage) -> None:
             if isinstance(proxy.index(row, 0).data(RECORD_ROLE), Closed):
                 view.table.selectRow(row)
                 break
+        # Two rows: the room goes to the body in the detail pane.
+        view.findChild(QSplitter, "timelineSplit").setSizes([160, 640])
         window.refresh()
         await stage.shot("17-error-response")
 
