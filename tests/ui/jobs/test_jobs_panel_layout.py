@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QRect
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontDatabase
 
+from desktop.core.jobs import LogLine
 from desktop.ui.jobs.model import PROGRESS, JobRow, JobsModel
 from desktop.ui.jobs.panel import JobsPanel
 
@@ -86,3 +87,18 @@ def test_a_log_line_stays_on_one_line_with_its_whole_text_as_tooltip(
     first = log.document().firstBlock()
     top = log.blockBoundingGeometry(first).translated(log.contentOffset())
     assert log.line_at(top.center().toPoint()) == lines[0]
+
+
+def test_a_build_log_line_shows_its_file_name_in_the_dock(qtbot: QtBot) -> None:
+    """The build job's line, as the server sends it, fits the dock's log whole;
+    a warning keeps its level in front."""
+    panel, row = _panel(qtbot, 34.0)
+    panel.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    panel.table.selectRow(0)
+    row.apply(LogLine("[ 34%] Compiling src/module_00137.c"), 0.0)
+    row.apply(LogLine("src/module_00150.c:54: unused variable", "warning"), 0.0)
+    log = panel.log
+    qtbot.waitUntil(lambda: log.blockCount() == 2, timeout=3000)
+    first, warning = log.toPlainText().splitlines()
+    assert first.endswith("module_00137.c") and warning.startswith("WARNING ")
+    assert log.fontMetrics().horizontalAdvance(first) <= log.viewport().width()
