@@ -11,7 +11,6 @@ from PySide6.QtCore import (
     QPoint,
     QPointF,
     QRect,
-    QSize,
     Qt,
     QTimer,
     Signal,
@@ -63,7 +62,7 @@ class ProgressDelegate(QStyledItemDelegate):
     text colour: in a 60 px column "42 %" sat on the bar's edge, half unreadable."""
 
     GAP = 4  # between the bar and its text
-    MIN_BAR = 24  # a bar narrower than this reads as a mark, not a proportion
+    MIN_BAR = 12  # narrower, the text alone: a sliver reads as a mark, not a share
 
     def parts(self, rect: QRect, metrics: QFontMetrics) -> tuple[QRect, QRect]:
         """The bar's and the text's rectangles inside a cell: side by side, the
@@ -76,17 +75,6 @@ class ProgressDelegate(QStyledItemDelegate):
             inner.right() - text_width + 1, rect.top(), text_width, rect.height()
         )
         return bar, text
-
-    def sizeHint(  # noqa: N802
-        self,
-        option: QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
-    ) -> QSize:
-        hint = super().sizeHint(option, index)
-        if index.column() == PROGRESS:
-            text = option.fontMetrics.horizontalAdvance("100 %")  # type: ignore[attr-defined,unused-ignore]
-            hint.setWidth(self.MIN_BAR + self.GAP + text + 6)
-        return hint
 
     def paint(
         self,
@@ -115,7 +103,7 @@ class ProgressDelegate(QStyledItemDelegate):
         bar.progress = int(percent * 10)
         bar.textVisible = False
         bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
-        if bar_rect.width() > 0:
+        if bar_rect.width() >= self.MIN_BAR:
             # Without the widget: the style sheet's style, given the table,
             # drew the groove and no chunk.
             QApplication.style().drawControl(
@@ -206,15 +194,15 @@ class JobsPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(24)
         header = self.table.horizontalHeader()
         # The dock is ~300 px beside a 1366 px window's timeline: the short
-        # columns take their text's width, progress a bar and "100 %", status
-        # and stream share the rest (elided), nothing scrolls sideways.  The
+        # columns take their text's width, progress (a bar and "100 %", or the
+        # text alone when narrow), status and stream share the rest (elided),
+        # nothing scrolls sideways.  The
         # job's id is in its log and in the status line, so its column stays
         # out of this narrow table.
         header.setMinimumSectionSize(36)
         header.setStretchLastSection(False)
         for column in range(len(JOB_COLUMNS)):
-            # Progress takes its delegate's width: a bar and "100 %" beside it.
-            stretch = column in (STATUS, STREAM)
+            stretch = column in (PROGRESS, STATUS, STREAM)
             header.setSectionResizeMode(
                 column,
                 QHeaderView.ResizeMode.Stretch

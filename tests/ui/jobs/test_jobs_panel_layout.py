@@ -3,13 +3,14 @@ progress text stays legible beside its bar, a log line stays on one line."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QModelIndex, QRect
 from PySide6.QtGui import QColor, QFontDatabase
 
 from desktop.core.jobs import LogLine
-from desktop.ui.jobs.model import PROGRESS, JobRow, JobsModel
+from desktop.ui.jobs.model import ELAPSED, PROGRESS, JobRow, JobsModel
 from desktop.ui.jobs.panel import JobsPanel
 
 if TYPE_CHECKING:
@@ -18,15 +19,17 @@ if TYPE_CHECKING:
 _DOCK_WIDTH = 300
 
 
-def _panel(qtbot: QtBot, percent: float) -> tuple[JobsPanel, JobRow]:
+def _panel(
+    qtbot: QtBot, percent: float, more: tuple[JobRow, ...] = ()
+) -> tuple[JobsPanel, JobRow]:
     model = JobsModel()
     panel = JobsPanel(model)
     qtbot.addWidget(panel)
     panel.pages.setCurrentIndex(1)
     panel.resize(_DOCK_WIDTH, 640)
     row = JobRow("j1", "build", "running", "/api/jobs/j1/events", percent=percent)
-    model.beginInsertRows(QModelIndex(), 0, 0)
-    model.rows.insert(0, row)
+    model.beginInsertRows(QModelIndex(), 0, len(more))
+    model.rows[:0] = [row, *more]
     model.endInsertRows()
     panel.show()
     qtbot.waitExposed(panel)
@@ -52,7 +55,7 @@ def test_the_percentage_is_drawn_beside_the_bar_not_over_it(qtbot: QtBot) -> Non
     cell = table.visualRect(table.model().index(0, PROGRESS))
     metrics = table.fontMetrics()
     text_width = metrics.horizontalAdvance("100 %")
-    # The column is wide enough for a bar and the widest text.
+    # One short job: room for a bar and the widest text.
     assert cell.width() >= text_width + 24, (cell.width(), text_width)
     # A full bar leaves the text's place free: before, the chunk filled the
     # whole cell and "100 %" was drawn on it in the text colour.
@@ -102,3 +105,24 @@ def test_a_build_log_line_shows_its_file_name_in_the_dock(qtbot: QtBot) -> None:
     first, warning = log.toPlainText().splitlines()
     assert first.endswith("module_00137.c") and warning.startswith("WARNING ")
     assert log.fontMetrics().horizontalAdvance(first) <= log.viewport().width()
+
+
+def test_long_kinds_and_elapsed_times_do_not_scroll_the_table_sideways(
+    qtbot: QtBot,
+) -> None:
+    """Hour-long jobs of every kind: progress shrinks to its text, never past it."""
+    now = time.time()
+    rows = []
+    for kind in ("countdown", "download", "flaky"):
+        row = JobRow(kind, kind, "succeeded", "/e", percent=100.0)
+        row.started_at, row.finished_at = now - 3725, now
+        rows.append(row)
+    panel, _ = _panel(qtbot, 100.0, tuple(rows))
+    model, table = panel.model, panel.table
+    elapsed = table.fontMetrics().horizontalAdvance("1 h 02 min")
+    qtbot.waitUntil(lambda: table.columnWidth(ELAPSED) > elapsed, timeout=3000)
+    assert table.horizontalScrollBar().maximum() == 0, [
+        table.columnWidth(c) for c in range(model.columnCount())
+    ]
+    text_width = table.fontMetrics().horizontalAdvance("100 %")
+    assert table.columnWidth(PROGRESS) >= text_width
