@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QAbstractScrollArea, QScrollArea, QToolButton
 
 from desktop.ui.timeline.model import DATA
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QImage
     from PySide6.QtWidgets import QLineEdit
 
     from desktop.ui.main_window import MainWindow
@@ -132,3 +133,33 @@ async def connect_bar(viewer: Viewer) -> dict[str, object]:
     finally:
         await viewer.shutdown()
         window.close()
+
+
+def _ink(before: QImage, after: QImage) -> QRect:
+    """The bounding box of the pixels that differ between two grabs."""
+    box = QRect()
+    for y in range(before.height()):
+        for x in range(before.width()):
+            if before.pixel(x, y) != after.pixel(x, y):
+                box = box.united(QRect(x, y, 1, 1))
+    return box
+
+
+def menu_button_parts(button: QToolButton) -> tuple[QRect, QRect]:
+    """Where a menu button draws its text and its menu arrow, found by what
+    changes on screen when each is taken away (the button keeps its size)."""
+    text, menu = button.text(), button.menu()
+    size = (button.minimumSize(), button.maximumSize())
+    button.setFixedSize(button.size())
+    try:
+        whole = button.grab().toImage()
+        button.setText("")
+        no_text = button.grab().toImage()
+        button.setMenu(None)  # type: ignore[arg-type]
+        bare = button.grab().toImage()
+    finally:
+        button.setMenu(menu)
+        button.setText(text)
+        button.setMinimumSize(size[0])
+        button.setMaximumSize(size[1])
+    return _ink(no_text, whole), _ink(bare, no_text)

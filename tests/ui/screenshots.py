@@ -13,9 +13,10 @@ lesson 1 run from the dock), ``07-raw.png`` (the Raw tab on byte-exact reads),
 ``08-warnings.png`` (the notices bar), ``12-limits.png`` (the "Reconnect &
 limits" tab), ``13-tls-error.png`` and ``14-tls-trusted.png`` (a refused
 certificate offering trust, then trusted; ``--only tls`` plays just these),
-``15-six-connections.png`` (the "six connections" lesson, its page in headless
-Chromium; ``--only six``);
-``-dark`` before ``.png`` with --dark.
+``19-six-connections.png`` (the "six connections" lesson, its page in headless
+Chromium; ``--only six``), then tests/screenshot_scenes.py's ``15-proxy.png``,
+``16-credentials.png``, ``17-error-response.png`` and ``18-doctor.png``
+(``--only remote`` plays just these); ``-dark`` before ``.png`` with --dark.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", default="/tmp/sse-viewer-shots")
     parser.add_argument("--dark", action="store_true")
-    parser.add_argument("--only", choices=("tls", "six"), help="play this scene alone")
+    parser.add_argument(
+        "--only", choices=("tls", "six", "remote"), help="play this scene alone"
+    )
     parser.add_argument(
         "--size", default="1440x900", help="the window's size, e.g. 1366x768"
     )
@@ -122,8 +125,11 @@ def main(argv: list[str] | None = None) -> int:
             await tls_scene()
             window.close()
             return
-        if args.only == "six":
-            await six_scene()
+        if args.only in ("six", "remote"):
+            if args.only == "six":
+                await six_scene()
+            else:
+                await remote_scenes(base)
             window.close()
             return
         panel = window.jobs_panel
@@ -175,7 +181,25 @@ def main(argv: list[str] | None = None) -> int:
         await rate_scene(base)
         await limits_scene(base)
         await tls_scene()
+        await remote_scenes(base)
         window.close()
+
+    async def remote_scenes(base: str) -> None:
+        """Proxy, Credentials, an error response, the doctor's card."""
+        from screenshot_scenes import (
+            Stage,
+            credentials_scene,
+            doctor_scene,
+            error_scene,
+            proxy_scene,
+        )
+
+        window.jobs_dock.hide()
+        if window.lab is not None:
+            window.show_lab(False)
+        stage = Stage(window, base, shot, out, suffix)
+        for scene in (proxy_scene, credentials_scene, error_scene, doctor_scene):
+            await scene(stage)
 
     async def tls_scene() -> None:
         """A self-signed certificate refused, with its details and the offer to
@@ -291,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         lab.panel.lanes.fit()
         lab.lessons.table.scrollToBottom()  # the HTTP/2 lines; the lanes tell HTTP/1.1
         await asyncio.sleep(0.05)
-        await shot("15-six-connections")
+        await shot("19-six-connections")
 
     async def raw_scene() -> None:
         """The Raw tab on byte-exact reads: BOM, CRLF, split characters, CR only."""

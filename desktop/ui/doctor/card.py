@@ -12,7 +12,13 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+)
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -137,6 +143,14 @@ def detail_text(check: Check) -> str:
     return "\n".join(parts)
 
 
+def card_size(free: QSize | None) -> QSize:
+    """1180x760, or 90 % of the screen's free area where that is smaller: at
+    760 px tall on a 768 px laptop the buttons were under the taskbar."""
+    if free is None:
+        return QSize(1180, 760)
+    return QSize(min(1180, free.width() * 9 // 10), min(760, free.height() * 9 // 10))
+
+
 class DoctorCard(QDialog):
     """The card for one stream; ``run`` (again) examines the tab's request."""
 
@@ -204,7 +218,12 @@ class DoctorCard(QDialog):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.detail)
         layout.addWidget(buttons)
-        self.resize(1180, 760)
+        self._fit_screen(parent)
+
+    def _fit_screen(self, parent: QWidget) -> None:
+        screen = parent.screen()
+        free = screen.availableGeometry().size() if screen is not None else None
+        self.resize(card_size(free))
 
     # -- running ----------
 

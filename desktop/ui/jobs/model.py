@@ -74,7 +74,11 @@ class JobRow:
             self.done, self.total = update.done, update.total
             self.percent, self.unit = update.percent, update.unit
         elif isinstance(update, LogLine):
-            self.log.append(f"{update.level.upper():7} {update.line}")
+            # Only what stands out is tagged: "INFO    " before every line cost
+            # the 300 px dock the file name at the end of "Compiling src/…".
+            level = update.level.lower()
+            tag = "" if level == "info" else f"{level.upper()} "
+            self.log.append(f"{tag}{update.line}")
             self.log_version += 1
         else:
             self.end = update

@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QRect,
     Qt,
     QTimer,
     Signal,
     SignalInstance,
 )
-from PySide6.QtGui import QTextCursor
+from PySide6.QtGui import QHelpEvent, QPalette, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -28,6 +32,7 @@ from PySide6.QtWidgets import (
     QStyleOptionProgressBar,
     QStyleOptionViewItem,
     QTableView,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -45,14 +50,31 @@ from desktop.ui.jobs.schema_form import SchemaForm
 from desktop.ui.theme import named
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QPainter
+    from PySide6.QtGui import QFontMetrics, QPainter
 
     from desktop.core.jobs import JobKind
     from desktop.ui.jobs.model import JobRow, JobsModel
 
 
 class ProgressDelegate(QStyledItemDelegate):
-    """Paints the progress column as a bar (no widget per row)."""
+    """Paints the progress column as a bar with its percentage beside it (no
+    widget per row).  The style's own bar text was drawn over the chunk in the
+    text colour: in a 60 px column "42 %" sat on the bar's edge, half unreadable."""
+
+    GAP = 4  # between the bar and its text
+    MIN_BAR = 12  # narrower, the text alone: a sliver reads as a mark, not a share
+
+    def parts(self, rect: QRect, metrics: QFontMetrics) -> tuple[QRect, QRect]:
+        """The bar's and the text's rectangles inside a cell: side by side, the
+        text as wide as "100 %" so every value lines up on the right."""
+        inner = rect.adjusted(3, 4, -3, -4)
+        text_width = metrics.horizontalAdvance("100 %")
+        bar = QRect(inner.left(), inner.top(), inner.width(), inner.height())
+        bar.setWidth(max(0, inner.width() - text_width - self.GAP))
+        text = QRect(
+            inner.right() - text_width + 1, rect.top(), text_width, rect.height()
+        )
+        return bar, text
 
     def paint(
         self,
@@ -63,15 +85,68 @@ class ProgressDelegate(QStyledItemDelegate):
         if index.column() != PROGRESS:
             super().paint(painter, option, index)
             return
+        item = QStyleOptionViewItem(option)
+        self.initStyleOption(item, index)
+        item.text = ""  # type: ignore[attr-defined,unused-ignore]
+        widget = item.widget  # type: ignore[attr-defined,unused-ignore]
+        style = widget.style() if widget is not None else QApplication.style()
+        # The row's background (selection, alternate colour) under both parts.
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, widget)
+        rect: QRect = option.rect  # type: ignore[attr-defined,unused-ignore]
+        bar_rect, text_rect = self.parts(rect, option.fontMetrics)  # type: ignore[attr-defined,unused-ignore]
+        percent = float(index.data(PERCENT_ROLE) or 0)
         bar = QStyleOptionProgressBar()
-        bar.rect = option.rect.adjusted(2, 3, -2, -3)  # type: ignore[attr-defined,unused-ignore]
+        bar.rect = bar_rect  # type: ignore[attr-defined,unused-ignore]
+        # The app's highlight: the table's is the pale selection colour.
+        bar.palette = QApplication.palette()
         bar.minimum, bar.maximum = 0, 1000
-        bar.progress = int(float(index.data(PERCENT_ROLE) or 0) * 10)
-        bar.text = f"{bar.progress / 10:.0f} %"
-        bar.textVisible = True
+        bar.progress = int(percent * 10)
+        bar.textVisible = False
         bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
-        style = QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter)
+        if bar_rect.width() >= self.MIN_BAR:
+            # Without the widget: the style sheet's style, given the table,
+            # drew the groove and no chunk.
+            QApplication.style().drawControl(
+                QStyle.ControlElement.CE_ProgressBar, bar, painter
+            )
+        selected = bool(item.state & QStyle.StateFlag.State_Selected)  # type: ignore[attr-defined,unused-ignore]
+        role = (
+            QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        )
+        painter.save()
+        painter.setPen(option.palette.color(role))  # type: ignore[attr-defined,unused-ignore]
+        align = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        painter.drawText(text_rect, int(align), f"{percent:.0f} %")
+        painter.restore()
+
+
+class JobLog(QPlainTextEdit):
+    """One line per log line: wrapped in the ~300 px dock, "Compiling src/" and
+    "module_00137.c" took a line each.  Unwrapped, a line too long for the dock
+    scrolls sideways and shows whole as the tooltip of the line under the mouse."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+
+    def line_at(self, pos: QPoint) -> str:
+        """The log line at a viewport position ("" below the last one)."""
+        cursor = self.cursorForPosition(pos)
+        block = cursor.block()
+        rect = self.blockBoundingGeometry(block).translated(self.contentOffset())
+        return block.text() if rect.contains(QPointF(pos)) else ""
+
+    def viewportEvent(self, event: QEvent) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            line = self.line_at(event.pos())
+            if line and self.fontMetrics().horizontalAdvance(line) > (
+                self.viewport().width()
+            ):
+                QToolTip.showText(event.globalPos(), line, self.viewport())
+            else:
+                QToolTip.hideText()
+            return True
+        return super().viewportEvent(event)
 
 
 class JobsPanel(QWidget):
@@ -119,9 +194,11 @@ class JobsPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(24)
         header = self.table.horizontalHeader()
         # The dock is ~300 px beside a 1366 px window's timeline: the short
-        # columns take their text's width, progress, status and stream share the rest
-        # (elided), nothing scrolls sideways.  The job's id is in its log and
-        # in the status line, so its column stays out of this narrow table.
+        # columns take their text's width, progress (a bar and "100 %", or the
+        # text alone when narrow), status and stream share the rest (elided),
+        # nothing scrolls sideways.  The
+        # job's id is in its log and in the status line, so its column stays
+        # out of this narrow table.
         header.setMinimumSectionSize(36)
         header.setStretchLastSection(False)
         for column in range(len(JOB_COLUMNS)):
@@ -136,9 +213,8 @@ class JobsPanel(QWidget):
         self.cancel = named(QPushButton("Cancel job"), "cancelJob")
         self.follow = named(QPushButton("Stop stream"), "followJob")
         self.open = named(QPushButton("Open in tab"), "openJob")
-        self.log = named(QPlainTextEdit(), "jobLog")
+        self.log = named(JobLog(), "jobLog")
         self.log.setReadOnly(True)
-        self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)  # narrow dock
         self.log.setMaximumBlockCount(LOG_LINES)
         self.log.setPlaceholderText("The selected job's log")
         self.status = named(QLabel(), "jobsStatus")

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QSize
+
 from desktop.core.doctor.checks import CATALOG, Status
 from desktop.core.doctor.probe import Plan
-from desktop.ui.doctor.card import DoctorCard, open_card
+from desktop.ui.doctor.card import DoctorCard, card_size, open_card
 
 from app_driver import drive, open_stream, until
 
@@ -85,3 +87,28 @@ def test_without_a_stream_tab_there_is_no_card(loop: AppLoop, viewer: Viewer) ->
     for index in reversed(range(viewer.window.tabs.count())):
         viewer.window.tabs.removeTab(index)
     assert open_card(viewer.window, viewer.window) is None
+
+
+def test_the_card_fits_the_screen_and_its_columns_fit_the_card(
+    loop: AppLoop, viewer: Viewer, base: str, qtbot: QtBot
+) -> None:
+    # A 1366x768 laptop less a 32 px panel: the card and a 30 px title bar fit.
+    laptop = card_size(QSize(1366, 736))
+    assert laptop.width() <= 1366 and laptop.height() + 30 <= 736, laptop
+    free = viewer.window.screen().availableGeometry()
+
+    async def run() -> DoctorCard:
+        open_stream(viewer, f"{base}/api/ticker?rate=50")
+        _menu(viewer)("Check this server…")
+        card = viewer.window.doctor_card
+        assert card is not None
+        qtbot.addWidget(card)
+        card.plan = Plan(duration_s=1.0)
+        card.run()
+        await until(lambda: card.complete, 15, "every check")
+        return card
+
+    card = drive(loop, run(), viewer)
+    assert card.size() == card_size(free.size())
+    assert card.table.horizontalScrollBar().maximum() == 0  # nothing sideways
+    card.close()
