@@ -37,12 +37,12 @@ import logging
 import logging.config
 import signal
 import socket
-import sys
-import threading
 from typing import TYPE_CHECKING, Any, cast
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
+
+from server.runner import on_stdin_eof
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -150,7 +150,7 @@ async def _serve(app: FastAPI, config: Config, watch: bool, url: str) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     if watch:
-        _watch_stdin(loop, stop)
+        on_stdin_eof(lambda: loop.call_soon_threadsafe(stop.set))
 
     async def shutdown_trigger() -> None:
         # Hypercorn awaits this once its listeners accept, so READY is true here.
@@ -165,17 +165,3 @@ async def _serve(app: FastAPI, config: Config, watch: bool, url: str) -> None:
     # Hypercorn types its app with its own TypedDicts; starlette's are plain dicts.
     asgi = cast("Framework", DrainBeforeEnd(app))
     await hypercorn_serve(asgi, config, shutdown_trigger=shutdown_trigger, mode="asgi")
-
-
-def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """Set ``stop`` when stdin reaches EOF: the launcher died (or closed the pipe)."""
-
-    def wait_for_eof() -> None:
-        try:
-            while sys.stdin.buffer.read(4096):
-                pass
-        except (OSError, ValueError):
-            pass
-        loop.call_soon_threadsafe(stop.set)
-
-    threading.Thread(target=wait_for_eof, name="stdin watch", daemon=True).start()

@@ -73,14 +73,20 @@ def security_headers(
     }
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-def page() -> HTMLResponse:
-    """An EventSource on a chosen stream, showing its events and readyState."""
-    path = assets_dir() / "web" / "index.html"
+def web_page(name: str) -> HTMLResponse:
+    """``assets/web/NAME`` with the security headers; its fetches and
+    EventSources may go to any http(s) URL (CSP ``connect-src``)."""
+    path = assets_dir() / "web" / name
     try:
         html = path.read_text(encoding="utf-8")
     except OSError:
         raise HTTPException(404, f"page not installed ({path})") from None
-    # The stream field takes any URL, another server's too (without the token).
     headers = security_headers(html, connect="'self' http: https:")
     return HTMLResponse(html, headers=headers)
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def page() -> HTMLResponse:
+    """An EventSource on a chosen stream, showing its events and readyState."""
+    # The stream field takes any URL, another server's too (without the token).
+    return web_page("index.html")

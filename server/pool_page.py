@@ -9,10 +9,10 @@ what it saw to `/api/lab/browser` on its own origin.  Headers as for the page at
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from starlette.responses import HTMLResponse
 
-from server.page import assets_dir, security_headers
+from server.page import web_page
 
 router = APIRouter(tags=["lab"])
 
@@ -20,11 +20,5 @@ router = APIRouter(tags=["lab"])
 @router.get("/pool", response_class=HTMLResponse, include_in_schema=False)
 def pool_page() -> HTMLResponse:
     """``?n=7&on=http://127.0.0.1:PORT&tag=…&hold=ms&life=ms&settle=ms``."""
-    path = assets_dir() / "web" / "pool.html"
-    try:
-        html = path.read_text(encoding="utf-8")
-    except OSError:
-        raise HTTPException(404, f"page not installed ({path})") from None
     # The sources live on another alias of this server (CORS: Settings.own_origins).
-    headers = security_headers(html, connect="'self' http: https:")
-    return HTMLResponse(html, headers=headers)
+    return web_page("pool.html")

@@ -201,8 +201,10 @@ def log_config_at(level: str) -> dict[str, Any]:
     return log_config
 
 
-def watch_stdin(server: Server) -> threading.Thread:
-    """Exit when stdin reaches EOF: the launcher died (or closed the pipe)."""
+def on_stdin_eof(stop: Callable[[], object]) -> threading.Thread:
+    """Call ``stop`` (from a thread) when stdin reaches EOF: the launcher died
+    (or closed the pipe). One watcher for uvicorn, Hypercorn and the workers'
+    supervisor."""
 
     def wait_for_eof() -> None:
         try:
@@ -210,11 +212,20 @@ def watch_stdin(server: Server) -> threading.Thread:
                 pass
         except (OSError, ValueError):
             pass
-        server.should_exit = True
+        stop()
 
     thread = threading.Thread(target=wait_for_eof, name="stdin watch", daemon=True)
     thread.start()
     return thread
+
+
+def watch_stdin(server: Server) -> threading.Thread:
+    """Exit when stdin reaches EOF: the launcher died (or closed the pipe)."""
+
+    def stop() -> None:
+        server.should_exit = True
+
+    return on_stdin_eof(stop)
 
 
 def serve(

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from server.runner import TlsFiles, log_config_at, make_server, url_of
+from server.runner import TlsFiles, log_config_at, make_server, on_stdin_eof, url_of
 from server.workerid import worker_id
 
 if TYPE_CHECKING:
@@ -107,17 +107,6 @@ class Supervisor:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._stop.set()
 
-    def _watch_stdin(self) -> None:
-        def wait_for_eof() -> None:
-            try:
-                while sys.stdin.buffer.read(4096):
-                    pass
-            except (OSError, ValueError):
-                pass
-            self._stop.set()
-
-        threading.Thread(target=wait_for_eof, name="stdin watch", daemon=True).start()
-
     def _take_ready(self, timeout: float) -> None:
         """Mark the workers that said they are up (waiting ``timeout`` at most)."""
         try:
@@ -144,7 +133,7 @@ class Supervisor:
 
     def _run(self) -> int:
         if self._watch:
-            self._watch_stdin()
+            on_stdin_eof(self._stop.set)
         self._slots = [self._start(n) for n in range(1, self._count + 1)]
         deadline = time.monotonic() + START_TIMEOUT_S
         while not all(slot.ready for slot in self._slots):
