@@ -8,12 +8,9 @@ together are formatted into one chunk (one send), which is where the speed comes
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, NamedTuple
 
+from server.sentlog import IdRange
 from server.subscriptions import Chunk
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
 
 _PATTERN = "abcdefghijklmnopqrstuvwxyz0123456789"
 MAX_COUNT = 100_000_000
@@ -45,29 +42,14 @@ def tick_frames(start: int, stop: int, size: int) -> bytes:
     ).encode()
 
 
-class TickRef(NamedTuple):
-    """Tick i as the lab's sent log names it."""
-
-    id: str
-    type: str
+TICK_IDS_BYTES = 64  # what a `TickIds` keeps alive in a sent log: its first id
 
 
-TICK_IDS_BYTES = 64  # what a `TickIds` keeps alive in a sent log: two ints
-
-
-class TickIds:
+class TickIds(IdRange):
     """Ticks ``start`` .. ``stop - 1`` of one write, named only when the lab asks."""
 
-    __slots__ = ("start", "stop")
-
-    def __init__(self, start: int, stop: int) -> None:
-        self.start, self.stop = start, stop
-
-    def __len__(self) -> int:
-        return self.stop - self.start
-
-    def __iter__(self) -> Iterator[TickRef]:
-        return (TickRef(str(i), "tick") for i in range(self.start, self.stop))
+    __slots__ = ()
+    type = "tick"
 
 
 class Ticker:

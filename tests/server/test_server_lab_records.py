@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 import itertools
 import json
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from server.sentlog import SentBudget, SentLog
+from server.sentlog import SentBudget, SentLog, SentRef as Tick
 from server.subscriptions import Hub, Subscription
 from server.ticker import TickIds
 
@@ -167,6 +168,50 @@ def test_sent_log_is_bounded_by_events_and_keeps_the_newest() -> None:
     assert log.total == 35
     page, last = log.entries(27, 3)  # positions count from 1: ids 27, 28, 29
     assert [e["id"] for e in page] == ["27", "28", "29"] and last == 30
+
+
+def test_a_ticker_write_leaves_nothing_the_garbage_collector_tracks() -> None:
+    # Each object a write keeps that the collector tracks brings its next run
+    # closer; with one per tick the lab made a one-tick ticker pay for three
+    # times as many collections (tests/benchmarks/bench_server.py --lab).
+    log = SentLog(100_000, SentBudget(1 << 30))
+    gc.disable()
+    try:
+        before = len(gc.get_objects())
+        for i in range(5_000):
+            log.add(TickIds(i, i + 1), 1.0 + i, 64)
+        grown = len(gc.get_objects()) - before
+    finally:
+        gc.enable()
+    assert grown < 50
+    assert [e["id"] for e in log.entries(4_997, 10)[0]] == ["4997", "4998", "4999"]
+
+
+def test_sent_log_pages_the_same_events_while_its_oldest_writes_are_let_go() -> None:
+    # Broker writes (lists) and one-tick writes; trimming past the front of the
+    # log many times over must not shift a position, an id or a write's time.
+    log = SentLog(3_000, SentBudget(1 << 30))
+    kept: list[tuple[str, float]] = []
+    for i in range(10_000):
+        if i % 3:
+            log.add(TickIds(i, i + 1), float(i), 64)
+        else:
+            log.add([Tick(str(i), "tick")], float(i), 64)
+        kept.append((str(i), float(i)))
+        oldest, _ = log.entries(log.first - 1, 1)
+        assert [(e["id"], e["sent"]) for e in oldest] == kept[-3_000:][:1]
+    assert log.total == 10_000 and log.first == 7_001
+    after, paged = 0, []
+    while True:
+        page, after = log.entries(after, 700)
+        if not page:
+            break
+        paged += [(e["id"], e["sent"]) for e in page]
+    assert paged == kept[-3_000:] and after == 10_000
+    page, last = log.entries(9_000, 2)
+    assert [e["id"] for e in page] == ["9000", "9001"] and last == 9_002
+    log.clear()
+    assert log.first == 10_001 and log.entries(0, 10) == ([], 0)
 
 
 def test_sent_logs_together_stay_within_their_byte_budget() -> None:
