@@ -23,8 +23,6 @@ from desktop import __version__
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-_COMMANDS = ("tail", "serve", "open", "mock", "doctor")
-
 
 def _no_display(args: Sequence[str]) -> str:
     """What to say without a display, naming a command that works as printed.
