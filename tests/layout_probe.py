@@ -111,7 +111,8 @@ def shows_whole(edit: QLineEdit, text: str) -> bool:
 
 async def connect_bar(viewer: Viewer) -> dict[str, object]:
     """The default window on this screen, the jobs dock shown: the connection
-    bar's URL field, and whether a typical URL and the placeholder show whole."""
+    bar's URL field, whether a typical URL and the placeholder show whole, and
+    the timeline's rows and Data share (:func:`geometry`)."""
     window = viewer.window
     window.show()
     view = window.new_stream()
@@ -129,6 +130,8 @@ async def connect_bar(viewer: Viewer) -> dict[str, object]:
             "share": bar.url.width() / bar.width(),
             "typical": shows_whole(bar.url, TYPICAL_URL),
             "placeholder": shows_whole(bar.url, bar.url.placeholderText()),
+            "rows": geometry(window)["rows"],
+            "data": geometry(window)["data"],
         }
     finally:
         await viewer.shutdown()

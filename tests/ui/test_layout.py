@@ -306,3 +306,7 @@ def test_the_default_window_leaves_the_url_its_room(
     assert seen["share"] >= URL_SHARE, seen
     assert seen["typical"], seen
     assert seen["placeholder"], seen
+    # The first-run window, not one resized to the whole screen, keeps the
+    # timeline's rows and Data's share beside the jobs dock.
+    assert seen["rows"] >= MIN_ROWS, seen
+    assert seen["data"] >= DATA_SHARE, seen
