@@ -370,6 +370,27 @@ class FanOut:
     complete: int  # subscribers that got every event
 
 
+def summed(
+    receivers: list[Receiver], expected: int, kb_per_stream: float, cpu: float
+) -> FanOut:
+    """A fan-out's figures: latency percentiles over every receiver's events, and
+    the subscribers that got all ``expected`` events in order."""
+    complete = sum(
+        1
+        for r in receivers
+        if r.numbers == list(range(len(r.numbers))) and len(r.numbers) >= expected
+    )
+    latencies = [x for r in receivers for x in r.latencies]
+    return FanOut(
+        len(receivers),
+        statistics.median(latencies) * 1000 if latencies else float("nan"),
+        p99_ms(latencies),
+        kb_per_stream,
+        cpu,
+        complete,
+    )
+
+
 async def fan_out(
     child: Child, subscribers: int, seconds: float, rate: float = 10
 ) -> FanOut:
@@ -395,20 +416,7 @@ async def fan_out(
     # same work for every server, even when a busy machine stretches it out.
     cpu = (child.cpu_s() - cpu0) / seconds
     await stop_all(tasks)
-    complete = sum(
-        1
-        for r in receivers
-        if r.numbers == list(range(len(r.numbers))) and len(r.numbers) >= expected
-    )
-    latencies = [x for r in receivers for x in r.latencies]
-    return FanOut(
-        subscribers,
-        statistics.median(latencies) * 1000 if latencies else float("nan"),
-        p99_ms(latencies),
-        (rss_busy - rss_idle) / subscribers,
-        cpu,
-        complete,
-    )
+    return summed(receivers, expected, (rss_busy - rss_idle) / subscribers, cpu)
 
 
 def ticker_rate(
@@ -721,20 +729,7 @@ async def fan_out_with(
         await asyncio.sleep(0.3)
     cpu = (child.cpu_s() - cpu0) / seconds
     await stop_all(tasks)
-    complete = sum(
-        1
-        for r in receivers
-        if r.numbers == list(range(len(r.numbers))) and len(r.numbers) >= expected
-    )
-    latencies = [x for r in receivers for x in r.latencies]
-    return FanOut(
-        subscribers,
-        statistics.median(latencies) * 1000 if latencies else float("nan"),
-        p99_ms(latencies),
-        0.0,
-        cpu,
-        complete,
-    )
+    return summed(receivers, expected, 0.0, cpu)  # RSS: not read over TLS here
 
 
 async def https_post(child: Child, path: str) -> None:
