@@ -370,6 +370,20 @@ class FanOut:
     complete: int  # subscribers that got every event
 
 
+def lost_repeated_got(receivers: list[Receiver]) -> tuple[int, int, int]:
+    """Events lost and repeated between each receiver's first and last number,
+    and events received, over every receiver (the resume rows)."""
+    lost = dup = got = 0
+    for r in receivers:
+        if not r.numbers:
+            continue
+        expected = set(range(r.numbers[0], max(r.numbers) + 1))
+        lost += len(expected - set(r.numbers))
+        dup += len(r.numbers) - len(set(r.numbers))
+        got += len(r.numbers)
+    return lost, dup, got
+
+
 def summed(
     receivers: list[Receiver], expected: int, kb_per_stream: float, cpu: float
 ) -> FanOut:
@@ -462,15 +476,7 @@ async def resume_under_load(
     await asyncio.sleep(0.3)
     await http(child.port, "POST", f"/bench/start?rate=20&seconds={seconds}")
     await asyncio.gather(*tasks)
-    lost = dup = got = 0
-    for r in receivers:
-        if not r.numbers:
-            continue
-        expected = set(range(r.numbers[0], max(r.numbers) + 1))
-        lost += len(expected - set(r.numbers))
-        dup += len(r.numbers) - len(set(r.numbers))
-        got += len(r.numbers)
-    return lost, dup, got
+    return lost_repeated_got(receivers)
 
 
 @dataclass
@@ -765,15 +771,7 @@ async def resume_with(
     await asyncio.sleep(0.3)
     await https_post(child, f"/bench/start?rate=20&seconds={seconds}")
     await asyncio.gather(*tasks)
-    lost = dup = got = 0
-    for r in receivers:
-        if not r.numbers:
-            continue
-        expected = set(range(r.numbers[0], max(r.numbers) + 1))
-        lost += len(expected - set(r.numbers))
-        dup += len(r.numbers) - len(set(r.numbers))
-        got += len(r.numbers)
-    return lost, dup, got
+    return lost_repeated_got(receivers)
 
 
 async def main_h2(quick: bool) -> None:

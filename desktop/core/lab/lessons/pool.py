@@ -63,6 +63,15 @@ class PageRun:
     fetch_protocol: str
     sent: list[SentLog]  # the server's subscriptions of this run
 
+    def opened_before_first_close(self) -> list[int]:
+        """The sources that opened before source 1 was closed (all, if never)."""
+        first_close = self.closed.get(1)
+        return [
+            s
+            for s, at in self.opened.items()
+            if first_close is None or at < first_close
+        ]
+
     def open_at(self, moment: float) -> list[SentLog]:
         """The server's subscriptions open at ``moment`` (wall seconds)."""
         return [
@@ -196,9 +205,7 @@ def _ms(later: float | None, earlier: float | None) -> str:
 
 def _check_http1(run: LessonRun, page: PageRun) -> None:
     first_close = page.closed.get(1)
-    before = [
-        s for s, at in page.opened.items() if first_close is None or at < first_close
-    ]
+    before = page.opened_before_first_close()
     waiting = [s for s in range(1, SOURCES + 1) if s not in before]
     run.check(
         "Six sources open, the 7th waits in CONNECTING",
@@ -243,9 +250,7 @@ def _check_http1(run: LessonRun, page: PageRun) -> None:
 
 def _check_h2(run: LessonRun, page: PageRun) -> None:
     first_close = page.closed.get(1)
-    before = [
-        s for s, at in page.opened.items() if first_close is None or at < first_close
-    ]
+    before = page.opened_before_first_close()
     run.check(
         f"Over HTTP/2 all {MANY} sources open (the 7th too)",
         f"{MANY} open",
