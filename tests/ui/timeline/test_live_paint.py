@@ -115,6 +115,22 @@ class PaintRects(QObject):
         return False
 
 
+def settle(rects: PaintRects, quiet_s: float = 0.25, limit_s: float = 10) -> None:
+    """Process events until the viewport has not painted for ``quiet_s``: on a
+    busy machine a window just shown gets its first layout and resizes (each a
+    full repaint) only after a few turns of the loop."""
+    deadline = time.monotonic() + limit_s
+    seen, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        QApplication.processEvents()
+        if len(rects.heights) != seen:
+            seen, since = len(rects.heights), time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            break
+        time.sleep(0.01)
+    rects.heights.clear()
+
+
 def test_a_row_appended_to_a_following_timeline_repaints_only_its_strip(
     viewer: Viewer,
 ) -> None:
@@ -137,7 +153,7 @@ def test_a_row_appended_to_a_following_timeline_repaints_only_its_strip(
             QApplication.processEvents()
 
     append(200)  # more than a viewport: the view follows its tail
-    rects.heights.clear()
+    settle(rects)
     for _ in range(5):
         append(1)
     row = view.table.rowHeight(0)
