@@ -22,6 +22,7 @@ import uvicorn
 
 from server import tcp
 from server.connections import ConnectionGuard, ConnectionLimits, GuardedH11Protocol
+from server.heap import freeze_start_up
 from server.settings import listen_backlog
 
 if TYPE_CHECKING:
@@ -242,6 +243,7 @@ def serve(
     (the URL, and ``path`` after it: the mock names its stream)."""
 
     def ready() -> None:
+        freeze_start_up()
         print(f"READY {url_of(sock, tls=tls is not None)}{path}", flush=True)
 
     server = make_server(

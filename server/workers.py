@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from server.heap import freeze_start_up
 from server.runner import TlsFiles, log_config_at, make_server, on_stdin_eof, url_of
 from server.workerid import worker_id
 
@@ -62,10 +63,15 @@ def run_worker(spec: WorkerSpec, number: int, sock: socket.socket, ready: Any) -
     name = worker_id(number)
     settings = dataclasses.replace(spec.settings, worker_id=name)
     app = create_app(settings)
+
+    def up() -> None:
+        freeze_start_up()
+        ready.put(name)
+
     server = make_server(
         app,
         shutdown_timeout_s=settings.shutdown_timeout_s,
-        on_ready=lambda: ready.put(name),
+        on_ready=up,
         log_config=log_config_at(spec.log_level),
         tls=spec.tls,
     )

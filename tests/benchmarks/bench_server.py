@@ -132,16 +132,18 @@ def serve_ours_h2() -> None:
 def serve_ours(lab: bool = False, broker_url: str | None = None) -> None:
     import uvicorn
 
-    from server.runner import LOG_CONFIG, Server, bind, url_of
+    from server.heap import freeze_start_up
+    from server.runner import LOG_CONFIG, Server, bind, url_of, watch_stdin
 
     app = _bench_app(lab, broker_url)
     sock = bind(HOST, 0)
     config = uvicorn.Config(app, access_log=False, log_config=LOG_CONFIG, ws="none")
-    from server.runner import watch_stdin
 
-    server = Server(
-        config, app, on_ready=lambda: print(f"READY {url_of(sock)}", flush=True)
-    )
+    def ready() -> None:  # as server/runner.py's serve() does
+        freeze_start_up()
+        print(f"READY {url_of(sock)}", flush=True)
+
+    server = Server(config, app, on_ready=ready)
     watch_stdin(server)  # stop by closing stdin: a clean exit, so a profile is written
     profile = os.environ.get("BENCH_PROFILE")
     if profile:  # BENCH_PROFILE=file.prof: where the server's time goes
