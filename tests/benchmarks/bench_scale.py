@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from bench_server import (
     ROOT,
     Child,
+    GcPauses,
     Receiver,
     http,
     p99_ms,
@@ -179,6 +181,18 @@ class Fan:
     cpu_us_per_event: float
     kb_per_stream: float
     complete: int
+    server_gc: dict[str, float] | None  # None: the workers have no bench route
+    client_gc: dict[str, float]
+
+
+CLIENT_GC = GcPauses()  # the measuring side's own pauses delay what it reads
+
+
+async def _server_gc(setup: SetUp) -> dict[str, float] | None:
+    if setup.subscribe_to is not setup.publish_to:  # `--workers`: no bench routes
+        return None
+    raw = await http(setup.subscribe_to.port, "POST", "/bench/gc")
+    return json.loads(raw.split(b"\r\n\r\n", 1)[1])  # type: ignore[no-any-return]
 
 
 async def fan_out(setup: SetUp, seconds: float) -> Fan:
@@ -190,6 +204,8 @@ async def fan_out(setup: SetUp, seconds: float) -> Fan:
             tasks.append(asyncio.create_task(subscribe(setup.subscribe_to.port, r)))
         await asyncio.gather(*(r.connected.wait() for r in receivers[i : i + 100]))
     await asyncio.sleep(0.5)
+    await _server_gc(setup)  # from here on
+    CLIENT_GC.take()
     cpu0 = setup.counted.cpu_s()
     await http(
         setup.publish_to.port, "POST", f"/bench/start?rate={RATE}&seconds={seconds}"
@@ -202,6 +218,7 @@ async def fan_out(setup: SetUp, seconds: float) -> Fan:
             break
         await asyncio.sleep(0.1)
     cpu = setup.counted.cpu_s() - cpu0
+    server_gc, client_gc = await _server_gc(setup), CLIENT_GC.take()
     await stop_all(tasks)
     delivered = sum(len(r.numbers) for r in receivers)
     latencies = [x for r in receivers for x in r.latencies]
@@ -212,6 +229,8 @@ async def fan_out(setup: SetUp, seconds: float) -> Fan:
         cpu / max(1, delivered) * 1e6,
         (rss_busy - rss_idle) / SUBSCRIBERS,
         complete,
+        server_gc,
+        client_gc,
     )
 
 
@@ -348,6 +367,30 @@ async def main_scale(quick: bool, runs: int | None) -> None:
          "redis x1 <= 1.5x memory")  # fmt: skip
     line("KB per stream (all processes)", ".1f", "kb_per_stream", "")
     line("subscribers with every event", ".0f", "complete", f"{SUBSCRIBERS}")
+
+    def pauses(name: str, side: str) -> str:
+        taken = [getattr(f, side) for f in fans[name]]
+        if None in taken:
+            return "-"
+        full = sum(t["full"] for t in taken)
+        longest = max(t["full_max_ms"] for t in taken)
+        return f"{full:.0f}, {longest:.0f}"
+
+    def tracked(name: str) -> str:
+        taken = [f.server_gc for f in fans[name]]
+        if None in taken:
+            return "-"
+        per = [t["tracked"] / SUBSCRIBERS for t in taken if t is not None]
+        return f"{_median(per):.0f}"
+
+    values = [tracked(s.name) for s in setups]
+    print(f"| {'GC-tracked objects per stream (server)':<40} | {values[0]:>11} | "
+          f"{values[1]:>11} | {values[2]:>11} | {'':<24} |")  # fmt: skip
+    for metric, side in (("server", "server_gc"), ("measuring client", "client_gc")):
+        values = [pauses(s.name, side) for s in setups]
+        label = f"full GCs (all runs), longest ms: {metric}"
+        print(f"| {label:<40} | {values[0]:>11} | {values[1]:>11} | "
+              f"{values[2]:>11} | {'':<24} |")  # fmt: skip
     mem_p99, red_p99 = med("memory x1", "p99_ms"), med("redis x1", "p99_ms")
     mem_cpu, red_cpu = (
         med("memory x1", "cpu_us_per_event"),

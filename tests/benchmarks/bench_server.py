@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -65,6 +66,39 @@ async def _publisher(publish: object, rate: float, seconds: float) -> None:
         await publish(json.dumps({"t": wall + n / rate, "n": n}))
 
 
+class GcPauses:
+    """The garbage collector's pauses in this process, since the last ``take()``:
+    a tail of hundreds of ms is often one full collection (server/heap.py)."""
+
+    def __init__(self) -> None:
+        self._started = 0.0
+        self.full = 0
+        self.full_max_ms = 0.0
+        self.total_ms = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        ms = (time.perf_counter() - self._started) * 1000
+        self.total_ms += ms
+        if info["generation"] == 2:
+            self.full += 1
+            self.full_max_ms = max(self.full_max_ms, ms)
+
+    def take(self) -> dict[str, float]:
+        """The pauses so far (full collections, the longest, all summed); reset."""
+        taken = {
+            "tracked": float(len(gc.get_objects())),
+            "full": float(self.full),
+            "full_max_ms": self.full_max_ms,
+            "total_ms": self.total_ms,
+        }
+        self.full, self.full_max_ms, self.total_ms = 0, 0.0, 0.0
+        return taken
+
+
 def _bench_app(lab: bool = False, broker_url: str | None = None) -> FastAPI:
     """Our app with `serve` defaults (lab off) and the bench-only publish route;
     the Redis broker when a URL is given."""
@@ -101,6 +135,13 @@ def _bench_app(lab: bool = False, broker_url: str | None = None) -> FastAPI:
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         return {"ok": "started"}
+
+    pauses = GcPauses()
+
+    @app.post("/bench/gc")
+    async def gc_pauses() -> dict[str, float]:
+        """This server's collection pauses since the last call."""
+        return pauses.take()
 
     return app
 
