@@ -9,6 +9,7 @@ engine, qasync) are imported.  The loop lives in ``loop.py``, the composition in
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import signal
 import sys
@@ -111,8 +112,26 @@ def run(url: str | None, *, no_server: bool, recording: str | None = None) -> in
         await viewer.closed()
         await viewer.shutdown()
 
+    task = loop.create_task(main())
     try:
-        loop.run_until_complete(main())
+        try:
+            loop.run_until_complete(task)
+        except RuntimeError:
+            if task.done():
+                raise
+            # Qt left its event loop under us: the display went away (an X
+            # server that died makes xcb quit the application), so the loop
+            # stopped with main() still waiting for a window that is gone.
+            # Close the streams and the bundled server as a close would.
+            task.cancel()
+            with contextlib.suppress(RuntimeError, asyncio.CancelledError):
+                loop.run_until_complete(task)
+            with contextlib.suppress(RuntimeError):
+                loop.run_until_complete(viewer.shutdown())
+            print(
+                "sse-viewer: the display went away; the window is gone", file=sys.stderr
+            )
+            return 1
         loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):

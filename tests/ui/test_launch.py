@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -119,8 +120,12 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _launch(*, streams_open: bool = True) -> tuple[subprocess.Popen[str], int]:
+def _launch(
+    *, streams_open: bool = True, display: str | None = None
+) -> tuple[subprocess.Popen[str], int]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    if display is not None:  # a real X server (xcb), not the offscreen platform
+        env.update(QT_QPA_PLATFORM="xcb", DISPLAY=display)
     app = subprocess.Popen(
         [sys.executable, "-c", _APP],
         env=env,
@@ -197,6 +202,45 @@ def test_sigterm_during_start_up_is_a_clean_quit() -> None:
     app.send_signal(signal.SIGTERM)
     _out, err = app.communicate(timeout=20)
     assert app.returncode == 0, err
+    assert not any(noise in err for noise in _NOISE), err
+    deadline = time.monotonic() + 5
+    while _alive(server):
+        assert time.monotonic() < deadline, "the server child outlived the app"
+        time.sleep(0.05)
+
+
+def _xvfb() -> tuple[subprocess.Popen[bytes], str]:
+    """A private Xvfb on a display number it picks itself (``-displayfd``)."""
+    program = shutil.which("Xvfb")
+    assert program, "Xvfb is missing: apt-get install -y xvfb (tests/run.sh does)"
+    read, write = os.pipe()
+    screen = ("-screen", "0", "1366x768x24", "-nolisten", "tcp")
+    xvfb = subprocess.Popen(
+        [program, "-displayfd", str(write), *screen],
+        pass_fds=(write,),
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write)
+    with os.fdopen(read) as numbers:
+        number = numbers.readline().strip()
+    assert number, "Xvfb did not start"
+    return xvfb, f":{number}"
+
+
+def test_the_x_server_dying_closes_the_app_with_one_line() -> None:
+    """No traceback and no pending task: the streams and the child are closed as
+    on a normal quit, and the exit status says something went wrong."""
+    xvfb, display = _xvfb()
+    try:
+        app, server = _launch(display=display)
+        xvfb.kill()
+        xvfb.wait()
+        _out, err = app.communicate(timeout=30)
+    finally:
+        xvfb.kill()
+        xvfb.wait()
+    assert app.returncode == 1, err
+    assert "the display went away" in err, err
     assert not any(noise in err for noise in _NOISE), err
     deadline = time.monotonic() + 5
     while _alive(server):
