@@ -9,8 +9,8 @@ engine, qasync) are imported.  The loop lives in ``loop.py``, the composition in
 
 from __future__ import annotations
 
-import contextlib
 import gc
+import os
 import signal
 import sys
 from typing import TYPE_CHECKING
@@ -119,19 +119,21 @@ def run(url: str | None, *, no_server: bool, recording: str | None = None) -> in
         except RuntimeError:
             if task.done():
                 raise
-            # Qt left its event loop under us: the display went away (an X
-            # server that died makes xcb quit the application), so the loop
-            # stopped with main() still waiting for a window that is gone.
-            # Close the streams and the bundled server as a close would.
-            task.cancel()
-            with contextlib.suppress(RuntimeError, asyncio.CancelledError):
-                loop.run_until_complete(task)
-            with contextlib.suppress(RuntimeError):
-                loop.run_until_complete(viewer.shutdown())
+            # Qt left its event loop under us: the display went away (xcb
+            # quits the application when its connection to the X server
+            # breaks, and again on every later turn), so no loop turn can run
+            # the streams' or the child's shutdown any more.  Stop the bundled
+            # server without the loop, say why in one line, and leave at once:
+            # an ordinary exit would report every stream's task as destroyed
+            # while pending.  The kernel closes the sockets.
+            if viewer.server is not None:
+                viewer.server.stop_now()
             print(
                 "sse-viewer: the display went away; the window is gone", file=sys.stderr
             )
-            return 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)
         loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):

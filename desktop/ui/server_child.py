@@ -161,6 +161,21 @@ class ServerChild:
                 step()
             grace_s = 1.0
 
+    def stop_now(self, grace_s: float = 3.0) -> None:
+        """``stop`` without a loop (the app's loop can no longer run): blocks."""
+        process = self.process
+        if process is None or not self.running:
+            return
+        self._stopping = True
+        if process.stdin is not None:
+            process.stdin.close()
+        for step in (process.terminate, process.kill, None):
+            if self._exited.wait(grace_s):
+                break
+            if step is not None:
+                step()
+            grace_s = 1.0
+
     async def _wait(self, seconds: float) -> bool:
         import asyncio  # not at the top: spawning must not wait for asyncio's import
 
