@@ -148,12 +148,9 @@ class ServerChild:
 
     async def stop(self, grace_s: float = 3.0) -> None:
         """Close the child's stdin (it exits on EOF); terminate, then kill, if not."""
-        process = self.process
-        if process is None or not self.running:
+        process = self._closing()
+        if process is None:
             return
-        self._stopping = True
-        if process.stdin is not None:
-            process.stdin.close()
         for step in (process.terminate, process.kill, None):
             if await self._wait(grace_s):
                 break
@@ -163,18 +160,25 @@ class ServerChild:
 
     def stop_now(self, grace_s: float = 3.0) -> None:
         """``stop`` without a loop (the app's loop can no longer run): blocks."""
-        process = self.process
-        if process is None or not self.running:
+        process = self._closing()
+        if process is None:
             return
-        self._stopping = True
-        if process.stdin is not None:
-            process.stdin.close()
         for step in (process.terminate, process.kill, None):
             if self._exited.wait(grace_s):
                 break
             if step is not None:
                 step()
             grace_s = 1.0
+
+    def _closing(self) -> subprocess.Popen[bytes] | None:
+        """The running child with its stdin closed (it exits on EOF), or None."""
+        process = self.process
+        if process is None or not self.running:
+            return None
+        self._stopping = True
+        if process.stdin is not None:
+            process.stdin.close()
+        return process
 
     async def _wait(self, seconds: float) -> bool:
         import asyncio  # not at the top: spawning must not wait for asyncio's import
