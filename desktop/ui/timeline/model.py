@@ -42,12 +42,19 @@ if TYPE_CHECKING:
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Received", "Δ", "Conn", "ID", "Type", "Size", "Data")
 RECEIVED, DELTA, CONN, ID, TYPE, SIZE, DATA = range(len(COLUMNS))
-_RIGHT_COLUMNS = frozenset({DELTA, CONN, SIZE})
+
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1
 # Characters of data a row shows: Qt shapes all of them before eliding, and 400
 # made a repaint of the timeline twice as slow as 160 (enough for a wide screen).
 _PREVIEW = 160
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+# Numbers to the right; the connection number centred, so that it does not sit
+# against the ID beside it ("1 1").
+_ALIGNED = {
+    DELTA: _RIGHT,
+    SIZE: _RIGHT,
+    CONN: Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter,
+}
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _DISPLAY_INT = int(_DISPLAY)
 _ALIGN_INT = int(Qt.ItemDataRole.TextAlignmentRole)
@@ -94,12 +101,8 @@ class TimelineModel(QAbstractTableModel):
         if orientation is Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
             if role == _DISPLAY:
                 return COLUMNS[section]
-            if role == Qt.ItemDataRole.TextAlignmentRole and section in (
-                DELTA,
-                CONN,
-                SIZE,
-            ):
-                return _RIGHT
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return _ALIGNED.get(section)
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
@@ -133,8 +136,8 @@ class TimelineModel(QAbstractTableModel):
             role = slot.role()
             if role == _DISPLAY_INT:
                 slot.setData(self._display(row, record, column))
-            elif role == _ALIGN_INT and column in _RIGHT_COLUMNS:
-                slot.setData(_RIGHT)
+            elif role == _ALIGN_INT and column in _ALIGNED:
+                slot.setData(_ALIGNED[column])
             elif not plain and role in _ROLES:
                 value = self._value(row, record, column, role)
                 if value is None:
@@ -162,7 +165,7 @@ class TimelineModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.FontRole:
             return None if record.__class__ is Event else self._italic
         if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if column in _RIGHT_COLUMNS else None
+            return _ALIGNED.get(column)
         if role == Qt.ItemDataRole.ToolTipRole and column == DATA:
             text = row_text.summary(record)
             return text[:2000] + ("…" if len(text) > 2000 else "")

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QStyleOptionViewItem
 
 from desktop.core.engine.records import Comment, Event
 from desktop.core.engine.state import State
-from desktop.ui.timeline.model import DATA, DELTA, RECORD_ROLE
+from desktop.ui.timeline.model import CONN, DATA, DELTA, RECORD_ROLE
 
 from app_driver import api_async, drive, open_stream, until
 
@@ -314,18 +314,23 @@ def test_cells_keep_their_own_style_when_the_delegate_reuses_its_roles(
         event = next(r for r, rec in enumerate(rows) if isinstance(rec, Event))
         styles = {}
         for row in (state, event, state, event):  # alternate: a leak would show
-            for column in (DELTA, DATA):
+            for column in (DELTA, CONN, DATA):
                 option = QStyleOptionViewItem()
                 delegate.initStyleOption(option, proxy.index(row, column))
+                align = option.displayAlignment
                 styles[row, column] = (
                     option.font.italic(),
-                    bool(option.displayAlignment & Qt.AlignmentFlag.AlignRight),
+                    bool(align & Qt.AlignmentFlag.AlignRight),
                     option.palette.color(option.palette.ColorRole.Text).name(),
+                    bool(align & Qt.AlignmentFlag.AlignHCenter),
                 )
         assert styles[state, DATA][0] and not styles[event, DATA][0]  # italics
         assert styles[state, DELTA][1] and styles[event, DELTA][1]  # numbers right
         assert not styles[state, DATA][1] and not styles[event, DATA][1]
         assert styles[state, DATA][2] != styles[event, DATA][2]  # state colour
+        # the connection number centred, not against the ID beside it ("1 1")
+        assert styles[state, CONN][3] and styles[event, CONN][3]
+        assert not styles[event, DELTA][3]
 
     drive(loop, scenario(), viewer)
 
