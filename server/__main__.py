@@ -22,10 +22,11 @@ from server.runner import (
 )
 from server.settings import Settings
 from server.trust import (
-    LOOPBACK_HOSTS,
+    add_trust_arguments,
     any_ip_host,
-    host_pattern_problem,
     hosts_for_bind,
+    own_origins,
+    trust_problems,
 )
 
 TOKEN_ENV = "SSE_VIEWER_TOKEN"
@@ -111,24 +112,7 @@ def parser(prog: str = "python -m server") -> argparse.ArgumentParser:
         metavar="S",
         help="drop a stream whose client acknowledged nothing for S seconds (10)",
     )
-    p.add_argument(
-        "--cors-origin",
-        action="append",
-        default=[],
-        metavar="ORIGIN",
-        help="allow a page on ORIGIN (repeatable): CORS, and its POSTs; a page "
-        "elsewhere may not change the server's state",
-    )
-    p.add_argument(
-        "--allowed-host",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="answer requests for Host NAME too (repeatable; '*.example.com' "
-        "matches subdomains, '*' any): a load balancer's or the machine's name. "
-        "Without it only the bound address (and on 127.0.0.1 the loopback names) "
-        "is answered, against DNS rebinding",
-    )
+    add_trust_arguments(p)
     p.add_argument(
         "--tls",
         action="store_true",
@@ -221,7 +205,7 @@ def check(args: argparse.Namespace, token: str | None) -> tuple[list[str], list[
                 f"refusing to bind {args.host} without --token (or ${TOKEN_ENV}): "
                 "anyone on the network could use it; add --no-token to do it anyway"
             )
-    problems += filter(None, map(host_pattern_problem, args.allowed_host))
+    problems += trust_problems(args)
     if (args.certfile is None) != (args.keyfile is None):
         problems.append("--certfile and --keyfile go together")
     if args.http2 and not (args.tls or args.certfile):
@@ -325,7 +309,9 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
             lab=args.lab,
             cors_origins=tuple(args.cors_origin),
             own_origins=own_origins(
-                args.host, int(sock.getsockname()[1]), tls=tls is not None
+                int(sock.getsockname()[1]),
+                loopback=is_loopback(args.host),
+                tls=tls is not None,
             ),
             allowed_hosts=hosts_for_bind(
                 args.host,
@@ -373,14 +359,6 @@ def main(argv: list[str] | None = None, *, prog: str = "python -m server") -> in
             tls=tls,
         )
     return 0
-
-
-def own_origins(host: str, port: int, *, tls: bool) -> tuple[str, ...]:
-    """This server's origins under its loopback aliases (none on another bind)."""
-    if not is_loopback(host):
-        return ()
-    scheme = "https" if tls else "http"
-    return tuple(f"{scheme}://{name}:{port}" for name in LOOPBACK_HOSTS)
 
 
 def tls_files(args: argparse.Namespace) -> TlsFiles | None:

@@ -42,7 +42,13 @@ from server.runner import bind, is_loopback, serve
 from server.settings import Settings
 from server.streams import LastEventId, Rt, new_subscription, opening
 from server.subscriptions import Chunk
-from server.trust import any_ip_host, hosts_for_bind
+from server.trust import (
+    add_trust_arguments,
+    any_ip_host,
+    hosts_for_bind,
+    own_origins,
+    trust_problems,
+)
 from server.wire import retry_frame
 
 if TYPE_CHECKING:
@@ -337,6 +343,7 @@ def parser(prog: str = "sse-viewer mock") -> argparse.ArgumentParser:
         "the place of a route of the bundled server with the same path",
     )
     p.add_argument("--token", help=f"bearer token for every route (or ${TOKEN_ENV})")
+    add_trust_arguments(p)  # a web client under test on its dev server's origin
     return p
 
 
@@ -354,7 +361,7 @@ def problems_of(args: argparse.Namespace, token: str | None) -> list[str]:
             f"refusing to bind {args.host} without --token (or ${TOKEN_ENV}): "
             "anyone on the network could use it"
         )
-    return problems
+    return problems + trust_problems(args)
 
 
 def _token(args: argparse.Namespace) -> str | None:
@@ -388,10 +395,14 @@ def run(args: argparse.Namespace, script: Script, path: str) -> int:
             ping_s=NO_PING_S,
             token=token,
             lab=args.lab,
+            cors_origins=tuple(args.cors_origin),
+            own_origins=own_origins(
+                int(sock.getsockname()[1]), loopback=is_loopback(args.host), tls=False
+            ),
             allowed_hosts=hosts_for_bind(
                 args.host,
                 str(sock.getsockname()[0]),
-                (),
+                args.allowed_host,
                 loopback=is_loopback(args.host),
             ),
             any_ip_host=any_ip_host(args.host),

@@ -27,6 +27,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import JSONResponse
 
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Collection, Iterable
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -69,6 +70,41 @@ def host_pattern_problem(pattern: str) -> str | None:
     ):
         return f"--allowed-host {pattern}: give a host name alone (any port matches)"
     return None
+
+
+def add_trust_arguments(p: argparse.ArgumentParser) -> None:
+    """``--cors-origin`` and ``--allowed-host``, for ``serve`` and ``mock`` alike."""
+    p.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="allow a page on ORIGIN (repeatable): CORS, and its POSTs; a page "
+        "elsewhere may not change the server's state",
+    )
+    p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="answer requests for Host NAME too (repeatable; '*.example.com' "
+        "matches subdomains, '*' any): a load balancer's or the machine's name. "
+        "Without it only the bound address (and on 127.0.0.1 the loopback names) "
+        "is answered, against DNS rebinding",
+    )
+
+
+def trust_problems(args: argparse.Namespace) -> list[str]:
+    """What in ``add_trust_arguments``' arguments cannot work."""
+    return list(filter(None, map(host_pattern_problem, args.allowed_host)))
+
+
+def own_origins(port: int, *, loopback: bool, tls: bool) -> tuple[str, ...]:
+    """This server's origins under its loopback aliases (none on another bind)."""
+    if not loopback:
+        return ()
+    scheme = "https" if tls else "http"
+    return tuple(f"{scheme}://{name}:{port}" for name in LOOPBACK_HOSTS)
 
 
 def any_ip_host(bind: str) -> bool:

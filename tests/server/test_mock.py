@@ -200,6 +200,29 @@ def test_a_foreign_host_is_refused(recorded: Recorded) -> None:
     assert answer.status_code == 400
 
 
+def test_a_web_client_on_a_named_origin_and_host_is_answered(
+    recorded: Recorded,
+) -> None:
+    """A browser client under test runs on its dev server's origin, and a phone on
+    the LAN reaches the mock by a name: --cors-origin and --allowed-host, as serve."""
+    dev = "http://localhost:5173"
+    args = ("--cors-origin", dev, "--allowed-host", "mock.test")
+
+    def head(url: str, **headers: str) -> httpx.Response:
+        with httpx.stream("GET", url, headers=headers, timeout=10) as answer:
+            return answer  # the head is enough: the stream is closed here
+
+    with mock_child(str(recorded.raw), *args) as url:
+        named = head(url, Origin=dev)
+        other = head(url, Origin="http://evil.example")
+        by_name = head(url, Host="mock.test")
+        foreign = head(url, Host="rebind.example")
+    assert named.status_code == 200
+    assert named.headers["access-control-allow-origin"] == dev
+    assert "access-control-allow-origin" not in other.headers
+    assert by_name.status_code == 200 and foreign.status_code == 400
+
+
 def _mock_fails(path: Path, *args: str) -> str:
     done = subprocess.run(
         mock_command(str(path), *args),
@@ -220,9 +243,10 @@ def test_a_bad_file_is_refused_with_a_message(tmp_path: Path) -> None:
     bad.write_text("this is no recording\n")
     assert "not an sse-viewer recording" in _mock_fails(bad)
     assert "No such file" in _mock_fails(tmp_path / "missing.ndjson")
-    said = _mock_fails(bad, "--speed", "0", "--path", "x")
+    said = _mock_fails(bad, "--speed", "0", "--path", "x", "--allowed-host", "a*.b")
     assert "--speed must be a number > 0" in said
     assert "--path x must start with /" in said
+    assert "--allowed-host a*.b: a wildcard goes first" in said
 
 
 def test_a_recording_of_a_non_stream_answer_is_refused(tmp_path: Path) -> None:
