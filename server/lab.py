@@ -100,9 +100,15 @@ def _targets(rt: Runtime, tag: str | None) -> list[Subscription]:
 
 @router.get("")
 async def lab_state(rt: Rt) -> dict[str, object]:
-    """The lab's switches now; ``tags`` holds the switches set for a tag."""
+    """The lab's switches now; ``tags`` holds the switches set for a tag.
+
+    With several workers (``serve --workers N``) ``subscriptions`` and
+    ``browser_observations`` are every worker's summed (``workers`` gives each
+    one's subscriptions), and with Redis the counted switches (``refuse_left``,
+    ``omit_end_next``) are read from the counter all workers take from.
+    """
     lab = rt.lab
-    return {
+    state: dict[str, object] = {
         "refuse_left": lab.refuse_left,
         "refuse_with": lab.refuse_with,
         "retry_ms": lab.retry_ms if lab.retry_ms is not None else rt.settings.retry_ms,
@@ -114,6 +120,26 @@ async def lab_state(rt: Rt) -> dict[str, object]:
         "browser_observations": len(lab.browser),
         "tags": {tag: switches.describe() for tag, switches in lab.tags.items()},
     }
+    if rt.counts is not None:
+        state["refuse_left"] = await rt.counts.left(
+            lab_counts.refuse_name(None), lab.refuse_left
+        )
+        state["omit_end_next"] = await rt.counts.left(
+            lab_counts.omit_end_name(None), rt.jobs.omit_end_next
+        )
+    if rt.control is not None and rt.settings.workers > 1:
+        workers = {rt.worker: len(rt.hub)}
+        browser = len(lab.browser)
+        answers: list[Any] = await rt.control.ask(
+            "lab:counts", None, rt.settings.workers - 1
+        )
+        for answer in answers:
+            workers[str(answer["worker"])] = int(answer["subscriptions"])
+            browser += int(answer["browser_observations"])
+        state["subscriptions"] = sum(workers.values())
+        state["browser_observations"] = browser
+        state["workers"] = workers
+    return state
 
 
 @router.post("/drop")
@@ -385,6 +411,15 @@ def listen(rt: Runtime, control: ControlChannel) -> None:
         control.on(f"lab:{action}", apply)
         control.answer(f"lab:{action}", answer)
     control.on("lab:pulse-stop", lambda raw: rt.lab.stop_pulse())
+
+    async def counts_here(raw: object) -> object:
+        return {
+            "worker": rt.worker,
+            "subscriptions": len(rt.hub),
+            "browser_observations": len(rt.lab.browser),
+        }
+
+    control.answer("lab:counts", counts_here)
     lab_records.listen(rt, control)
 
 

@@ -54,6 +54,18 @@ class SharedCounts:
             return False
         return int(left) >= 0
 
+    async def left(self, name: str, own: int) -> int:
+        """What is left of ``name``'s count for all workers (Redis away: ``own``,
+        this worker's own count)."""
+        from redis.exceptions import RedisError
+
+        try:
+            value = await self._r.get(self._k(name))
+        except RedisError as exc:
+            log.warning("lab count %s: Redis did not answer (%s)", name, exc)
+            return own
+        return max(0, int(value)) if value is not None else 0
+
     async def aclose(self) -> None:
         await self._r.aclose()
 

@@ -148,6 +148,20 @@ def test_refuse_the_next_one_refuses_one_connect_of_all_the_workers(
     assert statuses.count(503) == 1, statuses
 
 
+def test_the_lab_state_counts_what_is_left_for_all_the_workers(
+    two: WorkerServer,
+) -> None:
+    """A refusal taken on one worker is gone for the other one too: its own count
+    still says 2, the shared counter 1 (`GET /api/lab` reads the counter)."""
+    r = request_on(two, "POST", "/api/lab/refuse", lambda w: True, json={"count": 2})
+    one = r.headers["X-SSE-Worker"]
+    time.sleep(0.3)  # the other worker arms its own count off the control channel
+    refused = request_on(two, "GET", "/api/events", lambda w: w == one)
+    assert refused.status_code == 503
+    state = request_on(two, "GET", "/api/lab", lambda w: w != one).json()
+    assert state["refuse_left"] == 1, state
+
+
 def test_omit_end_of_the_next_one_omits_one_end_of_all_the_workers(
     two: WorkerServer,
 ) -> None:
@@ -188,3 +202,6 @@ def test_a_fault_answers_the_subscriptions_of_every_worker(two: WorkerServer) ->
         answer = r.json()
         assert answer["subscriptions"] == 2, answer
         assert answer["workers"] == {one: 1, other: 1}
+        state = request_on(two, "GET", "/api/lab", lambda w: w == other).json()
+        assert state["subscriptions"] == 2, state
+        assert state["workers"] == {one: 1, other: 1}
