@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Literal
@@ -22,6 +23,8 @@ from typing import Literal
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from server.encoding import Buffering, Encoder, Gzip, Identity
+
+log = logging.getLogger("server.lab")
 
 RefuseWith = Literal[204, 401, 503, "html"]
 EncodingMode = Literal["identity", "gzip", "buffer"]
@@ -74,14 +77,28 @@ class LabState:
     )
     pulse_ms: int = 0  # the pulse publisher's period; 0: off
     pulse: asyncio.Task[None] | None = None
+    pulse_stop: asyncio.Event | None = None  # set: the publisher ends its loop
 
-    async def stop_pulse(self) -> None:
-        """Stop the pulse publisher, if it runs, and wait until it has."""
-        task, self.pulse, self.pulse_ms = self.pulse, None, 0
-        if task is not None:
+    async def stop_pulse(self, grace_s: float = 2.0) -> None:
+        """Stop the pulse publisher, if it runs, and wait until it has.
+
+        It is asked, not cancelled: a publish under way (a command to Redis)
+        completes, so the broker's connection is never cut mid-command; one still
+        stuck after ``grace_s`` is cancelled after all.
+        """
+        task, stop = self.pulse, self.pulse_stop
+        self.pulse, self.pulse_stop, self.pulse_ms = None, None, 0
+        if task is None:
+            return
+        if stop is not None:
+            stop.set()
+        _done, pending = await asyncio.wait({task}, timeout=grace_s)
+        if pending:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        elif not task.cancelled() and (error := task.exception()) is not None:
+            log.warning("the pulse had stopped on its own: %r", error)
 
     # -- tags ------------------------------------------------------------------------
 

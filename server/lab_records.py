@@ -10,6 +10,8 @@ against).  `server.lab` includes this router under ``/api/lab``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -18,7 +20,7 @@ from pydantic import Field, field_validator
 
 from server import events
 from server.auth import redact_url
-from server.broker import UnknownTopicError
+from server.broker import BrokerUnavailableError, UnknownTopicError
 from server.jobs import EVENTS_TOPIC
 from server.labtag import TAG_PATTERN, LabBody, Rt, report
 from server.runtime import Runtime  # noqa: TC001 (FastAPI reads it at runtime)
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from server.control import ControlChannel
 
 MIN_PULSE_MS = 10
+log = logging.getLogger("server.lab")
 router = APIRouter(tags=["lab"])
 
 
@@ -68,13 +71,29 @@ class Observation(LabBody):
         return redact_url(value)
 
 
-async def _beat(rt: Runtime, every_ms: int) -> None:
-    """Publish `pulse` n on a fixed schedule (no drift), until stopped or shutdown."""
+async def _beat(rt: Runtime, every_ms: int, stop: asyncio.Event) -> None:
+    """Publish `pulse` n on a fixed schedule (no drift), until ``stop`` or shutdown.
+
+    A beat that cannot be published (Redis away) is skipped and the beat goes on,
+    so the pulse is back with the broker; the published log shows the gap.
+    """
     period, start, n = every_ms / 1000, time.monotonic(), 0
-    while not rt.hub.closing:
-        await rt.publish("pulse", events.Pulse(n=n, every_ms=every_ms))
+    failing = False
+    while not rt.hub.closing and not stop.is_set():
+        try:
+            await rt.publish("pulse", events.Pulse(n=n, every_ms=every_ms))
+        except BrokerUnavailableError as exc:
+            if not failing:
+                log.warning("pulse %d not published (%s): trying every beat", n, exc)
+            failing = True
+        else:
+            if failing:
+                log.warning("pulse published again from %d", n)
+            failing = False
         n += 1
-        await asyncio.sleep(max(0.0, start + n * period - time.monotonic()))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, start + n * period - time.monotonic())):
+                await stop.wait()
 
 
 @router.post("/pulse")
@@ -90,8 +109,9 @@ async def pulse(rt: Rt, body: PulseBody | None = None) -> dict[str, object]:
         await rt.control.send("lab:pulse-stop", None)
     result = await report(rt, "pulse", every_ms=every_ms)
     if every_ms:
+        stop = rt.lab.pulse_stop = asyncio.Event()
         rt.lab.pulse_ms = every_ms
-        rt.lab.pulse = asyncio.create_task(_beat(rt, every_ms), name="lab pulse")
+        rt.lab.pulse = asyncio.create_task(_beat(rt, every_ms, stop), name="lab pulse")
     return result
 
 

@@ -235,6 +235,40 @@ async def test_subscribers_reconnect_and_continue_after_redis_restarts(
         live.stop()
 
 
+async def test_the_lab_pulse_beats_on_through_a_redis_outage_and_stops_when_asked(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    """A beat that cannot be published is skipped, not the end of the pulse: once
+    Redis is back the pulses come again, and stopping it answers at once."""
+    live = start(fast(broker_url=redis_server.url, redis_prefix=prefix, lab=True))
+    try:
+        async with httpx.AsyncClient(base_url=live.url, timeout=10) as client:
+            r = await client.post("/api/lab/pulse", json={"every_ms": 20})
+            assert r.status_code == 200
+            redis_server.stop()
+            await asyncio.sleep(0.3)  # about 15 beats fail meanwhile
+            redis_server.start()
+            pulses: list[Item] = []
+            async with asyncio.timeout(10):
+                while not pulses:  # a stream refused (503) until Redis answers
+                    async with client.stream("GET", "/api/events") as stream:
+                        parser = Parser()
+                        async for chunk in stream.aiter_raw():
+                            got = events_only(parser.feed(chunk))
+                            pulses += [e for e in got if e.type == "pulse"]
+                            if pulses:
+                                break
+                    await asyncio.sleep(0.05)
+            assert json.loads(pulses[0].data)["n"] > 10  # the beat went on
+            started = time.monotonic()
+            r = await client.post("/api/lab/pulse", json={"every_ms": 0})
+            assert r.status_code == 200
+            assert time.monotonic() - started < 1
+            assert (await client.get("/api/lab")).json()["pulse_ms"] == 0
+    finally:
+        live.stop()
+
+
 async def test_the_redis_password_is_masked_wherever_the_url_is_shown(
     tmp_path: Path, prefix: str
 ) -> None:
