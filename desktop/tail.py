@@ -21,6 +21,7 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
+import httpx
 import orjson
 
 from desktop.core.engine.credentials import parse_cookie
@@ -32,7 +33,12 @@ from desktop.core.engine.options import (
 )
 from desktop.core.engine.records import Closed, Outcome
 from desktop.core.engine.stream import EventStream
-from desktop.core.engine.transport import Transport, make_client
+from desktop.core.engine.transport import (
+    Transport,
+    TrustedCertificate,
+    make_client,
+    place_of,
+)
 from desktop.core.terminal import terminal_safe
 from desktop.tail_output import PROG, make_emitter
 
@@ -42,8 +48,6 @@ KEY_PASSPHRASE_ENV = "SSE_VIEWER_KEY_PASSPHRASE"
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-
-    import httpx
 
     from desktop.core.engine.records import Record
 
@@ -183,6 +187,12 @@ def add_request_arguments(parser: argparse.ArgumentParser) -> None:
         help="also trust the CA certificates in this PEM file",
     )  # fmt: skip
     tls.add_argument(
+        "--pin", metavar="SHA256", action="append", default=[],
+        help="trust the server certificate with this SHA-256 fingerprint (as a "
+        "refused certificate's message prints it; colons optional), for the URL's "
+        "own host and port only: a self-signed server without -k (repeatable)",
+    )  # fmt: skip
+    tls.add_argument(
         "--cert", metavar="FILE",
         help="client certificate (PEM; may hold the key too) for servers that "
         "require one (mTLS)",
@@ -320,6 +330,31 @@ def _check_cookie_jar(path: str | None) -> None:
             raise ValueError(f"--cookie-jar {path}: {exc}") from None
 
 
+def _pins(args: argparse.Namespace) -> frozenset[TrustedCertificate]:
+    """``--pin``: certificates trusted by their SHA-256 for the URL's host and port
+    (a redirect elsewhere does not carry them)."""
+    if not args.pin:
+        return frozenset()
+    try:
+        place = place_of(httpx.URL(args.url))
+    except httpx.InvalidURL:
+        place = None
+    if place is None:
+        raise ValueError(
+            "--pin needs an https:// URL: it names the certificate of its host and port"
+        )
+    pins = set()
+    for pin in args.pin:
+        sha = pin.replace(":", "").lower()
+        if len(sha) != 64 or sha.strip("0123456789abcdef"):
+            raise ValueError(
+                f"--pin {pin}: give the certificate's SHA-256, 64 hex digits (colons "
+                "allowed), as the message of a refused certificate prints it"
+            )
+        pins.add(TrustedCertificate(*place, sha))
+    return frozenset(pins)
+
+
 def request_options(args: argparse.Namespace) -> StreamOptions:
     """The request of ``add_request_arguments``' options (ValueError, OSError:
     a body or cookie file that cannot be read or parsed)."""
@@ -342,6 +377,7 @@ def request_options(args: argparse.Namespace) -> StreamOptions:
             trust_env=not args.noproxy,
             http2=not args.http1_1,
             ca_file=args.cacert,
+            trusted_fingerprints=_pins(args),
             client_cert=args.cert,
             client_key=args.key,
             client_key_password=os.environ.get(KEY_PASSPHRASE_ENV) or None,

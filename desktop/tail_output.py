@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, cast
 
 import orjson
 
+from desktop.core.engine.certificate import TLSProblem
 from desktop.core.engine.records import (
     Closed,
     Comment,
@@ -303,6 +304,27 @@ def make_emitter(
     return emit_text
 
 
+# What a pin (tail --pin) accepts: the certificate it names, whoever issued it,
+# for whichever names and dates (desktop/core/engine/transport.py, _PinnedObject).
+_PINNABLE = frozenset(
+    {
+        TLSProblem.UNTRUSTED,
+        TLSProblem.SELF_SIGNED,
+        TLSProblem.EXPIRED,
+        TLSProblem.NOT_YET_VALID,
+        TLSProblem.HOSTNAME,
+    }
+)
+
+
+def _pin_hint(closed: Closed) -> str:
+    """How to trust a refused certificate alone, when a pin would accept it."""
+    tls = closed.tls
+    if tls is None or tls.certificate is None or tls.problem not in _PINNABLE:
+        return ""
+    return f"; to trust this certificate alone: --pin {tls.certificate.fingerprint}"
+
+
 def stderr_line(record: Record, err: IO[str], *, detail: bool = False) -> None:
     """The one line of an error or a failed close.  With ``detail`` (the text
     format, not --quiet) the redirects and first body lines of a response that
@@ -312,6 +334,6 @@ def stderr_line(record: Record, err: IO[str], *, detail: bool = False) -> None:
         if detail and record.response is not None:
             err.write(_hop_lines(record.response.redirects))
             err.write(body_lines(record.response))
-        err.write(f"{PROG}: {terminal_safe(record.reason)}\n")
+        err.write(f"{PROG}: {terminal_safe(record.reason)}{_pin_hint(record)}\n")
     elif isinstance(record, Error):
         err.write(f"{PROG}: {terminal_safe(record.message)}\n")

@@ -63,6 +63,25 @@ def test_an_untrusted_certificate_exits_1_and_names_it(certs: Certificates) -> N
     assert closed["tls"]["problem"] == "untrusted"
 
 
+def test_a_pin_from_the_refusal_opens_that_server_alone(certs: Certificates) -> None:
+    """The refusal says how to trust that one certificate and --pin does (for its
+    own host and port: tests/core/engine/test_tls.py); a malformed pin or an http
+    URL is a usage error."""
+    with tls_server(certs.self_signed) as url:
+        refused = _tail(url)
+        hint = "; to trust this certificate alone: --pin "
+        assert hint in refused.stderr, refused.stderr
+        pin = refused.stderr.split(hint, 1)[1].split()[0]
+        run = _tail("--count", "1", "--pin", pin, url)
+    assert refused.returncode == 1
+    assert run.returncode == 0, run
+    assert "hello" in run.stdout
+    bad = _tail("--pin", "AB:CD", url)
+    assert bad.returncode == 2 and "64 hex digits" in bad.stderr
+    plain = _tail("--pin", pin, "http://127.0.0.1:1/")
+    assert plain.returncode == 2 and "needs an https:// URL" in plain.stderr
+
+
 def test_cacert_opens_and_json_open_says_tls(certs: Certificates) -> None:
     with tls_server(certs.good) as url:
         run = _tail("--format", "json", "--count", "1", "--cacert", certs.ca_file, url)
@@ -105,5 +124,7 @@ def test_an_unreadable_certificate_is_a_usage_error(
 
 def test_help_documents_the_tls_options() -> None:
     run = _tail("--help")
-    for option in ("--cacert", "--cert", "--key", "--insecure", "SSLKEYLOGFILE"):
+    for option in (
+        "--cacert", "--pin", "--cert", "--key", "--insecure", "SSLKEYLOGFILE",
+    ):  # fmt: skip
         assert option in run.stdout
