@@ -113,27 +113,36 @@ def run(url: str | None, *, no_server: bool, recording: str | None = None) -> in
         await viewer.shutdown()
 
     task = loop.create_task(main())
+
+    def quitting() -> None:
+        """Qt leaves its event loop: after ``main()`` that is ours, as planned.
+
+        Before, it is the display going away: xcb quits the application when
+        its connection to the X server breaks (and again on every later turn).
+        Then no loop turn can run the streams' or the child's shutdown, and
+        qasync's last ``processEvents`` would step their tasks with no running
+        loop (anyio's "no running event loop" tracebacks).  So, here, before it:
+        stop the bundled server without the loop, say why in one line, and
+        leave at once; an ordinary exit would report every stream's task as
+        destroyed while pending.  The kernel closes the sockets.
+        """
+        if task.done():
+            return
+        if viewer.server is not None:
+            viewer.server.stop_now()
+        print("sse-viewer: the display went away; the window is gone", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+
+    _app.aboutToQuit.connect(quitting)
     try:
         try:
             loop.run_until_complete(task)
         except RuntimeError:
             if task.done():
                 raise
-            # Qt left its event loop under us: the display went away (xcb
-            # quits the application when its connection to the X server
-            # breaks, and again on every later turn), so no loop turn can run
-            # the streams' or the child's shutdown any more.  Stop the bundled
-            # server without the loop, say why in one line, and leave at once:
-            # an ordinary exit would report every stream's task as destroyed
-            # while pending.  The kernel closes the sockets.
-            if viewer.server is not None:
-                viewer.server.stop_now()
-            print(
-                "sse-viewer: the display went away; the window is gone", file=sys.stderr
-            )
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(1)
+            quitting()  # Qt quit without saying so first
         loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):

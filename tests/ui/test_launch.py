@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from desktop.core.engine.state import State
 from desktop.ui.server_child import ServerChild
 from desktop.ui.timeline.model import RECORD_ROLE
@@ -227,21 +229,28 @@ def _xvfb() -> tuple[subprocess.Popen[bytes], str]:
     return xvfb, f":{number}"
 
 
-def test_the_x_server_dying_closes_the_app_with_one_line() -> None:
-    """No traceback and no pending task: the streams and the child are closed as
-    on a normal quit, and the exit status says something went wrong."""
+@pytest.mark.parametrize("quit_too", [False, True], ids=["display-dies", "as-timeout"])
+def test_the_x_server_dying_closes_the_app_with_one_line(quit_too: bool) -> None:
+    """No traceback and no pending task: the bundled server is stopped and the exit
+    status says something went wrong.  ``as-timeout``: ``timeout xvfb-run
+    sse-viewer`` sends SIGTERM to the app and the X server at once, so the app's
+    own shutdown is under way when the display goes."""
     xvfb, display = _xvfb()
     try:
         app, server = _launch(display=display)
-        xvfb.kill()
+        time.sleep(1)  # the window shown and the stream reading, as a user has it
+        if quit_too:
+            app.send_signal(signal.SIGTERM)
+        xvfb.terminate()  # as xvfb-run stops it
         xvfb.wait()
         _out, err = app.communicate(timeout=30)
     finally:
         xvfb.kill()
         xvfb.wait()
-    assert app.returncode == 1, err
-    assert "the display went away" in err, err
     assert not any(noise in err for noise in _NOISE), err
+    if not quit_too or app.returncode != 0:  # a quit may also finish first
+        assert app.returncode == 1, err
+        assert "the display went away" in err, err
     deadline = time.monotonic() + 5
     while _alive(server):
         assert time.monotonic() < deadline, "the server child outlived the app"
