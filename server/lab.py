@@ -127,13 +127,10 @@ async def lab_state(rt: Rt) -> dict[str, object]:
         state["omit_end_next"] = await rt.counts.left(
             lab_counts.omit_end_name(None), rt.jobs.omit_end_next
         )
-    if rt.control is not None and rt.settings.workers > 1:
+    if lab_records.gathers(rt):
         workers = {rt.worker: len(rt.hub)}
         browser = len(lab.browser)
-        answers: list[Any] = await rt.control.ask(
-            "lab:counts", None, rt.settings.workers - 1
-        )
-        for answer in answers:
+        for answer in await lab_records.ask_others(rt, "lab:counts", None):
             workers[str(answer["worker"])] = int(answer["subscriptions"])
             browser += int(answer["browser_observations"])
         state["subscriptions"] = sum(workers.values())
@@ -368,7 +365,7 @@ async def _everywhere(
     says how many subscriptions it reached: ``subscriptions`` is their sum,
     ``workers`` each one's count, and the event is published once they answered.
     """
-    if rt.control is None or rt.settings.workers <= 1:
+    if not lab_records.gathers(rt):
         result = await report(rt, action, **detail)
         await _apply(rt, action, body)
         if rt.control is not None:  # other `serve` processes on the same Redis
@@ -376,11 +373,7 @@ async def _everywhere(
         return result
     reached = {rt.worker: _reach(rt, action, body)}
     await _apply(rt, action, body)
-    question = body.model_dump()
-    answers: list[Any] = await rt.control.ask(
-        f"lab:{action}", question, rt.settings.workers - 1
-    )
-    for answer in answers:
+    for answer in await lab_records.ask_others(rt, f"lab:{action}", body.model_dump()):
         reached[str(answer["worker"])] = int(answer["subscriptions"])
     if "subscriptions" in detail:
         detail["subscriptions"] = sum(reached.values())

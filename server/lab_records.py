@@ -181,13 +181,14 @@ def _parse_cursor(rt: Runtime, cursor: str) -> tuple[int, int]:
     return int(number), int(position)
 
 
-def _gathers(rt: Runtime) -> bool:
-    """Whether the records are spread over several workers (``serve --workers N``)."""
+def gathers(rt: Runtime) -> bool:
+    """Whether the lab's state is spread over several workers (``serve --workers
+    N``): records and counts are then asked of the others (``ask_others``)."""
     return rt.control is not None and rt.settings.workers > 1
 
 
-async def _others(rt: Runtime, question: str, body: object) -> list[Any]:
-    """The other workers' answers (each its own records), asked over control."""
+async def ask_others(rt: Runtime, question: str, body: object) -> list[Any]:
+    """The other workers' answers (each its own part), asked over control."""
     assert rt.control is not None
     return await rt.control.ask(question, body, rt.settings.workers - 1)
 
@@ -227,11 +228,11 @@ async def sent(
     of at most ``limit`` events, asked over the control channel (`server.control`);
     ``workers`` names those that answered in time.
     """
-    if not _gathers(rt):
+    if not gathers(rt):
         start = (0, 0) if since is None else _parse_cursor(rt, since)
         return _sent_page(rt, topic, tag, start, limit)
     query = {"topic": topic, "tag": tag, "since": since, "limit": limit}
-    pages = [_sent_here(rt, query), *await _others(rt, "lab:sent", query)]
+    pages = [_sent_here(rt, query), *await ask_others(rt, "lab:sent", query)]
     rows = [row for page in pages for row in page["subscriptions"]]
     following = [page["next"] for page in pages if page["next"] is not None]
     return {
@@ -308,8 +309,8 @@ async def browser_observations(rt: Rt) -> dict[str, object]:
     over the control channel and merged by the time they were received.
     """
     found: list[Any] = list(rt.lab.browser)
-    if _gathers(rt):
-        for theirs in await _others(rt, "lab:browser", None):
+    if gathers(rt):
+        for theirs in await ask_others(rt, "lab:browser", None):
             found.extend(theirs)
         found.sort(key=lambda obs: float(obs["received"]))
     return {"observations": found}
@@ -318,8 +319,8 @@ async def browser_observations(rt: Rt) -> dict[str, object]:
 @router.delete("/browser")
 async def browser_clear(rt: Rt) -> dict[str, object]:
     cleared = _clear_browser(rt)
-    if _gathers(rt):
-        cleared += sum(await _others(rt, "lab:browser-clear", None))
+    if gathers(rt):
+        cleared += sum(await ask_others(rt, "lab:browser-clear", None))
     return {"cleared": cleared}
 
 
