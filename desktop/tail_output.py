@@ -17,7 +17,6 @@ from typing import IO, TYPE_CHECKING, cast
 
 import orjson
 
-from desktop.core.engine.certificate import TLSProblem
 from desktop.core.engine.records import (
     Closed,
     Comment,
@@ -304,25 +303,13 @@ def make_emitter(
     return emit_text
 
 
-# What a pin (tail --pin) accepts: the certificate it names, whoever issued it,
-# for whichever names and dates (desktop/core/engine/transport.py, _PinnedObject).
-_PINNABLE = frozenset(
-    {
-        TLSProblem.UNTRUSTED,
-        TLSProblem.SELF_SIGNED,
-        TLSProblem.EXPIRED,
-        TLSProblem.NOT_YET_VALID,
-        TLSProblem.HOSTNAME,
-    }
-)
-
-
 def _pin_hint(closed: Closed) -> str:
     """How to trust a refused certificate alone, when a pin would accept it."""
     tls = closed.tls
-    if tls is None or tls.certificate is None or tls.problem not in _PINNABLE:
+    cert = tls.certificate if tls is not None and tls.pinnable else None
+    if cert is None:
         return ""
-    return f"; to trust this certificate alone: --pin {tls.certificate.fingerprint}"
+    return f"; to trust this certificate alone: --pin {cert.fingerprint}"
 
 
 def stderr_line(record: Record, err: IO[str], *, detail: bool = False) -> None:

@@ -135,3 +135,23 @@ class TLSFailure:
         if self.certificate is not None:
             text += f"; {self.certificate.summary()}"
         return text
+
+    @property
+    def pinnable(self) -> bool:
+        """Whether trusting the refused certificate by its fingerprint would open
+        the connection (``tail --pin``)."""
+        return self.certificate is not None and self.problem in _PINNABLE
+
+
+# What a pin accepts: the certificate it names, whoever issued it, for whichever
+# names and dates (transport.py, _PinnedObject); not a server that wants a client
+# certificate, nor another TLS failure.
+_PINNABLE = frozenset(
+    {
+        TLSProblem.UNTRUSTED,
+        TLSProblem.SELF_SIGNED,
+        TLSProblem.EXPIRED,
+        TLSProblem.NOT_YET_VALID,
+        TLSProblem.HOSTNAME,
+    }
+)
