@@ -135,14 +135,9 @@ def run(url: str | None, *, no_server: bool, recording: str | None = None) -> in
         sys.stderr.flush()
         os._exit(1)
 
-    _app.aboutToQuit.connect(quitting)
+    _app.aboutToQuit.connect(quitting)  # emitted by exec() before it returns
     try:
-        try:
-            loop.run_until_complete(task)
-        except RuntimeError:
-            if task.done():
-                raise
-            quitting()  # Qt quit without saying so first
+        loop.run_until_complete(task)
         loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
