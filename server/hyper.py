@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, cast
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 
-from server.heap import freeze_start_up
+from server.heap import tune_gc
 from server.runner import on_stdin_eof
 
 if TYPE_CHECKING:
@@ -155,7 +155,7 @@ async def _serve(app: FastAPI, config: Config, watch: bool, url: str) -> None:
 
     async def shutdown_trigger() -> None:
         # Hypercorn awaits this once its listeners accept, so READY is true here.
-        freeze_start_up()
+        tune_gc()
         print(f"READY {url}", flush=True)
         await stop.wait()
         # Hypercorn then waits for every connection before the lifespan's shutdown,

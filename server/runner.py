@@ -22,7 +22,7 @@ import uvicorn
 
 from server import tcp
 from server.connections import ConnectionGuard, ConnectionLimits, GuardedH11Protocol
-from server.heap import freeze_start_up
+from server.heap import tune_gc
 from server.settings import listen_backlog
 
 if TYPE_CHECKING:
@@ -243,7 +243,7 @@ def serve(
     (the URL, and ``path`` after it: the mock names its stream)."""
 
     def ready() -> None:
-        freeze_start_up()
+        tune_gc()
         print(f"READY {url_of(sock, tls=tls is not None)}{path}", flush=True)
 
     server = make_server(

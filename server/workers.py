@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from server.heap import freeze_start_up
+from server.heap import tune_gc
 from server.runner import TlsFiles, log_config_at, make_server, on_stdin_eof, url_of
 from server.workerid import worker_id
 
@@ -65,7 +65,7 @@ def run_worker(spec: WorkerSpec, number: int, sock: socket.socket, ready: Any) -
     app = create_app(settings)
 
     def up() -> None:
-        freeze_start_up()
+        tune_gc()
         ready.put(name)
 
     server = make_server(

@@ -173,7 +173,7 @@ def serve_ours_h2() -> None:
 def serve_ours(lab: bool = False, broker_url: str | None = None) -> None:
     import uvicorn
 
-    from server.heap import freeze_start_up
+    from server.heap import tune_gc
     from server.runner import LOG_CONFIG, Server, bind, url_of, watch_stdin
 
     app = _bench_app(lab, broker_url)
@@ -181,7 +181,7 @@ def serve_ours(lab: bool = False, broker_url: str | None = None) -> None:
     config = uvicorn.Config(app, access_log=False, log_config=LOG_CONFIG, ws="none")
 
     def ready() -> None:  # as server/runner.py's serve() does
-        freeze_start_up()
+        tune_gc()
         print(f"READY {url_of(sock)}", flush=True)
 
     server = Server(config, app, on_ready=ready)
