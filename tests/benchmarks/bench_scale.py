@@ -376,6 +376,13 @@ async def main_scale(quick: bool, runs: int | None) -> None:
         longest = max(t["full_max_ms"] for t in taken)
         return f"{full:.0f}, {longest:.0f}"
 
+    def paused(name: str, side: str) -> str:
+        """Every generation's collections, summed over a window (median)."""
+        taken = [getattr(f, side) for f in fans[name]]
+        if None in taken:
+            return "-"
+        return f"{_median([t['total_ms'] for t in taken]):.0f}"
+
     def tracked(name: str) -> str:
         taken = [f.server_gc for f in fans[name]]
         if None in taken:
@@ -389,6 +396,10 @@ async def main_scale(quick: bool, runs: int | None) -> None:
     for metric, side in (("server", "server_gc"), ("measuring client", "client_gc")):
         values = [pauses(s.name, side) for s in setups]
         label = f"full GCs (all runs), longest ms: {metric}"
+        print(f"| {label:<40} | {values[0]:>11} | {values[1]:>11} | "
+              f"{values[2]:>11} | {'':<24} |")  # fmt: skip
+        values = [paused(s.name, side) for s in setups]
+        label = f"GC pauses per window, ms: {metric}"
         print(f"| {label:<40} | {values[0]:>11} | {values[1]:>11} | "
               f"{values[2]:>11} | {'':<24} |")  # fmt: skip
     mem_p99, red_p99 = med("memory x1", "p99_ms"), med("redis x1", "p99_ms")
