@@ -23,13 +23,18 @@ class _Node:
 
 @pytest.fixture
 def restored_gc() -> Iterator[None]:
-    """This is a test process: its later tests collect as usual."""
-    threshold = gc.get_threshold()
+    """Automatic collection on, as in a server process; afterwards this test
+    process's own state again (after a Qt test, desktop/ui/gc_guard.py keeps
+    automatic collection off)."""
+    threshold, enabled = gc.get_threshold(), gc.isenabled()
+    gc.enable()
     try:
         yield
     finally:
         gc.unfreeze()
         gc.set_threshold(*threshold)
+        if not enabled:
+            gc.disable()
 
 
 @pytest.mark.usefixtures("restored_gc")
