@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bench_server import (
     ROOT,
@@ -44,6 +45,9 @@ from bench_server import (
     stop_all,
     subscribe,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 SUBSCRIBERS = 1000
 RATE = 10.0
@@ -364,10 +368,12 @@ async def main_scale(quick: bool, runs: int | None) -> None:
           f"{'redis x1':>11} | {'redis x2':>11} | {'target':<24} |")  # fmt: skip
     print(f"|{'-' * 42}|{'-' * 13}|{'-' * 13}|{'-' * 13}|{'-' * 26}|")
 
-    def line(metric: str, fmt: str, attr: str, target: str) -> None:
-        values = [format(med(s.name, attr), fmt) for s in setups]
+    def cells(metric: str, values: list[str], target: str = "") -> None:
         print(f"| {metric:<40} | {values[0]:>11} | {values[1]:>11} | "
               f"{values[2]:>11} | {target:<24} |")  # fmt: skip
+
+    def line(metric: str, fmt: str, attr: str, target: str) -> None:
+        cells(metric, [format(med(s.name, attr), fmt) for s in setups], target)
 
     line(f"fan-out {SUBSCRIBERS} x {RATE:.0f}/s: p50 ms", ".1f", "p50_ms", "")
     line("fan-out p99 ms", ".1f", "p99_ms", "redis x1 <= memory + 5 ms")
@@ -377,40 +383,36 @@ async def main_scale(quick: bool, runs: int | None) -> None:
     line("KB per stream (all processes)", ".1f", "kb_per_stream", "")
     line("subscribers with every event", ".0f", "complete", f"{SUBSCRIBERS}")
 
-    def pauses(name: str, side: str) -> str:
-        taken = [getattr(f, side) for f in fans[name]]
-        if None in taken:
-            return "-"
-        full = sum(t["full"] for t in taken)
-        longest = max(t["full_max_ms"] for t in taken)
-        return f"{full:.0f}, {longest:.0f}"
+    def gc_line(
+        metric: str, side: str, summary: Callable[[list[dict[str, float]]], str]
+    ) -> None:
+        """A row of what `GcPauses.take` gave over the runs ("-": not measured,
+        the workers have no bench route)."""
+        values = []
+        for setup in setups:
+            taken = [getattr(f, side) for f in fans[setup.name]]
+            values.append("-" if None in taken else summary(taken))
+        cells(metric, values)
 
-    def paused(name: str, side: str) -> str:
-        """Every generation's collections, summed over a window (median)."""
-        taken = [getattr(f, side) for f in fans[name]]
-        if None in taken:
-            return "-"
-        return f"{_median([t['total_ms'] for t in taken]):.0f}"
-
-    def tracked(name: str) -> str:
-        taken = [f.server_gc for f in fans[name]]
-        if None in taken:
-            return "-"
-        per = [t["tracked"] / SUBSCRIBERS for t in taken if t is not None]
-        return f"{_median(per):.0f}"
-
-    values = [tracked(s.name) for s in setups]
-    print(f"| {'GC-tracked objects per stream (server)':<40} | {values[0]:>11} | "
-          f"{values[1]:>11} | {values[2]:>11} | {'':<24} |")  # fmt: skip
+    gc_line(
+        "GC-tracked objects per stream (server)",
+        "server_gc",
+        lambda taken: f"{_median([t['tracked'] / SUBSCRIBERS for t in taken]):.0f}",
+    )
     for metric, side in (("server", "server_gc"), ("measuring client", "client_gc")):
-        values = [pauses(s.name, side) for s in setups]
-        label = f"full GCs (all runs), longest ms: {metric}"
-        print(f"| {label:<40} | {values[0]:>11} | {values[1]:>11} | "
-              f"{values[2]:>11} | {'':<24} |")  # fmt: skip
-        values = [paused(s.name, side) for s in setups]
-        label = f"GC pauses per window, ms: {metric}"
-        print(f"| {label:<40} | {values[0]:>11} | {values[1]:>11} | "
-              f"{values[2]:>11} | {'':<24} |")  # fmt: skip
+        gc_line(
+            f"full GCs (all runs), longest ms: {metric}",
+            side,
+            lambda taken: (
+                f"{sum(t['full'] for t in taken):.0f}, "
+                f"{max(t['full_max_ms'] for t in taken):.0f}"
+            ),
+        )
+        gc_line(  # every generation's collections, summed over a window
+            f"GC pauses per window, ms: {metric}",
+            side,
+            lambda taken: f"{_median([t['total_ms'] for t in taken]):.0f}",
+        )
     mem_p99, red_p99 = med("memory x1", "p99_ms"), med("redis x1", "p99_ms")
     mem_cpu, red_cpu = (
         med("memory x1", "cpu_us_per_event"),
